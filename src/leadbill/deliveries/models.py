@@ -1,0 +1,66 @@
+"""Deliveries (one lead delivered to one buyer) and returns."""
+
+from django.db import models
+
+
+class Delivery(models.Model):
+    entity = models.ForeignKey("entities.Entity", on_delete=models.PROTECT, related_name="+")
+    external_id = models.CharField(max_length=120, help_text="idempotency key, unique per entity")
+    partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="deliveries")
+    profile = models.ForeignKey("partners.Profile", null=True, blank=True, on_delete=models.PROTECT)
+    lead_type = models.ForeignKey("catalog.LeadType", on_delete=models.PROTECT)
+    lead_id = models.CharField(max_length=120)
+    delivered_at = models.DateTimeField()
+    price_micros = models.BigIntegerField(null=True, blank=True, help_text="delivered price, 1e-6 units")
+    currency = models.CharField(max_length=3)
+    fields = models.JSONField(default=dict, blank=True, help_text="the lead's own fields")
+    source = models.ForeignKey(
+        "partners.Partner", null=True, blank=True, on_delete=models.PROTECT, related_name="supplied"
+    )
+    cost_micros = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "external_id"], name="delivery_external_id_unique")
+        ]
+        indexes = [
+            models.Index(fields=["partner", "delivered_at"], name="delivery_partner_time"),
+            models.Index(fields=["entity", "delivered_at"], name="delivery_entity_time"),
+            models.Index(fields=["partner", "lead_id"], name="delivery_partner_lead"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class ReturnStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class Return(models.Model):
+    entity = models.ForeignKey("entities.Entity", on_delete=models.PROTECT, related_name="+")
+    delivery = models.ForeignKey(Delivery, on_delete=models.PROTECT, related_name="returns")
+    reason = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=ReturnStatus.choices, default=ReturnStatus.REQUESTED)
+    requested_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.CharField(max_length=200, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            # A lead can be returned once: a rejected request may be followed by a new one.
+            models.UniqueConstraint(
+                fields=["delivery"],
+                condition=models.Q(status__in=["requested", "accepted"]),
+                name="one_open_return_per_delivery",
+            )
+        ]
+        indexes = [models.Index(fields=["entity", "status"])]
+
+    def __str__(self) -> str:
+        return f"return of {self.delivery_id} ({self.status})"

@@ -1,0 +1,54 @@
+"""Entities (business units) and their gapless number series."""
+
+from django.db import models
+
+
+class Entity(models.Model):
+    """A business unit: everything else in Leadbill belongs to exactly one entity."""
+
+    slug = models.SlugField(unique=True)
+    legal_name = models.CharField(max_length=200)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    tax_id = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    iban = models.CharField(max_length=40, blank=True)
+    bic = models.CharField(max_length=11, blank=True)
+    currency = models.CharField(max_length=3)
+    timezone = models.CharField(max_length=64)
+    locale = models.CharField(max_length=16, default="en_US")
+    invoice_prefix = models.CharField(max_length=20)
+    credit_note_prefix = models.CharField(max_length=20, blank=True)
+    default_payment_terms_days = models.PositiveIntegerField(default=30)
+    default_tax_rate_bp = models.PositiveIntegerField(
+        default=0, help_text="tax rate in basis points: 1900 = 19.00 %"
+    )
+
+    class Meta:
+        verbose_name_plural = "entities"
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+
+class NumberSeries(models.Model):
+    """The next number of one document series of one entity.
+
+    Incremented inside the issuing transaction with the row locked, so numbers are
+    gapless and unique also when two runs race (docs/decisions/numbering.md).
+    """
+
+    entity = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="series")
+    series = models.CharField(max_length=40)
+    prefix = models.CharField(max_length=30)
+    next_number = models.PositiveBigIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["entity", "series"], name="series_unique_per_entity")]
+
+    def __str__(self) -> str:
+        return f"{self.entity.slug}:{self.series} next {self.prefix}{self.next_number}"

@@ -1,0 +1,224 @@
+"""Invoices, their lines, the per-lead billing record, payments, adjustments and prepay ledger."""
+
+from django.db import models
+
+
+class Kind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    RECEIPT = "receipt", "Prepay receipt"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ISSUED = "issued", "Issued"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+
+
+PERIOD_KINDS = [Kind.INVOICE, Kind.RECEIPT]
+
+
+class InvoiceRun(models.Model):
+    """A preview or issue run over one period, with its summary for later inspection."""
+
+    entity = models.ForeignKey("entities.Entity", on_delete=models.PROTECT, related_name="+")
+    period_key = models.CharField(max_length=40)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    mode = models.CharField(max_length=10)
+    actor = models.CharField(max_length=200)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    summary = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"run {self.pk} {self.period_key} {self.mode}"
+
+
+class Invoice(models.Model):
+    entity = models.ForeignKey("entities.Entity", on_delete=models.PROTECT, related_name="invoices")
+    partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="invoices")
+    run = models.ForeignKey(InvoiceRun, null=True, blank=True, on_delete=models.SET_NULL)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.DRAFT)
+    series = models.CharField(max_length=40)
+    sequence = models.PositiveBigIntegerField(null=True, blank=True)
+    number = models.CharField(max_length=60, null=True, blank=True)
+    period_key = models.CharField(max_length=40, blank=True)
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    period_first_day = models.DateField(null=True, blank=True)
+    period_last_day = models.DateField(null=True, blank=True)
+    issue_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    subtotal_minor = models.BigIntegerField(default=0)
+    tax_minor = models.BigIntegerField(default=0)
+    total_minor = models.BigIntegerField(default=0)
+    paid_minor = models.BigIntegerField(default=0)
+    taxes = models.JSONField(default=list, help_text="[{rate_bp, net_minor, tax_minor}] per rate")
+    leads_billed = models.PositiveIntegerField(default=0)
+    leads_returned = models.PositiveIntegerField(default=0)
+    payment_terms_days = models.PositiveIntegerField(null=True, blank=True)
+    opening_balance_minor = models.BigIntegerField(null=True, blank=True)
+    topups_minor = models.BigIntegerField(null=True, blank=True)
+    closing_balance_minor = models.BigIntegerField(null=True, blank=True)
+    corrects = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+    )
+    seller = models.JSONField(default=dict, help_text="the entity's details, frozen at issue")
+    buyer = models.JSONField(default=dict, help_text="the partner's details, frozen at issue")
+    notes = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "period_start", "period_end"],
+                condition=models.Q(kind__in=["invoice", "receipt"]) & ~models.Q(status="void"),
+                name="one_invoice_per_partner_and_period",
+            ),
+            models.UniqueConstraint(fields=["entity", "series", "sequence"], name="invoice_number_unique"),
+            models.CheckConstraint(
+                condition=models.Q(status="draft") | models.Q(number__isnull=False),
+                name="issued_documents_have_numbers",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["entity", "status", "issue_date"]),
+            models.Index(fields=["partner", "issue_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"draft {self.pk}"
+
+    @property
+    def balance_due_minor(self) -> int:
+        return self.total_minor - self.paid_minor
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveIntegerField()
+    kind = models.CharField(max_length=20)
+    description = models.CharField(max_length=300)
+    quantity = models.BigIntegerField()
+    unit_price_micros = models.BigIntegerField(null=True, blank=True)
+    amount_minor = models.BigIntegerField()
+    tax_rate_bp = models.PositiveIntegerField()
+    scope = models.CharField(max_length=60, blank=True)
+    bucket = models.CharField(max_length=40, blank=True)
+    plan = models.ForeignKey("catalog.PricePlan", null=True, blank=True, on_delete=models.PROTECT)
+    rank_from = models.PositiveIntegerField(null=True, blank=True)
+    rank_to = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["invoice", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "position"], name="line_position_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class BilledLead(models.Model):
+    """One lead on one invoice line, with the exact amount it was billed.
+
+    The partial unique index is what forbids billing a lead twice; voiding an
+    invoice marks its rows void so the leads can be billed again.
+    """
+
+    delivery = models.ForeignKey("deliveries.Delivery", on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="+")
+    line = models.ForeignKey(InvoiceLine, on_delete=models.PROTECT, related_name="+")
+    amount_minor = models.BigIntegerField()
+    voided = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["delivery"], condition=models.Q(voided=False), name="lead_billed_once"
+            )
+        ]
+        indexes = [models.Index(fields=["invoice"])]
+
+
+class CreditedLead(models.Model):
+    """A returned lead credited back at exactly the amount it was billed."""
+
+    delivery = models.ForeignKey("deliveries.Delivery", on_delete=models.PROTECT, related_name="+")
+    ret = models.ForeignKey("deliveries.Return", on_delete=models.PROTECT, related_name="+")
+    billed = models.ForeignKey(BilledLead, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="+")
+    line = models.ForeignKey(InvoiceLine, on_delete=models.PROTECT, related_name="+")
+    amount_minor = models.BigIntegerField()
+    voided = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["billed"], condition=models.Q(voided=False), name="lead_credited_once"
+            )
+        ]
+
+
+class Payment(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    amount_minor = models.BigIntegerField()
+    paid_on = models.DateField()
+    reference = models.CharField(max_length=200, blank=True)
+    recorded_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="payment_positive")
+        ]
+
+
+class Adjustment(models.Model):
+    """A manual credit (negative) or debit (positive), billed on the next document."""
+
+    entity = models.ForeignKey("entities.Entity", on_delete=models.PROTECT, related_name="+")
+    partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="adjustments")
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=300)
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount_minor=0), name="adjustment_not_zero")
+        ]
+
+
+class LedgerKind(models.TextChoices):
+    TOPUP = "topup", "Top-up"
+    RECEIPT = "receipt", "Purchases on a receipt"
+    REVERSAL = "reversal", "Reversal of a voided receipt"
+    REFUND = "refund", "Refund"
+
+
+class LedgerEntry(models.Model):
+    """The prepay balance ledger: the balance is the sum of the amounts (positive = credit)."""
+
+    entity = models.ForeignKey("entities.Entity", on_delete=models.PROTECT, related_name="+")
+    partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="ledger")
+    kind = models.CharField(max_length=10, choices=LedgerKind.choices)
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reference = models.CharField(max_length=200, blank=True)
+    occurred_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["partner", "occurred_at"])]

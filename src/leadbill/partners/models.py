@@ -1,0 +1,78 @@
+"""Partners (buyers and suppliers), their delivery profiles and return policies."""
+
+from django.db import models
+
+
+class BillingMode(models.TextChoices):
+    PREPAY = "prepay", "Prepay"
+    CREDIT = "credit", "Credit"
+
+
+class Partner(models.Model):
+    entity = models.ForeignKey("entities.Entity", on_delete=models.PROTECT, related_name="partners")
+    code = models.SlugField(max_length=60, help_text="the name deliveries and files use")
+    name = models.CharField(max_length=200)
+    legal_name = models.CharField(max_length=200, blank=True)
+    is_buyer = models.BooleanField(default=True)
+    is_supplier = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=40, blank=True)
+    billing_emails = models.JSONField(default=list, blank=True)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    tax_id = models.CharField(max_length=40, blank=True)
+    currency = models.CharField(max_length=3)
+    payment_terms_days = models.PositiveIntegerField(null=True, blank=True)
+    tax_rate_bp = models.PositiveIntegerField(null=True, blank=True, help_text="None: the entity's rate")
+    billing_mode = models.CharField(max_length=10, choices=BillingMode.choices, default=BillingMode.CREDIT)
+    credit_limit_minor = models.BigIntegerField(null=True, blank=True)
+    low_balance_minor = models.BigIntegerField(null=True, blank=True)
+    cap_daily = models.PositiveIntegerField(null=True, blank=True)
+    cap_weekly = models.PositiveIntegerField(null=True, blank=True)
+    cap_monthly = models.PositiveIntegerField(null=True, blank=True)
+    returns_allowed = models.BooleanField(default=True)
+    return_max_age_days = models.PositiveIntegerField(null=True, blank=True)
+    return_max_share_bp = models.PositiveIntegerField(
+        null=True, blank=True, help_text="max share of a period's leads returned, basis points"
+    )
+    return_auto_accept = models.BooleanField(default=False)
+    report_fields = models.JSONField(default=list, blank=True, help_text="lead fields shown in reports")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["entity", "code"], name="partner_code_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_prepay(self) -> bool:
+        return self.billing_mode == BillingMode.PREPAY
+
+    def payment_terms(self) -> int:
+        if self.payment_terms_days is not None:
+            return self.payment_terms_days
+        return self.entity.default_payment_terms_days
+
+    def tax_rate(self) -> int:
+        return self.tax_rate_bp if self.tax_rate_bp is not None else self.entity.default_tax_rate_bp
+
+
+class Profile(models.Model):
+    """A partner's delivery profile (a campaign or filter set leads are routed to)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="profiles")
+    code = models.SlugField(max_length=60)
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "code"], name="profile_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.partner.code}/{self.code}"
