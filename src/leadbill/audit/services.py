@@ -22,3 +22,22 @@ def audit_record(*, actor: str, action: str, obj: Any, entity: Any = None, **dat
         object_id=str(getattr(obj, "pk", obj)),
         data=data,
     )
+
+
+def audit_record_many(events: list[AuditEvent]) -> None:
+    """Write many audit rows at once (a batch of invoices issued in one transaction)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit rows are written inside the write's transaction")
+    AuditEvent.objects.bulk_create(events)
+
+
+def audit_event(*, actor: str, action: str, obj: Any, entity: Any = None, **data: Any) -> AuditEvent:
+    """An unsaved audit row for `audit_record_many`."""
+    return AuditEvent(
+        entity=entity if entity is not None else getattr(obj, "entity", None),
+        actor=actor,
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        data=data,
+    )

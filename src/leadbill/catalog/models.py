@@ -1,6 +1,8 @@
 """Lead types and price plans (one version per effective date)."""
 
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 
 
 class LeadType(models.Model):
@@ -41,10 +43,15 @@ class PricePlan(models.Model):
 
     class Meta:
         constraints = [
+            # COALESCE makes "no profile" / "no lead type" equal to each other, which a
+            # plain unique constraint would not (NULLs are distinct), on both databases.
             models.UniqueConstraint(
-                fields=["partner", "profile", "lead_type", "side", "effective_from"],
+                F("partner"),
+                Coalesce("profile", Value(0)),
+                Coalesce("lead_type", Value(0)),
+                F("side"),
+                F("effective_from"),
                 name="price_plan_version_unique",
-                nulls_distinct=False,
             )
         ]
         indexes = [models.Index(fields=["partner", "side", "effective_from"])]

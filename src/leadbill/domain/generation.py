@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from leadbill.domain.money import micros_to_unit_price, unit_price_to_micros
+from leadbill.domain.money import unit_price_to_micros
 from leadbill.domain.pricing import PricingModel
 from leadbill.domain.rounding import line_amount_minor, micros_to_minor_half_up
 from leadbill.domain.tax import TaxSubtotal, tax_subtotals
@@ -43,10 +43,10 @@ class PlanVersion:
 class UsageGroup:
     """Unbilled billable leads of one partner sharing scope, bucket and plan version.
 
-    `bucket` is the period the leads belong to ("current" for the period being
-    billed, else the key of an earlier period: those become prior-period lines).
-    `already_billed` counts the scope's leads of that bucket billed on earlier
-    invoices; ranks continue after them.
+    `bucket` is the key of the period the leads belong to; `prior` marks leads of
+    an earlier period than the one billed (late deliveries), which become
+    prior-period lines. `already_billed` counts the scope's leads of that bucket
+    billed on earlier invoices; ranks continue after them.
     """
 
     scope: str
@@ -56,10 +56,7 @@ class UsageGroup:
     count: int
     price_sum_micros: int = 0
     already_billed: int = 0
-
-    @property
-    def prior(self) -> bool:
-        return self.bucket != "current"
+    prior: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +126,12 @@ class InvoiceDraft:
 
 def charge_lines(groups: Sequence[UsageGroup], currency: str, tax_rate: Decimal) -> list[DraftLine]:
     """Lines for usage: one per scope, bucket, plan version and band of one price."""
-    by_scope: dict[tuple[str, str], list[UsageGroup]] = defaultdict(list)
+    by_scope: dict[tuple[bool, str, str], list[UsageGroup]] = defaultdict(list)
     for group in groups:
         if group.count > 0:
-            by_scope[(group.scope, group.bucket)].append(group)
+            by_scope[(group.prior, group.bucket, group.scope)].append(group)
     lines: list[DraftLine] = []
-    for (scope, bucket), members in sorted(by_scope.items(), key=lambda kv: (kv[0][1] != "current", kv[0])):
+    for (prior, bucket, scope), members in sorted(by_scope.items()):
         members.sort(key=lambda g: (g.version.effective_from, g.version.id))
         already = members[0].already_billed
         period_total = already + sum(g.count for g in members)
@@ -144,23 +141,18 @@ def charge_lines(groups: Sequence[UsageGroup], currency: str, tax_rate: Decimal)
             next_rank = last + 1
             for band in group.version.model.bands(first, last, period_total):
                 if band.unit_price is None:
-                    # Delivered-price bands cover the whole group (one band per group).
+                    # Delivered-price bands cover the whole group: one line, the leads'
+                    # own prices summed and rounded once.
                     amount = micros_to_minor_half_up(group.price_sum_micros, currency)
-                    unit = (
-                        micros_to_unit_price(group.price_sum_micros // group.count)
-                        if group.price_sum_micros % group.count == 0
-                        else None
-                    )
                 else:
                     amount = line_amount_minor(band.quantity, unit_price_to_micros(band.unit_price), currency)
-                    unit = band.unit_price
-                prefix = "" if bucket == "current" else f"Prior period {bucket}: "
+                prefix = f"Prior period {bucket}: " if prior else ""
                 lines.append(
                     DraftLine(
-                        kind=CHARGE if bucket == "current" else PRIOR_PERIOD,
+                        kind=PRIOR_PERIOD if prior else CHARGE,
                         description=f"{prefix}{group.scope_label} \u2014 {band.label}",
                         quantity=band.quantity,
-                        unit_price=unit,
+                        unit_price=band.unit_price,
                         amount_minor=amount,
                         tax_rate=tax_rate,
                         scope=scope,
@@ -217,7 +209,9 @@ def generate(
     )
 
 
-def per_lead_amounts(line: DraftLine, currency: str, delivered_prices_micros: Sequence[int] = ()) -> list[int]:
+def per_lead_amounts(
+    line: DraftLine, currency: str, delivered_prices_micros: Sequence[int] = ()
+) -> list[int]:
     """Reference per-lead allocation of one line, in rank order (the SQL run mirrors it).
 
     The first k leads of a line always carry exactly the rounded amount of k leads, so
@@ -229,7 +223,9 @@ def per_lead_amounts(line: DraftLine, currency: str, delivered_prices_micros: Se
         out, running = [], 0
         for own in delivered_prices_micros:
             running += own
-            out.append(micros_to_minor_half_up(running, currency) - micros_to_minor_half_up(running - own, currency))
+            out.append(
+                micros_to_minor_half_up(running, currency) - micros_to_minor_half_up(running - own, currency)
+            )
         return out
     micros = unit_price_to_micros(line.unit_price)
     return [

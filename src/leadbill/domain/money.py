@@ -22,9 +22,50 @@ _EXPONENTS: dict[str, int] = {
 
 # A closed list keeps typos ("EUR " or "eur") out of the books.
 KNOWN_CURRENCIES: frozenset[str] = frozenset(
-    """AED AUD BGN BHD BRL CAD CHF CLP CNY CZK DKK EUR GBP HKD HUF IDR ILS INR ISK JOD
-    JPY KRW KWD MXN MYR NOK NZD OMR PHP PLN RON SAR SEK SGD THB TND TRY TWD UAH USD
-    VND ZAR""".split()
+    [
+        "AED",
+        "AUD",
+        "BGN",
+        "BHD",
+        "BRL",
+        "CAD",
+        "CHF",
+        "CLP",
+        "CNY",
+        "CZK",
+        "DKK",
+        "EUR",
+        "GBP",
+        "HKD",
+        "HUF",
+        "IDR",
+        "ILS",
+        "INR",
+        "ISK",
+        "JOD",
+        "JPY",
+        "KRW",
+        "KWD",
+        "MXN",
+        "MYR",
+        "NOK",
+        "NZD",
+        "OMR",
+        "PHP",
+        "PLN",
+        "RON",
+        "SAR",
+        "SEK",
+        "SGD",
+        "THB",
+        "TND",
+        "TRY",
+        "TWD",
+        "UAH",
+        "USD",
+        "VND",
+        "ZAR",
+    ]
 )
 
 MICROS_EXPONENT = 6

@@ -36,6 +36,4 @@ def tax_subtotals(lines: Iterable[tuple[Decimal, int]], currency: str) -> tuple[
     nets: dict[Decimal, int] = {}
     for rate, net in lines:
         nets[rate] = nets.get(rate, 0) + net
-    return tuple(
-        TaxSubtotal(rate, net, tax_minor(net, rate, currency)) for rate, net in sorted(nets.items())
-    )
+    return tuple(TaxSubtotal(rate, net, tax_minor(net, rate, currency)) for rate, net in sorted(nets.items()))

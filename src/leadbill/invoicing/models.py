@@ -118,9 +118,7 @@ class InvoiceLine(models.Model):
 
     class Meta:
         ordering = ["invoice", "position"]
-        constraints = [
-            models.UniqueConstraint(fields=["invoice", "position"], name="line_position_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["invoice", "position"], name="line_position_unique")]
 
     def __str__(self) -> str:
         return self.description

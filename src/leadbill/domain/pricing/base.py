@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
-from leadbill.domain.errors import PricingError
-from leadbill.domain.errors import MoneyError
+from leadbill.domain.errors import MoneyError, PricingError
 from leadbill.domain.money import parse_decimal, unit_price_to_micros
 from leadbill.domain.rounding import line_amount_minor
 

@@ -1,0 +1,1 @@
+"""The `leadbill` command: parses arguments, calls services, prints results."""

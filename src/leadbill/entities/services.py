@@ -1,0 +1,47 @@
+"""Writes to entities, and the gapless number allocation."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+
+from leadbill.entities.models import Entity, NumberSeries
+
+INVOICE_SERIES = "invoice"
+CREDIT_NOTE_SERIES = "credit_note"
+
+
+def ensure_series(entity: Entity) -> None:
+    """Create the entity's invoice and credit-note series if missing; prefixes follow the entity."""
+    for series, prefix in (
+        (INVOICE_SERIES, entity.invoice_prefix),
+        (CREDIT_NOTE_SERIES, entity.credit_note_prefix or f"{entity.invoice_prefix}CN-"),
+    ):
+        row, created = NumberSeries.objects.get_or_create(
+            entity=entity, series=series, defaults={"prefix": prefix}
+        )
+        if not created and row.prefix != prefix:
+            row.prefix = prefix
+            row.save(update_fields=["prefix"])
+
+
+def allocate_numbers(entity_id: int, series: str, count: int = 1) -> tuple[str, int]:
+    """Reserve `count` consecutive numbers; returns (prefix, first sequence).
+
+    Must run inside the issuing transaction: the row lock taken by the UPDATE is held
+    until it commits, so a concurrent run waits, and a rollback returns the numbers
+    (no gap). Numbers are never computed as max()+1.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("numbers are allocated inside the issuing transaction")
+    updated = NumberSeries.objects.filter(entity_id=entity_id, series=series).update(
+        next_number=F("next_number") + count
+    )
+    if updated != 1:
+        raise LookupError(f"entity {entity_id} has no number series {series!r}")
+    row = NumberSeries.objects.get(entity_id=entity_id, series=series)
+    return row.prefix, row.next_number - count
+
+
+def format_number(prefix: str, sequence: int) -> str:
+    return f"{prefix}{sequence:06d}"

@@ -1,0 +1,306 @@
+"""From gathered facts to invoice drafts and the anomalies an auditor wants to see.
+
+Shared by preview and issue: both call `draft_for_partner` on facts from
+`leadbill.invoicing.facts`, so what a preview shows is what an issue writes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Sum
+
+from leadbill.catalog.models import LeadType, PricePlan
+from leadbill.domain import generation
+from leadbill.domain.generation import InvoiceDraft, PlanVersion, ReturnCredit, UsageGroup
+from leadbill.domain.periods import Period, local_midnight, zone
+from leadbill.domain.pricing import model_from_config
+from leadbill.entities.models import Entity
+from leadbill.invoicing import facts as f
+from leadbill.invoicing.models import Adjustment, Invoice, LedgerEntry
+from leadbill.partners.models import Partner, Profile
+
+
+def bp_to_percent(bp: int) -> Decimal:
+    return (Decimal(bp) / 100).quantize(Decimal("0.01"))
+
+
+@dataclass
+class CreditDue:
+    return_id: int
+    billed_id: int
+    delivery_id: int
+    amount_minor: int
+    lead_type_id: int
+
+
+@dataclass
+class PartnerDraft:
+    """What one partner would be billed, with everything needed to persist it."""
+
+    partner: Partner
+    facts: f.PartnerFacts
+    draft: InvoiceDraft
+    kind: str
+    credits: list[CreditDue] = field(default_factory=list)
+    adjustments: list[Adjustment] = field(default_factory=list)
+    anomalies: list[str] = field(default_factory=list)
+    opening_balance_minor: int | None = None
+    topups_minor: int | None = None
+    closing_balance_minor: int | None = None
+    bucket_keys: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def billable(self) -> int:
+        return self.draft.leads_billed
+
+
+class Catalog:
+    """Plans, lead types, profiles and earlier invoices referenced by a run's facts."""
+
+    def __init__(self, entity: Entity, groups: Iterable[f.Group]) -> None:
+        groups = list(groups)
+        plan_ids = {g.plan_id for g in groups}
+        self.plans = {p.pk: p for p in PricePlan.objects.filter(pk__in=plan_ids)}
+        self.models = {pk: model_from_config(p.model, p.config) for pk, p in self.plans.items()}
+        self.lead_types = {lt.pk: lt for lt in LeadType.objects.filter(entity=entity)}
+        profile_ids = {g.scope_profile for g in groups if g.scope_profile}
+        self.profiles = {p.pk: p for p in Profile.objects.filter(pk__in=profile_ids)}
+        invoice_ids = {g.bucket_invoice for g in groups if g.bucket_invoice > 0}
+        self.bucket_keys = dict(Invoice.objects.filter(pk__in=invoice_ids).values_list("pk", "period_key"))
+
+    def scope_label(self, group: f.Group) -> str:
+        parts = []
+        if group.scope_type:
+            parts.append(self.lead_types[group.scope_type].name)
+        if group.scope_profile:
+            parts.append(self.profiles[group.scope_profile].name)
+        return " \u00b7 ".join(parts) or "Leads"
+
+    def bucket_key(self, group: f.Group, period: Period) -> str:
+        if group.bucket_invoice == f.CURRENT_BUCKET:
+            return period.key
+        if group.bucket_invoice == f.EARLIER_BUCKET:
+            return f.EARLIER_KEY
+        return self.bucket_keys[group.bucket_invoice]
+
+    def version(self, plan_id: int) -> PlanVersion:
+        return PlanVersion(plan_id, self.models[plan_id], self.plans[plan_id].effective_from)
+
+
+def credits_due(partner_ids: Sequence[int]) -> dict[int, list[CreditDue]]:
+    """Accepted returns of leads already billed and not yet credited."""
+    out: dict[int, list[CreditDue]] = defaultdict(list)
+    if not partner_ids:
+        return out
+    false = f._false()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT d.partner_id, r.id, b.id, d.id, b.amount_minor, d.lead_type_id
+                  FROM deliveries_return r
+                  JOIN invoicing_billedlead b ON b.delivery_id = r.delivery_id AND b.voided = {false}
+                  JOIN deliveries_delivery d ON d.id = r.delivery_id
+                 WHERE r.status = 'accepted' AND d.partner_id IN ({f._in_list(partner_ids)})
+                   AND NOT EXISTS (SELECT 1 FROM invoicing_creditedlead c
+                                    WHERE c.billed_id = b.id AND c.voided = {false})
+                 ORDER BY d.partner_id, d.delivered_at, d.id"""
+        )
+        for partner_id, ret, billed, delivery, amount, lead_type in cursor.fetchall():
+            out[partner_id].append(CreditDue(ret, billed, delivery, amount, lead_type))
+    return out
+
+
+def return_credits(credits: Sequence[CreditDue], lead_types: dict[int, LeadType]) -> list[ReturnCredit]:
+    by_type: dict[int, list[CreditDue]] = defaultdict(list)
+    for credit in credits:
+        by_type[credit.lead_type_id].append(credit)
+    return [
+        ReturnCredit(
+            description=f"Returned leads credited \u2014 {lead_types[lt].name}",
+            count=len(items),
+            amount_minor=sum(c.amount_minor for c in items),
+        )
+        for lt, items in sorted(by_type.items())
+    ]
+
+
+def open_adjustments(partner_ids: Sequence[int], *, lock: bool = False) -> dict[int, list[Adjustment]]:
+    qs = Adjustment.objects.filter(partner_id__in=partner_ids, invoice__isnull=True).order_by(
+        "created_at", "pk"
+    )
+    if lock:
+        qs = qs.select_for_update()
+    out: dict[int, list[Adjustment]] = defaultdict(list)
+    for adj in qs:
+        out[adj.partner_id].append(adj)
+    return out
+
+
+def usage_groups(
+    partner: Partner,
+    pf: f.PartnerFacts,
+    period: Period,
+    catalog: Catalog,
+    billed: dict[tuple[int, str, str], int],
+) -> list[UsageGroup]:
+    groups = []
+    for g in pf.groups:
+        bucket = catalog.bucket_key(g, period)
+        g.bucket_key, g.already_billed = bucket, billed.get((partner.pk, g.scope, bucket), 0)
+        groups.append(
+            UsageGroup(
+                scope=g.scope,
+                scope_label=catalog.scope_label(g),
+                bucket=bucket,
+                version=catalog.version(g.plan_id),
+                count=g.count,
+                price_sum_micros=g.price_sum_micros,
+                already_billed=g.already_billed,
+                prior=g.bucket_invoice != f.CURRENT_BUCKET,
+            )
+        )
+    return groups
+
+
+def balance_before(partner: Partner, instant: datetime) -> int:
+    total = LedgerEntry.objects.filter(partner=partner, occurred_at__lt=instant).aggregate(
+        s=Sum("amount_minor")
+    )
+    return int(total["s"] or 0)
+
+
+def prepay_figures(partner: Partner, period: Period, total_minor: int) -> tuple[int, int, int]:
+    """Opening balance, top-ups in the period, closing balance after this receipt."""
+    opening = balance_before(partner, period.start)
+    in_period = LedgerEntry.objects.filter(
+        partner=partner, occurred_at__gte=period.start, occurred_at__lt=period.end
+    )
+    topups = int(in_period.filter(kind="topup").aggregate(s=Sum("amount_minor"))["s"] or 0)
+    movements = int(in_period.aggregate(s=Sum("amount_minor"))["s"] or 0)
+    return opening, topups, opening + movements - total_minor
+
+
+def cap_windows(partner: Partner, period: Period) -> list[tuple[str, datetime, datetime, int]]:
+    """(label, start, end, cap) for each local day / week / month window the caps apply to."""
+    tz = zone(period.timezone)
+    windows = []
+    day = period.first_day
+    while day < period.end_day:
+        nxt = day + timedelta(days=1)
+        if partner.cap_daily:
+            windows.append(
+                (
+                    f"{day.isoformat()} (daily cap {partner.cap_daily})",
+                    local_midnight(day, tz),
+                    local_midnight(nxt, tz),
+                    partner.cap_daily,
+                )
+            )
+        if partner.cap_weekly and day.weekday() == 0 and day + timedelta(days=7) <= period.end_day:
+            windows.append(
+                (
+                    f"week of {day.isoformat()} (weekly cap {partner.cap_weekly})",
+                    local_midnight(day, tz),
+                    local_midnight(day + timedelta(days=7), tz),
+                    partner.cap_weekly,
+                )
+            )
+        day = nxt
+    if partner.cap_monthly and period.kind == "month":
+        windows.append(
+            (
+                f"{period.key} (monthly cap {partner.cap_monthly})",
+                period.start,
+                period.end,
+                partner.cap_monthly,
+            )
+        )
+    return windows  # fmt: skip
+
+
+def cap_overruns(partners: Sequence[Partner], period: Period) -> dict[int, list[str]]:
+    capped = [p for p in partners if p.cap_daily or p.cap_weekly or p.cap_monthly]
+    out: dict[int, list[str]] = defaultdict(list)
+    for partner in capped:
+        windows = cap_windows(partner, period)
+        counts = f.count_in_windows([partner.pk], [(s, e) for _, s, e, _ in windows])
+        for i, (label, _, _, cap) in enumerate(windows):
+            n = counts.get((partner.pk, i), 0)
+            if n > cap:
+                out[partner.pk].append(f"{n - cap} over cap on {label}")
+    return out
+
+
+def anomalies_of(partner: Partner, pd: PartnerDraft) -> list[str]:
+    pf = pd.facts
+    found = []
+    if not partner.is_active and (pf.delivered or pd.draft.lines):
+        found.append(f"{pf.delivered} deliveries to an inactive partner")
+    if pf.currency_mismatch:
+        found.append(f"{pf.currency_mismatch} deliveries not in {partner.currency} (not billed)")
+    if pf.missing_price:
+        found.append(f"{pf.missing_price} deliveries without a price (not billed)")
+    if pf.duplicate_leads:
+        found.append(f"{pf.duplicate_leads} repeat deliveries of the same lead")
+    if pf.late:
+        found.append(f"{pf.late} late deliveries of earlier periods (billed as prior-period lines)")
+    found.extend(pf.cap_overruns)
+    if pd.closing_balance_minor is not None and pd.closing_balance_minor < 0:
+        found.append("prepay balance would fall below zero")
+    if partner.credit_limit_minor is not None and not partner.is_prepay:
+        open_total = (
+            Invoice.objects.filter(partner=partner, status="issued").aggregate(
+                s=Sum("total_minor") - Sum("paid_minor")
+            )["s"]
+            or 0
+        )
+        if open_total + pd.draft.total_minor > partner.credit_limit_minor:
+            found.append("credit limit would be exceeded")
+    return found
+
+
+def draft_for_partner(
+    partner: Partner,
+    pf: f.PartnerFacts,
+    period: Period,
+    catalog: Catalog,
+    billed: dict[tuple[int, str, str], int],
+    credits: list[CreditDue],
+    adjustments: list[Adjustment],
+) -> PartnerDraft:
+    rate = bp_to_percent(partner.tax_rate())
+    draft = generation.generate(
+        currency=partner.currency,
+        tax_rate=rate,
+        usage=usage_groups(partner, pf, period, catalog, billed),
+        credits=return_credits(credits, catalog.lead_types),
+        adjustments=[generation.Adjustment(a.pk, a.amount_minor, a.reason) for a in adjustments],
+    )
+    if partner.is_prepay:
+        kind = "receipt"
+    else:
+        kind = "credit_note" if draft.total_minor < 0 else "invoice"
+    pd = PartnerDraft(partner, pf, draft, kind, credits, adjustments)
+    if partner.is_prepay:
+        pd.opening_balance_minor, pd.topups_minor, pd.closing_balance_minor = prepay_figures(
+            partner, period, draft.total_minor
+        )
+    pd.anomalies = anomalies_of(partner, pd)
+    return pd
+
+
+def run_partners(entity: Entity, codes: Sequence[str] | None = None) -> list[Partner]:
+    qs = Partner.objects.filter(entity=entity, is_buyer=True).select_related("entity").order_by("code")
+    if codes:
+        qs = qs.filter(code__in=codes)
+        missing = set(codes) - {p.code for p in qs}
+        if missing:
+            from leadbill.domain.errors import DomainError
+
+            raise DomainError(f"unknown partner {sorted(missing)[0]!r} in {entity.slug}", field="partner")
+    return list(qs)

@@ -1,0 +1,612 @@
+"""Writes of invoicing: runs (preview/issue), payments, voids, credit notes, adjustments, top-ups.
+
+Every write has one shape (STYLE 9): one transaction, an audit row in it, side
+effects after commit. Numbers are allocated inside the issuing transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from leadbill.audit.services import audit_event, audit_record, audit_record_many
+from leadbill.domain import generation
+from leadbill.domain.errors import DomainError
+from leadbill.domain.periods import Period, zone
+from leadbill.domain.rounding import micros_divisor
+from leadbill.entities.models import Entity
+from leadbill.entities.services import CREDIT_NOTE_SERIES, INVOICE_SERIES, allocate_numbers, format_number
+from leadbill.invoicing import facts as f
+from leadbill.invoicing.drafting import (
+    Catalog,
+    PartnerDraft,
+    bp_to_percent,
+    cap_overruns,
+    credits_due,
+    draft_for_partner,
+    open_adjustments,
+    return_credits,
+    run_partners,
+)
+from leadbill.invoicing.models import (
+    Adjustment,
+    BilledLead,
+    CreditedLead,
+    Invoice,
+    InvoiceLine,
+    InvoiceRun,
+    Kind,
+    LedgerEntry,
+    LedgerKind,
+    Payment,
+    Status,
+)
+from leadbill.invoicing.snapshots import buyer_snapshot, seller_snapshot
+from leadbill.partners.models import Partner
+
+SERIES_OF_KIND = {
+    Kind.INVOICE: INVOICE_SERIES,
+    Kind.RECEIPT: INVOICE_SERIES,
+    Kind.CREDIT_NOTE: CREDIT_NOTE_SERIES,
+}
+
+
+class AllocationMismatch(RuntimeError):
+    """The per-lead allocation does not add up to the lines: the batch is rolled back."""
+
+
+def today_in(entity: Entity) -> date:
+    return timezone.now().astimezone(zone(entity.timezone)).date()
+
+
+# --- preview ---------------------------------------------------------------------------
+
+
+@dataclass
+class RunPreview:
+    entity: Entity
+    period: Period
+    drafts: list[PartnerDraft]
+    already_invoiced: list[Partner]
+
+
+def invoice_run_preview(
+    *, entity: Entity, period: Period, partners: Sequence[str] | None = None
+) -> RunPreview:
+    """The delivery summary per partner with anomalies; writes nothing."""
+    if period.timezone != entity.timezone:
+        raise DomainError(f"period must be in the entity's time zone {entity.timezone}", field="period")
+    all_partners = run_partners(entity, partners)
+    done = _already_invoiced(all_partners, period)
+    todo = [p for p in all_partners if p.pk not in done]
+    ids = [p.pk for p in todo]
+    facts = f.gather_groups(entity.pk, period, ids)
+    f.gather_activity(entity.pk, period, ids, facts)
+    for partner_id, overruns in cap_overruns(todo, period).items():
+        facts.setdefault(partner_id, f.PartnerFacts(partner_id)).cap_overruns = overruns
+    catalog = Catalog(entity, (g for pf in facts.values() for g in pf.groups))
+    billed = f.already_billed(ids)
+    credits = credits_due(ids)
+    adjustments = open_adjustments(ids)
+    drafts = []
+    for partner in todo:
+        pf = facts.get(partner.pk, f.PartnerFacts(partner.pk))
+        pd = draft_for_partner(
+            partner, pf, period, catalog, billed, credits.get(partner.pk, []), adjustments.get(partner.pk, [])
+        )
+        if pd.draft.lines or pd.anomalies or pf.delivered:
+            drafts.append(pd)
+    return RunPreview(entity, period, drafts, [p for p in all_partners if p.pk in done])
+
+
+def _already_invoiced(partners: Sequence[Partner], period: Period) -> set[int]:
+    return set(
+        Invoice.objects.filter(
+            partner__in=partners,
+            period_start=period.start,
+            period_end=period.end,
+            kind__in=[Kind.INVOICE, Kind.RECEIPT],
+        )
+        .exclude(status=Status.VOID)
+        .values_list("partner_id", flat=True)
+    )
+
+
+# --- issue -----------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    run: InvoiceRun
+    issued: list[Invoice] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+def invoice_run_issue(
+    *,
+    actor: str,
+    entity: Entity,
+    period: Period,
+    partners: Sequence[str] | None = None,
+    issue_date: date | None = None,
+    batch_size: int = 500,
+) -> RunResult:
+    """Issue one document per partner with billable activity in the period.
+
+    Partners are issued in batches, each batch in one transaction. If a batch fails
+    (a concurrent run issued one of its partners, a constraint, a bug), it is rolled
+    back whole and its partners are retried one transaction each, so one partner's
+    failure leaves nothing partial and does not stop the others.
+    """
+    if period.timezone != entity.timezone:
+        raise DomainError(f"period must be in the entity's time zone {entity.timezone}", field="period")
+    issue_date = issue_date or today_in(entity)
+    todo = run_partners(entity, partners)
+    with transaction.atomic():
+        run = InvoiceRun.objects.create(
+            entity=entity, period_key=period.key, period_start=period.start, period_end=period.end,
+            mode="issue", actor=actor,
+        )  # fmt: skip
+        audit_record(actor=actor, action="invoice_run.started", obj=run, entity=entity, period=period.key)
+    result = RunResult(run)
+    for i in range(0, len(todo), batch_size):
+        batch = todo[i : i + batch_size]
+        try:
+            issued, skipped = _issue_batch(actor, entity, period, batch, run, issue_date)
+        except Exception:
+            issued, skipped = [], []
+            for partner in batch:
+                try:
+                    one, skip = _issue_batch(actor, entity, period, [partner], run, issue_date)
+                except IntegrityError as exc:
+                    if _already_invoiced([partner], period):
+                        skipped.append(partner.code)
+                    else:
+                        result.failures[partner.code] = f"database refused: {exc}"
+                except Exception as exc:
+                    result.failures[partner.code] = f"{type(exc).__name__}: {exc}"
+                else:
+                    issued += one
+                    skipped += skip
+        result.issued += issued
+        result.skipped += skipped
+    with transaction.atomic():
+        run.finished_at = timezone.now()
+        run.summary = {
+            "period": period.key,
+            "issued": [inv.number for inv in result.issued],
+            "skipped_already_invoiced": result.skipped,
+            "failures": result.failures,
+            "total_minor_by_currency": _totals_by_currency(result.issued),
+        }
+        run.save(update_fields=["finished_at", "summary"])
+        audit_record(
+            actor=actor, action="invoice_run.finished", obj=run, entity=entity,
+            issued=len(result.issued), failures=len(result.failures),
+        )  # fmt: skip
+    return result
+
+
+def _totals_by_currency(invoices: Sequence[Invoice]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for inv in invoices:
+        totals[inv.currency] = totals.get(inv.currency, 0) + inv.total_minor
+    return totals
+
+
+def _issue_batch(
+    actor: str, entity: Entity, period: Period, partners: list[Partner], run: InvoiceRun, issue_date: date
+) -> tuple[list[Invoice], list[str]]:
+    with transaction.atomic():
+        done = _already_invoiced(partners, period)
+        skipped = [p.code for p in partners if p.pk in done]
+        partners = [p for p in partners if p.pk not in done]
+        ids = [p.pk for p in partners]
+        if not ids:
+            return [], skipped
+        try:
+            facts = f.materialise_billable(entity.pk, period, ids)
+            catalog = Catalog(entity, (g for pf in facts.values() for g in pf.groups))
+            billed = f.already_billed(ids)
+            credits = credits_due(ids)
+            adjustments = open_adjustments(ids, lock=True)
+            drafts = [
+                draft_for_partner(
+                    p, facts.get(p.pk, f.PartnerFacts(p.pk)), period, catalog, billed,
+                    credits.get(p.pk, []), adjustments.get(p.pk, []),
+                )
+                for p in partners
+            ]  # fmt: skip
+            drafts = [d for d in drafts if d.draft.lines]
+            invoices = _persist(actor, entity, period, drafts, run, issue_date)
+        finally:
+            f.drop_temp_tables()
+    return invoices, skipped
+
+
+def _persist(
+    actor: str,
+    entity: Entity,
+    period: Period,
+    drafts: list[PartnerDraft],
+    run: InvoiceRun | None,
+    issue_date: date,
+) -> list[Invoice]:
+    """Number, write and allocate a batch of drafts inside the caller's transaction."""
+    if not drafts:
+        return []
+    numbers: dict[str, tuple[str, int]] = {}
+    for series in sorted({SERIES_OF_KIND[Kind(d.kind)] for d in drafts}):
+        count = sum(1 for d in drafts if SERIES_OF_KIND[Kind(d.kind)] == series)
+        numbers[series] = allocate_numbers(entity.pk, series, count)
+    now = timezone.now()
+    invoices = []
+    offsets = dict.fromkeys(numbers, 0)
+    for pd in drafts:
+        series = SERIES_OF_KIND[Kind(pd.kind)]
+        prefix, first = numbers[series]
+        sequence = first + offsets[series]
+        offsets[series] += 1
+        invoices.append(_invoice_from(entity, pd, period, run, issue_date, now, series, prefix, sequence))
+    Invoice.objects.bulk_create(invoices)
+    lines: list[InvoiceLine] = []
+    for inv, pd in zip(invoices, drafts, strict=True):
+        lines += _lines_from(inv, pd.draft.lines)
+    InvoiceLine.objects.bulk_create(lines)
+    by_invoice: dict[int, list[InvoiceLine]] = {}
+    for line in lines:
+        by_invoice.setdefault(line.invoice_id, []).append(line)
+    bands = []
+    for inv, pd in zip(invoices, drafts, strict=True):
+        bands += _bands_for(inv, pd, by_invoice[inv.pk])
+    if bands:
+        f.allocate_billed_leads(bands)
+        _check_allocation(invoices, lines)
+    _record_credits(invoices, drafts, by_invoice)
+    _link_adjustments(invoices, drafts)
+    _book_receipts(actor, invoices, period)
+    audit_record_many(
+        [
+            audit_event(
+                actor=actor, action=f"{inv.kind}.issued", obj=inv, entity=entity, number=inv.number,
+                total_minor=inv.total_minor, currency=inv.currency, period=period.key,
+            )
+            for inv in invoices
+        ]
+    )  # fmt: skip
+    return invoices
+
+
+def _invoice_from(
+    entity: Entity, pd: PartnerDraft, period: Period | None, run: InvoiceRun | None, issue_date: date,
+    now: datetime, series: str, prefix: str, sequence: int,
+) -> Invoice:  # fmt: skip
+    partner, draft = pd.partner, pd.draft
+    terms = partner.payment_terms()
+    is_bill = pd.kind == Kind.INVOICE
+    return Invoice(
+        entity=entity,
+        partner=partner,
+        run=run,
+        kind=pd.kind,
+        status=Status.PAID if pd.kind == Kind.RECEIPT else Status.ISSUED,
+        series=series,
+        sequence=sequence,
+        number=format_number(prefix, sequence),
+        period_key=period.key if period else "",
+        period_start=period.start if period else None,
+        period_end=period.end if period else None,
+        period_first_day=period.first_day if period else None,
+        period_last_day=period.last_day if period else None,
+        issue_date=issue_date,
+        due_date=issue_date + timedelta(days=terms) if is_bill else None,
+        currency=draft.currency,
+        subtotal_minor=draft.subtotal_minor,
+        tax_minor=draft.tax_minor,
+        total_minor=draft.total_minor,
+        paid_minor=draft.total_minor if pd.kind == Kind.RECEIPT else 0,
+        taxes=[
+            {"rate": str(t.rate), "net_minor": t.net_minor, "tax_minor": t.tax_minor} for t in draft.taxes
+        ],
+        leads_billed=draft.leads_billed,
+        leads_returned=draft.leads_credited + pd.facts.returned_unbilled,
+        payment_terms_days=terms if is_bill else None,
+        opening_balance_minor=pd.opening_balance_minor,
+        topups_minor=pd.topups_minor,
+        closing_balance_minor=pd.closing_balance_minor,
+        seller=seller_snapshot(entity),
+        buyer=buyer_snapshot(partner),
+        notes=pd.anomalies,
+        issued_at=now,
+    )
+
+
+def _lines_from(inv: Invoice, lines: Sequence[generation.DraftLine]) -> list[InvoiceLine]:
+    out = []
+    for position, line in enumerate(lines, start=1):
+        out.append(
+            InvoiceLine(
+                invoice_id=inv.pk,
+                position=position,
+                kind=line.kind,
+                description=line.description[:300],
+                quantity=line.quantity,
+                unit_price_micros=line.unit_price_micros,
+                amount_minor=line.amount_minor,
+                tax_rate_bp=int(line.tax_rate * 100),
+                scope=line.scope or "",
+                bucket=line.bucket or "",
+                plan_id=line.version_id,
+                rank_from=line.rank_from,
+                rank_to=line.rank_to,
+            )
+        )
+    return out
+
+
+def _bands_for(inv: Invoice, pd: PartnerDraft, lines: list[InvoiceLine]) -> list[f.BandRow]:
+    """Map each usage line back to the SQL group and rank range its leads come from.
+
+    Ranks in SQL start at 1 per (scope, bucket); the draft's ranks continue after the
+    leads of that bucket already billed, so the group's `already_billed` bridges them.
+    """
+    groups = {(g.scope, g.bucket_key, g.plan_id): g for g in pd.facts.groups}
+    divisor = micros_divisor(inv.currency)
+    bands = []
+    for line in lines:
+        if line.rank_from is None or line.rank_to is None or line.plan_id is None:
+            continue
+        g = groups[(line.scope, line.bucket, line.plan_id)]
+        bands.append(
+            f.BandRow(
+                g.partner_id, g.scope_profile, g.scope_type, g.bucket_invoice, g.plan_id, g.already_billed,
+                line.rank_from, line.rank_to, line.unit_price_micros, divisor, line.pk, inv.pk,
+            )
+        )  # fmt: skip
+    return bands
+
+
+def _check_allocation(invoices: Sequence[Invoice], lines: Sequence[InvoiceLine]) -> None:
+    totals = f.line_totals([inv.pk for inv in invoices])
+    for line in lines:
+        if line.rank_from is None:
+            continue
+        got = totals.get(line.pk, (0, 0))
+        if got != (line.quantity, line.amount_minor):
+            raise AllocationMismatch(
+                f"line {line.position} of invoice {line.invoice_id}: {got[0]} leads / {got[1]} allocated, "
+                f"expected {line.quantity} / {line.amount_minor}"
+            )
+
+
+def _record_credits(
+    invoices: Sequence[Invoice], drafts: Sequence[PartnerDraft], by_invoice: dict[int, list[InvoiceLine]]
+) -> None:
+    rows = []
+    for inv, pd in zip(invoices, drafts, strict=True):
+        if not pd.credits:
+            continue
+        credit_lines = [line for line in by_invoice[inv.pk] if line.kind == generation.RETURN_CREDIT]
+        # Credit lines are one per lead type, in lead-type id order (drafting.return_credits).
+        by_type: dict[int, list] = {}
+        for credit in pd.credits:
+            by_type.setdefault(credit.lead_type_id, []).append(credit)
+        for line, (_, credits) in zip(credit_lines, sorted(by_type.items()), strict=True):
+            rows += [
+                CreditedLead(
+                    delivery_id=c.delivery_id, ret_id=c.return_id, billed_id=c.billed_id,
+                    invoice_id=inv.pk, line_id=line.pk, amount_minor=c.amount_minor,
+                )
+                for c in credits
+            ]  # fmt: skip
+    CreditedLead.objects.bulk_create(rows)
+
+
+def _link_adjustments(invoices: Sequence[Invoice], drafts: Sequence[PartnerDraft]) -> None:
+    for inv, pd in zip(invoices, drafts, strict=True):
+        if pd.adjustments:
+            Adjustment.objects.filter(pk__in=[a.pk for a in pd.adjustments], invoice__isnull=True).update(
+                invoice=inv
+            )
+
+
+def _book_receipts(actor: str, invoices: Sequence[Invoice], period: Period | None) -> None:
+    """A receipt's purchases are booked against the balance at the last instant of its period."""
+    entries = [
+        LedgerEntry(
+            entity_id=inv.entity_id, partner_id=inv.partner_id, kind=LedgerKind.RECEIPT,
+            amount_minor=-inv.total_minor, currency=inv.currency, invoice=inv, reference=inv.number or "",
+            occurred_at=(period.end - timedelta(microseconds=1)) if period else inv.issued_at, created_by=actor,
+        )
+        for inv in invoices
+        if inv.kind == Kind.RECEIPT
+    ]  # fmt: skip
+    LedgerEntry.objects.bulk_create(entries)
+
+
+# --- after issue: payments, voids, credit notes, adjustments, top-ups ------------------
+
+
+def _locked(invoice: Invoice) -> Invoice:
+    return Invoice.objects.select_for_update().select_related("entity", "partner").get(pk=invoice.pk)
+
+
+def payment_record(
+    *, actor: str, invoice: Invoice, amount_minor: int, paid_on: date, reference: str = ""
+) -> Payment:
+    """Record a full or partial payment; the invoice is paid when nothing is left due."""
+    with transaction.atomic():
+        inv = _locked(invoice)
+        if inv.kind != Kind.INVOICE:
+            raise DomainError(f"{inv.number} is a {inv.get_kind_display().lower()}; only invoices are paid")
+        if inv.status != Status.ISSUED:
+            raise DomainError(f"{inv.number} is {inv.status}; only issued invoices take payments")
+        if amount_minor <= 0:
+            raise DomainError("a payment must be positive", field="amount")
+        due = inv.total_minor - inv.paid_minor
+        if amount_minor > due:
+            raise DomainError(f"payment exceeds the amount due on {inv.number}", field="amount")
+        payment = Payment.objects.create(
+            invoice=inv, amount_minor=amount_minor, paid_on=paid_on, reference=reference, recorded_by=actor
+        )
+        inv.paid_minor += amount_minor
+        if inv.paid_minor == inv.total_minor:
+            inv.status = Status.PAID
+        inv.save(update_fields=["paid_minor", "status"])
+        audit_record(
+            actor=actor, action="payment.recorded", obj=inv, number=inv.number, amount_minor=amount_minor,
+            paid_on=paid_on.isoformat(), reference=reference, status=inv.status,
+        )  # fmt: skip
+        invoice.refresh_from_db()
+        return payment
+
+
+def invoice_void(*, actor: str, invoice: Invoice, reason: str, issue_date: date | None = None) -> Invoice:
+    """Void an issued invoice or receipt: a credit note reverses it and its leads become billable again."""
+    if not reason.strip():
+        raise DomainError("say why the document is voided", field="reason")
+    with transaction.atomic():
+        inv = _locked(invoice)
+        if inv.kind == Kind.CREDIT_NOTE:
+            raise DomainError(f"{inv.number} is a credit note; credit notes are not voided")
+        if inv.status not in (Status.ISSUED, Status.PAID) or (
+            inv.kind == Kind.INVOICE and inv.status == Status.PAID
+        ):
+            raise DomainError(f"{inv.number} is {inv.status}; only unpaid issued invoices can be voided")
+        if inv.paid_minor and inv.kind == Kind.INVOICE:
+            raise DomainError(f"{inv.number} has payments recorded; issue a credit note instead")
+        note = _reversal_note(actor, inv, issue_date or today_in(inv.entity), reason)
+        inv.status, inv.voided_at, inv.void_reason = Status.VOID, timezone.now(), reason
+        inv.save(update_fields=["status", "voided_at", "void_reason"])
+        BilledLead.objects.filter(invoice=inv).update(voided=True)
+        CreditedLead.objects.filter(invoice=inv).update(voided=True)
+        Adjustment.objects.filter(invoice=inv).update(invoice=None)
+        if inv.kind == Kind.RECEIPT:
+            LedgerEntry.objects.create(
+                entity=inv.entity, partner=inv.partner, kind=LedgerKind.REVERSAL, amount_minor=inv.total_minor,
+                currency=inv.currency, invoice=note, reference=f"void {inv.number}", occurred_at=timezone.now(),
+                created_by=actor,
+            )  # fmt: skip
+        audit_record(actor=actor, action=f"{inv.kind}.voided", obj=inv, number=inv.number, reason=reason,
+                     credit_note=note.number)  # fmt: skip
+        invoice.refresh_from_db()
+        return note
+
+
+def _reversal_note(actor: str, inv: Invoice, issue_date: date, reason: str) -> Invoice:
+    prefix, sequence = allocate_numbers(inv.entity_id, CREDIT_NOTE_SERIES)
+    note = Invoice.objects.create(
+        entity=inv.entity, partner=inv.partner, kind=Kind.CREDIT_NOTE, status=Status.ISSUED,
+        series=CREDIT_NOTE_SERIES, sequence=sequence, number=format_number(prefix, sequence),
+        period_key=inv.period_key, period_start=inv.period_start, period_end=inv.period_end,
+        period_first_day=inv.period_first_day, period_last_day=inv.period_last_day, issue_date=issue_date,
+        currency=inv.currency, subtotal_minor=-inv.subtotal_minor, tax_minor=-inv.tax_minor,
+        total_minor=-inv.total_minor,
+        taxes=[{**t, "net_minor": -t["net_minor"], "tax_minor": -t["tax_minor"]} for t in inv.taxes],
+        leads_billed=0, leads_returned=0, corrects=inv, seller=inv.seller, buyer=inv.buyer,
+        notes=[f"Reverses {inv.number}: {reason}"], issued_at=timezone.now(),
+    )  # fmt: skip
+    InvoiceLine.objects.bulk_create(
+        [
+            InvoiceLine(
+                invoice=note, position=line.position, kind=line.kind, description=line.description,
+                quantity=line.quantity, unit_price_micros=line.unit_price_micros, amount_minor=-line.amount_minor,
+                tax_rate_bp=line.tax_rate_bp, scope=line.scope, bucket=line.bucket, plan_id=line.plan_id,
+            )
+            for line in inv.lines.all()
+        ]
+    )  # fmt: skip
+    audit_record(actor=actor, action="credit_note.issued", obj=note, number=note.number, corrects=inv.number,
+                 total_minor=note.total_minor)  # fmt: skip
+    return note
+
+
+def credit_note_issue(
+    *,
+    actor: str,
+    partner: Partner,
+    issue_date: date | None = None,
+    returns: bool = True,
+    adjustments: bool = True,
+) -> Invoice:
+    """A standalone credit note now, for returns accepted after billing and/or open credit adjustments."""
+    with transaction.atomic():
+        partner = Partner.objects.select_for_update().select_related("entity").get(pk=partner.pk)
+        entity = partner.entity
+        credits = credits_due([partner.pk]).get(partner.pk, []) if returns else []
+        adjs = [
+            a for a in open_adjustments([partner.pk], lock=True).get(partner.pk, []) if a.amount_minor < 0
+        ]
+        adjs = adjs if adjustments else []
+        if not credits and not adjs:
+            raise DomainError(
+                f"nothing to credit for {partner.code}: no returns or credit adjustments are open"
+            )
+        catalog = Catalog(entity, [])
+        draft = generation.generate(
+            currency=partner.currency,
+            tax_rate=bp_to_percent(partner.tax_rate()),
+            credits=return_credits(credits, catalog.lead_types),
+            adjustments=[generation.Adjustment(a.pk, a.amount_minor, a.reason) for a in adjs],
+        )
+        pd = PartnerDraft(partner, f.PartnerFacts(partner.pk), draft, Kind.CREDIT_NOTE, credits, adjs)
+        prefix, sequence = allocate_numbers(entity.pk, CREDIT_NOTE_SERIES)
+        issue_date = issue_date or today_in(entity)
+        inv = _invoice_from(
+            entity, pd, None, None, issue_date, timezone.now(), CREDIT_NOTE_SERIES, prefix, sequence
+        )
+        inv.save()
+        lines = _lines_from(inv, draft.lines)
+        InvoiceLine.objects.bulk_create(lines)
+        _record_credits([inv], [pd], {inv.pk: lines})
+        _link_adjustments([inv], [pd])
+        if partner.is_prepay:
+            LedgerEntry.objects.create(
+                entity=entity, partner=partner, kind=LedgerKind.REFUND, amount_minor=-inv.total_minor,
+                currency=inv.currency, invoice=inv, reference=inv.number or "", occurred_at=timezone.now(),
+                created_by=actor,
+            )  # fmt: skip
+        audit_record(actor=actor, action="credit_note.issued", obj=inv, number=inv.number,
+                     total_minor=inv.total_minor, returns=len(credits), adjustments=len(adjs))  # fmt: skip
+        return inv
+
+
+def adjustment_create(*, actor: str, partner: Partner, amount_minor: int, reason: str) -> Adjustment:
+    """A manual credit (negative) or debit (positive), billed on the partner's next document."""
+    if amount_minor == 0:
+        raise DomainError("an adjustment cannot be zero", field="amount")
+    if not reason.strip():
+        raise DomainError("say why (it is printed on the invoice)", field="reason")
+    with transaction.atomic():
+        adj = Adjustment.objects.create(
+            entity_id=partner.entity_id, partner=partner, amount_minor=amount_minor, currency=partner.currency,
+            reason=reason.strip(), created_by=actor,
+        )  # fmt: skip
+        audit_record(actor=actor, action="adjustment.created", obj=adj, entity=partner.entity,
+                     amount_minor=amount_minor, reason=reason)  # fmt: skip
+        return adj
+
+
+def topup_record(
+    *, actor: str, partner: Partner, amount_minor: int, occurred_at: datetime, reference: str = ""
+) -> LedgerEntry:
+    """Money a prepay partner paid in ahead of its purchases."""
+    if not partner.is_prepay:
+        raise DomainError(f"{partner.code} is billed on credit; top-ups are for prepay partners")
+    if amount_minor <= 0:
+        raise DomainError("a top-up must be positive", field="amount")
+    if occurred_at.tzinfo is None:
+        raise DomainError("give the time zone of the top-up time", field="occurred_at")
+    with transaction.atomic():
+        entry = LedgerEntry.objects.create(
+            entity_id=partner.entity_id, partner=partner, kind=LedgerKind.TOPUP, amount_minor=amount_minor,
+            currency=partner.currency, reference=reference, occurred_at=occurred_at, created_by=actor,
+        )  # fmt: skip
+        audit_record(actor=actor, action="topup.recorded", obj=entry, entity=partner.entity,
+                     amount_minor=amount_minor, reference=reference)  # fmt: skip
+        return entry
