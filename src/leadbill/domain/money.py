@@ -106,7 +106,12 @@ def unit_price_to_micros(price: Decimal, *, field: str = "price") -> int:
 
 
 def micros_to_unit_price(micros: int) -> Decimal:
-    return (Decimal(micros) / MICROS).normalize() if micros else Decimal(0)
+    """Integer micro-units back to the shortest exact price (1500000 -> 1.5, 10000000 -> 10)."""
+    if not micros:
+        return Decimal(0)
+    price = (Decimal(micros) / MICROS).normalize()
+    # normalize() turns whole tens into exponent form (10 -> 1E+1); keep plain digits.
+    return price.quantize(Decimal(1)) if price == price.to_integral_value() else price
 
 
 def minor_to_decimal(minor: int, currency: str) -> Decimal:

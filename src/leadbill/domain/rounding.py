@@ -27,7 +27,8 @@ def to_minor_half_up(amount: Decimal, currency: str) -> int:
 
 def micros_divisor(currency: str) -> int:
     """How many micro-units make one minor unit of the currency."""
-    return 10 ** (MICROS_EXPONENT - exponent(currency))
+    # int ** int is typed Any (a negative exponent gives a float); ours is never negative.
+    return int(10 ** (MICROS_EXPONENT - exponent(currency)))
 
 
 def micros_to_minor_half_up(micros: int, currency: str) -> int:

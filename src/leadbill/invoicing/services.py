@@ -85,9 +85,7 @@ def invoice_run_preview(
     todo = [p for p in all_partners if p.pk not in done]
     ids = [p.pk for p in todo]
     facts = f.gather_groups(entity.pk, period, ids)
-    f.gather_activity(entity.pk, period, ids, facts)
-    for partner_id, overruns in cap_overruns(todo, period).items():
-        facts.setdefault(partner_id, f.PartnerFacts(partner_id)).cap_overruns = overruns
+    _add_activity(entity, period, todo, facts)
     catalog = Catalog(entity, (g for pf in facts.values() for g in pf.groups))
     billed = f.already_billed(ids)
     credits = credits_due(ids)
@@ -101,6 +99,12 @@ def invoice_run_preview(
         if pd.draft.lines or pd.anomalies or pf.delivered:
             drafts.append(pd)
     return RunPreview(entity, period, drafts, [p for p in all_partners if p.pk in done])
+
+
+def _add_activity(entity: Entity, period: Period, partners: Sequence[Partner], facts: dict[int, f.PartnerFacts]) -> None:
+    f.gather_activity(entity.pk, period, [p.pk for p in partners], facts)
+    for partner_id, overruns in cap_overruns(partners, period).items():
+        facts.setdefault(partner_id, f.PartnerFacts(partner_id)).cap_overruns = overruns
 
 
 def _already_invoiced(partners: Sequence[Partner], period: Period) -> set[int]:
@@ -211,6 +215,7 @@ def _issue_batch(
             return [], skipped
         try:
             facts = f.materialise_billable(entity.pk, period, ids)
+            _add_activity(entity, period, partners, facts)
             catalog = Catalog(entity, (g for pf in facts.values() for g in pf.groups))
             billed = f.already_billed(ids)
             credits = credits_due(ids)

@@ -115,9 +115,7 @@ def _construct_decimal(loader: SetupLoader, node: yaml.ScalarNode) -> Decimal:
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite():
-        raise yaml.constructor.ConstructorError(
-            None, None, f"{text!r} is not an exact decimal number", node.start_mark
-        )
+        raise yaml.constructor.ConstructorError(None, None, f"{text!r} is not an exact decimal number", node.start_mark)
     return value
 
 
@@ -128,9 +126,7 @@ for _tag, _pattern, _first in (
     ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
     ("merge", r"<<", "<"),
 ):
-    SetupLoader.add_implicit_resolver(
-        f"tag:yaml.org,2002:{_tag}", re.compile(f"^(?:{_pattern})$"), list(_first)
-    )
+    SetupLoader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(f"^(?:{_pattern})$"), list(_first))
 SetupLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
 
 
@@ -139,7 +135,8 @@ def _yaml_problem(exc: yaml.YAMLError) -> Problem:
         return Problem("", f"not valid YAML: {exc}")
     mark = exc.problem_mark or exc.context_mark
     where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-    message = f"YAML syntax error at {where}: {exc.problem or exc.context}"
+    problem = exc.problem or exc.context or "cannot read this"
+    message = f"YAML syntax error at {where}: {problem.removeprefix('but ')}"
     if exc.context and exc.problem and exc.context_mark and exc.context_mark is not mark:
         context_at = f"line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
         message += f" ({exc.context} at {context_at})"
@@ -438,9 +435,7 @@ class _Fields:
             self.problem(str(key), f"unknown key ({expected})")
 
 
-def _text(
-    max_length: int, *, pattern: re.Pattern[str] | None = None, expected: str = ""
-) -> Callable[[Any], str]:
+def _text(max_length: int, *, pattern: re.Pattern[str] | None = None, expected: str = "") -> Callable[[Any], str]:
     def convert(value: Any) -> str:
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
@@ -457,7 +452,7 @@ def _text(
 
 
 _slug = _text(60, pattern=_SLUG, expected="letters, digits, '-' and '_' only")
-_country = _text(2, pattern=_COUNTRY, expected="an ISO 3166-1 country code of two capital letters, e.g. DE")
+_country = _text(100, pattern=_COUNTRY, expected="an ISO 3166-1 country code of two capital letters, e.g. DE")
 
 
 def _email(value: Any) -> str:
@@ -556,22 +551,19 @@ def _zone_name(value: Any) -> str:
 
 def _instant(value: Any, tz: ZoneInfo | None) -> datetime | None:
     """An ISO date (local midnight in `tz`) or date-time (naive ones are local too), in UTC."""
-    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
-        value = date.fromisoformat(value.strip())
-    elif isinstance(value, str):
+    if isinstance(value, str):
+        text = value.strip()
         try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            value = None
+            value = date.fromisoformat(text) if _ISO_DATE.fullmatch(text) else datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise DomainError(f"not a valid date or date and time: {text!r} ({exc})") from None
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return value.replace(tzinfo=tz).astimezone(UTC) if tz is not None else None
         return value.astimezone(UTC)
     if isinstance(value, date):
         return local_midnight(value, tz) if tz is not None else None
-    raise DomainError(
-        "expected an ISO date (2026-01-01, local midnight) or date and time (2026-01-01T06:00:00+01:00)"
-    )
+    raise DomainError("expected an ISO date (2026-01-01, local midnight) or date and time (2026-01-01T06:00:00+01:00)")
 
 
 # --- reading the document ----------------------------------------------------------------
@@ -657,9 +649,7 @@ class _Reader:
         partners: list[PartnerSpec] = []
         seen = {}
         for item_path, item in f.items("partners"):
-            partner = self.partner(
-                item_path, item, entity=slug, currency=currency, tz=tz, lead_types=lead_type_codes
-            )
+            partner = self.partner(item_path, item, entity=slug, currency=currency, tz=tz, lead_types=lead_type_codes)
             if partner is not None:
                 _unique(self.problems, seen, partner.code, f"{item_path}.code", f"partner {partner.code!r}")
                 partners.append(partner)
@@ -791,12 +781,10 @@ class _Reader:
                 tz=tz,
                 is_buyer="buyer" in roles,
                 is_supplier="supplier" in roles,
-                has_profile=lambda c: (
-                    c in profile_codes or self.catalog.has_profile(entity or "", code or "", c)
-                ),
+                has_profile=lambda c: c in profile_codes or self.catalog.has_profile(entity or "", code or "", c),
                 has_lead_type=lambda c: c in lead_types or self.catalog.has_lead_type(entity or "", c),
             )
-            if plan is not None:
+            if plan is not None and plan.effective_from is not None:
                 scope = (plan.profile, plan.lead_type, plan.side, plan.effective_from)
                 _unique(self.problems, seen, scope, item_path, "a plan with the same scope, side and start")
                 plans.append(plan)

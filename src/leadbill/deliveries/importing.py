@@ -1,0 +1,318 @@
+"""Reading delivery and return CSV rows: one function call per row, no database access.
+
+The row parsers are the hot path of an import (a million rows is an ordinary file),
+so they resolve codes through plain dicts built once per import (`Codes`), cache
+parsed prices, and build the `fields` JSON text directly. Each parser turns one CSV
+record into a tuple in `STAGE_COLUMNS` order or raises `DomainError(field=...)`;
+the services stage the tuples and write them set-based (docs/csv-import.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from leadbill.domain.errors import DomainError
+from leadbill.domain.money import KNOWN_CURRENCIES, parse_decimal, unit_price_to_micros
+
+DELIVERY_COLUMNS = ("external_id", "partner", "profile", "lead_type", "lead_id", "delivered_at", "price", "currency")
+DELIVERY_OPTIONAL_COLUMNS = ("source", "cost")
+LEAD_FIELD_PREFIX = "lead."
+RETURN_COLUMNS = ("external_id", "reason")
+RETURN_OPTIONAL_COLUMNS = ("requested_at", "status")
+RETURN_IMPORT_STATUSES = ("accepted", "rejected")
+
+# The order of a staged delivery: the columns of deliveries_delivery the import writes,
+# less entity_id and created_at, which are the same for the whole file.
+STAGE_COLUMNS = (
+    "external_id",
+    "partner_id",
+    "profile_id",
+    "lead_type_id",
+    "lead_id",
+    "delivered_at",
+    "price_micros",
+    "currency",
+    "fields",
+    "source_id",
+    "cost_micros",
+)
+
+MAX_KEY_LENGTH = 120  # Delivery.external_id and Delivery.lead_id
+MAX_REASON_LENGTH = 200  # Return.reason
+
+_encode_str = json.encoder.encode_basestring  # the C encoder: a JSON string literal, non-ASCII kept
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A refused row: its line number in the file (the header is line 1), field and reason."""
+
+    row: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, {self.field}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Codes:
+    """The codes a delivery file may name, resolved to ids; built once per import.
+
+    Partner, profile and lead-type tables are small, so a dict lookup per row beats
+    any join, and an unknown code is reported by name.
+    """
+
+    partners: Mapping[str, int]  # code -> id, every partner of the entity
+    buyers: frozenset[str]  # codes of the partners that buy leads
+    suppliers: frozenset[str]  # codes of the partners that supply leads
+    profiles: Mapping[tuple[int, str], int]  # (partner id, profile code) -> id
+    profile_codes: frozenset[str]  # every profile code, to tell "of another partner" from "unknown"
+    lead_types: Mapping[str, int]  # code -> id
+
+
+@dataclass(slots=True)
+class DeliveryRow:
+    """A parsed delivery, for the single-record service (`delivery_record`)."""
+
+    values: tuple[Any, ...]  # STAGE_COLUMNS order; delivered_at an aware datetime
+
+    def as_model_kwargs(self) -> dict[str, Any]:
+        kwargs = dict(zip(STAGE_COLUMNS, self.values, strict=True))
+        kwargs["fields"] = json.loads(kwargs["fields"])
+        return kwargs
+
+
+def check_header(header: Sequence[str], required: Sequence[str], optional: Sequence[str], *, lead_fields: bool) -> None:
+    """Refuse a file whose header misses a column, repeats one, or has one we do not know."""
+    names = [name.strip() for name in header]
+    missing = [name for name in required if name not in names]
+    if missing:
+        raise DomainError(f"missing column(s): {', '.join(missing)}", field="header")
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DomainError(f"column {name!r} appears twice", field="header")
+        seen.add(name)
+        if name in required or name in optional:
+            continue
+        if lead_fields and name.startswith(LEAD_FIELD_PREFIX) and len(name) > len(LEAD_FIELD_PREFIX):
+            continue
+        hint = f" (a lead's own fields go in {LEAD_FIELD_PREFIX}<name> columns)" if lead_fields else ""
+        raise DomainError(f"unknown column {name!r}{hint}", field="header")
+
+
+def parse_timestamp(text: str, *, field: str) -> datetime:
+    """An ISO 8601 date-time with its offset (or Z); a naive time has no place in time."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise DomainError(f"not an ISO 8601 date-time: {text!r}", field=field) from None
+    if value.tzinfo is None:
+        raise DomainError(f"no time-zone offset in {text!r}", field=field)
+    return value
+
+
+def parse_micros(text: str | Decimal, *, field: str) -> int:
+    """An exact, non-negative decimal with at most six decimals, as integer micro-units."""
+    micros = unit_price_to_micros(parse_decimal(text, field=field), field=field)
+    if micros < 0:
+        raise DomainError(f"{text} is negative", field=field)
+    return micros
+
+
+def sqlite_timestamp(value: datetime) -> str:
+    """The text Django stores for an aware datetime on SQLite (naive UTC, space-separated)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+
+
+def _checked_key(text: str, field: str) -> str:
+    if not text:
+        raise DomainError("is empty", field=field)
+    if len(text) > MAX_KEY_LENGTH:
+        raise DomainError(f"longer than {MAX_KEY_LENGTH} characters", field=field)
+    return text
+
+
+class DeliveryRowParser:
+    """Parses the records of one delivery file, whose header it is built with.
+
+    `parse(record)` returns a tuple in STAGE_COLUMNS order, or raises DomainError
+    naming the field. `delivered_at` comes back as an aware datetime, or as text in
+    Django's SQLite format when `timestamp` says so.
+    """
+
+    def __init__(
+        self,
+        header: Sequence[str],
+        codes: Codes,
+        *,
+        timestamp: Callable[[datetime], Any] | None = None,
+    ) -> None:
+        check_header(header, DELIVERY_COLUMNS, DELIVERY_OPTIONAL_COLUMNS, lead_fields=True)
+        names = [name.strip() for name in header]
+        self.width = len(names)
+        self.codes = codes
+        self._index = {name: names.index(name) for name in names}
+        self._lead_fields = [
+            (i, _encode_str(name[len(LEAD_FIELD_PREFIX) :]) + ":")
+            for i, name in enumerate(names)
+            if name.startswith(LEAD_FIELD_PREFIX)
+        ]
+        self._timestamp = timestamp
+        self._micros: dict[str, int] = {}  # price text -> micros: files repeat a handful of prices
+
+    def _money(self, text: str, field: str) -> int | None:
+        if not text:
+            return None
+        micros = self._micros.get(text)
+        if micros is None:
+            micros = parse_micros(text, field=field)
+            self._micros[text] = micros
+        return micros
+
+    def _fields(self, record: Sequence[str]) -> str:
+        parts = [key + _encode_str(record[i]) for i, key in self._lead_fields if record[i]]
+        return "{" + ",".join(parts) + "}" if parts else "{}"
+
+    def parse(self, record: Sequence[str]) -> tuple[Any, ...]:
+        if len(record) != self.width:
+            raise DomainError(f"has {len(record)} values, the header has {self.width} columns", field="row")
+        ix = self._index
+        codes = self.codes
+        external_id = _checked_key(record[ix["external_id"]].strip(), "external_id")
+        partner_code = record[ix["partner"]].strip()
+        partner_id = codes.partners.get(partner_code)
+        if partner_id is None:
+            raise DomainError(f"unknown partner {partner_code!r}", field="partner")
+        if partner_code not in codes.buyers:
+            raise DomainError(f"partner {partner_code!r} is not a buyer", field="partner")
+        profile_code = record[ix["profile"]].strip()
+        if profile_code:
+            profile_id = codes.profiles.get((partner_id, profile_code))
+            if profile_id is None:
+                if profile_code in codes.profile_codes:
+                    message = f"profile {profile_code!r} belongs to another partner than {partner_code!r}"
+                else:
+                    message = f"unknown profile {profile_code!r} of partner {partner_code!r}"
+                raise DomainError(message, field="profile")
+        else:
+            profile_id = None
+        lead_type_code = record[ix["lead_type"]].strip()
+        lead_type_id = codes.lead_types.get(lead_type_code)
+        if lead_type_id is None:
+            raise DomainError(f"unknown lead type {lead_type_code!r}", field="lead_type")
+        lead_id = _checked_key(record[ix["lead_id"]].strip(), "lead_id")
+        delivered_at: Any = parse_timestamp(record[ix["delivered_at"]].strip(), field="delivered_at")
+        if self._timestamp is not None:
+            delivered_at = self._timestamp(delivered_at)
+        price_micros = self._money(record[ix["price"]].strip(), "price")
+        currency = record[ix["currency"]].strip()
+        if currency not in KNOWN_CURRENCIES:
+            raise DomainError(
+                f"unknown currency {currency!r} (expected an ISO 4217 code such as EUR)", field="currency"
+            )
+        source_id = None
+        cost_micros = None
+        if "source" in ix:
+            source_code = record[ix["source"]].strip()
+            if source_code:
+                source_id = codes.partners.get(source_code)
+                if source_id is None:
+                    raise DomainError(f"unknown partner {source_code!r}", field="source")
+                if source_code not in codes.suppliers:
+                    raise DomainError(f"partner {source_code!r} is not a supplier", field="source")
+        if "cost" in ix:
+            cost_micros = self._money(record[ix["cost"]].strip(), "cost")
+        fields = self._fields(record) if self._lead_fields else "{}"
+        return (
+            external_id,
+            partner_id,
+            profile_id,
+            lead_type_id,
+            lead_id,
+            delivered_at,
+            price_micros,
+            currency,
+            fields,
+            source_id,
+            cost_micros,
+        )
+
+
+def delivery_record_values(values: Mapping[str, Any], codes: Codes) -> DeliveryRow:
+    """Validate one delivery given as keyword values (the API's and tests' way in).
+
+    Accepts the same texts as a CSV row, and also datetimes, Decimals and a `fields`
+    dict; it goes through the same parser, so both ways in refuse the same things.
+    """
+    known = {*DELIVERY_COLUMNS, *DELIVERY_OPTIONAL_COLUMNS, "fields"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise DomainError(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
+    lead_fields = values.get("fields") or {}
+    if not isinstance(lead_fields, dict) or not all(isinstance(k, str) for k in lead_fields):
+        raise DomainError("fields must be an object with text keys", field="fields")
+
+    def text(name: str) -> str:
+        value = values.get(name)
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, float):
+            raise DomainError("give an exact decimal string, not a float", field=name)
+        return str(getattr(value, "code", value))  # a Partner, Profile or LeadType by its code
+
+    header = [*DELIVERY_COLUMNS, *DELIVERY_OPTIONAL_COLUMNS]
+    parsed = DeliveryRowParser(header, codes).parse([text(name) for name in header])
+    row = DeliveryRow(parsed)
+    if lead_fields:
+        as_list = list(row.values)
+        as_list[STAGE_COLUMNS.index("fields")] = json.dumps(lead_fields, ensure_ascii=False, separators=(",", ":"))
+        row.values = tuple(as_list)
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnRow:
+    external_id: str
+    reason: str
+    requested_at: datetime | None
+    status: str | None  # None: a request; "accepted"/"rejected": a decision made elsewhere
+
+
+class ReturnRowParser:
+    def __init__(self, header: Sequence[str]) -> None:
+        check_header(header, RETURN_COLUMNS, RETURN_OPTIONAL_COLUMNS, lead_fields=False)
+        names = [name.strip() for name in header]
+        self.width = len(names)
+        self._index = {name: names.index(name) for name in names}
+
+    def parse(self, record: Sequence[str]) -> ReturnRow:
+        if len(record) != self.width:
+            raise DomainError(f"has {len(record)} values, the header has {self.width} columns", field="row")
+        ix = self._index
+        external_id = _checked_key(record[ix["external_id"]].strip(), "external_id")
+        reason = record[ix["reason"]].strip()
+        if not reason:
+            raise DomainError("give the reason of the return", field="reason")
+        if len(reason) > MAX_REASON_LENGTH:
+            raise DomainError(f"longer than {MAX_REASON_LENGTH} characters", field="reason")
+        requested_at = None
+        if "requested_at" in ix and (text := record[ix["requested_at"]].strip()):
+            requested_at = parse_timestamp(text, field="requested_at")
+        status = None
+        if "status" in ix and (text := record[ix["status"]].strip().lower()):
+            if text not in RETURN_IMPORT_STATUSES:
+                raise DomainError(f"status {text!r} is not one of accepted, rejected (or empty)", field="status")
+            status = text
+        return ReturnRow(external_id, reason, requested_at, status)

@@ -1,0 +1,245 @@
+"""Applying a validated set-up file: create or update, in one transaction, with an audit row each.
+
+Objects are found by their natural keys (entity slug; partner, lead type and profile codes;
+a plan's scope, side and start). What the file says about an object replaces what is
+stored; an object the file does not mention is left alone. Unchanged objects are not
+written, so loading the same file twice writes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models, transaction
+
+from leadbill.audit.services import audit_record
+from leadbill.catalog.models import LeadType, PricePlan
+from leadbill.catalog.services import price_plan_set
+from leadbill.entities.models import Entity
+from leadbill.entities.services import ensure_series
+from leadbill.loader.schema import (
+    EntitySpec,
+    PartnerSpec,
+    PlanSpec,
+    Problem,
+    SetupDocument,
+    SetupFileError,
+    parse_document,
+)
+from leadbill.partners.models import Partner, Profile
+
+KINDS = ("entity", "lead_type", "partner", "profile", "price_plan")
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    kind: str
+    key: str
+    action: str  # created | updated
+    fields: tuple[str, ...]
+    path: str
+
+
+@dataclass(slots=True)
+class LoadResult:
+    """What a load did (or, with dry_run, would do), counted per kind of object."""
+
+    dry_run: bool = False
+    counts: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {kind: {CREATED: 0, UPDATED: 0, UNCHANGED: 0} for kind in KINDS}
+    )
+    changes: list[Change] = field(default_factory=list)
+
+    def note(self, kind: str, key: str, action: str, path: str, fields: tuple[str, ...] = ()) -> None:
+        self.counts[kind][action] += 1
+        if action != UNCHANGED:
+            self.changes.append(Change(kind, key, action, fields, path))
+
+    def total(self, action: str) -> int:
+        return sum(counts[action] for counts in self.counts.values())
+
+    @property
+    def created(self) -> int:
+        return self.total(CREATED)
+
+    @property
+    def updated(self) -> int:
+        return self.total(UPDATED)
+
+    @property
+    def unchanged(self) -> int:
+        return self.total(UNCHANGED)
+
+    def summary(self) -> str:
+        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "kinds": self.counts,
+            "changes": [
+                {"kind": c.kind, "key": c.key, "action": c.action, "fields": list(c.fields), "path": c.path}
+                for c in self.changes
+            ],
+        }
+
+
+class DatabaseCatalog:
+    """Profiles and lead types that exist already, for plans that name one not in the file."""
+
+    def has_profile(self, entity: str, partner: str, code: str) -> bool:
+        return Profile.objects.filter(partner__entity__slug=entity, partner__code=partner, code=code).exists()
+
+    def has_lead_type(self, entity: str, code: str) -> bool:
+        return LeadType.objects.filter(entity__slug=entity, code=code).exists()
+
+
+def setup_read(text: str) -> SetupDocument:
+    """Parse and validate a set-up file, resolving plan scopes against the file and the database."""
+    return parse_document(text, catalog=DatabaseCatalog())
+
+
+def setup_load(*, actor: str, document: SetupDocument, dry_run: bool = False) -> LoadResult:
+    """Create or update everything the document describes, all or nothing.
+
+    With `dry_run` the same writes run and are rolled back, so the result shows exactly
+    what a real load would change.
+    """
+    result = LoadResult(dry_run=dry_run)
+    with transaction.atomic():
+        for spec in document.entities:
+            _load_entity(actor, spec, result)
+        if dry_run:
+            transaction.set_rollback(True)
+    return result
+
+
+def _put(
+    model: type[models.Model],
+    *,
+    actor: str,
+    kind: str,
+    lookup: dict[str, Any],
+    values: dict[str, Any],
+    entity: Entity | None,
+) -> tuple[Any, str, tuple[str, ...]]:
+    """Create the row found by `lookup`, or update the columns that differ; audit either."""
+    obj = model._default_manager.select_for_update().filter(**lookup).first()
+    if obj is None:
+        obj = model._default_manager.create(**lookup, **values)
+        audit_record(actor=actor, action=f"{kind}.created", obj=obj, entity=entity or obj, via="load", fields=values)
+        return obj, CREATED, ()
+    changed = {name: [getattr(obj, name), value] for name, value in values.items() if getattr(obj, name) != value}
+    if not changed:
+        return obj, UNCHANGED, ()
+    for name, (_, value) in changed.items():
+        setattr(obj, name, value)
+    obj.save(update_fields=list(changed))
+    audit_record(actor=actor, action=f"{kind}.changed", obj=obj, entity=entity or obj, via="load", changed=changed)
+    return obj, UPDATED, tuple(changed)
+
+
+def _load_entity(actor: str, spec: EntitySpec, result: LoadResult) -> None:
+    entity, action, fields = _put(
+        Entity, actor=actor, kind="entity", lookup={"slug": spec.slug}, values=spec.columns(), entity=None
+    )
+    if action != UNCHANGED:
+        ensure_series(entity)
+    result.note("entity", spec.slug, action, spec.path, fields)
+
+    lead_types: dict[str, LeadType] = {}
+    for lt in spec.lead_types:
+        obj, action, fields = _put(
+            LeadType,
+            actor=actor,
+            kind="lead_type",
+            lookup={"entity": entity, "code": lt.code},
+            values=lt.columns(),
+            entity=entity,
+        )
+        lead_types[lt.code] = obj
+        result.note("lead_type", f"{spec.slug}/{lt.code}", action, lt.path, fields)
+
+    for partner in spec.partners:
+        _load_partner(actor, entity, partner, lead_types, result)
+
+
+def _load_partner(
+    actor: str, entity: Entity, spec: PartnerSpec, lead_types: dict[str, LeadType], result: LoadResult
+) -> None:
+    key = f"{entity.slug}/{spec.code}"
+    partner, action, fields = _put(
+        Partner,
+        actor=actor,
+        kind="partner",
+        lookup={"entity": entity, "code": spec.code},
+        values=spec.columns(),
+        entity=entity,
+    )
+    result.note("partner", key, action, spec.path, fields)
+
+    profiles: dict[str, Profile] = {}
+    for pf in spec.profiles:
+        obj, action, fields = _put(
+            Profile,
+            actor=actor,
+            kind="profile",
+            lookup={"partner": partner, "code": pf.code},
+            values=pf.columns(),
+            entity=entity,
+        )
+        profiles[pf.code] = obj
+        result.note("profile", f"{key}/{pf.code}", action, pf.path, fields)
+
+    for plan in spec.plans:
+        _load_plan(actor, partner, plan, profiles, lead_types, result)
+
+
+def _load_plan(
+    actor: str,
+    partner: Partner,
+    spec: PlanSpec,
+    profiles: dict[str, Profile],
+    lead_types: dict[str, LeadType],
+    result: LoadResult,
+) -> None:
+    profile = lead_type = None
+    if spec.profile:
+        profile = profiles.get(spec.profile) or Profile.objects.filter(partner=partner, code=spec.profile).first()
+        if profile is None:
+            raise SetupFileError([Problem(f"{spec.path}.profile", f"no profile {spec.profile!r}")])
+    if spec.lead_type:
+        lead_type = (
+            lead_types.get(spec.lead_type)
+            or LeadType.objects.filter(entity_id=partner.entity_id, code=spec.lead_type).first()
+        )
+        if lead_type is None:
+            raise SetupFileError([Problem(f"{spec.path}.lead_type", f"no lead type {spec.lead_type!r}")])
+    scope = {"partner": partner, "profile": profile, "lead_type": lead_type, "side": spec.side}
+    before = PricePlan.objects.filter(**scope, effective_from=spec.effective_from).values("model", "config").first()
+    _, changed = price_plan_set(
+        actor=actor, model=spec.model, config=dict(spec.config), effective_from=spec.effective_from, **scope
+    )
+    key = " ".join(
+        part
+        for part in (
+            f"{partner.entity.slug}/{partner.code}",
+            spec.side,
+            f"profile={spec.profile}" if spec.profile else "",
+            f"lead_type={spec.lead_type}" if spec.lead_type else "",
+            f"from {spec.effective_from.isoformat()}",
+        )
+        if part
+    )
+    if before is None:
+        result.note("price_plan", key, CREATED, spec.path)
+    elif changed:
+        after = {"model": spec.model, "config": dict(spec.config)}
+        result.note("price_plan", key, UPDATED, spec.path, tuple(k for k in after if before[k] != after[k]))
+    else:
+        result.note("price_plan", key, UNCHANGED, spec.path)
