@@ -24,9 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leadbill", description="Invoicing and self-billing for lead-distribution businesses."
     )
-    parser.add_argument(
-        "--actor", default=None, help="who is acting, for the audit trail (default: cli:$USER)"
-    )
+    parser.add_argument("--actor", default=None, help="who is acting, for the audit trail (default: cli:$USER)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"leadbill.cli.commands.{name}")

@@ -209,9 +209,7 @@ def generate(
     )
 
 
-def per_lead_amounts(
-    line: DraftLine, currency: str, delivered_prices_micros: Sequence[int] = ()
-) -> list[int]:
+def per_lead_amounts(line: DraftLine, currency: str, delivered_prices_micros: Sequence[int] = ()) -> list[int]:
     """Reference per-lead allocation of one line, in rank order (the SQL run mirrors it).
 
     The first k leads of a line always carry exactly the rounded amount of k leads, so
@@ -223,9 +221,7 @@ def per_lead_amounts(
         out, running = [], 0
         for own in delivered_prices_micros:
             running += own
-            out.append(
-                micros_to_minor_half_up(running, currency) - micros_to_minor_half_up(running - own, currency)
-            )
+            out.append(micros_to_minor_half_up(running, currency) - micros_to_minor_half_up(running - own, currency))
         return out
     micros = unit_price_to_micros(line.unit_price)
     return [

@@ -24,9 +24,7 @@ class Entity(models.Model):
     invoice_prefix = models.CharField(max_length=20)
     credit_note_prefix = models.CharField(max_length=20, blank=True)
     default_payment_terms_days = models.PositiveIntegerField(default=30)
-    default_tax_rate_bp = models.PositiveIntegerField(
-        default=0, help_text="tax rate in basis points: 1900 = 19.00 %"
-    )
+    default_tax_rate_bp = models.PositiveIntegerField(default=0, help_text="tax rate in basis points: 1900 = 19.00 %")
 
     class Meta:
         verbose_name_plural = "entities"

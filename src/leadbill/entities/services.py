@@ -17,9 +17,7 @@ def ensure_series(entity: Entity) -> None:
         (INVOICE_SERIES, entity.invoice_prefix),
         (CREDIT_NOTE_SERIES, entity.credit_note_prefix or f"{entity.invoice_prefix}CN-"),
     ):
-        row, created = NumberSeries.objects.get_or_create(
-            entity=entity, series=series, defaults={"prefix": prefix}
-        )
+        row, created = NumberSeries.objects.get_or_create(entity=entity, series=series, defaults={"prefix": prefix})
         if not created and row.prefix != prefix:
             row.prefix = prefix
             row.save(update_fields=["prefix"])

@@ -130,9 +130,7 @@ def return_credits(credits: Sequence[CreditDue], lead_types: dict[int, LeadType]
 
 
 def open_adjustments(partner_ids: Sequence[int], *, lock: bool = False) -> dict[int, list[Adjustment]]:
-    qs = Adjustment.objects.filter(partner_id__in=partner_ids, invoice__isnull=True).order_by(
-        "created_at", "pk"
-    )
+    qs = Adjustment.objects.filter(partner_id__in=partner_ids, invoice__isnull=True).order_by("created_at", "pk")
     if lock:
         qs = qs.select_for_update()
     out: dict[int, list[Adjustment]] = defaultdict(list)
@@ -168,18 +166,14 @@ def usage_groups(
 
 
 def balance_before(partner: Partner, instant: datetime) -> int:
-    total = LedgerEntry.objects.filter(partner=partner, occurred_at__lt=instant).aggregate(
-        s=Sum("amount_minor")
-    )
+    total = LedgerEntry.objects.filter(partner=partner, occurred_at__lt=instant).aggregate(s=Sum("amount_minor"))
     return int(total["s"] or 0)
 
 
 def prepay_figures(partner: Partner, period: Period, total_minor: int) -> tuple[int, int, int]:
     """Opening balance, top-ups in the period, closing balance after this receipt."""
     opening = balance_before(partner, period.start)
-    in_period = LedgerEntry.objects.filter(
-        partner=partner, occurred_at__gte=period.start, occurred_at__lt=period.end
-    )
+    in_period = LedgerEntry.objects.filter(partner=partner, occurred_at__gte=period.start, occurred_at__lt=period.end)
     topups = int(in_period.filter(kind="topup").aggregate(s=Sum("amount_minor"))["s"] or 0)
     movements = int(in_period.aggregate(s=Sum("amount_minor"))["s"] or 0)
     return opening, topups, opening + movements - total_minor
@@ -246,7 +240,7 @@ def anomalies_of(partner: Partner, pd: PartnerDraft) -> list[str]:
     if pf.missing_price:
         found.append(f"{pf.missing_price} deliveries without a price (not billed)")
     if pf.duplicate_leads:
-        found.append(f"{pf.duplicate_leads} repeat deliveries of the same lead")
+        found.append(f"same lead delivered again {pf.duplicate_leads}\u00d7")
     if pf.late:
         found.append(f"{pf.late} late deliveries of earlier periods (billed as prior-period lines)")
     found.extend(pf.cap_overruns)

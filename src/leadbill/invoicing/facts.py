@@ -148,9 +148,7 @@ def _groups_from(rows: Iterable[tuple[object, ...]], facts: dict[int, PartnerFac
     for partner_id, plan_id, sp, st, bucket, count, price_sum in rows:
         assert isinstance(partner_id, int)
         pf = facts.setdefault(partner_id, PartnerFacts(partner_id))
-        group = Group(
-            partner_id, int(plan_id), int(sp), int(st), int(bucket), int(count), int(price_sum or 0)
-        )  # type: ignore[call-overload]
+        group = Group(partner_id, int(plan_id), int(sp), int(st), int(bucket), int(count), int(price_sum or 0))  # type: ignore[call-overload]
         pf.groups.append(group)
         if group.bucket_invoice != CURRENT_BUCKET:
             pf.late += group.count
@@ -175,9 +173,7 @@ TMP_BILLABLE = "leadbill_tmp_billable"
 TMP_BAND = "leadbill_tmp_band"
 
 
-def materialise_billable(
-    entity_id: int, period: Period, partner_ids: Sequence[int]
-) -> dict[int, PartnerFacts]:
+def materialise_billable(entity_id: int, period: Period, partner_ids: Sequence[int]) -> dict[int, PartnerFacts]:
     """Issue: rank the billable deliveries once into a temp table and aggregate from it.
 
     Must run inside the issuing transaction; `allocate_billed_leads` reads the same
@@ -286,9 +282,7 @@ def line_totals(invoice_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
     return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}  # type: ignore[call-overload]
 
 
-def gather_activity(
-    entity_id: int, period: Period, partner_ids: Sequence[int], facts: dict[int, PartnerFacts]
-) -> None:
+def gather_activity(entity_id: int, period: Period, partner_ids: Sequence[int], facts: dict[int, PartnerFacts]) -> None:
     """Delivered, returned and anomaly counts for the period (one scan plus duplicates)."""
     if not partner_ids:
         return

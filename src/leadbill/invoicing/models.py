@@ -64,9 +64,7 @@ class Invoice(models.Model):
     opening_balance_minor = models.BigIntegerField(null=True, blank=True)
     topups_minor = models.BigIntegerField(null=True, blank=True)
     closing_balance_minor = models.BigIntegerField(null=True, blank=True)
-    corrects = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
-    )
+    corrects = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections")
     seller = models.JSONField(default=dict, help_text="the entity's details, frozen at issue")
     buyer = models.JSONField(default=dict, help_text="the partner's details, frozen at issue")
     notes = models.JSONField(default=list, blank=True)
@@ -139,9 +137,7 @@ class BilledLead(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["delivery"], condition=models.Q(voided=False), name="lead_billed_once"
-            )
+            models.UniqueConstraint(fields=["delivery"], condition=models.Q(voided=False), name="lead_billed_once")
         ]
         indexes = [models.Index(fields=["invoice"])]
 
@@ -159,9 +155,7 @@ class CreditedLead(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["billed"], condition=models.Q(voided=False), name="lead_credited_once"
-            )
+            models.UniqueConstraint(fields=["billed"], condition=models.Q(voided=False), name="lead_credited_once")
         ]
 
 
@@ -174,9 +168,7 @@ class Payment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="payment_positive")
-        ]
+        constraints = [models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="payment_positive")]
 
 
 class Adjustment(models.Model):
@@ -192,9 +184,7 @@ class Adjustment(models.Model):
     invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(condition=~models.Q(amount_minor=0), name="adjustment_not_zero")
-        ]
+        constraints = [models.CheckConstraint(condition=~models.Q(amount_minor=0), name="adjustment_not_zero")]
 
 
 class LedgerKind(models.TextChoices):

@@ -74,9 +74,7 @@ class RunPreview:
     already_invoiced: list[Partner]
 
 
-def invoice_run_preview(
-    *, entity: Entity, period: Period, partners: Sequence[str] | None = None
-) -> RunPreview:
+def invoice_run_preview(*, entity: Entity, period: Period, partners: Sequence[str] | None = None) -> RunPreview:
     """The delivery summary per partner with anomalies; writes nothing."""
     if period.timezone != entity.timezone:
         raise DomainError(f"period must be in the entity's time zone {entity.timezone}", field="period")
@@ -101,7 +99,9 @@ def invoice_run_preview(
     return RunPreview(entity, period, drafts, [p for p in all_partners if p.pk in done])
 
 
-def _add_activity(entity: Entity, period: Period, partners: Sequence[Partner], facts: dict[int, f.PartnerFacts]) -> None:
+def _add_activity(
+    entity: Entity, period: Period, partners: Sequence[Partner], facts: dict[int, f.PartnerFacts]
+) -> None:
     f.gather_activity(entity.pk, period, [p.pk for p in partners], facts)
     for partner_id, overruns in cap_overruns(partners, period).items():
         facts.setdefault(partner_id, f.PartnerFacts(partner_id)).cap_overruns = overruns
@@ -315,9 +315,7 @@ def _invoice_from(
         tax_minor=draft.tax_minor,
         total_minor=draft.total_minor,
         paid_minor=draft.total_minor if pd.kind == Kind.RECEIPT else 0,
-        taxes=[
-            {"rate": str(t.rate), "net_minor": t.net_minor, "tax_minor": t.tax_minor} for t in draft.taxes
-        ],
+        taxes=[{"rate": str(t.rate), "net_minor": t.net_minor, "tax_minor": t.tax_minor} for t in draft.taxes],
         leads_billed=draft.leads_billed,
         leads_returned=draft.leads_credited + pd.facts.returned_unbilled,
         payment_terms_days=terms if is_bill else None,
@@ -415,9 +413,7 @@ def _record_credits(
 def _link_adjustments(invoices: Sequence[Invoice], drafts: Sequence[PartnerDraft]) -> None:
     for inv, pd in zip(invoices, drafts, strict=True):
         if pd.adjustments:
-            Adjustment.objects.filter(pk__in=[a.pk for a in pd.adjustments], invoice__isnull=True).update(
-                invoice=inv
-            )
+            Adjustment.objects.filter(pk__in=[a.pk for a in pd.adjustments], invoice__isnull=True).update(invoice=inv)
 
 
 def _book_receipts(actor: str, invoices: Sequence[Invoice], period: Period | None) -> None:
@@ -441,9 +437,7 @@ def _locked(invoice: Invoice) -> Invoice:
     return Invoice.objects.select_for_update().select_related("entity", "partner").get(pk=invoice.pk)
 
 
-def payment_record(
-    *, actor: str, invoice: Invoice, amount_minor: int, paid_on: date, reference: str = ""
-) -> Payment:
+def payment_record(*, actor: str, invoice: Invoice, amount_minor: int, paid_on: date, reference: str = "") -> Payment:
     """Record a full or partial payment; the invoice is paid when nothing is left due."""
     with transaction.atomic():
         inv = _locked(invoice)
@@ -479,9 +473,7 @@ def invoice_void(*, actor: str, invoice: Invoice, reason: str, issue_date: date 
         inv = _locked(invoice)
         if inv.kind == Kind.CREDIT_NOTE:
             raise DomainError(f"{inv.number} is a credit note; credit notes are not voided")
-        if inv.status not in (Status.ISSUED, Status.PAID) or (
-            inv.kind == Kind.INVOICE and inv.status == Status.PAID
-        ):
+        if inv.status not in (Status.ISSUED, Status.PAID) or (inv.kind == Kind.INVOICE and inv.status == Status.PAID):
             raise DomainError(f"{inv.number} is {inv.status}; only unpaid issued invoices can be voided")
         if inv.paid_minor and inv.kind == Kind.INVOICE:
             raise DomainError(f"{inv.number} has payments recorded; issue a credit note instead")
@@ -544,14 +536,10 @@ def credit_note_issue(
         partner = Partner.objects.select_for_update().select_related("entity").get(pk=partner.pk)
         entity = partner.entity
         credits = credits_due([partner.pk]).get(partner.pk, []) if returns else []
-        adjs = [
-            a for a in open_adjustments([partner.pk], lock=True).get(partner.pk, []) if a.amount_minor < 0
-        ]
+        adjs = [a for a in open_adjustments([partner.pk], lock=True).get(partner.pk, []) if a.amount_minor < 0]
         adjs = adjs if adjustments else []
         if not credits and not adjs:
-            raise DomainError(
-                f"nothing to credit for {partner.code}: no returns or credit adjustments are open"
-            )
+            raise DomainError(f"nothing to credit for {partner.code}: no returns or credit adjustments are open")
         catalog = Catalog(entity, [])
         draft = generation.generate(
             currency=partner.currency,
@@ -562,9 +550,7 @@ def credit_note_issue(
         pd = PartnerDraft(partner, f.PartnerFacts(partner.pk), draft, Kind.CREDIT_NOTE, credits, adjs)
         prefix, sequence = allocate_numbers(entity.pk, CREDIT_NOTE_SERIES)
         issue_date = issue_date or today_in(entity)
-        inv = _invoice_from(
-            entity, pd, None, None, issue_date, timezone.now(), CREDIT_NOTE_SERIES, prefix, sequence
-        )
+        inv = _invoice_from(entity, pd, None, None, issue_date, timezone.now(), CREDIT_NOTE_SERIES, prefix, sequence)
         inv.save()
         lines = _lines_from(inv, draft.lines)
         InvoiceLine.objects.bulk_create(lines)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -91,7 +91,8 @@ class SetupLoader(yaml.SafeLoader):
     - a key given twice in one mapping is an error, not a silent overwrite.
     """
 
-    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
+    # Start from no implicit resolvers; the YAML 1.2 core ones are added below.
+    yaml_implicit_resolvers = {}
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[str] = set()
@@ -410,7 +411,8 @@ class _Fields:
         return result
 
     def text(self, key: str, max_length: int, default: Any = "", **kw: Any) -> str:
-        return self.read(key, _text(max_length, **kw), default)
+        value: str = self.read(key, _text(max_length, **kw), default)
+        return value
 
     def mapping(self, key: str) -> _Fields:
         value = self.take(key)
@@ -439,14 +441,16 @@ def _text(max_length: int, *, pattern: re.Pattern[str] | None = None, expected: 
     def convert(value: Any) -> str:
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
+        if isinstance(value, dict | list):
+            raise DomainError(f"expected text, got {_kind(value)}")
         if not isinstance(value, str):
             raise DomainError(f"expected text, got {_kind(value)}; write it in quotes")
-        value = value.strip()
-        if len(value) > max_length:
-            raise DomainError(f"at most {max_length} characters, got {len(value)}")
-        if pattern is not None and value and not pattern.fullmatch(value):
+        text: str = value.strip()
+        if len(text) > max_length:
+            raise DomainError(f"at most {max_length} characters, got {len(text)}")
+        if pattern is not None and text and not pattern.fullmatch(text):
             raise DomainError(expected or f"does not match {pattern.pattern}")
-        return value
+        return text
 
     return convert
 
@@ -583,6 +587,8 @@ def _address(fields: _Fields, *, country_required: bool) -> Address:
 
 
 def _unique(problems: list[Problem], seen: dict[Any, str], key: Any, path: str, what: str) -> None:
+    if not key:  # missing or bad, and reported already
+        return
     if key in seen:
         problems.append(Problem(path, f"{what} is already given at {seen[key]}"))
     else:
@@ -625,7 +631,7 @@ class _Reader:
         phone = f.text("phone", 40)
         iban = f.read("iban", _iban, "")
         bic = f.text("bic", 11, pattern=_BIC, expected="a BIC of 8 or 11 characters, e.g. DEUTDEFF")
-        currency = f.read("currency", lambda v: check_currency(_text(3)(v)))
+        currency = f.read("currency", lambda v: check_currency(_text(20)(v)))
         timezone = f.read("timezone", _zone_name)
         locale = f.text("locale", 16, "en_US", pattern=_LOCALE, expected="a locale such as en_US or de_DE")
         invoice_prefix = f.text("invoice_prefix", 20, _REQUIRED)
@@ -719,7 +725,7 @@ class _Reader:
                 self.problems.append(Problem(item_path, exc.message))
         address = _address(f, country_required=False)
         tax_id = f.text("tax_id", 40)
-        own_currency = f.read("currency", lambda v: check_currency(_text(3)(v)), currency)
+        own_currency = f.read("currency", lambda v: check_currency(_text(20)(v)), currency)
         payment_terms = f.read("payment_terms_days", _integer(), None)
         tax_rate_bp = f.read("tax_rate", _tax_rate_bp, None)
         billing_mode = f.read("billing_mode", _choice(BILLING_MODES), "credit")

@@ -16,6 +16,7 @@ from django.db import models, transaction
 from leadbill.audit.services import audit_record
 from leadbill.catalog.models import LeadType, PricePlan
 from leadbill.catalog.services import price_plan_set
+from leadbill.domain.periods import zone
 from leadbill.entities.models import Entity
 from leadbill.entities.services import ensure_series
 from leadbill.loader.schema import (
@@ -232,7 +233,7 @@ def _load_plan(
             spec.side,
             f"profile={spec.profile}" if spec.profile else "",
             f"lead_type={spec.lead_type}" if spec.lead_type else "",
-            f"from {spec.effective_from.isoformat()}",
+            f"from {spec.effective_from.astimezone(zone(partner.entity.timezone)).isoformat()}",
         )
         if part
     )

@@ -6,49 +6,87 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('entities', '0001_initial'),
-        ('partners', '0001_initial'),
+        ("entities", "0001_initial"),
+        ("partners", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LeadType',
+            name="LeadType",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=60)),
-                ('name', models.CharField(max_length=200)),
-                ('entity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lead_types', to='entities.entity')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=60)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "entity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="lead_types", to="entities.entity"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PricePlan',
+            name="PricePlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('side', models.CharField(choices=[('sell', 'Price we charge a buyer'), ('buy', 'Price we pay a supplier')], default='sell', max_length=4)),
-                ('model', models.CharField(help_text='flat, graduated, volume or delivered', max_length=20)),
-                ('config', models.JSONField(default=dict, help_text='model settings; prices as decimal strings')),
-                ('effective_from', models.DateTimeField()),
-                ('effective_to', models.DateTimeField(blank=True, null=True)),
-                ('entity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='entities.entity')),
-                ('lead_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='catalog.leadtype')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='price_plans', to='partners.partner')),
-                ('profile', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='partners.profile')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "side",
+                    models.CharField(
+                        choices=[("sell", "Price we charge a buyer"), ("buy", "Price we pay a supplier")],
+                        default="sell",
+                        max_length=4,
+                    ),
+                ),
+                ("model", models.CharField(help_text="flat, graduated, volume or delivered", max_length=20)),
+                ("config", models.JSONField(default=dict, help_text="model settings; prices as decimal strings")),
+                ("effective_from", models.DateTimeField()),
+                ("effective_to", models.DateTimeField(blank=True, null=True)),
+                (
+                    "entity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="entities.entity"
+                    ),
+                ),
+                (
+                    "lead_type",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to="catalog.leadtype"
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="price_plans", to="partners.partner"
+                    ),
+                ),
+                (
+                    "profile",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to="partners.profile"
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='leadtype',
-            constraint=models.UniqueConstraint(fields=('entity', 'code'), name='lead_type_code_unique'),
+            model_name="leadtype",
+            constraint=models.UniqueConstraint(fields=("entity", "code"), name="lead_type_code_unique"),
         ),
         migrations.AddIndex(
-            model_name='priceplan',
-            index=models.Index(fields=['partner', 'side', 'effective_from'], name='catalog_pri_partner_8814d9_idx'),
+            model_name="priceplan",
+            index=models.Index(fields=["partner", "side", "effective_from"], name="catalog_pri_partner_8814d9_idx"),
         ),
         migrations.AddConstraint(
-            model_name='priceplan',
-            constraint=models.UniqueConstraint(models.F('partner'), django.db.models.functions.comparison.Coalesce('profile', models.Value(0)), django.db.models.functions.comparison.Coalesce('lead_type', models.Value(0)), models.F('side'), models.F('effective_from'), name='price_plan_version_unique'),
+            model_name="priceplan",
+            constraint=models.UniqueConstraint(
+                models.F("partner"),
+                django.db.models.functions.comparison.Coalesce("profile", models.Value(0)),
+                django.db.models.functions.comparison.Coalesce("lead_type", models.Value(0)),
+                models.F("side"),
+                models.F("effective_from"),
+                name="price_plan_version_unique",
+            ),
         ),
     ]

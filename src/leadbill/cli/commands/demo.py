@@ -1,9 +1,38 @@
-"""Placeholder registration; filled in by its own change."""
+"""`leadbill demo`: realistic data in the configured database, then last month billed."""
 
 from __future__ import annotations
 
 import argparse
+import time
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    return None
+    p = sub.add_parser("demo", help="build demo data (2 entities, ~30 buyers, ~50,000 deliveries) and bill last month")
+    p.add_argument("--reset", action="store_true", help="empty the database first")
+    p.add_argument("--deliveries", type=int, default=50_000)
+    p.set_defaults(handler=demo)
+
+
+def demo(args: argparse.Namespace) -> int:
+    from django.conf import settings
+
+    from leadbill.cli.main import CommandError
+    from leadbill.cli.output import console
+    from leadbill.demo.run import reset_database, run_demo
+
+    started = time.perf_counter()
+    db = settings.DATABASES["default"]
+    console.print(f"[bold]Leadbill demo[/bold] on {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}")
+    if args.reset:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
+        reset_database()
+    try:
+        summary = run_demo(console, deliveries=args.deliveries)
+    except RuntimeError as exc:
+        raise CommandError(str(exc)) from None
+    console.print(f"\nDone in {time.perf_counter() - started:.1f} s. Try: leadbill invoices list --entity acme-us; "
+                  "leadbill invoices show US-000031 --json; leadbill run list --entity acme-eu")  # fmt: skip
+    failures = sum(len(s["failures"]) for s in summary.values())  # type: ignore[index,arg-type]
+    return 1 if failures else 0

@@ -1,9 +1,142 @@
-"""Placeholder registration; filled in by its own change."""
+"""`leadbill invoices list|show|pay|void|credit-note`."""
 
 from __future__ import annotations
 
 import argparse
 
+from leadbill.cli.lookups import amount_minor, day_of, entity_of, partner_of
+from leadbill.cli.main import CommandError
+from leadbill.cli.output import console, print_json, print_table
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    return None
+    inv = sub.add_parser("invoices", help="issued documents: list, show, pay, void, credit notes")
+    actions = inv.add_subparsers(dest="invoice_action", metavar="ACTION", required=True)
+    p = actions.add_parser("list", help="the document history")
+    p.add_argument("--entity")
+    p.add_argument("--partner")
+    p.add_argument("--status", choices=["issued", "paid", "void"])
+    p.add_argument("--period")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=list_invoices)
+    p = actions.add_parser("show", help="one document with its lines")
+    p.add_argument("number")
+    p.add_argument("--entity")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=show)
+    p = actions.add_parser("pay", help="record a full or partial payment")
+    p.add_argument("number")
+    p.add_argument("amount", help="decimal, e.g. 120.50")
+    p.add_argument("--on", help="payment date YYYY-MM-DD (default today)")
+    p.add_argument("--reference", default="")
+    p.add_argument("--entity")
+    p.set_defaults(handler=pay)
+    p = actions.add_parser("void", help="void an unpaid document; a credit note reverses it")
+    p.add_argument("number")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--entity")
+    p.set_defaults(handler=void)
+    p = actions.add_parser("credit-note", help="credit returns accepted after billing and credit adjustments now")
+    p.add_argument("partner")
+    p.add_argument("--entity")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=credit_note)
+
+
+def _find(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from leadbill.invoicing.selectors import invoice_by_number
+
+    try:
+        return invoice_by_number(entity_of(args.entity) if args.entity else None, args.number)
+    except LookupError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def list_invoices(args: argparse.Namespace) -> int:
+    from leadbill.invoicing.selectors import invoice_as_dict, invoices_list, money
+
+    entity = entity_of(args.entity)
+    partner = partner_of(entity, args.partner) if args.partner else None
+    invoices = invoices_list(entity, partner=partner, status=args.status, period_key=args.period)
+    if args.json:
+        print_json([invoice_as_dict(i) for i in invoices.prefetch_related("lines", "payments")])
+        return 0
+    print_table(
+        f"Documents of {entity.slug}",
+        ["Number", "Kind", "Status", "Partner", "Period", "Issued", "Due", "Total", "Paid"],
+        [
+            (i.number, i.kind, i.status, i.partner.code, i.period_key or "-", i.issue_date, i.due_date or "",
+             f"{money(i.total_minor, i.currency)} {i.currency}", money(i.paid_minor, i.currency))
+            for i in invoices
+        ],
+        right=(7, 8),
+    )  # fmt: skip
+    return 0
+
+
+def show(args: argparse.Namespace) -> int:
+    from leadbill.invoicing.selectors import invoice_as_dict
+
+    data = invoice_as_dict(_find(args))
+    if args.json:
+        print_json(data)
+        return 0
+    c = data["currency"]
+    console.print(f"[bold]{data['kind'].replace('_', ' ').title()} {data['number']}[/bold] ({data['status']})")
+    console.print(f"To: {data['buyer']['name']}  Issued: {data['issue_date']}  Due: {data['due_date'] or '-'}")
+    if data["period"]:
+        console.print(f"Period: {data['period']['first_day']} to {data['period']['last_day']}")
+    console.print(f"Leads purchased: {data['leads_purchased']}  returned: {data['leads_returned']}")
+    print_table(
+        "Lines",
+        ["#", "Description", "Qty", "Unit price", f"Amount {c}"],
+        [
+            (ln["position"], ln["description"], ln["quantity"], ln["unit_price"] or "", ln["amount"])
+            for ln in data["lines"]
+        ],
+        right=(2, 3, 4),
+    )
+    console.print(f"Subtotal {data['subtotal']}  Tax {data['tax']}  [bold]Total {data['total']} {c}[/bold]")
+    if data["prepay"]:
+        p = data["prepay"]
+        console.print(f"Balance: opening {p['opening_balance']}, top-ups {p['topups']}, closing {p['closing_balance']}")
+    for note in data["notes"]:
+        console.print(f"Note: {note}")
+    return 0
+
+
+def pay(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from leadbill.invoicing.services import payment_record
+
+    inv = _find(args)
+    payment_record(
+        actor=args.actor, invoice=inv, amount_minor=amount_minor(args.amount, inv.currency),
+        paid_on=day_of(args.on) or date.today(), reference=args.reference,
+    )  # fmt: skip
+    inv.refresh_from_db()
+    console.print(f"{inv.number}: paid {inv.paid_minor} of {inv.total_minor} (minor units) \u2014 {inv.status}")
+    return 0
+
+
+def void(args: argparse.Namespace) -> int:
+    from leadbill.invoicing.services import invoice_void
+
+    inv = _find(args)
+    note = invoice_void(actor=args.actor, invoice=inv, reason=args.reason)
+    console.print(f"{inv.number} is void; credit note {note.number} reverses it")
+    return 0
+
+
+def credit_note(args: argparse.Namespace) -> int:
+    from leadbill.invoicing.selectors import invoice_as_dict
+    from leadbill.invoicing.services import credit_note_issue
+
+    entity = entity_of(args.entity)
+    note = credit_note_issue(actor=args.actor, partner=partner_of(entity, args.partner))
+    if args.json:
+        print_json(invoice_as_dict(note))
+    else:
+        console.print(f"Credit note {note.number} issued: {note.total_minor} minor units {note.currency}")
+    return 0

@@ -1,9 +1,73 @@
-"""Placeholder registration; filled in by its own change."""
+"""`leadbill topup`, `leadbill balance`, `leadbill adjust`: prepay money and manual adjustments."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
+
+from django.utils import timezone
+
+from leadbill.cli.lookups import amount_minor, entity_of, partner_of
+from leadbill.cli.main import CommandError
+from leadbill.cli.output import console, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    return None
+    p = sub.add_parser("topup", help="record a prepay partner's top-up")
+    p.add_argument("partner")
+    p.add_argument("amount", help="decimal, e.g. 500.00")
+    p.add_argument("--at", help="ISO time with offset (default now)")
+    p.add_argument("--reference", default="")
+    p.add_argument("--entity")
+    p.set_defaults(handler=topup)
+    p = sub.add_parser("balance", help="a prepay partner's balance")
+    p.add_argument("partner")
+    p.add_argument("--entity")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=balance)
+    p = sub.add_parser("adjust", help="a manual credit (negative) or debit for the next document")
+    p.add_argument("partner")
+    p.add_argument("amount", help="decimal; negative credits the partner, e.g. -25.00")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--entity")
+    p.set_defaults(handler=adjust)
+
+
+def topup(args: argparse.Namespace) -> int:
+    from leadbill.invoicing.services import topup_record
+
+    entity = entity_of(args.entity)
+    partner = partner_of(entity, args.partner)
+    at = timezone.now()
+    if args.at:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise CommandError(f"not an ISO time: {args.at!r}") from None
+    topup_record(actor=args.actor, partner=partner, amount_minor=amount_minor(args.amount, partner.currency),
+                 occurred_at=at, reference=args.reference)  # fmt: skip
+    return balance(argparse.Namespace(entity=entity.slug, partner=partner.code, json=False))
+
+
+def balance(args: argparse.Namespace) -> int:
+    from leadbill.invoicing.selectors import money, partner_balance
+
+    entity = entity_of(args.entity)
+    partner = partner_of(entity, args.partner)
+    value = money(partner_balance(partner), partner.currency)
+    if args.json:
+        print_json({"partner": partner.code, "balance": value, "currency": partner.currency})
+    else:
+        console.print(f"{partner.code}: balance {value} {partner.currency}")
+    return 0
+
+
+def adjust(args: argparse.Namespace) -> int:
+    from leadbill.invoicing.services import adjustment_create
+
+    entity = entity_of(args.entity)
+    partner = partner_of(entity, args.partner)
+    adj = adjustment_create(actor=args.actor, partner=partner,
+                            amount_minor=amount_minor(args.amount, partner.currency), reason=args.reason)  # fmt: skip
+    console.print(f"Adjustment {adj.pk} recorded for {partner.code}; it is billed on the next document")
+    return 0

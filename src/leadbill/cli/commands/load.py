@@ -56,9 +56,8 @@ def load(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"file": str(args.file), "ok": True, **result.as_dict()})
         return 0
-    verb = "would be (dry run, nothing written)" if args.dry_run else "were"
     print_table(
-        f"{args.file}: objects that {verb}",
+        f"{args.file}: dry run, nothing written" if args.dry_run else f"{args.file}: loaded",
         ["kind", "created", "updated", "unchanged"],
         [[kind, *result.counts[kind].values()] for kind in KINDS],
         right=(1, 2, 3),

@@ -5,52 +5,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Entity',
+            name="Entity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True)),
-                ('legal_name', models.CharField(max_length=200)),
-                ('address_line1', models.CharField(blank=True, max_length=200)),
-                ('address_line2', models.CharField(blank=True, max_length=200)),
-                ('postal_code', models.CharField(blank=True, max_length=20)),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('country', models.CharField(help_text='ISO 3166-1 alpha-2', max_length=2)),
-                ('tax_id', models.CharField(blank=True, max_length=40)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('iban', models.CharField(blank=True, max_length=40)),
-                ('bic', models.CharField(blank=True, max_length=11)),
-                ('currency', models.CharField(max_length=3)),
-                ('timezone', models.CharField(max_length=64)),
-                ('locale', models.CharField(default='en_US', max_length=16)),
-                ('invoice_prefix', models.CharField(max_length=20)),
-                ('credit_note_prefix', models.CharField(blank=True, max_length=20)),
-                ('default_payment_terms_days', models.PositiveIntegerField(default=30)),
-                ('default_tax_rate_bp', models.PositiveIntegerField(default=0, help_text='tax rate in basis points: 1900 = 19.00 %')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(unique=True)),
+                ("legal_name", models.CharField(max_length=200)),
+                ("address_line1", models.CharField(blank=True, max_length=200)),
+                ("address_line2", models.CharField(blank=True, max_length=200)),
+                ("postal_code", models.CharField(blank=True, max_length=20)),
+                ("city", models.CharField(blank=True, max_length=100)),
+                ("country", models.CharField(help_text="ISO 3166-1 alpha-2", max_length=2)),
+                ("tax_id", models.CharField(blank=True, max_length=40)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                ("iban", models.CharField(blank=True, max_length=40)),
+                ("bic", models.CharField(blank=True, max_length=11)),
+                ("currency", models.CharField(max_length=3)),
+                ("timezone", models.CharField(max_length=64)),
+                ("locale", models.CharField(default="en_US", max_length=16)),
+                ("invoice_prefix", models.CharField(max_length=20)),
+                ("credit_note_prefix", models.CharField(blank=True, max_length=20)),
+                ("default_payment_terms_days", models.PositiveIntegerField(default=30)),
+                (
+                    "default_tax_rate_bp",
+                    models.PositiveIntegerField(default=0, help_text="tax rate in basis points: 1900 = 19.00 %"),
+                ),
             ],
             options={
-                'verbose_name_plural': 'entities',
+                "verbose_name_plural": "entities",
             },
         ),
         migrations.CreateModel(
-            name='NumberSeries',
+            name="NumberSeries",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('series', models.CharField(max_length=40)),
-                ('prefix', models.CharField(max_length=30)),
-                ('next_number', models.PositiveBigIntegerField(default=1)),
-                ('entity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='series', to='entities.entity')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("series", models.CharField(max_length=40)),
+                ("prefix", models.CharField(max_length=30)),
+                ("next_number", models.PositiveBigIntegerField(default=1)),
+                (
+                    "entity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="series", to="entities.entity"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('entity', 'series'), name='series_unique_per_entity')],
+                "constraints": [models.UniqueConstraint(fields=("entity", "series"), name="series_unique_per_entity")],
             },
         ),
     ]

@@ -5,214 +5,368 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('deliveries', '0001_initial'),
-        ('entities', '0001_initial'),
-        ('partners', '0001_initial'),
+        ("catalog", "0001_initial"),
+        ("deliveries", "0001_initial"),
+        ("entities", "0001_initial"),
+        ("partners", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Invoice',
+            name="Invoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('invoice', 'Invoice'), ('receipt', 'Prepay receipt'), ('credit_note', 'Credit note')], max_length=12)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('issued', 'Issued'), ('paid', 'Paid'), ('void', 'Void')], default='draft', max_length=6)),
-                ('series', models.CharField(max_length=40)),
-                ('sequence', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('number', models.CharField(blank=True, max_length=60, null=True)),
-                ('period_key', models.CharField(blank=True, max_length=40)),
-                ('period_start', models.DateTimeField(blank=True, null=True)),
-                ('period_end', models.DateTimeField(blank=True, null=True)),
-                ('period_first_day', models.DateField(blank=True, null=True)),
-                ('period_last_day', models.DateField(blank=True, null=True)),
-                ('issue_date', models.DateField(blank=True, null=True)),
-                ('due_date', models.DateField(blank=True, null=True)),
-                ('currency', models.CharField(max_length=3)),
-                ('subtotal_minor', models.BigIntegerField(default=0)),
-                ('tax_minor', models.BigIntegerField(default=0)),
-                ('total_minor', models.BigIntegerField(default=0)),
-                ('paid_minor', models.BigIntegerField(default=0)),
-                ('taxes', models.JSONField(default=list, help_text='[{rate_bp, net_minor, tax_minor}] per rate')),
-                ('leads_billed', models.PositiveIntegerField(default=0)),
-                ('leads_returned', models.PositiveIntegerField(default=0)),
-                ('payment_terms_days', models.PositiveIntegerField(blank=True, null=True)),
-                ('opening_balance_minor', models.BigIntegerField(blank=True, null=True)),
-                ('topups_minor', models.BigIntegerField(blank=True, null=True)),
-                ('closing_balance_minor', models.BigIntegerField(blank=True, null=True)),
-                ('seller', models.JSONField(default=dict, help_text="the entity's details, frozen at issue")),
-                ('buyer', models.JSONField(default=dict, help_text="the partner's details, frozen at issue")),
-                ('notes', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('issued_at', models.DateTimeField(blank=True, null=True)),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.CharField(blank=True, max_length=500)),
-                ('corrects', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='corrections', to='invoicing.invoice')),
-                ('entity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='entities.entity')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='partners.partner')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("invoice", "Invoice"), ("receipt", "Prepay receipt"), ("credit_note", "Credit note")],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("issued", "Issued"), ("paid", "Paid"), ("void", "Void")],
+                        default="draft",
+                        max_length=6,
+                    ),
+                ),
+                ("series", models.CharField(max_length=40)),
+                ("sequence", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("number", models.CharField(blank=True, max_length=60, null=True)),
+                ("period_key", models.CharField(blank=True, max_length=40)),
+                ("period_start", models.DateTimeField(blank=True, null=True)),
+                ("period_end", models.DateTimeField(blank=True, null=True)),
+                ("period_first_day", models.DateField(blank=True, null=True)),
+                ("period_last_day", models.DateField(blank=True, null=True)),
+                ("issue_date", models.DateField(blank=True, null=True)),
+                ("due_date", models.DateField(blank=True, null=True)),
+                ("currency", models.CharField(max_length=3)),
+                ("subtotal_minor", models.BigIntegerField(default=0)),
+                ("tax_minor", models.BigIntegerField(default=0)),
+                ("total_minor", models.BigIntegerField(default=0)),
+                ("paid_minor", models.BigIntegerField(default=0)),
+                ("taxes", models.JSONField(default=list, help_text="[{rate_bp, net_minor, tax_minor}] per rate")),
+                ("leads_billed", models.PositiveIntegerField(default=0)),
+                ("leads_returned", models.PositiveIntegerField(default=0)),
+                ("payment_terms_days", models.PositiveIntegerField(blank=True, null=True)),
+                ("opening_balance_minor", models.BigIntegerField(blank=True, null=True)),
+                ("topups_minor", models.BigIntegerField(blank=True, null=True)),
+                ("closing_balance_minor", models.BigIntegerField(blank=True, null=True)),
+                ("seller", models.JSONField(default=dict, help_text="the entity's details, frozen at issue")),
+                ("buyer", models.JSONField(default=dict, help_text="the partner's details, frozen at issue")),
+                ("notes", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("issued_at", models.DateTimeField(blank=True, null=True)),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.CharField(blank=True, max_length=500)),
+                (
+                    "corrects",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="corrections",
+                        to="invoicing.invoice",
+                    ),
+                ),
+                (
+                    "entity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="invoices", to="entities.entity"
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="invoices", to="partners.partner"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='BilledLead',
+            name="BilledLead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount_minor', models.BigIntegerField()),
-                ('voided', models.BooleanField(default=False)),
-                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='deliveries.delivery')),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='invoicing.invoice')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount_minor", models.BigIntegerField()),
+                ("voided", models.BooleanField(default=False)),
+                (
+                    "delivery",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="deliveries.delivery"
+                    ),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="invoicing.invoice"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='InvoiceLine',
+            name="InvoiceLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('kind', models.CharField(max_length=20)),
-                ('description', models.CharField(max_length=300)),
-                ('quantity', models.BigIntegerField()),
-                ('unit_price_micros', models.BigIntegerField(blank=True, null=True)),
-                ('amount_minor', models.BigIntegerField()),
-                ('tax_rate_bp', models.PositiveIntegerField()),
-                ('scope', models.CharField(blank=True, max_length=60)),
-                ('bucket', models.CharField(blank=True, max_length=40)),
-                ('rank_from', models.PositiveIntegerField(blank=True, null=True)),
-                ('rank_to', models.PositiveIntegerField(blank=True, null=True)),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='invoicing.invoice')),
-                ('plan', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='catalog.priceplan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField()),
+                ("kind", models.CharField(max_length=20)),
+                ("description", models.CharField(max_length=300)),
+                ("quantity", models.BigIntegerField()),
+                ("unit_price_micros", models.BigIntegerField(blank=True, null=True)),
+                ("amount_minor", models.BigIntegerField()),
+                ("tax_rate_bp", models.PositiveIntegerField()),
+                ("scope", models.CharField(blank=True, max_length=60)),
+                ("bucket", models.CharField(blank=True, max_length=40)),
+                ("rank_from", models.PositiveIntegerField(blank=True, null=True)),
+                ("rank_to", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="lines", to="invoicing.invoice"
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to="catalog.priceplan"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['invoice', 'position'],
+                "ordering": ["invoice", "position"],
             },
         ),
         migrations.CreateModel(
-            name='CreditedLead',
+            name="CreditedLead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount_minor', models.BigIntegerField()),
-                ('voided', models.BooleanField(default=False)),
-                ('billed', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='invoicing.billedlead')),
-                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='deliveries.delivery')),
-                ('ret', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='deliveries.return')),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='invoicing.invoice')),
-                ('line', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='invoicing.invoiceline')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount_minor", models.BigIntegerField()),
+                ("voided", models.BooleanField(default=False)),
+                (
+                    "billed",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="invoicing.billedlead"
+                    ),
+                ),
+                (
+                    "delivery",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="deliveries.delivery"
+                    ),
+                ),
+                (
+                    "ret",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="deliveries.return"
+                    ),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="invoicing.invoice"
+                    ),
+                ),
+                (
+                    "line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="invoicing.invoiceline"
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='billedlead',
-            name='line',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='invoicing.invoiceline'),
+            model_name="billedlead",
+            name="line",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="invoicing.invoiceline"
+            ),
         ),
         migrations.CreateModel(
-            name='InvoiceRun',
+            name="InvoiceRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period_key', models.CharField(max_length=40)),
-                ('period_start', models.DateTimeField()),
-                ('period_end', models.DateTimeField()),
-                ('mode', models.CharField(max_length=10)),
-                ('actor', models.CharField(max_length=200)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('summary', models.JSONField(default=dict)),
-                ('entity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='entities.entity')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period_key", models.CharField(max_length=40)),
+                ("period_start", models.DateTimeField()),
+                ("period_end", models.DateTimeField()),
+                ("mode", models.CharField(max_length=10)),
+                ("actor", models.CharField(max_length=200)),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("summary", models.JSONField(default=dict)),
+                (
+                    "entity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="entities.entity"
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='invoice',
-            name='run',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='invoicing.invoicerun'),
+            model_name="invoice",
+            name="run",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="invoicing.invoicerun"
+            ),
         ),
         migrations.CreateModel(
-            name='LedgerEntry',
+            name="LedgerEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('topup', 'Top-up'), ('receipt', 'Purchases on a receipt'), ('reversal', 'Reversal of a voided receipt'), ('refund', 'Refund')], max_length=10)),
-                ('amount_minor', models.BigIntegerField()),
-                ('currency', models.CharField(max_length=3)),
-                ('reference', models.CharField(blank=True, max_length=200)),
-                ('occurred_at', models.DateTimeField()),
-                ('created_by', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('entity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='entities.entity')),
-                ('invoice', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='invoicing.invoice')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='ledger', to='partners.partner')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("topup", "Top-up"),
+                            ("receipt", "Purchases on a receipt"),
+                            ("reversal", "Reversal of a voided receipt"),
+                            ("refund", "Refund"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("amount_minor", models.BigIntegerField()),
+                ("currency", models.CharField(max_length=3)),
+                ("reference", models.CharField(blank=True, max_length=200)),
+                ("occurred_at", models.DateTimeField()),
+                ("created_by", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "entity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="entities.entity"
+                    ),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="invoicing.invoice",
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="ledger", to="partners.partner"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount_minor', models.BigIntegerField()),
-                ('paid_on', models.DateField()),
-                ('reference', models.CharField(blank=True, max_length=200)),
-                ('recorded_by', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='invoicing.invoice')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount_minor", models.BigIntegerField()),
+                ("paid_on", models.DateField()),
+                ("reference", models.CharField(blank=True, max_length=200)),
+                ("recorded_by", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="payments", to="invoicing.invoice"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Adjustment',
+            name="Adjustment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount_minor', models.BigIntegerField()),
-                ('currency', models.CharField(max_length=3)),
-                ('reason', models.CharField(max_length=300)),
-                ('created_by', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('entity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='entities.entity')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='adjustments', to='partners.partner')),
-                ('invoice', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='invoicing.invoice')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount_minor", models.BigIntegerField()),
+                ("currency", models.CharField(max_length=3)),
+                ("reason", models.CharField(max_length=300)),
+                ("created_by", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "entity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="entities.entity"
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="adjustments", to="partners.partner"
+                    ),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="invoicing.invoice",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount_minor', 0), _negated=True), name='adjustment_not_zero')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("amount_minor", 0), _negated=True), name="adjustment_not_zero"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='invoiceline',
-            constraint=models.UniqueConstraint(fields=('invoice', 'position'), name='line_position_unique'),
+            model_name="invoiceline",
+            constraint=models.UniqueConstraint(fields=("invoice", "position"), name="line_position_unique"),
         ),
         migrations.AddConstraint(
-            model_name='creditedlead',
-            constraint=models.UniqueConstraint(condition=models.Q(('voided', False)), fields=('billed',), name='lead_credited_once'),
+            model_name="creditedlead",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("voided", False)), fields=("billed",), name="lead_credited_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='billedlead',
-            index=models.Index(fields=['invoice'], name='invoicing_b_invoice_c0ad2f_idx'),
+            model_name="billedlead",
+            index=models.Index(fields=["invoice"], name="invoicing_b_invoice_c0ad2f_idx"),
         ),
         migrations.AddConstraint(
-            model_name='billedlead',
-            constraint=models.UniqueConstraint(condition=models.Q(('voided', False)), fields=('delivery',), name='lead_billed_once'),
+            model_name="billedlead",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("voided", False)), fields=("delivery",), name="lead_billed_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['entity', 'status', 'issue_date'], name='invoicing_i_entity__1268b6_idx'),
+            model_name="invoice",
+            index=models.Index(fields=["entity", "status", "issue_date"], name="invoicing_i_entity__1268b6_idx"),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['partner', 'issue_date'], name='invoicing_i_partner_779399_idx'),
+            model_name="invoice",
+            index=models.Index(fields=["partner", "issue_date"], name="invoicing_i_partner_779399_idx"),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind__in', ['invoice', 'receipt']), models.Q(('status', 'void'), _negated=True)), fields=('partner', 'period_start', 'period_end'), name='one_invoice_per_partner_and_period'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind__in", ["invoice", "receipt"]), models.Q(("status", "void"), _negated=True)),
+                fields=("partner", "period_start", "period_end"),
+                name="one_invoice_per_partner_and_period",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(fields=('entity', 'series', 'sequence'), name='invoice_number_unique'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(fields=("entity", "series", "sequence"), name="invoice_number_unique"),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'draft'), ('number__isnull', False), _connector='OR'), name='issued_documents_have_numbers'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status", "draft"), ("number__isnull", False), _connector="OR"),
+                name="issued_documents_have_numbers",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(fields=['partner', 'occurred_at'], name='invoicing_l_partner_11af5d_idx'),
+            model_name="ledgerentry",
+            index=models.Index(fields=["partner", "occurred_at"], name="invoicing_l_partner_11af5d_idx"),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_minor__gt', 0)), name='payment_positive'),
+            model_name="payment",
+            constraint=models.CheckConstraint(condition=models.Q(("amount_minor__gt", 0)), name="payment_positive"),
         ),
     ]

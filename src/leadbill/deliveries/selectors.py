@@ -1,0 +1,94 @@
+"""Reads of deliveries and returns; every query is scoped to an entity or a partner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from leadbill.catalog.models import LeadType
+from leadbill.deliveries.importing import Codes
+from leadbill.deliveries.models import Delivery, Return, ReturnStatus
+from leadbill.domain.periods import Period, month, zone
+from leadbill.entities.models import Entity
+from leadbill.partners.models import Partner, Profile
+
+OPEN_RETURN_STATUSES = (ReturnStatus.REQUESTED, ReturnStatus.ACCEPTED)
+
+
+def delivery_codes(entity: Entity) -> Codes:
+    """The partner, profile and lead-type codes of an entity, resolved to ids (three queries)."""
+    partners = list(Partner.objects.filter(entity=entity).values_list("id", "code", "is_buyer", "is_supplier"))
+    profiles = list(Profile.objects.filter(partner__entity=entity).values_list("id", "partner_id", "code"))
+    return Codes(
+        partners={code: pk for pk, code, _, _ in partners},
+        buyers=frozenset(code for _, code, is_buyer, _ in partners if is_buyer),
+        suppliers=frozenset(code for _, code, _, is_supplier in partners if is_supplier),
+        profiles={(partner_id, code): pk for pk, partner_id, code in profiles},
+        profile_codes=frozenset(code for _, _, code in profiles),
+        lead_types=dict(LeadType.objects.filter(entity=entity).values_list("code", "id")),
+    )
+
+
+def deliveries_by_external_id(entity: Entity, external_ids: Iterable[str]) -> dict[str, Delivery]:
+    """The entity's deliveries with these external ids, with their partner, by external id."""
+    rows = Delivery.objects.filter(entity=entity, external_id__in=list(external_ids)).select_related("partner")
+    return {delivery.external_id: delivery for delivery in rows}
+
+
+def deliveries_for_partner(
+    partner: Partner, *, start: datetime | None = None, end: datetime | None = None
+) -> QuerySet[Delivery]:
+    """A partner's deliveries, optionally those delivered in [start, end), oldest first."""
+    rows = Delivery.objects.filter(partner=partner)
+    if start is not None:
+        rows = rows.filter(delivered_at__gte=start)
+    if end is not None:
+        rows = rows.filter(delivered_at__lt=end)
+    return rows.order_by("delivered_at", "id")
+
+
+def delivery_month(delivery: Delivery, timezone: str) -> Period:
+    """The calendar month, in the entity's time zone, a delivery falls in."""
+    local = delivery.delivered_at.astimezone(zone(timezone))
+    return month(local.year, local.month, timezone)
+
+
+def return_share_counts(partner: Partner, period: Period) -> tuple[int, int]:
+    """(open or accepted returns, deliveries) of a partner's leads delivered in a period."""
+    delivered = Delivery.objects.filter(partner=partner, delivered_at__gte=period.start, delivered_at__lt=period.end)
+    returned = Return.objects.filter(
+        delivery__partner=partner,
+        delivery__delivered_at__gte=period.start,
+        delivery__delivered_at__lt=period.end,
+        status__in=OPEN_RETURN_STATUSES,
+    )
+    return returned.count(), delivered.count()
+
+
+def open_returns_by_delivery(delivery_ids: Iterable[int]) -> dict[int, Return]:
+    """The requested or accepted return of each of these deliveries (at most one each)."""
+    rows = Return.objects.filter(delivery_id__in=list(delivery_ids), status__in=OPEN_RETURN_STATUSES)
+    return {ret.delivery_id: ret for ret in rows}
+
+
+def returns_for_entity(entity: Entity, *, status: str | None = None) -> QuerySet[Return]:
+    """An entity's returns, with their delivery and partner, oldest request first."""
+    rows = Return.objects.filter(entity=entity).select_related("delivery", "delivery__partner")
+    if status is not None:
+        rows = rows.filter(status=status)
+    return rows.order_by("requested_at", "id")
+
+
+def returns_pending(entity: Entity) -> QuerySet[Return]:
+    """Returns waiting for a decision."""
+    return returns_for_entity(entity, status=ReturnStatus.REQUESTED)
+
+
+def returns_by_ids(ids: Iterable[int], *, entity: Entity | None = None) -> dict[int, Return]:
+    """Returns by id, optionally only those of one entity; missing ids are simply absent."""
+    rows = Return.objects.filter(pk__in=list(ids)).select_related("delivery", "delivery__partner", "entity")
+    if entity is not None:
+        rows = rows.filter(entity=entity)
+    return {ret.pk: ret for ret in rows}

@@ -1,0 +1,617 @@
+"""Writes of deliveries and returns: file imports, single records, return decisions.
+
+A delivery import streams the file: rows are parsed and validated in Python
+(`importing.py`), collected in chunks, loaded into a temporary staging table (COPY on
+PostgreSQL, executemany on SQLite) and written with one set-based
+`INSERT ... SELECT ... ON CONFLICT DO NOTHING` per chunk. The whole file is one
+transaction with one audit row, so `--all-or-nothing` is a rollback. Only when a
+chunk inserts fewer rows than it staged does a second query find out why (the
+external id existed before, with the same or different data, or earlier in the file).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TextIO
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from leadbill.audit.services import audit_record
+from leadbill.deliveries.importing import (
+    STAGE_COLUMNS,
+    DeliveryRowParser,
+    ReturnRow,
+    ReturnRowParser,
+    RowError,
+    delivery_record_values,
+    sqlite_timestamp,
+)
+from leadbill.deliveries.models import Delivery, Return, ReturnStatus
+from leadbill.deliveries.selectors import (
+    deliveries_by_external_id,
+    delivery_codes,
+    delivery_month,
+    open_returns_by_delivery,
+    return_share_counts,
+)
+from leadbill.domain.errors import DomainError
+from leadbill.entities.models import Entity
+from leadbill.partners.models import Partner
+
+CHUNK_ROWS = 10_000
+RETURN_CHUNK_ROWS = 1_000
+MAX_REPORTED_ERRORS = 10_000  # beyond this, bad rows are counted, not listed
+AUTO_ACCEPT_ACTOR = "system:auto-accept"
+STAGE_TABLE = "leadbill_stage_delivery"
+
+Progress = Callable[[int], None]  # called with the number of data rows read so far
+
+
+class AlreadyReturned(DomainError):
+    """The delivery already has a requested or accepted return."""
+
+    code = "already_returned"
+
+
+class _Refused(Exception):
+    """Raised inside the import transaction to roll it back (--all-or-nothing)."""
+
+
+@dataclass
+class ImportResult:
+    """What an import did. `errors` lists at most MAX_REPORTED_ERRORS; `error_count` counts all."""
+
+    file_name: str = ""
+    rows: int = 0
+    created: int = 0
+    already_present: int = 0
+    decided: int = 0  # returns files: requested returns decided by a status column
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    refused: bool = False  # --all-or-nothing and a bad row: nothing was written
+
+    def add_error(self, row: int, field_name: str | None, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(RowError(row, field_name or "row", message))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file_name,
+            "rows": self.rows,
+            "created": self.created,
+            "already_present": self.already_present,
+            "decided": self.decided,
+            "bad_rows": self.error_count,
+            "refused": self.refused,
+            "errors": [error.as_dict() for error in self.errors],
+        }
+
+
+def _records(
+    stream: TextIO, result: ImportResult
+) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header and an iterator of (line number of the record's first line, values).
+
+    Blank lines are skipped; a quoted value spanning lines counts its lines, so the
+    numbers are the ones an editor shows. A line the csv module cannot read is a bad
+    row of `result`.
+    """
+    reader = csv.reader(stream)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DomainError("the file is empty (expected a header line)", field="header") from None
+    except csv.Error as exc:
+        raise DomainError(f"cannot read the header: {exc}", field="header") from None
+
+    def numbered() -> Iterator[tuple[int, list[str]]]:
+        line = reader.line_num
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                result.rows += 1
+                result.add_error(line + 1, "row", f"not readable as CSV ({exc})")
+            else:
+                if record:
+                    yield line + 1, record
+            line = reader.line_num
+
+    return header, numbered()
+
+
+# --- delivery staging, one class per database ----------------------------------------------
+
+_INSERT_COLUMNS = ", ".join(STAGE_COLUMNS)
+_CONTENT_COLUMNS = [c for c in STAGE_COLUMNS if c not in ("external_id", "fields")]
+
+
+class _Stage:
+    """A temporary table holding one chunk of parsed deliveries, and the set-based writes."""
+
+    same_operator = "IS NOT DISTINCT FROM"
+    ddl = ""
+
+    def __init__(self, entity_id: int, stamp: datetime) -> None:
+        self.entity_id = entity_id
+        self.created_at = connection.ops.adapt_datetimefield_value(stamp)
+        self.cursor = connection.cursor()
+        self.cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+        self.cursor.execute(self.ddl)
+
+    def timestamp(self) -> Callable[[datetime], Any] | None:
+        """How the parser should hand over delivered_at (None: as an aware datetime)."""
+        return None
+
+    def load(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+        self.cursor.close()
+
+    def insert(self) -> int:
+        """Insert the staged rows whose external id is new; returns how many were inserted."""
+        self.cursor.execute(
+            f"INSERT INTO deliveries_delivery (entity_id, created_at, {_INSERT_COLUMNS}) "
+            f"SELECT %s, %s, {_INSERT_COLUMNS} FROM {STAGE_TABLE} WHERE true "
+            "ON CONFLICT (entity_id, external_id) DO NOTHING",
+            [self.entity_id, self.created_at],
+        )
+        return self.cursor.rowcount
+
+    def max_id(self) -> int:
+        self.cursor.execute("SELECT COALESCE(MAX(id), 0) FROM deliveries_delivery")
+        return int(self.cursor.fetchone()[0])
+
+    def not_inserted(self, inserted_above: int) -> list[tuple[str, bool, bool]]:
+        """(external id, written earlier by this import, same content) of staged rows left out.
+
+        A row this chunk inserted has an id above `inserted_above` and this import's
+        created_at; every other match is a row that was there before the chunk.
+        """
+        same = " AND ".join(f"d.{c} {self.same_operator} s.{c}" for c in _CONTENT_COLUMNS)
+        self.cursor.execute(
+            f"SELECT s.external_id, d.created_at = %s, {same}, s.fields, d.fields "
+            f"FROM {STAGE_TABLE} s JOIN deliveries_delivery d "
+            "ON d.entity_id = %s AND d.external_id = s.external_id "
+            "WHERE NOT (d.id > %s AND d.created_at = %s)",
+            [self.created_at, self.entity_id, inserted_above, self.created_at],
+        )
+        return [
+            (external_id, bool(earlier), bool(same_columns) and _json(new) == _json(old))
+            for external_id, earlier, same_columns, new, old in self.cursor.fetchall()
+        ]
+
+
+class _PostgresStage(_Stage):
+    ddl = (
+        f"CREATE TEMP TABLE {STAGE_TABLE} (external_id text, partner_id bigint, profile_id bigint, "
+        "lead_type_id bigint, lead_id text, delivered_at timestamptz, price_micros bigint, currency text, "
+        "fields jsonb, source_id bigint, cost_micros bigint)"
+    )
+
+    def load(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        raw = self.cursor.cursor  # the psycopg cursor under Django's wrapper
+        with raw.copy(f"COPY {STAGE_TABLE} ({_INSERT_COLUMNS}) FROM STDIN") as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+
+    def clear(self) -> None:
+        # Cheap: the table was created in this transaction, so it is truncated in place.
+        self.cursor.execute(f"TRUNCATE {STAGE_TABLE}")
+
+
+class _SqliteStage(_Stage):
+    same_operator = "IS"
+    ddl = (
+        f"CREATE TEMP TABLE {STAGE_TABLE} (external_id TEXT, partner_id INTEGER, profile_id INTEGER, "
+        "lead_type_id INTEGER, lead_id TEXT, delivered_at TEXT, price_micros INTEGER, currency TEXT, "
+        "fields TEXT, source_id INTEGER, cost_micros INTEGER)"
+    )
+    _load_sql = f"INSERT INTO {STAGE_TABLE} VALUES ({', '.join('?' * len(STAGE_COLUMNS))})"
+
+    def timestamp(self) -> Callable[[datetime], Any] | None:
+        return sqlite_timestamp
+
+    def load(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.cursor.cursor.executemany(self._load_sql, rows)  # the sqlite3 cursor: '?' placeholders
+
+    def clear(self) -> None:
+        self.cursor.execute(f"DELETE FROM {STAGE_TABLE}")
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _stage(entity_id: int, stamp: datetime) -> _Stage:
+    if connection.vendor == "postgresql":
+        return _PostgresStage(entity_id, stamp)
+    if connection.vendor == "sqlite":
+        return _SqliteStage(entity_id, stamp)
+    raise NotImplementedError(f"delivery import on {connection.vendor}")
+
+
+def deliveries_import(
+    *,
+    actor: str,
+    entity: Entity,
+    stream: TextIO,
+    all_or_nothing: bool = False,
+    progress: Progress | None = None,
+    file_name: str = "",
+    chunk_rows: int = CHUNK_ROWS,
+) -> ImportResult:
+    """Import a delivery CSV (docs/csv-import.md); good rows are kept unless all_or_nothing.
+
+    A row whose external id is already there with the same data counts as already
+    present, so importing a file twice adds nothing.
+    """
+    result = ImportResult(file_name=file_name)
+    header, records = _records(stream, result)
+    codes = delivery_codes(entity)
+    stamp = timezone.now()
+    try:
+        with transaction.atomic():
+            stage = _stage(entity.pk, stamp)
+            parse = DeliveryRowParser(header, codes, timestamp=stage.timestamp()).parse
+            chunk: list[tuple[Any, ...]] = []
+            first_row: dict[str, int] = {}  # external id -> row number, this chunk
+            for row_no, record in records:
+                result.rows += 1
+                try:
+                    values = parse(record)
+                except DomainError as exc:
+                    result.add_error(row_no, exc.field, exc.message)
+                    continue
+                external_id = values[0]
+                earlier = first_row.get(external_id)
+                if earlier is not None:
+                    result.add_error(row_no, "external_id", f"{external_id!r} already appears on row {earlier}")
+                    continue
+                first_row[external_id] = row_no
+                chunk.append(values)
+                if len(chunk) >= chunk_rows:
+                    _write_chunk(stage, chunk, first_row, result)
+                    chunk, first_row = [], {}
+                    if progress is not None:
+                        progress(result.rows)
+            if chunk:
+                _write_chunk(stage, chunk, first_row, result)
+            stage.close()
+            if progress is not None:
+                progress(result.rows)
+            if all_or_nothing and result.error_count:
+                raise _Refused
+            result.errors.sort(key=lambda error: error.row)
+            audit_record(
+                actor=actor,
+                action="deliveries.imported",
+                obj=entity,
+                entity=entity,
+                file=file_name,
+                rows=result.rows,
+                created=result.created,
+                already_present=result.already_present,
+                bad_rows=result.error_count,
+            )
+    except _Refused:
+        result.refused = True
+        result.created = result.already_present = 0
+        result.errors.sort(key=lambda error: error.row)
+    return result
+
+
+def _write_chunk(stage: _Stage, chunk: list[tuple[Any, ...]], first_row: dict[str, int], result: ImportResult) -> None:
+    stage.load(chunk)
+    before = stage.max_id()
+    inserted = stage.insert()
+    result.created += inserted
+    if inserted < len(chunk):
+        for external_id, earlier_in_file, same in stage.not_inserted(before):
+            row_no = first_row[external_id]
+            if earlier_in_file:
+                result.add_error(row_no, "external_id", f"{external_id!r} already appears on an earlier row")
+            elif same:
+                result.already_present += 1
+            else:
+                result.add_error(row_no, "external_id", f"{external_id!r} already exists with different data")
+    stage.clear()
+
+
+def delivery_record(*, actor: str, entity: Entity, **fields: Any) -> tuple[Delivery, bool]:
+    """Record one delivery, validated like an import row; returns (delivery, created).
+
+    The same external id with the same data returns the existing delivery; with
+    different data it is refused.
+    """
+    values = delivery_record_values(fields, delivery_codes(entity)).as_model_kwargs()
+    with transaction.atomic():
+        existing = (
+            Delivery.objects.select_for_update()
+            .filter(entity=entity, external_id=values["external_id"])
+            .first()
+        )
+        if existing is not None:
+            if any(getattr(existing, name) != value for name, value in values.items()):
+                raise DomainError(
+                    f"{values['external_id']!r} already exists with different data", field="external_id"
+                )
+            return existing, False
+        delivery = Delivery.objects.create(entity=entity, **values)
+        audit_record(actor=actor, action="delivery.recorded", obj=delivery, entity=entity)
+    return delivery, True
+
+
+# --- returns ---------------------------------------------------------------------------------
+
+
+def _percent(basis_points: int | float) -> str:
+    return f"{basis_points / 100:.2f} %"
+
+
+def _check_policy(delivery: Delivery, partner: Partner, requested_at: datetime) -> None:
+    """Refuse a return the partner's policy does not allow (runs with the partner row locked)."""
+    if not partner.returns_allowed:
+        raise DomainError(f"partner {partner.code!r} does not accept returns", field="partner")
+    if requested_at < delivery.delivered_at:
+        raise DomainError("the return is requested before the lead was delivered", field="requested_at")
+    age = requested_at - delivery.delivered_at
+    if partner.return_max_age_days is not None and age.total_seconds() > partner.return_max_age_days * 86400:
+        raise DomainError(
+            f"the lead was delivered {age.days} days before the request; partner {partner.code!r} "
+            f"accepts returns up to {partner.return_max_age_days} days",
+            field="requested_at",
+        )
+    if partner.return_max_share_bp is not None:
+        period = delivery_month(delivery, delivery.entity.timezone)
+        returned, delivered = return_share_counts(partner, period)
+        if (returned + 1) * 10_000 > partner.return_max_share_bp * delivered:
+            raise DomainError(
+                f"returning this lead would make {returned + 1} of {delivered} leads of {period.key} returned "
+                f"({_percent((returned + 1) * 10_000 / delivered)}), above partner {partner.code!r}'s limit "
+                f"of {_percent(partner.return_max_share_bp)}",
+                field="share",
+            )
+
+
+def return_request(
+    *, actor: str, delivery: Delivery, reason: str, requested_at: datetime | None = None
+) -> Return:
+    """Request the return of a delivered lead, under its partner's return policy.
+
+    The partner row is locked while the share of returned leads is counted, so two
+    requests cannot both slip under the limit. With auto-accept the return is
+    accepted at once by "system:auto-accept".
+    """
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("give the reason of the return", field="reason")
+    requested_at = requested_at or timezone.now()
+    if requested_at.tzinfo is None:
+        raise DomainError("give the time zone of requested_at", field="requested_at")
+    with transaction.atomic():
+        partner = Partner.objects.select_for_update().get(pk=delivery.partner_id)
+        if Return.objects.filter(delivery=delivery, status__in=[ReturnStatus.REQUESTED, ReturnStatus.ACCEPTED]).exists():
+            raise AlreadyReturned(f"lead {delivery.external_id!r} already has a return", field="external_id")
+        _check_policy(delivery, partner, requested_at)
+        auto = partner.return_auto_accept
+        try:
+            with transaction.atomic():
+                ret = Return.objects.create(
+                    entity_id=delivery.entity_id,
+                    delivery=delivery,
+                    reason=reason,
+                    requested_at=requested_at,
+                    status=ReturnStatus.ACCEPTED if auto else ReturnStatus.REQUESTED,
+                    decided_at=requested_at if auto else None,
+                    decided_by=AUTO_ACCEPT_ACTOR if auto else "",
+                )
+        except IntegrityError:  # a concurrent request won the one-open-return index
+            raise AlreadyReturned(f"lead {delivery.external_id!r} already has a return", field="external_id") from None
+        audit_record(
+            actor=actor,
+            action="return.requested",
+            obj=ret,
+            entity=delivery.entity,
+            delivery=delivery.external_id,
+            reason=reason,
+            status=ret.status,
+        )
+    return ret
+
+
+def _decide(*, actor: str, ret: Return, status: str, note: str, decided_at: datetime | None = None) -> Return:
+    with transaction.atomic():
+        locked = Return.objects.select_for_update().get(pk=ret.pk)
+        if locked.status != ReturnStatus.REQUESTED:
+            verb = "accepted" if status == ReturnStatus.ACCEPTED else "rejected"
+            raise DomainError(
+                f"return {locked.pk} is {locked.status}; only a requested return can be {verb}", field="status"
+            )
+        locked.status = status
+        locked.decided_at = decided_at or timezone.now()
+        locked.decided_by = actor
+        locked.decision_note = note
+        locked.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
+        audit_record(actor=actor, action=f"return.{status}", obj=locked, entity=ret.entity, note=note)
+    for name in ("status", "decided_at", "decided_by", "decision_note"):
+        setattr(ret, name, getattr(locked, name))
+    return ret
+
+
+def return_accept(*, actor: str, ret: Return, note: str = "") -> Return:
+    """Accept a requested return: the lead will be credited."""
+    return _decide(actor=actor, ret=ret, status=ReturnStatus.ACCEPTED, note=note.strip())
+
+
+def return_reject(*, actor: str, ret: Return, note: str) -> Return:
+    """Reject a requested return; the partner is told why, so a reason is required."""
+    note = (note or "").strip()
+    if not note:
+        raise DomainError("give the reason for rejecting the return", field="note")
+    return _decide(actor=actor, ret=ret, status=ReturnStatus.REJECTED, note=note)
+
+
+@dataclass
+class DecideResult:
+    decided: list[Return] = field(default_factory=list)
+    errors: list[tuple[Return, str]] = field(default_factory=list)
+
+
+def returns_decide(*, actor: str, returns: Iterable[Return], accept: bool, note: str = "") -> DecideResult:
+    """Accept or reject several returns, each in its own transaction: one refusal stops no other."""
+    if not accept and not (note or "").strip():
+        raise DomainError("give the reason for rejecting the returns", field="note")
+    result = DecideResult()
+    for ret in returns:
+        try:
+            if accept:
+                result.decided.append(return_accept(actor=actor, ret=ret, note=note))
+            else:
+                result.decided.append(return_reject(actor=actor, ret=ret, note=note))
+        except DomainError as exc:
+            result.errors.append((ret, exc.message))
+    return result
+
+
+def returns_import(
+    *,
+    actor: str,
+    entity: Entity,
+    stream: TextIO,
+    all_or_nothing: bool = False,
+    progress: Progress | None = None,
+    file_name: str = "",
+) -> ImportResult:
+    """Import a returns CSV: requests under the return policy, or decisions made elsewhere.
+
+    A delivery that already has a requested or accepted return is "already present";
+    a row with status accepted/rejected decides a return still requested.
+    """
+    result = ImportResult(file_name=file_name)
+    header, records = _records(stream, result)
+    parse = ReturnRowParser(header).parse
+    seen: dict[str, int] = {}
+    try:
+        with transaction.atomic():
+            chunk: list[tuple[int, ReturnRow]] = []
+            for row_no, record in records:
+                result.rows += 1
+                try:
+                    row = parse(record)
+                except DomainError as exc:
+                    result.add_error(row_no, exc.field, exc.message)
+                    continue
+                if (earlier := seen.get(row.external_id)) is not None:
+                    result.add_error(row_no, "external_id", f"{row.external_id!r} already appears on row {earlier}")
+                    continue
+                seen[row.external_id] = row_no
+                chunk.append((row_no, row))
+                if len(chunk) >= RETURN_CHUNK_ROWS:
+                    _import_returns_chunk(actor, entity, chunk, result)
+                    chunk = []
+                    if progress is not None:
+                        progress(result.rows)
+            _import_returns_chunk(actor, entity, chunk, result)
+            if progress is not None:
+                progress(result.rows)
+            if all_or_nothing and result.error_count:
+                raise _Refused
+            result.errors.sort(key=lambda error: error.row)
+            audit_record(
+                actor=actor,
+                action="returns.imported",
+                obj=entity,
+                entity=entity,
+                file=file_name,
+                rows=result.rows,
+                created=result.created,
+                already_present=result.already_present,
+                decided=result.decided,
+                bad_rows=result.error_count,
+            )
+    except _Refused:
+        result.refused = True
+        result.created = result.already_present = result.decided = 0
+        result.errors.sort(key=lambda error: error.row)
+    return result
+
+
+def _import_returns_chunk(actor: str, entity: Entity, chunk: list[tuple[int, ReturnRow]], result: ImportResult) -> None:
+    if not chunk:
+        return
+    deliveries = deliveries_by_external_id(entity, (row.external_id for _, row in chunk))
+    open_returns = open_returns_by_delivery(d.pk for d in deliveries.values())
+    for row_no, row in chunk:
+        delivery = deliveries.get(row.external_id)
+        if delivery is None:
+            result.add_error(row_no, "external_id", f"no delivery with external_id {row.external_id!r}")
+            continue
+        delivery.entity = entity
+        try:
+            _import_return_row(actor, delivery, open_returns.get(delivery.pk), row, result)
+        except DomainError as exc:
+            result.add_error(row_no, exc.field, exc.message)
+
+
+def _import_return_row(actor: str, delivery: Delivery, existing: Return | None, row: ReturnRow, result: ImportResult) -> None:
+    if existing is not None:
+        if row.status is None or row.status == existing.status:
+            result.already_present += 1
+        elif existing.status == ReturnStatus.REQUESTED:
+            if row.status == ReturnStatus.ACCEPTED:
+                return_accept(actor=actor, ret=existing)
+            else:
+                return_reject(actor=actor, ret=existing, note=row.reason)
+            result.decided += 1
+        else:
+            raise DomainError(f"the return of {row.external_id!r} is already {existing.status}", field="status")
+        return
+    if row.status == ReturnStatus.REJECTED:
+        _import_rejected(actor, delivery, row, result)
+        return
+    ret = return_request(actor=actor, delivery=delivery, reason=row.reason, requested_at=row.requested_at)
+    if row.status == ReturnStatus.ACCEPTED and ret.status == ReturnStatus.REQUESTED:
+        return_accept(actor=actor, ret=ret)
+    result.created += 1
+
+
+def _import_rejected(actor: str, delivery: Delivery, row: ReturnRow, result: ImportResult) -> None:
+    """A return rejected elsewhere: recorded once (same reason and request time), no policy applies."""
+    requested_at = row.requested_at
+    earlier = Return.objects.filter(delivery=delivery, status=ReturnStatus.REJECTED, reason=row.reason)
+    if requested_at is not None:
+        earlier = earlier.filter(requested_at=requested_at)
+    if earlier.exists():
+        result.already_present += 1
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        ret = Return.objects.create(
+            entity_id=delivery.entity_id,
+            delivery=delivery,
+            reason=row.reason,
+            requested_at=requested_at or now,
+            status=ReturnStatus.REJECTED,
+            decided_at=now,
+            decided_by=actor,
+            decision_note=row.reason,
+        )
+        audit_record(
+            actor=actor, action="return.rejected", obj=ret, entity=delivery.entity, delivery=delivery.external_id
+        )
+    result.created += 1

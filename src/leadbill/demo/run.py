@@ -1,0 +1,158 @@
+"""The demo, end to end: set-up file, two months of deliveries, returns, two invoice runs."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.core.management import call_command
+from django.db import transaction
+from rich.console import Console
+
+from leadbill.deliveries.models import Delivery
+from leadbill.deliveries.services import deliveries_import, return_accept, return_request
+from leadbill.demo.data import csv_text, delivery_rows, months_before, setup_yaml
+from leadbill.domain import periods
+from leadbill.entities.models import Entity
+from leadbill.invoicing.models import Invoice
+from leadbill.invoicing.services import invoice_run_issue, invoice_run_preview, payment_record, topup_record
+from leadbill.loader.services import setup_load, setup_read
+from leadbill.partners.models import Partner
+
+ACTOR = "demo"
+
+
+def reset_database() -> None:
+    call_command("flush", interactive=False, verbosity=0)
+
+
+def run_demo(console: Console, *, deliveries: int = 50_000, today: datetime | None = None) -> dict[str, object]:
+    """Build the demo data and bill last month; returns what the summary printed."""
+    call_command("migrate", verbosity=0, interactive=False)
+    if Entity.objects.filter(slug__in=["acme-us", "acme-eu"]).exists():
+        raise RuntimeError("the database already holds the demo; run `leadbill demo --reset` to start over")
+    now = today or datetime.now(tz=ZoneInfo("UTC"))
+    history_first, last_first = months_before(now.date())
+    ny = "America/New_York"
+    history = periods.month(history_first.year, history_first.month, ny)
+    last = periods.month(last_first.year, last_first.month, ny)
+
+    text, buyers = setup_yaml(history, last)
+    result = setup_load(actor=ACTOR, document=setup_read(text))
+    console.print(f"[bold]1.[/bold] Loaded the set-up file: {result.total('created')} objects "
+                  "(2 entities, lead types, partners, profiles, price plans)")  # fmt: skip
+
+    entities = {e.slug: e for e in Entity.objects.all()}
+    imported = 0
+    for slug_, share in (("acme-us", 0.7), ("acme-eu", 0.3)):
+        entity = entities[slug_]
+        tz = ZoneInfo(entity.timezone)
+        start = datetime.combine(history_first, time(0), tz)
+        end = datetime.combine(last_first + timedelta(days=32), time(0), tz).replace(day=1)
+        own = [b for b in buyers if b.entity == slug_]
+        rows = delivery_rows(own, start, end, int(deliveries * share), seed=11 if slug_ == "acme-us" else 12)
+        res = deliveries_import(actor=ACTOR, entity=entity, stream=csv_text(rows), file_name=f"{slug_}.csv")
+        imported += res.created
+    console.print(f"[bold]2.[/bold] Imported {imported:,} deliveries over {history.label()} and {last.label()} "
+                  "through the CSV import")  # fmt: skip
+
+    rng = random.Random(5)
+    returns_before = _returns(rng, history, 220, before=True)
+    console.print(f"[bold]3.[/bold] {returns_before} returns accepted before billing (those leads are not billed)")
+
+    _prepay_topups(history, last)
+    issued_history = 0
+    for entity in entities.values():
+        hist = periods.month(history_first.year, history_first.month, entity.timezone)
+        run = invoice_run_issue(actor=ACTOR, entity=entity, period=hist, issue_date=last_first)
+        issued_history += len(run.issued)
+    for inv in Invoice.objects.filter(kind="invoice", status="issued").order_by("pk")[::2]:
+        payment_record(actor=ACTOR, invoice=inv, amount_minor=inv.total_minor, paid_on=last_first + timedelta(days=9),
+                       reference=f"wire {inv.number}")  # fmt: skip
+    console.print(f"[bold]4.[/bold] Issued {history.label()} ({issued_history} documents, half of them paid since)")
+
+    credited = _returns(rng, history, 60, before=False)
+    late = _late_deliveries(entities["acme-us"], buyers, history)
+    console.print(f"[bold]5.[/bold] After that: {credited} more returns of billed leads (credited on the next "
+                  f"invoice) and {late} late deliveries for {history.label()} (billed as prior-period lines)")  # fmt: skip
+
+    summary: dict[str, object] = {}
+    for entity in entities.values():
+        period = periods.month(last_first.year, last_first.month, entity.timezone)
+        preview = invoice_run_preview(entity=entity, period=period)
+        from leadbill.cli.commands.runs import print_issued, print_preview
+
+        console.print()
+        print_preview(preview)
+        run = invoice_run_issue(actor=ACTOR, entity=entity, period=period, issue_date=now.date())
+        print_issued(run)
+        summary[entity.slug] = {"issued": len(run.issued), "failures": run.failures, "run": run.run.pk}
+    _print_summary(console, entities.values(), now.date())
+    return summary
+
+
+def _print_summary(console: Console, entities: object, issue_date: object) -> None:
+    from leadbill.cli.output import print_table
+    from leadbill.invoicing.selectors import money
+
+    rows = []
+    for entity in entities:  # type: ignore[attr-defined]
+        docs = Invoice.objects.filter(entity=entity, issue_date=issue_date)
+        c = entity.currency
+        rows.append((
+            entity.legal_name, docs.filter(kind="invoice").count(), docs.filter(kind="receipt").count(),
+            docs.filter(kind="credit_note").count(), sum(d.leads_billed for d in docs),
+            sum(d.leads_returned for d in docs),
+            f"{money(sum(d.subtotal_minor for d in docs), c)} {c}", f"{money(sum(d.tax_minor for d in docs), c)} {c}",
+            f"{money(sum(d.total_minor for d in docs), c)} {c}",
+        ))  # fmt: skip
+    console.print()
+    print_table("Summary of last month's billing", ["Entity", "Invoices", "Receipts", "Credit notes", "Leads billed",
+                "Returned", "Net", "Tax", "Total"], rows, right=(1, 2, 3, 4, 5, 6, 7, 8))  # fmt: skip
+
+
+def _returns(rng: random.Random, history: periods.Period, count: int, *, before: bool) -> int:
+    """Request and accept returns of leads delivered in the history month."""
+    partners = Partner.objects.filter(returns_allowed=True, is_buyer=True)
+    candidates = list(
+        Delivery.objects.filter(partner__in=partners, delivered_at__gte=history.start, delivered_at__lt=history.end)
+        .exclude(returns__status__in=["requested", "accepted"])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    accepted = 0
+    for pk in rng.sample(candidates, k=min(count, len(candidates))):
+        delivery = Delivery.objects.select_related("entity").get(pk=pk)
+        requested = delivery.delivered_at + timedelta(days=2)
+        try:
+            ret = return_request(
+                actor=ACTOR,
+                delivery=delivery,
+                reason=rng.choice(["disconnected phone", "duplicate lead", "wrong state", "fake name"]),
+                requested_at=requested,
+            )
+        except Exception:  # the partner's return policy refused it: that is part of the demo too
+            continue
+        if ret.status == "requested":
+            if rng.random() < 0.15:
+                continue  # left in the returns queue for finance to decide
+            return_accept(actor=ACTOR, ret=ret, note="checked by finance")
+        accepted += 1
+    return accepted
+
+
+def _prepay_topups(history: periods.Period, last: periods.Period) -> None:
+    for partner in Partner.objects.filter(billing_mode="prepay"):
+        with transaction.atomic():
+            topup_record(actor=ACTOR, partner=partner, amount_minor=2_500_000,
+                         occurred_at=history.start + timedelta(hours=9), reference="wire PP-1")  # fmt: skip
+            topup_record(actor=ACTOR, partner=partner, amount_minor=1_500_000,
+                         occurred_at=last.start + timedelta(days=3), reference="wire PP-2")  # fmt: skip
+
+
+def _late_deliveries(entity: Entity, buyers: list, history: periods.Period) -> int:  # type: ignore[type-arg]
+    own = [b for b in buyers if b.entity == entity.slug][:5]
+    start = history.end - timedelta(hours=6)
+    rows = delivery_rows(own, start, history.end, 25, seed=99, prefix="late")
+    return deliveries_import(actor=ACTOR, entity=entity, stream=csv_text(rows), file_name="late.csv").created

@@ -1,0 +1,125 @@
+"""Reads of invoicing, shaped for people and tools (the CLI's --json, later the API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet, Sum
+
+from leadbill.domain.money import micros_to_unit_price, minor_to_decimal
+from leadbill.entities.models import Entity
+from leadbill.invoicing.models import Invoice, InvoiceRun, LedgerEntry
+from leadbill.partners.models import Partner
+
+
+def money(minor: int | None, currency: str) -> str | None:
+    """Money as a decimal string with the currency's decimals ("12.50"), never a float."""
+    return None if minor is None else str(minor_to_decimal(minor, currency))
+
+
+def invoice_by_number(entity: Entity | None, number: str) -> Invoice:
+    qs = Invoice.objects.select_related("partner", "entity").filter(number=number)
+    if entity is not None:
+        qs = qs.filter(entity=entity)
+    matches = list(qs[:2])
+    if not matches:
+        raise LookupError(f"no document numbered {number!r}")
+    if len(matches) > 1:
+        raise LookupError(f"{number!r} exists in several entities; give --entity")
+    return matches[0]
+
+
+def invoices_list(
+    entity: Entity, *, partner: Partner | None = None, status: str | None = None, period_key: str | None = None
+) -> QuerySet[Invoice]:
+    qs = Invoice.objects.filter(entity=entity).select_related("partner").order_by("series", "sequence")
+    if partner is not None:
+        qs = qs.filter(partner=partner)
+    if status:
+        qs = qs.filter(status=status)
+    if period_key:
+        qs = qs.filter(period_key=period_key)
+    return qs
+
+
+def invoice_as_dict(inv: Invoice) -> dict[str, Any]:
+    c = inv.currency
+    return {
+        "number": inv.number,
+        "kind": inv.kind,
+        "status": inv.status,
+        "entity": inv.entity.slug,
+        "partner": inv.partner.code,
+        "seller": inv.seller,
+        "buyer": inv.buyer,
+        "period": {
+            "key": inv.period_key,
+            "first_day": inv.period_first_day,
+            "last_day": inv.period_last_day,
+            "start": inv.period_start,
+            "end": inv.period_end,
+        }
+        if inv.period_start
+        else None,
+        "issue_date": inv.issue_date,
+        "due_date": inv.due_date,
+        "payment_terms_days": inv.payment_terms_days,
+        "currency": c,
+        "leads_purchased": inv.leads_billed,
+        "leads_returned": inv.leads_returned,
+        "lines": [
+            {
+                "position": line.position,
+                "kind": line.kind,
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_price": str(micros_to_unit_price(line.unit_price_micros))
+                if line.unit_price_micros is not None
+                else None,
+                "amount": money(line.amount_minor, c),
+                "tax_rate": str(line.tax_rate_bp / 100) if line.tax_rate_bp % 100 else str(line.tax_rate_bp // 100),
+            }
+            for line in inv.lines.all()
+        ],
+        "subtotal": money(inv.subtotal_minor, c),
+        "taxes": [
+            {"rate": t["rate"], "net": money(t["net_minor"], c), "tax": money(t["tax_minor"], c)} for t in inv.taxes
+        ],
+        "tax": money(inv.tax_minor, c),
+        "total": money(inv.total_minor, c),
+        "paid": money(inv.paid_minor, c),
+        "balance_due": money(inv.total_minor - inv.paid_minor, c) if inv.kind == "invoice" else None,
+        "prepay": {
+            "opening_balance": money(inv.opening_balance_minor, c),
+            "topups": money(inv.topups_minor, c),
+            "closing_balance": money(inv.closing_balance_minor, c),
+        }
+        if inv.kind == "receipt"
+        else None,
+        "corrects": inv.corrects.number if inv.corrects_id and inv.corrects else None,
+        "notes": inv.notes,
+        "issued_at": inv.issued_at,
+        "voided_at": inv.voided_at,
+        "void_reason": inv.void_reason or None,
+        "payments": [
+            {"amount": money(p.amount_minor, c), "paid_on": p.paid_on, "reference": p.reference}
+            for p in inv.payments.order_by("paid_on", "pk")
+        ],
+    }
+
+
+def run_as_dict(run: InvoiceRun) -> dict[str, Any]:
+    return {
+        "id": run.pk,
+        "entity": run.entity.slug,
+        "period": run.period_key,
+        "mode": run.mode,
+        "actor": run.actor,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        **run.summary,
+    }
+
+
+def partner_balance(partner: Partner) -> int:
+    return int(LedgerEntry.objects.filter(partner=partner).aggregate(s=Sum("amount_minor"))["s"] or 0)

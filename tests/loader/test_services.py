@@ -1,0 +1,217 @@
+"""Applying set-up files to the database: all or nothing, idempotent, audited."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from leadbill.audit.models import AuditEvent
+from leadbill.catalog.models import LeadType, PricePlan
+from leadbill.entities.models import Entity, NumberSeries
+from leadbill.loader import services
+from leadbill.loader.schema import SetupFileError
+from leadbill.loader.services import setup_load, setup_read
+from leadbill.partners.models import Partner, Profile
+from tests.factories import make_entity, make_partner, make_profile
+from tests.loader.helpers import BLUE_RIVER_LAST_TIER, SONNENSCHEIN_LAST_TIER, edited, example_text, minimal
+
+pytestmark = pytest.mark.django_db
+
+ACTOR = "test:loader"
+TABLES = (Entity, NumberSeries, LeadType, Partner, Profile, PricePlan, AuditEvent)
+
+
+def load(text: str, **kw):
+    return setup_load(actor=ACTOR, document=setup_read(text), **kw)
+
+
+def snapshot() -> dict[str, list[dict]]:
+    """Every row of every table the loader touches, to prove nothing changed."""
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in TABLES}
+
+
+def test_example_file_loads():
+    result = load(example_text())
+    assert result.counts == {
+        "entity": {"created": 2, "updated": 0, "unchanged": 0},
+        "lead_type": {"created": 3, "updated": 0, "unchanged": 0},
+        "partner": {"created": 5, "updated": 0, "unchanged": 0},
+        "profile": {"created": 2, "updated": 0, "unchanged": 0},
+        "price_plan": {"created": 9, "updated": 0, "unchanged": 0},
+    }
+    blue = Partner.objects.get(entity__slug="acme-us", code="blue-river")
+    assert (blue.credit_limit_minor, blue.return_max_share_bp, blue.billing_emails) == (
+        500000,
+        1000,
+        ["ap@blueriver.example", "finance@blueriver.example"],
+    )
+    assert Partner.objects.get(code="lakeside-direct").low_balance_minor == 20000
+    assert Entity.objects.get(slug="acme-eu").default_tax_rate_bp == 1900
+
+
+def test_every_created_object_has_one_audit_row_by_the_actor():
+    result = load(example_text())
+    events = AuditEvent.objects.all()
+    assert events.count() == result.created == 21
+    assert set(events.values_list("actor", flat=True)) == {ACTOR}
+    assert events.filter(action="partner.created").count() == 5
+
+
+def test_loaded_entities_get_their_number_series():
+    load(example_text())
+    entity = Entity.objects.get(slug="acme-us")
+    assert sorted(NumberSeries.objects.filter(entity=entity).values_list("series", "prefix")) == [
+        ("credit_note", "ACME-CN-"),
+        ("invoice", "ACME-"),
+    ]
+
+
+def test_reloading_the_same_file_changes_nothing():
+    load(example_text())
+    before = snapshot()
+    result = load(example_text())
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 21)
+    assert result.changes == []
+    assert snapshot() == before
+
+
+def test_changing_one_tier_price_updates_just_that_plan():
+    load(example_text())
+    audit_rows = AuditEvent.objects.count()
+    result = load(edited("{up_to: 300, price: 1.50}", "{up_to: 300, price: 1.40}"))
+    assert (result.created, result.updated) == (0, 1)
+    change = result.changes[0]
+    assert (change.kind, change.fields, change.path) == ("price_plan", ("config",), "entities[0].partners[0].plans[1]")
+    plan = PricePlan.objects.get(partner__code="blue-river", lead_type__code="home", profile=None)
+    assert plan.config["tiers"][1] == {"up_to": 300, "price": "1.40"}
+    assert AuditEvent.objects.count() == audit_rows + 1
+
+
+def test_changing_a_credit_limit_updates_the_partner_and_audits_old_and_new():
+    load(example_text())
+    result = load(edited("credit_limit: 5000.00", "credit_limit: 7500.00"))
+    assert result.counts["partner"] == {"created": 0, "updated": 1, "unchanged": 4}
+    assert result.updated == 1
+    event = AuditEvent.objects.get(action="partner.changed")
+    assert event.data["changed"] == {"credit_limit_minor": [500000, 750000]}
+    assert Partner.objects.get(code="blue-river").credit_limit_minor == 750000
+
+
+def test_removing_an_optional_key_resets_it_to_its_default():
+    load(example_text())
+    load(edited("        credit_limit: 5000.00\n", ""))
+    assert Partner.objects.get(code="blue-river").credit_limit_minor is None
+
+
+def test_changing_the_invoice_prefix_updates_the_number_series():
+    load(example_text())
+    load(edited('invoice_prefix: "ACME-"', 'invoice_prefix: "AC-"'))
+    assert NumberSeries.objects.get(entity__slug="acme-us", series="invoice").prefix == "AC-"
+
+
+def test_prices_are_stored_as_the_exact_strings_written():
+    load(example_text())
+    flat = PricePlan.objects.get(partner__code="blue-river", profile=None, lead_type=None)
+    assert flat.config == {"price": "2.50"}
+    graduated = PricePlan.objects.get(partner__code="blue-river", lead_type__code="home", profile=None)
+    assert [tier["price"] for tier in graduated.config["tiers"]] == ["2.00", "1.50", "1.00"]
+    assert PricePlan.objects.get(partner__code="lakeside-direct").config == {"price": "3.125"}
+    assert PricePlan.objects.get(partner__code="northwind-media", side="buy").config == {"price": "0.80"}
+
+
+def test_plan_dates_start_at_local_midnight_of_the_entity():
+    load(example_text())
+    us = PricePlan.objects.get(partner__code="blue-river", profile=None, lead_type=None)
+    assert us.effective_from == datetime(2026, 1, 1, 5, tzinfo=UTC)  # New York midnight
+    eu = PricePlan.objects.get(partner__code="sonnenschein")
+    assert eu.effective_from == datetime(2025, 12, 31, 23, tzinfo=UTC)  # Berlin midnight
+
+
+def test_a_new_plan_version_closes_the_previous_one():
+    load(example_text())
+    text = edited(
+        "          - {model: flat, price: 2.50, from: 2026-01-01}\n",
+        "          - {model: flat, price: 2.50, from: 2026-01-01}\n"
+        "          - {model: flat, price: 2.75, from: 2026-06-01}\n",
+    )
+    result = load(text)
+    assert (result.created, result.updated) == (1, 0)
+    versions = PricePlan.objects.filter(partner__code="blue-river", profile=None, lead_type=None)
+    assert list(versions.order_by("effective_from").values_list("config", "effective_to")) == [
+        ({"price": "2.50"}, datetime(2026, 6, 1, 4, tzinfo=UTC)),
+        ({"price": "2.75"}, None),
+    ]
+
+
+@pytest.mark.parametrize("preloaded", [False, True], ids=["empty-database", "after-a-load"])
+def test_bad_tier_price_anywhere_refuses_the_whole_file(preloaded):
+    if preloaded:
+        load(example_text())
+    before = snapshot()
+    # Valid changes early in the file, a bad tier price in the last entity.
+    text = edited("credit_limit: 5000.00", "credit_limit: 9000.00")
+    text = edited("{up_to: null, price: 10.50}", "{up_to: null, price: -10.50}", text)
+    with pytest.raises(SetupFileError) as info:
+        load(text)
+    assert [str(p) for p in info.value.problems] == [f"{SONNENSCHEIN_LAST_TIER}: a price cannot be negative"]
+    assert snapshot() == before
+
+
+def test_failure_while_applying_rolls_back_everything(monkeypatch):
+    load(example_text())
+    before = snapshot()
+    text = edited("credit_limit: 5000.00", "credit_limit: 9000.00")
+    text = edited("{up_to: null, price: 10.50}", "{up_to: null, price: 10.00}", text)
+    real = services.price_plan_set
+
+    def failing(**kw):
+        if kw["partner"].code == "sonnenschein":
+            raise RuntimeError("disk full")
+        return real(**kw)
+
+    monkeypatch.setattr(services, "price_plan_set", failing)
+    with pytest.raises(RuntimeError):
+        load(text)
+    assert snapshot() == before
+
+
+def test_dry_run_reports_changes_and_writes_nothing():
+    before = snapshot()
+    result = load(example_text(), dry_run=True)
+    assert (result.dry_run, result.created) == (True, 21)
+    assert snapshot() == before
+
+
+def test_objects_missing_from_the_file_are_left_alone():
+    load(example_text())
+    entity = Entity.objects.get(slug="acme-us")
+    other = make_partner(entity, code="not-in-file")
+    result = load(example_text())
+    assert (result.created, result.updated) == (0, 0)
+    assert Partner.objects.filter(pk=other.pk).exists()
+
+
+def test_plan_may_name_a_profile_already_in_the_database():
+    entity = make_entity(slug="unit", currency="USD", timezone="America/New_York")
+    partner = make_partner(entity, code="buyer", currency="USD")
+    stored = make_profile(partner, code="ca")
+    load(minimal("{model: flat, price: 1, from: 2026-01-01, profile: ca}"))
+    assert PricePlan.objects.get(partner=partner).profile == stored
+
+
+def test_plan_for_a_profile_of_another_partner_is_refused():
+    entity = make_entity(slug="unit", currency="USD", timezone="America/New_York")
+    make_profile(make_partner(entity, code="someone-else"), code="ca")
+    with pytest.raises(SetupFileError) as info:
+        setup_read(minimal("{model: flat, price: 1, from: 2026-01-01, profile: ca}"))
+    assert [p.path for p in info.value.problems] == ["entities[0].partners[0].plans[0].profile"]
+
+
+def test_refused_file_lists_problems_from_every_entity():
+    text = edited("{up_to: null, price: 1.00}", "{up_to: null, price: -1.00}")
+    text = edited("{up_to: null, price: 10.50}", "{up_to: null, price: -10.50}", text)
+    with pytest.raises(SetupFileError) as info:
+        setup_read(text)
+    assert [p.path for p in info.value.problems] == [BLUE_RIVER_LAST_TIER, SONNENSCHEIN_LAST_TIER]
+    assert not Entity.objects.exists()
