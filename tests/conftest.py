@@ -14,3 +14,13 @@ def is_postgres():
     from django.db import connection
 
     return connection.vendor == "postgresql"
+
+
+def pytest_sessionstart(session):
+    """With LEADBILL_REQUIRE_POSTGRES set (CI), running on anything else is an error, never a skip."""
+    if os.environ.get("LEADBILL_REQUIRE_POSTGRES"):
+        from django.conf import settings
+
+        engine = settings.DATABASES["default"]["ENGINE"]
+        if "postgresql" not in engine:
+            pytest.exit(f"LEADBILL_REQUIRE_POSTGRES is set but the database is {engine}", returncode=3)

@@ -42,6 +42,7 @@ STAGE_COLUMNS = (
     "cost_micros",
 )
 
+MAX_MICROS = 2**63 - 1  # a BigIntegerField
 MAX_KEY_LENGTH = 120  # Delivery.external_id and Delivery.lead_id
 MAX_REASON_LENGTH = 200  # Return.reason
 
@@ -126,6 +127,8 @@ def parse_micros(text: str | Decimal, *, field: str) -> int:
     micros = unit_price_to_micros(parse_decimal(text, field=field), field=field)
     if micros < 0:
         raise DomainError(f"{text} is negative", field=field)
+    if micros > MAX_MICROS:
+        raise DomainError(f"{text} is too large", field=field)
     return micros
 
 
