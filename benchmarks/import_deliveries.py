@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,31 +38,37 @@ RAW_COLUMNS_PG = (
 )
 
 
-def generate(path: Path, rows: int) -> None:
+def generate(path: Path, resolved: Path, rows: int, ids: dict[str, int]) -> None:
+    """The delivery file, and the same rows already resolved to ids for the table baseline."""
     rnd = random.Random(20260101)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
+    stamp = datetime.now(UTC).isoformat(" ")
+    entity = ids["entity"]
+    with path.open("w", newline="", encoding="utf-8") as out, resolved.open("w", newline="", encoding="utf-8") as res:
+        writer, resolved_writer = csv.writer(out), csv.writer(res)
         writer.writerow(HEADER)
         for i in range(rows):
             p = rnd.randrange(PARTNERS)
             supplied = i % 2 == 0
+            profile = f"campaign-{p}-{rnd.randrange(PROFILES_PER_PARTNER)}" if i % 3 else ""
+            lead_type = "auto" if i % 4 else "home"
+            lead_id = f"lead-{rnd.randrange(10**12)}"
+            at = (start + timedelta(seconds=i * 2)).isoformat()
+            price = rnd.choice(PRICES)
+            zip_code, state = f"{rnd.randrange(10000, 99999)}", rnd.choice(("CA", "NY", "TX"))
             writer.writerow(
                 [
-                    f"D{i:09d}",
-                    f"buyer-{p}",
-                    f"campaign-{p}-{rnd.randrange(PROFILES_PER_PARTNER)}" if i % 3 else "",
-                    "auto" if i % 4 else "home",
-                    f"lead-{rnd.randrange(10**12)}",
-                    (start + timedelta(seconds=i * 2)).isoformat(),
-                    rnd.choice(PRICES),
-                    "EUR",
-                    "supplier-1" if supplied else "",
-                    "0.4" if supplied else "",
-                    f"{rnd.randrange(10000, 99999)}",
-                    rnd.choice(("CA", "NY", "TX")),
+                    f"D{i:09d}", f"buyer-{p}", profile, lead_type, lead_id, at, price, "EUR",
+                    "supplier-1" if supplied else "", "0.4" if supplied else "", zip_code, state,
                 ]
-            )
+            )  # fmt: skip
+            resolved_writer.writerow(
+                [
+                    entity, stamp, f"D{i:09d}", ids[f"buyer-{p}"], ids.get(profile, ""), ids[lead_type], lead_id,
+                    at, int(Decimal(price) * 1_000_000), "EUR", f'{{"zip":"{zip_code}","state":"{state}"}}',
+                    ids["supplier-1"] if supplied else "", 400_000 if supplied else "",
+                ]
+            )  # fmt: skip
 
 
 def fresh_database(url: str) -> str:
@@ -85,6 +92,7 @@ def fresh_database(url: str) -> str:
 
 
 def setup_data():  # type: ignore[no-untyped-def]
+    """The entity, its partners, profiles and lead types; returns the entity and code -> id."""
     from leadbill.catalog.models import LeadType
     from leadbill.entities.models import Entity
     from leadbill.partners.models import Partner, Profile
@@ -93,37 +101,41 @@ def setup_data():  # type: ignore[no-untyped-def]
         slug="bench", legal_name="Bench Leads Ltd", country="DE", currency="EUR",
         timezone="Europe/Berlin", invoice_prefix="B-",
     )  # fmt: skip
+    ids = {"entity": entity.pk}
     for p in range(PARTNERS):
         partner = Partner.objects.create(entity=entity, code=f"buyer-{p}", name=f"Buyer {p}", currency="EUR")
+        ids[partner.code] = partner.pk
         for j in range(PROFILES_PER_PARTNER):
-            Profile.objects.create(partner=partner, code=f"campaign-{p}-{j}", name=f"Campaign {p}-{j}")
-    Partner.objects.create(
+            profile = Profile.objects.create(partner=partner, code=f"campaign-{p}-{j}", name=f"Campaign {p}-{j}")
+            ids[profile.code] = profile.pk
+    supplier = Partner.objects.create(
         entity=entity, code="supplier-1", name="Supplier 1", currency="EUR", is_buyer=False, is_supplier=True
     )
+    ids[supplier.code] = supplier.pk
     for code in ("auto", "home"):
-        LeadType.objects.create(entity=entity, code=code, name=code.title())
-    return entity
+        ids[code] = LeadType.objects.create(entity=entity, code=code, name=code.title()).pk
+    return entity, ids
 
 
-def time_import(entity, path: Path) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+def time_import(entity, path: Path) -> float:  # type: ignore[no-untyped-def]
     from leadbill.deliveries.services import deliveries_import
 
     start = time.perf_counter()
     with path.open(encoding="utf-8", newline="") as stream:
         result = deliveries_import(actor="bench", entity=entity, stream=stream, file_name=path.name)
     elapsed = time.perf_counter() - start
-    if result.error_count or result.refused:
+    if result.error_count or result.refused or result.created != result.rows:
         raise SystemExit(f"the import refused rows: {[str(e) for e in result.errors[:5]]}")
-    return elapsed, result.created
+    return elapsed
 
 
-def time_raw(path: Path) -> float:
+def time_bare(path: Path) -> float:
+    """The file as it is into a table without index or constraint: COPY csv / executemany."""
     from django.db import connection, transaction
 
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_raw")
     start = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_raw")
         if connection.vendor == "postgresql":
             cursor.execute(f"CREATE TABLE bench_raw ({RAW_COLUMNS_PG})")
             with (
@@ -139,13 +151,48 @@ def time_raw(path: Path) -> float:
                 next(reader)
                 sql = f"INSERT INTO bench_raw VALUES ({', '.join('?' * len(HEADER))})"
                 cursor.cursor.executemany(sql, reader)
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_raw")
+    return elapsed
+
+
+def time_table(resolved: Path) -> float:
+    """The same rows, already resolved to ids, straight into deliveries_delivery (emptied after)."""
+    from django.db import connection, transaction
+
+    from leadbill.deliveries.importing import STAGE_COLUMNS
+
+    start = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            columns = f"entity_id, created_at, {', '.join(STAGE_COLUMNS)}"
+            with (
+                resolved.open("rb") as raw_file,
+                cursor.cursor.copy(f"COPY deliveries_delivery ({columns}) FROM STDIN (FORMAT csv)") as copy,
+            ):
+                while block := raw_file.read(1 << 20):
+                    copy.write(block)
+        else:
+            with resolved.open(encoding="utf-8", newline="") as stream:
+                rows = ([None if v == "" else v for v in row] for row in csv.reader(stream))
+                columns = f"entity_id, created_at, {', '.join(STAGE_COLUMNS)}"
+                sql = (
+                    f"INSERT INTO deliveries_delivery ({columns}) VALUES ({', '.join('?' * (len(STAGE_COLUMNS) + 2))})"
+                )
+                cursor.cursor.executemany(sql, rows)
+    elapsed = time.perf_counter() - start
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("TRUNCATE deliveries_delivery CASCADE")  # the referencing tables are empty
+        else:
+            cursor.execute("DELETE FROM deliveries_delivery")
+    return elapsed
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--csv", type=Path, help="keep the generated file here (default: a temp file)")
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL")
@@ -160,25 +207,31 @@ def main() -> int:
     from django.db import connection
 
     call_command("migrate", verbosity=0, interactive=False)
-    entity = setup_data()
+    entity, ids = setup_data()
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = args.csv or Path(tmp) / "deliveries.csv"
+        path, resolved = Path(tmp) / "deliveries.csv", Path(tmp) / "resolved.csv"
         t0 = time.perf_counter()
-        generate(path, args.rows)
+        generate(path, resolved, args.rows, ids)
         size_mb = path.stat().st_size / 1e6
-        print(f"{connection.vendor}: {args.rows:,} rows, {size_mb:.1f} MB generated in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"{connection.vendor}: {args.rows:,} rows, {size_mb:.1f} MB generated in {time.perf_counter() - t0:.1f} s"
+        )
+        bare_s = time_bare(path)
+        table_s = time_table(resolved)
+        import_s = time_import(entity, path)
 
-        imported_s, created = time_import(entity, path)
-        if created != args.rows:
-            raise SystemExit(f"created {created} of {args.rows} rows")
-        raw_s = time_raw(path)
-
-    import_rate, raw_rate = args.rows / imported_s, args.rows / raw_s
-    baseline = "COPY (csv) into a bare table" if connection.vendor == "postgresql" else "csv.reader + executemany"
-    print(f"deliveries_import : {imported_s:7.2f} s  {import_rate:12,.0f} rows/s")
-    print(f"raw {baseline:<28}: {raw_s:7.2f} s  {raw_rate:12,.0f} rows/s")
-    print(f"ratio import/raw  : {import_rate / raw_rate:.2f}")
+    rate = {name: args.rows / seconds for name, seconds in (("import", import_s), ("bare", bare_s), ("table", table_s))}
+    pg = connection.vendor == "postgresql"
+    rows = [
+        ("deliveries_import of the file", import_s, rate["import"]),
+        (f"raw {'COPY csv' if pg else 'executemany'} into a bare table", bare_s, rate["bare"]),
+        (f"raw {'COPY' if pg else 'executemany'} of resolved rows into deliveries_delivery", table_s, rate["table"]),
+    ]
+    for label, seconds, per_second in rows:
+        print(f"{label:<58} {seconds:8.2f} s {per_second:12,.0f} rows/s")
+    print(f"ratio import / bare table  : {rate['import'] / rate['bare']:.2f}")
+    print(f"ratio import / delivery table: {rate['import'] / rate['table']:.2f}")
     return 0
 
 

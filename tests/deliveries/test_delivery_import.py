@@ -9,7 +9,7 @@ import pytest
 
 from leadbill.audit.models import AuditEvent
 from leadbill.deliveries.models import Delivery
-from leadbill.deliveries.services import delivery_record, deliveries_import
+from leadbill.deliveries.services import deliveries_import, delivery_record
 from leadbill.domain.errors import DomainError
 from tests.deliveries.conftest import HEADER, csv_file
 
@@ -44,7 +44,9 @@ def test_good_file_imports_every_row_with_exact_prices(world):
 
 
 def test_one_audit_row_per_import_with_its_counts(world):
-    run(world, csv_file("d1,buyer,,auto,L1,2026-01-05T10:00:00Z,1,EUR", "d2,nobody,,auto,L2,2026-01-05T10:00:00Z,1,EUR"))
+    run(
+        world, csv_file("d1,buyer,,auto,L1,2026-01-05T10:00:00Z,1,EUR", "d2,nobody,,auto,L2,2026-01-05T10:00:00Z,1,EUR")
+    )
 
     event = AuditEvent.objects.get(action="deliveries.imported")
     assert event.entity == world.entity
@@ -113,7 +115,9 @@ def test_reimport_with_new_rows_adds_only_those(world):
     run(world, csv_file("d1,buyer,web,auto,L1,2026-01-05T10:00:00Z,2.00,EUR"))
     result = run(
         world,
-        csv_file("d1,buyer,web,auto,L1,2026-01-05T11:00:00+01:00,2.0,EUR", "d2,buyer,web,auto,L2,2026-01-05T10:00:00Z,2,EUR"),
+        csv_file(
+            "d1,buyer,web,auto,L1,2026-01-05T11:00:00+01:00,2.0,EUR", "d2,buyer,web,auto,L2,2026-01-05T10:00:00Z,2,EUR"
+        ),
     )
 
     assert (result.created, result.already_present, result.error_count) == (1, 1, 0)
@@ -123,7 +127,9 @@ def test_same_external_id_with_different_data_is_a_row_error(world):
     run(world, csv_file("d1,buyer,web,auto,L1,2026-01-05T10:00:00Z,2.00,EUR"))
     result = run(
         world,
-        csv_file("d2,buyer,web,auto,L2,2026-01-05T10:00:00Z,2.00,EUR", "d1,buyer,web,auto,L1,2026-01-05T10:00:00Z,2.50,EUR"),
+        csv_file(
+            "d2,buyer,web,auto,L2,2026-01-05T10:00:00Z,2.00,EUR", "d1,buyer,web,auto,L1,2026-01-05T10:00:00Z,2.50,EUR"
+        ),
     )
 
     assert errors_of(result) == ["row 3, external_id: 'd1' already exists with different data"]
@@ -313,7 +319,11 @@ def test_record_one_delivery_validates_like_an_import_row(world):
 
     assert created
     delivery.refresh_from_db()
-    assert (delivery.price_micros, delivery.profile, delivery.fields) == (2_500_000, world.profile, {"zip": "10115", "score": 7})
+    assert (delivery.price_micros, delivery.profile, delivery.fields) == (
+        2_500_000,
+        world.profile,
+        {"zip": "10115", "score": 7},
+    )
     assert AuditEvent.objects.filter(action="delivery.recorded", object_id=str(delivery.pk)).exists()
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from leadbill.audit.services import audit_record
 from leadbill.deliveries.importing import (
+    MAX_REASON_LENGTH,
     STAGE_COLUMNS,
     DeliveryRowParser,
     ReturnRow,
@@ -47,6 +48,7 @@ CHUNK_ROWS = 10_000
 RETURN_CHUNK_ROWS = 1_000
 MAX_REPORTED_ERRORS = 10_000  # beyond this, bad rows are counted, not listed
 AUTO_ACCEPT_ACTOR = "system:auto-accept"
+MAX_NOTE_LENGTH = 500  # Return.decision_note
 STAGE_TABLE = "leadbill_stage_delivery"
 
 Progress = Callable[[int], None]  # called with the number of data rows read so far
@@ -93,9 +95,7 @@ class ImportResult:
         }
 
 
-def _records(
-    stream: TextIO, result: ImportResult
-) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+def _records(stream: TextIO, result: ImportResult) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """The header and an iterator of (line number of the record's first line, values).
 
     Blank lines are skipped; a quoted value spanning lines counts its lines, so the
@@ -340,16 +340,10 @@ def delivery_record(*, actor: str, entity: Entity, **fields: Any) -> tuple[Deliv
     """
     values = delivery_record_values(fields, delivery_codes(entity)).as_model_kwargs()
     with transaction.atomic():
-        existing = (
-            Delivery.objects.select_for_update()
-            .filter(entity=entity, external_id=values["external_id"])
-            .first()
-        )
+        existing = Delivery.objects.select_for_update().filter(entity=entity, external_id=values["external_id"]).first()
         if existing is not None:
             if any(getattr(existing, name) != value for name, value in values.items()):
-                raise DomainError(
-                    f"{values['external_id']!r} already exists with different data", field="external_id"
-                )
+                raise DomainError(f"{values['external_id']!r} already exists with different data", field="external_id")
             return existing, False
         delivery = Delivery.objects.create(entity=entity, **values)
         audit_record(actor=actor, action="delivery.recorded", obj=delivery, entity=entity)
@@ -380,32 +374,35 @@ def _check_policy(delivery: Delivery, partner: Partner, requested_at: datetime) 
         period = delivery_month(delivery, delivery.entity.timezone)
         returned, delivered = return_share_counts(partner, period)
         if (returned + 1) * 10_000 > partner.return_max_share_bp * delivered:
+            share = (returned + 1) * 10_000 / max(delivered, 1)
             raise DomainError(
                 f"returning this lead would make {returned + 1} of {delivered} leads of {period.key} returned "
-                f"({_percent((returned + 1) * 10_000 / delivered)}), above partner {partner.code!r}'s limit "
+                f"({_percent(share)}), above partner {partner.code!r}'s limit "
                 f"of {_percent(partner.return_max_share_bp)}",
                 field="share",
             )
 
 
-def return_request(
-    *, actor: str, delivery: Delivery, reason: str, requested_at: datetime | None = None
-) -> Return:
+def return_request(*, actor: str, delivery: Delivery, reason: str, requested_at: datetime | None = None) -> Return:
     """Request the return of a delivered lead, under its partner's return policy.
 
     The partner row is locked while the share of returned leads is counted, so two
     requests cannot both slip under the limit. With auto-accept the return is
     accepted at once by "system:auto-accept".
     """
-    reason = reason.strip()
+    reason = (reason or "").strip()
     if not reason:
         raise DomainError("give the reason of the return", field="reason")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise DomainError(f"the reason is longer than {MAX_REASON_LENGTH} characters", field="reason")
     requested_at = requested_at or timezone.now()
     if requested_at.tzinfo is None:
         raise DomainError("give the time zone of requested_at", field="requested_at")
     with transaction.atomic():
         partner = Partner.objects.select_for_update().get(pk=delivery.partner_id)
-        if Return.objects.filter(delivery=delivery, status__in=[ReturnStatus.REQUESTED, ReturnStatus.ACCEPTED]).exists():
+        if Return.objects.filter(
+            delivery=delivery, status__in=[ReturnStatus.REQUESTED, ReturnStatus.ACCEPTED]
+        ).exists():
             raise AlreadyReturned(f"lead {delivery.external_id!r} already has a return", field="external_id")
         _check_policy(delivery, partner, requested_at)
         auto = partner.return_auto_accept
@@ -434,7 +431,9 @@ def return_request(
     return ret
 
 
-def _decide(*, actor: str, ret: Return, status: str, note: str, decided_at: datetime | None = None) -> Return:
+def _decide(*, actor: str, ret: Return, status: str, note: str) -> Return:
+    if len(note) > MAX_NOTE_LENGTH:
+        raise DomainError(f"the note is longer than {MAX_NOTE_LENGTH} characters", field="note")
     with transaction.atomic():
         locked = Return.objects.select_for_update().get(pk=ret.pk)
         if locked.status != ReturnStatus.REQUESTED:
@@ -443,7 +442,7 @@ def _decide(*, actor: str, ret: Return, status: str, note: str, decided_at: date
                 f"return {locked.pk} is {locked.status}; only a requested return can be {verb}", field="status"
             )
         locked.status = status
-        locked.decided_at = decided_at or timezone.now()
+        locked.decided_at = timezone.now()
         locked.decided_by = actor
         locked.decision_note = note
         locked.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
@@ -568,7 +567,9 @@ def _import_returns_chunk(actor: str, entity: Entity, chunk: list[tuple[int, Ret
             result.add_error(row_no, exc.field, exc.message)
 
 
-def _import_return_row(actor: str, delivery: Delivery, existing: Return | None, row: ReturnRow, result: ImportResult) -> None:
+def _import_return_row(
+    actor: str, delivery: Delivery, existing: Return | None, row: ReturnRow, result: ImportResult
+) -> None:
     if existing is not None:
         if row.status is None or row.status == existing.status:
             result.already_present += 1

@@ -6,6 +6,7 @@ Shared by preview and issue: both call `draft_for_partner` on facts from
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from leadbill.catalog.models import LeadType, PricePlan
 from leadbill.domain import generation
 from leadbill.domain.generation import InvoiceDraft, PlanVersion, ReturnCredit, UsageGroup
 from leadbill.domain.periods import Period, local_midnight, zone
-from leadbill.domain.pricing import model_from_config
+from leadbill.domain.pricing import PricingModel, model_from_config
 from leadbill.entities.models import Entity
 from leadbill.invoicing import facts as f
 from leadbill.invoicing.models import Adjustment, Invoice, LedgerEntry
@@ -67,7 +68,13 @@ class Catalog:
         groups = list(groups)
         plan_ids = {g.plan_id for g in groups}
         self.plans = {p.pk: p for p in PricePlan.objects.filter(pk__in=plan_ids)}
-        self.models = {pk: model_from_config(p.model, p.config) for pk, p in self.plans.items()}
+        parsed: dict[str, PricingModel] = {}  # thousands of partners share a handful of configs
+        self.models = {}
+        for pk, plan in self.plans.items():
+            key = f"{plan.model}:{json.dumps(plan.config, sort_keys=True)}"
+            if key not in parsed:
+                parsed[key] = model_from_config(plan.model, plan.config)
+            self.models[pk] = parsed[key]
         self.lead_types = {lt.pk: lt for lt in LeadType.objects.filter(entity=entity)}
         profile_ids = {g.scope_profile for g in groups if g.scope_profile}
         self.profiles = {p.pk: p for p in Profile.objects.filter(pk__in=profile_ids)}

@@ -127,11 +127,24 @@ class BilledLead(models.Model):
 
     The partial unique index is what forbids billing a lead twice; voiding an
     invoice marks its rows void so the leads can be billed again.
+
+    An issue run writes one row per lead (a million for a large month), so the table
+    carries no database-level foreign keys and only the indexes its queries use:
+    PostgreSQL would check three deferred foreign keys per row at commit (12 s per
+    million rows, measured in benchmarks/invoice_run.py). Rows are only written by the
+    set-based allocation, which joins rows that exist in the same transaction; the
+    referenced deliveries and documents are never deleted (on_delete=PROTECT, and no
+    service deletes them); and every allocation is checked against its lines' counts
+    and amounts before commit (invoicing.services._check_allocation).
     """
 
-    delivery = models.ForeignKey("deliveries.Delivery", on_delete=models.PROTECT, related_name="+")
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="+")
-    line = models.ForeignKey(InvoiceLine, on_delete=models.PROTECT, related_name="+")
+    delivery = models.ForeignKey(
+        "deliveries.Delivery", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    line = models.ForeignKey(
+        InvoiceLine, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     amount_minor = models.BigIntegerField()
     voided = models.BooleanField(default=False)
 
@@ -139,7 +152,6 @@ class BilledLead(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["delivery"], condition=models.Q(voided=False), name="lead_billed_once")
         ]
-        indexes = [models.Index(fields=["invoice"])]
 
 
 class CreditedLead(models.Model):

@@ -82,8 +82,10 @@ def invoice_run_preview(*, entity: Entity, period: Period, partners: Sequence[st
     done = _already_invoiced(all_partners, period)
     todo = [p for p in all_partners if p.pk not in done]
     ids = [p.pk for p in todo]
-    facts = f.gather_groups(entity.pk, period, ids)
-    _add_activity(entity, period, todo, facts)
+    with transaction.atomic():  # read-only; lets the run's queries tune the session
+        f.tune_for_run()
+        facts = f.gather_groups(entity.pk, period, ids)
+        _add_activity(entity, period, todo, facts)
     catalog = Catalog(entity, (g for pf in facts.values() for g in pf.groups))
     billed = f.already_billed(ids)
     credits = credits_due(ids)
@@ -214,6 +216,7 @@ def _issue_batch(
         if not ids:
             return [], skipped
         try:
+            f.tune_for_run()
             facts = f.materialise_billable(entity.pk, period, ids)
             _add_activity(entity, period, partners, facts)
             catalog = Catalog(entity, (g for pf in facts.values() for g in pf.groups))
