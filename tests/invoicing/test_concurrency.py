@@ -49,7 +49,10 @@ def test_two_racing_runs_issue_each_partner_once_with_gapless_numbers(batch_size
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", RUNNER, entity.slug, str(batch_size)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for _ in range(2)
     ]

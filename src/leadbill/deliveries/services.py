@@ -132,6 +132,17 @@ def _records(stream: TextIO, result: ImportResult) -> tuple[list[str], Iterator[
 
 _INSERT_COLUMNS = ", ".join(STAGE_COLUMNS)
 _CONTENT_COLUMNS = [c for c in STAGE_COLUMNS if c not in ("external_id", "fields")]
+_INSERT_SQL = (
+    f"INSERT INTO deliveries_delivery (entity_id, created_at, {_INSERT_COLUMNS}) "
+    f"SELECT %s, %s, {_INSERT_COLUMNS} FROM {STAGE_TABLE} WHERE true "
+    "ON CONFLICT (entity_id, external_id) DO NOTHING"
+)
+
+
+@dataclass(slots=True)
+class _Chunk:
+    rows: list[tuple[Any, ...]]  # parsed rows, STAGE_COLUMNS order
+    first_row: dict[str, int]  # external id -> its row number in the file
 
 
 class _Stage:
@@ -161,15 +172,27 @@ class _Stage:
         self.cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
         self.cursor.close()
 
-    def insert(self) -> int:
-        """Insert the staged rows whose external id is new; returns how many were inserted."""
-        self.cursor.execute(
-            f"INSERT INTO deliveries_delivery (entity_id, created_at, {_INSERT_COLUMNS}) "
-            f"SELECT %s, %s, {_INSERT_COLUMNS} FROM {STAGE_TABLE} WHERE true "
-            "ON CONFLICT (entity_id, external_id) DO NOTHING",
-            [self.entity_id, self.created_at],
-        )
-        return self.cursor.rowcount
+    def write_all(self, chunks: Iterator[_Chunk], result: ImportResult) -> None:
+        """Stage and insert each chunk in turn."""
+        for chunk in chunks:
+            self.load(chunk.rows)
+            before = self.max_id()
+            self.cursor.execute(_INSERT_SQL, [self.entity_id, self.created_at])
+            self.account(chunk, self.cursor.rowcount, before, result)
+
+    def account(self, chunk: _Chunk, inserted: int, before: int, result: ImportResult) -> None:
+        """Count a written chunk; rows it staged but did not insert are found out here."""
+        result.created += inserted
+        if inserted < len(chunk.rows):
+            for external_id, earlier_in_file, same in self.not_inserted(before):
+                row_no = chunk.first_row[external_id]
+                if earlier_in_file:
+                    result.add_error(row_no, "external_id", f"{external_id!r} already appears on an earlier row")
+                elif same:
+                    result.already_present += 1
+                else:
+                    result.add_error(row_no, "external_id", f"{external_id!r} already exists with different data")
+        self.clear()
 
     def max_id(self) -> int:
         self.cursor.execute("SELECT COALESCE(MAX(id), 0) FROM deliveries_delivery")
@@ -208,6 +231,40 @@ class _PostgresStage(_Stage):
             write_row = copy.write_row
             for row in rows:
                 write_row(row)
+
+    def write_all(self, chunks: Iterator[_Chunk], result: ImportResult) -> None:
+        """Stage and insert each chunk while Python already parses the next one.
+
+        The INSERT is sent in pipeline mode, so the server maintains the indexes and
+        checks the foreign keys (made immediate for the import, instead of all at
+        commit) while this process reads the following chunk.
+        """
+        import psycopg
+
+        pgconn = self.cursor.cursor.connection
+        foreign_keys = self._deferred_foreign_keys()
+        if foreign_keys:
+            self.cursor.execute(f"SET CONSTRAINTS {foreign_keys} IMMEDIATE")
+        insert = psycopg.Cursor(pgconn)
+        chunk = next(chunks, None)
+        while chunk is not None:
+            self.load(chunk.rows)
+            before = self.max_id()
+            with pgconn.pipeline():
+                insert.execute(_INSERT_SQL, [self.entity_id, self.created_at])
+                following = next(chunks, None)
+            self.account(chunk, insert.rowcount, before, result)
+            chunk = following
+        insert.close()
+        if foreign_keys:
+            self.cursor.execute(f"SET CONSTRAINTS {foreign_keys} DEFERRED")
+
+    def _deferred_foreign_keys(self) -> str:
+        self.cursor.execute(
+            "SELECT string_agg(quote_ident(conname), ', ') FROM pg_constraint "
+            "WHERE conrelid = 'deliveries_delivery'::regclass AND contype = 'f' AND condeferred"
+        )
+        return self.cursor.fetchone()[0] or ""
 
     def clear(self) -> None:
         # Cheap: the table was created in this transaction, so it is truncated in place.
@@ -267,30 +324,8 @@ def deliveries_import(
     try:
         with transaction.atomic():
             stage = _stage(entity.pk, stamp)
-            parse = DeliveryRowParser(header, codes, timestamp=stage.timestamp()).parse
-            chunk: list[tuple[Any, ...]] = []
-            first_row: dict[str, int] = {}  # external id -> row number, this chunk
-            for row_no, record in records:
-                result.rows += 1
-                try:
-                    values = parse(record)
-                except DomainError as exc:
-                    result.add_error(row_no, exc.field, exc.message)
-                    continue
-                external_id = values[0]
-                earlier = first_row.get(external_id)
-                if earlier is not None:
-                    result.add_error(row_no, "external_id", f"{external_id!r} already appears on row {earlier}")
-                    continue
-                first_row[external_id] = row_no
-                chunk.append(values)
-                if len(chunk) >= chunk_rows:
-                    _write_chunk(stage, chunk, first_row, result)
-                    chunk, first_row = [], {}
-                    if progress is not None:
-                        progress(result.rows)
-            if chunk:
-                _write_chunk(stage, chunk, first_row, result)
+            parser = DeliveryRowParser(header, codes, timestamp=stage.timestamp())
+            stage.write_all(_delivery_chunks(records, parser, result, chunk_rows, progress), result)
             stage.close()
             if progress is not None:
                 progress(result.rows)
@@ -315,21 +350,41 @@ def deliveries_import(
     return result
 
 
-def _write_chunk(stage: _Stage, chunk: list[tuple[Any, ...]], first_row: dict[str, int], result: ImportResult) -> None:
-    stage.load(chunk)
-    before = stage.max_id()
-    inserted = stage.insert()
-    result.created += inserted
-    if inserted < len(chunk):
-        for external_id, earlier_in_file, same in stage.not_inserted(before):
-            row_no = first_row[external_id]
-            if earlier_in_file:
-                result.add_error(row_no, "external_id", f"{external_id!r} already appears on an earlier row")
-            elif same:
-                result.already_present += 1
-            else:
-                result.add_error(row_no, "external_id", f"{external_id!r} already exists with different data")
-    stage.clear()
+def _delivery_chunks(
+    records: Iterator[tuple[int, list[str]]],
+    parser: DeliveryRowParser,
+    result: ImportResult,
+    chunk_rows: int,
+    progress: Progress | None,
+) -> Iterator[_Chunk]:
+    """Parse the records into chunks of good rows; bad rows and repeated ids go to `result`.
+
+    This is the per-row hot path: a parse call, a dict lookup and an append.
+    """
+    parse = parser.parse
+    rows: list[tuple[Any, ...]] = []
+    first_row: dict[str, int] = {}
+    for row_no, record in records:
+        result.rows += 1
+        try:
+            values = parse(record)
+        except DomainError as exc:
+            result.add_error(row_no, exc.field, exc.message)
+            continue
+        external_id = values[0]
+        earlier = first_row.get(external_id)
+        if earlier is not None:
+            result.add_error(row_no, "external_id", f"{external_id!r} already appears on row {earlier}")
+            continue
+        first_row[external_id] = row_no
+        rows.append(values)
+        if len(rows) >= chunk_rows:
+            if progress is not None:
+                progress(result.rows)
+            yield _Chunk(rows, first_row)
+            rows, first_row = [], {}
+    if rows:
+        yield _Chunk(rows, first_row)
 
 
 def delivery_record(*, actor: str, entity: Entity, **fields: Any) -> tuple[Delivery, bool]:

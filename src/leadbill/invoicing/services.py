@@ -82,10 +82,11 @@ def invoice_run_preview(*, entity: Entity, period: Period, partners: Sequence[st
     done = _already_invoiced(all_partners, period)
     todo = [p for p in all_partners if p.pk not in done]
     ids = [p.pk for p in todo]
+    scope = None if partners is None and not done else ids
     with transaction.atomic():  # read-only; lets the run's queries tune the session
         f.tune_for_run()
-        facts = f.gather_groups(entity.pk, period, ids)
-        _add_activity(entity, period, todo, facts)
+        facts = f.gather_groups(entity.pk, period, scope)
+        _add_activity(entity, period, todo, facts, scope)
     catalog = Catalog(entity, (g for pf in facts.values() for g in pf.groups))
     billed = f.already_billed(ids)
     credits = credits_due(ids)
@@ -102,9 +103,13 @@ def invoice_run_preview(*, entity: Entity, period: Period, partners: Sequence[st
 
 
 def _add_activity(
-    entity: Entity, period: Period, partners: Sequence[Partner], facts: dict[int, f.PartnerFacts]
+    entity: Entity,
+    period: Period,
+    partners: Sequence[Partner],
+    facts: dict[int, f.PartnerFacts],
+    scope: Sequence[int] | None,
 ) -> None:
-    f.gather_activity(entity.pk, period, [p.pk for p in partners], facts)
+    f.gather_activity(entity.pk, period, scope, facts)
     for partner_id, overruns in cap_overruns(partners, period).items():
         facts.setdefault(partner_id, f.PartnerFacts(partner_id)).cap_overruns = overruns
 
@@ -140,7 +145,7 @@ def invoice_run_issue(
     period: Period,
     partners: Sequence[str] | None = None,
     issue_date: date | None = None,
-    batch_size: int = 500,
+    batch_size: int = 2000,
 ) -> RunResult:
     """Issue one document per partner with billable activity in the period.
 
@@ -153,6 +158,7 @@ def invoice_run_issue(
         raise DomainError(f"period must be in the entity's time zone {entity.timezone}", field="period")
     issue_date = issue_date or today_in(entity)
     todo = run_partners(entity, partners)
+    whole = partners is None and len(todo) <= batch_size
     with transaction.atomic():
         run = InvoiceRun.objects.create(
             entity=entity, period_key=period.key, period_start=period.start, period_end=period.end,
@@ -163,7 +169,7 @@ def invoice_run_issue(
     for i in range(0, len(todo), batch_size):
         batch = todo[i : i + batch_size]
         try:
-            issued, skipped = _issue_batch(actor, entity, period, batch, run, issue_date)
+            issued, skipped = _issue_batch(actor, entity, period, batch, run, issue_date, whole=whole)
         except Exception:
             issued, skipped = [], []
             for partner in batch:
@@ -206,7 +212,14 @@ def _totals_by_currency(invoices: Sequence[Invoice]) -> dict[str, int]:
 
 
 def _issue_batch(
-    actor: str, entity: Entity, period: Period, partners: list[Partner], run: InvoiceRun, issue_date: date
+    actor: str,
+    entity: Entity,
+    period: Period,
+    partners: list[Partner],
+    run: InvoiceRun,
+    issue_date: date,
+    *,
+    whole: bool = False,
 ) -> tuple[list[Invoice], list[str]]:
     with transaction.atomic():
         done = _already_invoiced(partners, period)
@@ -215,10 +228,12 @@ def _issue_batch(
         ids = [p.pk for p in partners]
         if not ids:
             return [], skipped
+        # A batch holding every buyer of the entity scans without a partner list.
+        scope = None if whole and not done else ids
         try:
             f.tune_for_run()
-            facts = f.materialise_billable(entity.pk, period, ids)
-            _add_activity(entity, period, partners, facts)
+            facts = f.materialise_billable(entity.pk, period, scope)
+            _add_activity(entity, period, partners, facts, scope)
             catalog = Catalog(entity, (g for pf in facts.values() for g in pf.groups))
             billed = f.already_billed(ids)
             credits = credits_due(ids)
