@@ -53,7 +53,7 @@ def test_two_racing_runs_issue_each_partner_once_with_gapless_numbers(batch_size
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for _ in range(2)
     ]
     outputs = [p.communicate(timeout=120) for p in procs]

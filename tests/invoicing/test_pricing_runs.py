@@ -129,8 +129,8 @@ def test_preview_shows_what_issue_bills_and_writes_nothing(entity, buyer, jan):
     issue(entity, jan)
     inv = Invoice.objects.get()
     assert (draft.draft.total_minor, draft.billable, draft.facts.delivered) == (inv.total_minor, 120, 120)
-    assert [(l.quantity, l.amount_minor) for l in draft.draft.lines] == [
-        (l.quantity, l.amount_minor) for l in inv.lines.all()
+    assert [(line.quantity, line.amount_minor) for line in draft.draft.lines] == [
+        (line.quantity, line.amount_minor) for line in inv.lines.all()
     ]
 
 

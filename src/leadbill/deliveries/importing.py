@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from leadbill.domain.errors import DomainError
@@ -164,23 +165,70 @@ class DeliveryRowParser:
         names = [name.strip() for name in header]
         self.width = len(names)
         self.codes = codes
-        self._index = {name: names.index(name) for name in names}
+        # One C call picks the columns of a record, in this order, wherever they are.
+        self._pick = itemgetter(*(names.index(name) for name in DELIVERY_COLUMNS))
+        self._source = names.index("source") if "source" in names else None
+        self._cost = names.index("cost") if "cost" in names else None
         self._lead_fields = [
             (i, _encode_str(name[len(LEAD_FIELD_PREFIX) :]) + ":")
             for i, name in enumerate(names)
             if name.startswith(LEAD_FIELD_PREFIX)
         ]
         self._timestamp = timestamp
-        self._micros: dict[str, int] = {}  # price text -> micros: files repeat a handful of prices
+        # The fast paths look the value up as it is; the slow paths trim it, retry and
+        # explain a refusal. Buyers only, so that a supplier's code takes the slow path.
+        self._buyers = {code: pk for code, pk in codes.partners.items() if code in codes.buyers}
+        self._suppliers = {code: pk for code, pk in codes.partners.items() if code in codes.suppliers}
+        self._micros: dict[str, int | None] = {"": None}  # files repeat a handful of prices
+
+    def _buyer_id(self, text: str) -> int:
+        code = text.strip()
+        if code in self._buyers:
+            return self._buyers[code]
+        if code in self.codes.partners:
+            raise DomainError(f"partner {code!r} is not a buyer", field="partner")
+        raise DomainError(f"unknown partner {code!r}", field="partner")
+
+    def _profile_id(self, partner_id: int, partner_text: str, text: str) -> int | None:
+        code = text.strip()
+        if not code:
+            return None
+        profile_id = self.codes.profiles.get((partner_id, code))
+        if profile_id is not None:
+            return profile_id
+        partner = partner_text.strip()
+        if code in self.codes.profile_codes:
+            raise DomainError(f"profile {code!r} belongs to another partner than {partner!r}", field="profile")
+        raise DomainError(f"unknown profile {code!r} of partner {partner!r}", field="profile")
+
+    def _lead_type_id(self, text: str) -> int:
+        code = text.strip()
+        if code in self.codes.lead_types:
+            return self.codes.lead_types[code]
+        raise DomainError(f"unknown lead type {code!r}", field="lead_type")
+
+    def _supplier_id(self, text: str) -> int | None:
+        code = text.strip()
+        if not code:
+            return None
+        if code not in self.codes.partners:
+            raise DomainError(f"unknown partner {code!r}", field="source")
+        if code not in self.codes.suppliers:
+            raise DomainError(f"partner {code!r} is not a supplier", field="source")
+        return self.codes.partners[code]
 
     def _money(self, text: str, field: str) -> int | None:
-        if not text:
-            return None
-        micros = self._micros.get(text)
-        if micros is None:
-            micros = parse_micros(text, field=field)
-            self._micros[text] = micros
+        stripped = text.strip()
+        micros = parse_micros(stripped, field=field) if stripped else None
+        self._micros[text] = micros
         return micros
+
+    @staticmethod
+    def _currency(text: str) -> str:
+        code = text.strip()
+        if code in KNOWN_CURRENCIES:
+            return code
+        raise DomainError(f"unknown currency {code!r} (expected an ISO 4217 code such as EUR)", field="currency")
 
     def _fields(self, record: Sequence[str]) -> str:
         parts = [key + _encode_str(record[i]) for i, key in self._lead_fields if record[i]]
@@ -189,53 +237,26 @@ class DeliveryRowParser:
     def parse(self, record: Sequence[str]) -> tuple[Any, ...]:
         if len(record) != self.width:
             raise DomainError(f"has {len(record)} values, the header has {self.width} columns", field="row")
-        ix = self._index
-        codes = self.codes
-        external_id = _checked_key(record[ix["external_id"]].strip(), "external_id")
-        partner_code = record[ix["partner"]].strip()
-        partner_id = codes.partners.get(partner_code)
-        if partner_id is None:
-            raise DomainError(f"unknown partner {partner_code!r}", field="partner")
-        if partner_code not in codes.buyers:
-            raise DomainError(f"partner {partner_code!r} is not a buyer", field="partner")
-        profile_code = record[ix["profile"]].strip()
-        if profile_code:
-            profile_id = codes.profiles.get((partner_id, profile_code))
-            if profile_id is None:
-                if profile_code in codes.profile_codes:
-                    message = f"profile {profile_code!r} belongs to another partner than {partner_code!r}"
-                else:
-                    message = f"unknown profile {profile_code!r} of partner {partner_code!r}"
-                raise DomainError(message, field="profile")
-        else:
-            profile_id = None
-        lead_type_code = record[ix["lead_type"]].strip()
-        lead_type_id = codes.lead_types.get(lead_type_code)
-        if lead_type_id is None:
-            raise DomainError(f"unknown lead type {lead_type_code!r}", field="lead_type")
-        lead_id = _checked_key(record[ix["lead_id"]].strip(), "lead_id")
-        delivered_at: Any = parse_timestamp(record[ix["delivered_at"]].strip(), field="delivered_at")
+        external_id, partner, profile, lead_type, lead_id, delivered, price, currency = self._pick(record)
+        external_id = _checked_key(external_id.strip(), "external_id")
+        partner_id = self._buyers.get(partner) or self._buyer_id(partner)
+        profile_id = self.codes.profiles.get((partner_id, profile)) if profile else None
+        if profile_id is None and profile:
+            profile_id = self._profile_id(partner_id, partner, profile)
+        lead_type_id = self.codes.lead_types.get(lead_type) or self._lead_type_id(lead_type)
+        lead_id = _checked_key(lead_id.strip(), "lead_id")
+        delivered_at: Any = parse_timestamp(delivered.strip(), field="delivered_at")
         if self._timestamp is not None:
             delivered_at = self._timestamp(delivered_at)
-        price_micros = self._money(record[ix["price"]].strip(), "price")
-        currency = record[ix["currency"]].strip()
+        price_micros = self._micros[price] if price in self._micros else self._money(price, "price")
         if currency not in KNOWN_CURRENCIES:
-            raise DomainError(
-                f"unknown currency {currency!r} (expected an ISO 4217 code such as EUR)", field="currency"
-            )
-        source_id = None
-        cost_micros = None
-        if "source" in ix:
-            source_code = record[ix["source"]].strip()
-            if source_code:
-                source_id = codes.partners.get(source_code)
-                if source_id is None:
-                    raise DomainError(f"unknown partner {source_code!r}", field="source")
-                if source_code not in codes.suppliers:
-                    raise DomainError(f"partner {source_code!r} is not a supplier", field="source")
-        if "cost" in ix:
-            cost_micros = self._money(record[ix["cost"]].strip(), "cost")
-        fields = self._fields(record) if self._lead_fields else "{}"
+            currency = self._currency(currency)
+        source_id = cost_micros = None
+        if self._source is not None and (source := record[self._source]):
+            source_id = self._suppliers.get(source) or self._supplier_id(source)
+        if self._cost is not None:
+            cost = record[self._cost]
+            cost_micros = self._micros[cost] if cost in self._micros else self._money(cost, "cost")
         return (
             external_id,
             partner_id,
@@ -245,7 +266,7 @@ class DeliveryRowParser:
             delivered_at,
             price_micros,
             currency,
-            fields,
+            self._fields(record) if self._lead_fields else "{}",
             source_id,
             cost_micros,
         )

@@ -22,9 +22,7 @@ class Delivery(models.Model):
 
     class Meta:
         verbose_name_plural = "deliveries"
-        constraints = [
-            models.UniqueConstraint(fields=["entity", "external_id"], name="delivery_external_id_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["entity", "external_id"], name="delivery_external_id_unique")]
         indexes = [
             models.Index(fields=["partner", "delivered_at"], name="delivery_partner_time"),
             models.Index(fields=["entity", "delivered_at"], name="delivery_entity_time"),

@@ -147,7 +147,7 @@ def setup_document(history: Period, last: Period) -> tuple[dict[str, Any], list[
                 "tax_rate": tax,
                 "lead_types": [{"code": c, "name": n} for c, n in types],
                 "partners": partners,
-            }  # fmt: skip
+            }
         )
     return {"version": 1, "entities": entities}, buyers
 

@@ -283,9 +283,11 @@ def draft_for_partner(
         adjustments=[generation.Adjustment(a.pk, a.amount_minor, a.reason) for a in adjustments],
     )
     if partner.is_prepay:
-        kind = "receipt"
+        kind = "receipt"  # a negative receipt refunds the balance; it stays a receipt
+    elif draft.total_minor < 0:
+        kind = "credit_note"
     else:
-        kind = "credit_note" if draft.total_minor < 0 else "invoice"
+        kind = "invoice"
     pd = PartnerDraft(partner, pf, draft, kind, credits, adjustments)
     if partner.is_prepay:
         pd.opening_balance_minor, pd.topups_minor, pd.closing_balance_minor = prepay_figures(
