@@ -12,6 +12,7 @@ external id existed before, with the same or different data, or earlier in the f
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -226,33 +227,51 @@ class _PostgresStage(_Stage):
     )
 
     def load(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        raw = self.cursor.cursor  # the psycopg cursor under Django's wrapper
-        with raw.copy(f"COPY {STAGE_TABLE} ({_INSERT_COLUMNS}) FROM STDIN") as copy:
+        self._copy(self._format(rows))
+
+    def _format(self, rows: Sequence[tuple[Any, ...]]) -> bytes:
+        """The rows as COPY text, formatted by psycopg without talking to the server."""
+        from psycopg import Cursor
+        from psycopg.copy import Copy, FileWriter
+
+        buffer = io.BytesIO()
+        with (
+            Cursor(self.cursor.cursor.connection) as cursor,
+            Copy(cursor, binary=False, writer=FileWriter(buffer)) as copy,
+        ):
             write_row = copy.write_row
             for row in rows:
                 write_row(row)
+        return buffer.getvalue()
+
+    def _copy(self, data: bytes) -> None:
+        raw = self.cursor.cursor  # the psycopg cursor under Django's wrapper
+        with raw.copy(f"COPY {STAGE_TABLE} ({_INSERT_COLUMNS}) FROM STDIN") as copy:
+            copy.write(data)
 
     def write_all(self, chunks: Iterator[_Chunk], result: ImportResult) -> None:
-        """Stage and insert each chunk while Python already parses the next one.
+        """Stage and insert each chunk while Python already reads the next one.
 
         The INSERT is sent in pipeline mode, so the server maintains the indexes and
         checks the foreign keys (made immediate for the import, instead of all at
-        commit) while this process reads the following chunk.
+        commit) while this process parses the following chunk and formats it for COPY.
         """
-        import psycopg
+        from psycopg import Cursor
 
         pgconn = self.cursor.cursor.connection
         foreign_keys = self._deferred_foreign_keys()
         if foreign_keys:
             self.cursor.execute(f"SET CONSTRAINTS {foreign_keys} IMMEDIATE")
-        insert = psycopg.Cursor(pgconn)
+        insert = Cursor(pgconn)
         chunk = next(chunks, None)
+        data = self._format(chunk.rows) if chunk is not None else b""
         while chunk is not None:
-            self.load(chunk.rows)
+            self._copy(data)
             before = self.max_id()
             with pgconn.pipeline():
                 insert.execute(_INSERT_SQL, [self.entity_id, self.created_at])
                 following = next(chunks, None)
+                data = self._format(following.rows) if following is not None else b""
             self.account(chunk, insert.rowcount, before, result)
             chunk = following
         insert.close()
