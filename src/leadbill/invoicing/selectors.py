@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet, Sum
 
+from leadbill.audit.models import AuditEvent
 from leadbill.domain.money import micros_to_unit_price, minor_to_decimal
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice, InvoiceRun, LedgerEntry
@@ -101,6 +102,12 @@ def invoice_as_dict(inv: Invoice) -> dict[str, Any]:
         "issued_at": inv.issued_at,
         "voided_at": inv.voided_at,
         "void_reason": inv.void_reason or None,
+        "history": [
+            {"at": e.at, "actor": e.actor, "action": e.action, "data": e.data}
+            for e in AuditEvent.objects.filter(object_type="invoicing.invoice", object_id=str(inv.pk)).order_by(
+                "at", "pk"
+            )
+        ],
         "payments": [
             {"amount": money(p.amount_minor, c), "paid_on": p.paid_on, "reference": p.reference}
             for p in inv.payments.order_by("paid_on", "pk")
