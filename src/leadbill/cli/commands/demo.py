@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 
@@ -32,7 +33,19 @@ def demo(args: argparse.Namespace) -> int:
         summary = run_demo(console, deliveries=args.deliveries)
     except RuntimeError as exc:
         raise CommandError(str(exc)) from None
-    console.print(f"\nDone in {time.perf_counter() - started:.1f} s. Try: leadbill invoices list --entity acme-us; "
-                  "leadbill invoices show US-000031 --json; leadbill run list --entity acme-eu")  # fmt: skip
+    home = os.environ.get("LEADBILL_HOME")
+    prefix = f"LEADBILL_HOME={home} " if home else ""
+    console.print(
+        f"\nDone in {time.perf_counter() - started:.1f} s. The data stays in {db['NAME']}; look around with\n"
+        f"  {prefix}.venv/bin/leadbill invoices list --entity acme-us\n"
+        f"  {prefix}.venv/bin/leadbill invoices show US-000028 --json\n"
+        f"  {prefix}.venv/bin/leadbill run preview --entity acme-eu --period {_last_month_key()}"
+    )
     failures = sum(len(s["failures"]) for s in summary.values())  # type: ignore[index,arg-type]
     return 1 if failures else 0
+
+
+def _last_month_key() -> str:
+    from datetime import date, timedelta
+
+    return f"{date.today().replace(day=1) - timedelta(days=1):%Y-%m}"
