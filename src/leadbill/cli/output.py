@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -25,8 +26,12 @@ def _default(value: Any) -> Any:
 
 
 def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, default=_default, ensure_ascii=False)
-    sys.stdout.write("\n")
+    try:
+        json.dump(data, sys.stdout, indent=2, default=_default, ensure_ascii=False)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `leadbill ... --json | head` closed the pipe: not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
 
 
 def print_table(

@@ -7,6 +7,8 @@ PostgreSQL, executemany on SQLite) and written with one set-based
 transaction with one audit row, so `--all-or-nothing` is a rollback. Only when a
 chunk inserts fewer rows than it staged does a second query find out why (the
 external id existed before, with the same or different data, or earlier in the file).
+On PostgreSQL the INSERT of one chunk runs on the server while Python parses the
+next (pipeline mode): the table's indexes and foreign keys, not Python, set the pace.
 """
 
 from __future__ import annotations
@@ -427,8 +429,10 @@ def delivery_record(*, actor: str, entity: Entity, **fields: Any) -> tuple[Deliv
 # --- returns ---------------------------------------------------------------------------------
 
 
-def _percent(basis_points: int | float) -> str:
-    return f"{basis_points / 100:.2f} %"
+def _percent(numerator: int, denominator: int = 1) -> str:
+    """numerator/denominator basis points as a percentage with two decimals, truncated."""
+    basis_points = numerator // denominator
+    return f"{basis_points // 100}.{basis_points % 100:02d} %"
 
 
 def _check_policy(delivery: Delivery, partner: Partner, requested_at: datetime) -> None:
@@ -448,10 +452,9 @@ def _check_policy(delivery: Delivery, partner: Partner, requested_at: datetime) 
         period = delivery_month(delivery, delivery.entity.timezone)
         returned, delivered = return_share_counts(partner, period)
         if (returned + 1) * 10_000 > partner.return_max_share_bp * delivered:
-            share = (returned + 1) * 10_000 / max(delivered, 1)
             raise DomainError(
                 f"returning this lead would make {returned + 1} of {delivered} leads of {period.key} returned "
-                f"({_percent(share)}), above partner {partner.code!r}'s limit "
+                f"({_percent((returned + 1) * 10_000, max(delivered, 1))}), above partner {partner.code!r}'s limit "
                 f"of {_percent(partner.return_max_share_bp)}",
                 field="share",
             )
