@@ -4,21 +4,35 @@ from django.db import models
 
 
 class Delivery(models.Model):
-    # Single-column indexes on entity and partner would duplicate the composite indexes
-    # below, and profile / lead type are never searched alone: each index costs ~1.3 s per
-    # million imported rows (benchmarks/import_deliveries.py), so they are left out.
-    entity = models.ForeignKey("entities.Entity", on_delete=models.PROTECT, related_name="+", db_index=False)
+    # This is the table that takes a million rows a month, so every index and foreign-key
+    # trigger is paid per row (benchmarks/import_deliveries.py: ~1.3 s per index and
+    # ~3.5 s per foreign key per million rows on PostgreSQL). Single-column indexes on
+    # entity and partner would duplicate the composite indexes below, and profile / lead
+    # type are never searched alone, so they have none. The database checks the partner
+    # reference (what a delivery is billed to); entity, profile, lead type and source are
+    # resolved from their codes inside the importing transaction and are never deleted
+    # (on_delete=PROTECT, no service deletes them), so they skip the per-row trigger.
+    entity = models.ForeignKey(
+        "entities.Entity", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     external_id = models.CharField(max_length=120, help_text="idempotency key, unique per entity")
     partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="deliveries", db_index=False)
-    profile = models.ForeignKey("partners.Profile", null=True, blank=True, on_delete=models.PROTECT, db_index=False)
-    lead_type = models.ForeignKey("catalog.LeadType", on_delete=models.PROTECT, db_index=False)
+    profile = models.ForeignKey(
+        "partners.Profile", null=True, blank=True, on_delete=models.PROTECT, db_index=False, db_constraint=False
+    )
+    lead_type = models.ForeignKey("catalog.LeadType", on_delete=models.PROTECT, db_index=False, db_constraint=False)
     lead_id = models.CharField(max_length=120)
     delivered_at = models.DateTimeField()
     price_micros = models.BigIntegerField(null=True, blank=True, help_text="delivered price, 1e-6 units")
     currency = models.CharField(max_length=3)
     fields = models.JSONField(default=dict, blank=True, help_text="the lead's own fields")
     source = models.ForeignKey(
-        "partners.Partner", null=True, blank=True, on_delete=models.PROTECT, related_name="supplied"
+        "partners.Partner",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="supplied",
+        db_constraint=False,
     )
     cost_micros = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
