@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from leadbill.audit.models import AuditEvent
+from leadbill.bulk import bulk_insert
 
 
 def audit_record(*, actor: str, action: str, obj: Any, entity: Any = None, **data: Any) -> AuditEvent:
@@ -28,7 +29,7 @@ def audit_record_many(events: list[AuditEvent]) -> None:
     """Write many audit rows at once (a batch of invoices issued in one transaction)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit rows are written inside the write's transaction")
-    AuditEvent.objects.bulk_create(events)
+    bulk_insert(events)
 
 
 def audit_event(*, actor: str, action: str, obj: Any, entity: Any = None, **data: Any) -> AuditEvent:

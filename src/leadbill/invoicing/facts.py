@@ -243,22 +243,24 @@ def materialise_billable(entity_id: int, period: Period, partner_ids: Sequence[i
     table, so counts and allocation agree even while deliveries keep arriving.
     """
     drop_temp_tables()
-    # Ranks count billable leads only, so the flags partition first: anomalies get ranks
-    # of their own partitions that no band ever matches.
+    # One window, one sort: ranks restart per plan version (the band rows carry each
+    # version's offset), and anomalies (currency_ok = 0 or priced = 0) fall in partitions
+    # of their own that no band matches.
     sql = f"""
         CREATE TEMP TABLE {TMP_BILLABLE} AS
         SELECT delivery_id, partner_id, plan_id, scope_profile, scope_type, bucket_invoice,
                currency_ok, priced, price_micros,
-               ROW_NUMBER() OVER (PARTITION BY partner_id, currency_ok, priced, scope_profile, scope_type,
-                                               bucket_invoice
-                                  ORDER BY delivered_at, delivery_id) AS rn,
-               CAST(SUM(COALESCE(price_micros, 0)) OVER (
-                   PARTITION BY partner_id, currency_ok, priced, scope_profile, scope_type, bucket_invoice, plan_id
-                   ORDER BY delivered_at, delivery_id) AS BIGINT) AS run_price
+               ROW_NUMBER() OVER w AS rn,
+               CAST(SUM(COALESCE(price_micros, 0)) OVER w AS BIGINT) AS run_price
           FROM ({resolved_deliveries_sql(partner_ids, plan_levels(entity_id))}) x
+        WINDOW w AS (PARTITION BY partner_id, currency_ok, priced, scope_profile, scope_type, bucket_invoice,
+                                  plan_id
+                     ORDER BY delivered_at, delivery_id)
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, _params(entity_id, period))
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {TMP_BILLABLE}")  # temp tables are never auto-analysed
     facts: dict[int, PartnerFacts] = {}
     _groups_from(_fetch(FLAGGED_GROUPS % TMP_BILLABLE, []), facts)
     return facts
@@ -308,6 +310,8 @@ def allocate_billed_leads(bands: Sequence[BandRow]) -> int:
                 for b in bands
             ],
         )  # fmt: skip
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {TMP_BAND}")
         # k = the lead's index within its line; share(k) = rhu(k*u) - rhu((k-1)*u),
         # or for delivered prices rhu(running) - rhu(running - own); rhu(x) = (x + D/2) / D.
         cursor.execute(

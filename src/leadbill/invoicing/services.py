@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from leadbill.audit.services import audit_event, audit_record, audit_record_many
+from leadbill.bulk import bulk_insert
 from leadbill.domain import generation
 from leadbill.domain.errors import DomainError
 from leadbill.domain.periods import Period, zone
@@ -268,6 +269,7 @@ def _persist(
         count = sum(1 for d in drafts if SERIES_OF_KIND[Kind(d.kind)] == series)
         numbers[series] = allocate_numbers(entity.pk, series, count)
     now = timezone.now()
+    seller = seller_snapshot(entity)
     invoices = []
     offsets = dict.fromkeys(numbers, 0)
     for pd in drafts:
@@ -275,12 +277,12 @@ def _persist(
         prefix, first = numbers[series]
         sequence = first + offsets[series]
         offsets[series] += 1
-        invoices.append(_invoice_from(entity, pd, period, run, issue_date, now, series, prefix, sequence))
-    Invoice.objects.bulk_create(invoices)
+        invoices.append(_invoice_from(entity, pd, period, run, issue_date, now, series, prefix, sequence, seller))
+    bulk_insert(invoices)
     lines: list[InvoiceLine] = []
     for inv, pd in zip(invoices, drafts, strict=True):
         lines += _lines_from(inv, pd.draft.lines)
-    InvoiceLine.objects.bulk_create(lines)
+    bulk_insert(lines)
     by_invoice: dict[int, list[InvoiceLine]] = {}
     for line in lines:
         by_invoice.setdefault(line.invoice_id, []).append(line)
@@ -307,7 +309,7 @@ def _persist(
 
 def _invoice_from(
     entity: Entity, pd: PartnerDraft, period: Period | None, run: InvoiceRun | None, issue_date: date,
-    now: datetime, series: str, prefix: str, sequence: int,
+    now: datetime, series: str, prefix: str, sequence: int, seller: dict[str, object] | None = None,
 ) -> Invoice:  # fmt: skip
     partner, draft = pd.partner, pd.draft
     terms = partner.payment_terms()
@@ -340,7 +342,7 @@ def _invoice_from(
         opening_balance_minor=pd.opening_balance_minor,
         topups_minor=pd.topups_minor,
         closing_balance_minor=pd.closing_balance_minor,
-        seller=seller_snapshot(entity),
+        seller=seller if seller is not None else seller_snapshot(entity),
         buyer=buyer_snapshot(partner),
         notes=pd.anomalies,
         issued_at=now,
@@ -373,19 +375,26 @@ def _lines_from(inv: Invoice, lines: Sequence[generation.DraftLine]) -> list[Inv
 def _bands_for(inv: Invoice, pd: PartnerDraft, lines: list[InvoiceLine]) -> list[f.BandRow]:
     """Map each usage line back to the SQL group and rank range its leads come from.
 
-    Ranks in SQL start at 1 per (scope, bucket); the draft's ranks continue after the
-    leads of that bucket already billed, so the group's `already_billed` bridges them.
+    SQL ranks start at 1 per plan version of a (scope, bucket); the draft's ranks run on
+    across versions and after the leads already billed. A version's first band starts at
+    its first rank, so the smallest `rank_from` of its lines gives the offset.
     """
     groups = {(g.scope, g.bucket_key, g.plan_id): g for g in pd.facts.groups}
+    offsets: dict[tuple[str, str, int], int] = {}
+    for line in lines:
+        if line.rank_from is not None and line.plan_id is not None:
+            key = (line.scope, line.bucket, line.plan_id)
+            offsets[key] = min(offsets.get(key, line.rank_from), line.rank_from)
     divisor = micros_divisor(inv.currency)
     bands = []
     for line in lines:
         if line.rank_from is None or line.rank_to is None or line.plan_id is None:
             continue
-        g = groups[(line.scope, line.bucket, line.plan_id)]
+        key = (line.scope, line.bucket, line.plan_id)
+        g = groups[key]
         bands.append(
             f.BandRow(
-                g.partner_id, g.scope_profile, g.scope_type, g.bucket_invoice, g.plan_id, g.already_billed,
+                g.partner_id, g.scope_profile, g.scope_type, g.bucket_invoice, g.plan_id, offsets[key] - 1,
                 line.rank_from, line.rank_to, line.unit_price_micros, divisor, line.pk, inv.pk,
             )
         )  # fmt: skip
