@@ -10,14 +10,11 @@ primary keys set, so callers can link child rows to them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
 
 from django.db import connection, models
 
-M = TypeVar("M", bound=models.Model)
 
-
-def bulk_insert(objs: Sequence[M]) -> Sequence[M]:
+def bulk_insert[M: models.Model](objs: Sequence[M]) -> Sequence[M]:
     if not objs:
         return objs
     model = type(objs[0])
