@@ -83,3 +83,14 @@ def test_demo_builds_data_and_bills_last_month(capsys):
     assert "Summary of last month's billing" in out
     assert Invoice.objects.filter(entity__slug="acme-us").count() >= 20
     assert main(["demo"]) == 2  # refuses to run twice without --reset
+
+
+def test_draft_then_issue_from_the_cli(billed_setup, capsys):
+    assert main(["run", "issue", "--entity", "acme", "--period", "2026-01", "--draft"]) == 0
+    capsys.readouterr()
+    _, drafts = run_json(capsys, "invoices", "list", "--entity", "acme", "--status", "draft")
+    (draft,) = drafts
+    assert draft["number"] is None and draft["reference"].startswith("draft-")
+    assert main(["invoices", "issue", draft["reference"], "--issue-date", "2026-02-02"]) == 0
+    assert "issued A-000001" in capsys.readouterr().out
+    assert main(["invoices", "discard", draft["reference"]]) == 2  # it is no longer a draft

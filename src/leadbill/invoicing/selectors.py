@@ -18,8 +18,20 @@ def money(minor: int | None, currency: str) -> str | None:
     return None if minor is None else str(minor_to_decimal(minor, currency))
 
 
+DRAFT_PREFIX = "draft-"
+
+
+def display_number(inv: Invoice) -> str:
+    """Drafts have no number yet; they are named draft-<id> until issued."""
+    return inv.number or f"{DRAFT_PREFIX}{inv.pk}"
+
+
 def invoice_by_number(entity: Entity | None, number: str) -> Invoice:
-    qs = Invoice.objects.select_related("partner", "entity").filter(number=number)
+    qs = Invoice.objects.select_related("partner", "entity")
+    if number.startswith(DRAFT_PREFIX) and number[len(DRAFT_PREFIX) :].isdigit():
+        qs = qs.filter(pk=int(number[len(DRAFT_PREFIX) :]), status="draft")
+    else:
+        qs = qs.filter(number=number)
     if entity is not None:
         qs = qs.filter(entity=entity)
     matches = list(qs[:2])
@@ -47,6 +59,7 @@ def invoice_as_dict(inv: Invoice) -> dict[str, Any]:
     c = inv.currency
     return {
         "number": inv.number,
+        "reference": display_number(inv),
         "kind": inv.kind,
         "status": inv.status,
         "entity": inv.entity.slug,

@@ -147,6 +147,7 @@ def invoice_run_issue(
     partners: Sequence[str] | None = None,
     issue_date: date | None = None,
     batch_size: int = 2000,
+    draft: bool = False,
 ) -> RunResult:
     """Issue one document per partner with billable activity in the period.
 
@@ -154,6 +155,10 @@ def invoice_run_issue(
     (a concurrent run issued one of its partners, a constraint, a bug), it is rolled
     back whole and its partners are retried one transaction each, so one partner's
     failure leaves nothing partial and does not stop the others.
+
+    With `draft=True` the documents are written as drafts for review: their leads,
+    credits and adjustments are reserved, but they get no number and no issue date
+    until `invoice_issue` (or `invoices_issue_drafts`) issues them.
     """
     if period.timezone != entity.timezone:
         raise DomainError(f"period must be in the entity's time zone {entity.timezone}", field="period")
@@ -170,12 +175,12 @@ def invoice_run_issue(
     for i in range(0, len(todo), batch_size):
         batch = todo[i : i + batch_size]
         try:
-            issued, skipped = _issue_batch(actor, entity, period, batch, run, issue_date, whole=whole)
+            issued, skipped = _issue_batch(actor, entity, period, batch, run, issue_date, whole=whole, draft=draft)
         except Exception:
             issued, skipped = [], []
             for partner in batch:
                 try:
-                    one, skip = _issue_batch(actor, entity, period, [partner], run, issue_date)
+                    one, skip = _issue_batch(actor, entity, period, [partner], run, issue_date, draft=draft)
                 except IntegrityError as exc:
                     if _already_invoiced([partner], period):
                         skipped.append(partner.code)
@@ -192,7 +197,8 @@ def invoice_run_issue(
         run.finished_at = timezone.now()
         run.summary = {
             "period": period.key,
-            "issued": [inv.number for inv in result.issued],
+            "issued": [inv.number for inv in result.issued if inv.number],
+            "drafts": [inv.pk for inv in result.issued if inv.status == Status.DRAFT],
             "skipped_already_invoiced": result.skipped,
             "failures": result.failures,
             "total_minor_by_currency": _totals_by_currency(result.issued),
@@ -221,6 +227,7 @@ def _issue_batch(
     issue_date: date,
     *,
     whole: bool = False,
+    draft: bool = False,
 ) -> tuple[list[Invoice], list[str]]:
     with transaction.atomic():
         done = _already_invoiced(partners, period)
@@ -247,7 +254,7 @@ def _issue_batch(
                 for p in partners
             ]  # fmt: skip
             drafts = [d for d in drafts if d.draft.lines]
-            invoices = _persist(actor, entity, period, drafts, run, issue_date)
+            invoices = _persist(actor, entity, period, drafts, run, issue_date, draft=draft)
         finally:
             f.drop_temp_tables()
     return invoices, skipped
@@ -260,6 +267,8 @@ def _persist(
     drafts: list[PartnerDraft],
     run: InvoiceRun | None,
     issue_date: date,
+    *,
+    draft: bool = False,
 ) -> list[Invoice]:
     """Number, write and allocate a batch of drafts inside the caller's transaction."""
     if not drafts:
@@ -267,7 +276,7 @@ def _persist(
     numbers: dict[str, tuple[str, int]] = {}
     for series in sorted({SERIES_OF_KIND[Kind(d.kind)] for d in drafts}):
         count = sum(1 for d in drafts if SERIES_OF_KIND[Kind(d.kind)] == series)
-        numbers[series] = allocate_numbers(entity.pk, series, count)
+        numbers[series] = ("", 0) if draft else allocate_numbers(entity.pk, series, count)
     now = timezone.now()
     seller = seller_snapshot(entity)
     invoices = []
@@ -277,7 +286,10 @@ def _persist(
         prefix, first = numbers[series]
         sequence = first + offsets[series]
         offsets[series] += 1
-        invoices.append(_invoice_from(entity, pd, period, run, issue_date, now, series, prefix, sequence, seller))
+        inv = _invoice_from(entity, pd, period, run, issue_date, now, series, prefix, sequence, seller)
+        if draft:
+            _make_draft(inv)
+        invoices.append(inv)
     bulk_insert(invoices)
     lines: list[InvoiceLine] = []
     for inv, pd in zip(invoices, drafts, strict=True):
@@ -294,11 +306,13 @@ def _persist(
         _check_allocation(invoices, lines)
     _record_credits(invoices, drafts, by_invoice)
     _link_adjustments(invoices, drafts)
-    _book_receipts(actor, invoices, period)
+    if not draft:
+        _book_receipts(actor, invoices, period)
     audit_record_many(
         [
             audit_event(
-                actor=actor, action=f"{inv.kind}.issued", obj=inv, entity=entity, number=inv.number,
+                actor=actor, action=f"{inv.kind}.{'drafted' if draft else 'issued'}", obj=inv, entity=entity,
+                number=inv.number,
                 total_minor=inv.total_minor, currency=inv.currency, period=period.key,
             )
             for inv in invoices
@@ -347,6 +361,13 @@ def _invoice_from(
         notes=pd.anomalies,
         issued_at=now,
     )
+
+
+def _make_draft(inv: Invoice) -> None:
+    """A document for review: everything but its number, dates and settlement."""
+    inv.status = Status.DRAFT
+    inv.sequence = inv.number = inv.issue_date = inv.due_date = inv.issued_at = None
+    inv.paid_minor = 0
 
 
 def _lines_from(inv: Invoice, lines: Sequence[generation.DraftLine]) -> list[InvoiceLine]:
@@ -457,6 +478,75 @@ def _book_receipts(actor: str, invoices: Sequence[Invoice], period: Period | Non
     LedgerEntry.objects.bulk_create(entries)
 
 
+# --- drafts: issue or discard ------------------------------------------------------------
+
+
+def invoice_issue(*, actor: str, invoice: Invoice, issue_date: date | None = None) -> Invoice:
+    """Issue a draft: number it, date it, freeze the parties' details as they are now."""
+    with transaction.atomic():
+        inv = _locked(invoice)
+        if inv.status != Status.DRAFT:
+            raise DomainError(f"{inv.number or inv.pk} is {inv.status}; only drafts are issued")
+        entity, partner = inv.entity, inv.partner
+        prefix, sequence = allocate_numbers(entity.pk, inv.series)
+        inv.sequence, inv.number = sequence, format_number(prefix, sequence)
+        inv.issue_date = issue_date or today_in(entity)
+        inv.due_date = (
+            inv.issue_date + timedelta(days=inv.payment_terms_days or 0) if inv.kind == Kind.INVOICE else None
+        )
+        inv.status = Status.PAID if inv.kind == Kind.RECEIPT else Status.ISSUED
+        inv.paid_minor = inv.total_minor if inv.kind == Kind.RECEIPT else 0
+        inv.issued_at = timezone.now()
+        inv.seller, inv.buyer = seller_snapshot(entity), buyer_snapshot(partner)
+        period = _period_of(inv)
+        if inv.kind == Kind.RECEIPT and period is not None:
+            from leadbill.invoicing.drafting import prepay_figures
+
+            inv.opening_balance_minor, inv.topups_minor, inv.closing_balance_minor = prepay_figures(
+                partner, period, inv.total_minor
+            )
+        inv.save()
+        if inv.kind == Kind.RECEIPT:
+            _book_receipts(actor, [inv], period)
+        audit_record(actor=actor, action=f"{inv.kind}.issued", obj=inv, number=inv.number,
+                     total_minor=inv.total_minor, from_draft=True)  # fmt: skip
+        invoice.refresh_from_db()
+        return inv
+
+
+def invoices_issue_drafts(
+    *, actor: str, entity: Entity, period: Period | None = None, issue_date: date | None = None
+) -> list[Invoice]:
+    """Issue every draft of the entity (of one period if given), in partner order."""
+    drafts = Invoice.objects.filter(entity=entity, status=Status.DRAFT).select_related("partner")
+    if period is not None:
+        drafts = drafts.filter(period_start=period.start, period_end=period.end)
+    return [
+        invoice_issue(actor=actor, invoice=d, issue_date=issue_date) for d in drafts.order_by("partner__code", "pk")
+    ]
+
+
+def invoice_discard(*, actor: str, invoice: Invoice) -> None:
+    """Throw a draft away: its leads, credits and adjustments are free to be billed again."""
+    with transaction.atomic():
+        inv = _locked(invoice)
+        if inv.status != Status.DRAFT:
+            raise DomainError(f"{inv.number} is {inv.status}; issued documents are voided, not discarded")
+        audit_record(actor=actor, action=f"{inv.kind}.draft_discarded", obj=inv, partner=inv.partner.code,
+                     period=inv.period_key, total_minor=inv.total_minor)  # fmt: skip
+        BilledLead.objects.filter(invoice=inv).delete()
+        CreditedLead.objects.filter(invoice=inv).delete()
+        Adjustment.objects.filter(invoice=inv).update(invoice=None)
+        inv.lines.all().delete()
+        inv.delete()
+
+
+def _period_of(inv: Invoice) -> Period | None:
+    if inv.period_first_day is None or inv.period_last_day is None:
+        return None
+    return Period(inv.period_first_day, inv.period_last_day + timedelta(days=1), inv.entity.timezone)
+
+
 # --- after issue: payments, voids, credit notes, adjustments, top-ups ------------------
 
 
@@ -500,6 +590,8 @@ def invoice_void(*, actor: str, invoice: Invoice, reason: str, issue_date: date 
         inv = _locked(invoice)
         if inv.kind == Kind.CREDIT_NOTE:
             raise DomainError(f"{inv.number} is a credit note; credit notes are not voided")
+        if inv.status == Status.DRAFT:
+            raise DomainError("a draft is discarded, not voided")
         if inv.status not in (Status.ISSUED, Status.PAID) or (inv.kind == Kind.INVOICE and inv.status == Status.PAID):
             raise DomainError(f"{inv.number} is {inv.status}; only unpaid issued invoices can be voided")
         if inv.paid_minor and inv.kind == Kind.INVOICE:

@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = actions.add_parser("list", help="the document history")
     p.add_argument("--entity")
     p.add_argument("--partner")
-    p.add_argument("--status", choices=["issued", "paid", "void"])
+    p.add_argument("--status", choices=["draft", "issued", "paid", "void"])
     p.add_argument("--period")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=list_invoices)
@@ -24,6 +24,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--entity")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=show)
+    p = actions.add_parser("issue", help="issue drafts: numbers are allocated now")
+    p.add_argument("number", nargs="*", help="draft-<id> references (see `invoices list --status draft`)")
+    p.add_argument("--all", action="store_true", help="every draft of the entity (of --period if given)")
+    p.add_argument("--period")
+    p.add_argument("--issue-date")
+    p.add_argument("--entity")
+    p.set_defaults(handler=issue_drafts)
+    p = actions.add_parser("discard", help="throw a draft away; its leads can be billed again")
+    p.add_argument("number", help="draft-<id>")
+    p.add_argument("--entity")
+    p.set_defaults(handler=discard)
     p = actions.add_parser("pay", help="record a full or partial payment")
     p.add_argument("number")
     p.add_argument("amount", help="decimal, e.g. 120.50")
@@ -53,7 +64,7 @@ def _find(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def list_invoices(args: argparse.Namespace) -> int:
-    from leadbill.invoicing.selectors import invoice_as_dict, invoices_list, money
+    from leadbill.invoicing.selectors import display_number, invoice_as_dict, invoices_list, money
 
     entity = entity_of(args.entity)
     partner = partner_of(entity, args.partner) if args.partner else None
@@ -65,7 +76,7 @@ def list_invoices(args: argparse.Namespace) -> int:
         f"Documents of {entity.slug}",
         ["Number", "Kind", "Status", "Partner", "Period", "Issued", "Due", "Total", "Paid"],
         [
-            (i.number, i.kind, i.status, i.partner.code, i.period_key or "-", i.issue_date, i.due_date or "",
+            (display_number(i), i.kind, i.status, i.partner.code, i.period_key or "-", i.issue_date, i.due_date or "",
              f"{money(i.total_minor, i.currency)} {i.currency}", money(i.paid_minor, i.currency))
             for i in invoices
         ],
@@ -102,6 +113,39 @@ def show(args: argparse.Namespace) -> int:
         console.print(f"Balance: opening {p['opening_balance']}, top-ups {p['topups']}, closing {p['closing_balance']}")
     for note in data["notes"]:
         console.print(f"Note: {note}")
+    return 0
+
+
+def issue_drafts(args: argparse.Namespace) -> int:
+    from leadbill.cli.lookups import period_of
+    from leadbill.invoicing.services import invoice_issue, invoices_issue_drafts
+
+    if args.all:
+        entity = entity_of(args.entity)
+        period = period_of(entity, args.period) if args.period else None
+        issued = invoices_issue_drafts(
+            actor=args.actor, entity=entity, period=period, issue_date=day_of(args.issue_date)
+        )
+    elif args.number:
+        issued = []
+        for number in args.number:
+            args_one = argparse.Namespace(entity=args.entity, number=number)
+            issued.append(invoice_issue(actor=args.actor, invoice=_find(args_one), issue_date=day_of(args.issue_date)))
+    else:
+        raise CommandError("name the drafts to issue, or pass --all")
+    for inv in issued:
+        console.print(f"issued {inv.number} ({inv.kind}, {inv.partner.code})")
+    if not issued:
+        console.print("no drafts to issue")
+    return 0
+
+
+def discard(args: argparse.Namespace) -> int:
+    from leadbill.invoicing.services import invoice_discard
+
+    inv = _find(args)
+    invoice_discard(actor=args.actor, invoice=inv)
+    console.print(f"discarded draft {args.number}; its leads can be billed again")
     return 0
 
 

@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p.add_argument("--json", action="store_true", help="print JSON for other tools")
         if name == "issue":
             p.add_argument("--issue-date", help="YYYY-MM-DD (default: today in the entity's time zone)")
+            p.add_argument("--draft", action="store_true",
+                           help="write drafts for review (leads reserved, no numbers); issue them with "
+                                "`leadbill invoices issue`")  # fmt: skip
         p.set_defaults(handler=handler)
     p = actions.add_parser("show", help="a past run's summary")
     p.add_argument("run_id", type=int)
@@ -127,7 +130,7 @@ def issue(args: argparse.Namespace) -> int:
     entity = entity_of(args.entity)
     result = invoice_run_issue(
         actor=args.actor, entity=entity, period=period_of(entity, args.period), partners=args.partner,
-        issue_date=day_of(args.issue_date),
+        issue_date=day_of(args.issue_date), draft=args.draft,
     )  # fmt: skip
     if args.json:
         print_json(run_as_dict(result.run))
@@ -137,13 +140,13 @@ def issue(args: argparse.Namespace) -> int:
 
 
 def print_issued(result: Any) -> None:
-    from leadbill.invoicing.selectors import money
+    from leadbill.invoicing.selectors import display_number, money
 
     print_table(
         f"Issued \u2014 run {result.run.pk}, period {result.run.period_key}",
         ["Number", "Kind", "Partner", "Leads", "Returned", "Total", "Due"],
         [
-            (inv.number, inv.kind, inv.partner.code, inv.leads_billed, inv.leads_returned,
+            (display_number(inv), inv.kind, inv.partner.code, inv.leads_billed, inv.leads_returned,
              f"{money(inv.total_minor, inv.currency)} {inv.currency}", inv.due_date or "")
             for inv in result.issued
         ],
