@@ -98,6 +98,25 @@ class ImportResult:
         }
 
 
+def _finish_import(actor: str, entity: Entity, action: str, result: ImportResult, all_or_nothing: bool) -> None:
+    """Inside the import's transaction: refuse the file (rolls back) or record its audit row."""
+    if all_or_nothing and result.error_count:
+        raise _Refused
+    result.errors.sort(key=lambda error: error.row)
+    audit_record(
+        actor=actor, action=action, obj=entity, entity=entity, file=result.file_name, rows=result.rows,
+        created=result.created, already_present=result.already_present, decided=result.decided,
+        bad_rows=result.error_count,
+    )  # fmt: skip
+
+
+def _refused(result: ImportResult) -> None:
+    """After the rollback of a refused file: nothing was written."""
+    result.refused = True
+    result.created = result.already_present = result.decided = 0
+    result.errors.sort(key=lambda error: error.row)
+
+
 def _records(stream: TextIO, result: ImportResult) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """The header and an iterator of (line number of the record's first line, values).
 
@@ -350,24 +369,9 @@ def deliveries_import(
             stage.close()
             if progress is not None:
                 progress(result.rows)
-            if all_or_nothing and result.error_count:
-                raise _Refused
-            result.errors.sort(key=lambda error: error.row)
-            audit_record(
-                actor=actor,
-                action="deliveries.imported",
-                obj=entity,
-                entity=entity,
-                file=file_name,
-                rows=result.rows,
-                created=result.created,
-                already_present=result.already_present,
-                bad_rows=result.error_count,
-            )
+            _finish_import(actor, entity, "deliveries.imported", result, all_or_nothing)
     except _Refused:
-        result.refused = True
-        result.created = result.already_present = 0
-        result.errors.sort(key=lambda error: error.row)
+        _refused(result)
     return result
 
 
@@ -605,25 +609,9 @@ def returns_import(
             _import_returns_chunk(actor, entity, chunk, result)
             if progress is not None:
                 progress(result.rows)
-            if all_or_nothing and result.error_count:
-                raise _Refused
-            result.errors.sort(key=lambda error: error.row)
-            audit_record(
-                actor=actor,
-                action="returns.imported",
-                obj=entity,
-                entity=entity,
-                file=file_name,
-                rows=result.rows,
-                created=result.created,
-                already_present=result.already_present,
-                decided=result.decided,
-                bad_rows=result.error_count,
-            )
+            _finish_import(actor, entity, "returns.imported", result, all_or_nothing)
     except _Refused:
-        result.refused = True
-        result.created = result.already_present = result.decided = 0
-        result.errors.sort(key=lambda error: error.row)
+        _refused(result)
     return result
 
 

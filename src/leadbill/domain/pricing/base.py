@@ -138,3 +138,9 @@ def quote(model: PricingModel, quantity: int, currency: str, *, unit_prices: Seq
         else:
             total += line_amount_minor(band.quantity, unit_price_to_micros(band.unit_price), currency)
     return total
+
+
+def tiers_from_config(config: Mapping[str, Any]) -> tuple[Tier, ...]:
+    """The tier table of a tiered model's configuration (its only key)."""
+    check_keys(config, {"tiers"}, {"tiers"})
+    return parse_tiers(config["tiers"])

@@ -13,11 +13,10 @@ from typing import Any, ClassVar
 from leadbill.domain.pricing.base import (
     Band,
     Tier,
-    check_keys,
     check_ranks,
-    parse_tiers,
     tier_label,
     tiers_config,
+    tiers_from_config,
 )
 
 
@@ -28,8 +27,7 @@ class GraduatedTiers:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> GraduatedTiers:
-        check_keys(config, {"tiers"}, {"tiers"})
-        return cls(parse_tiers(config["tiers"]))
+        return cls(tiers_from_config(config))
 
     def to_config(self) -> dict[str, Any]:
         return {"tiers": tiers_config(self.tiers)}

@@ -14,11 +14,10 @@ from typing import Any, ClassVar
 from leadbill.domain.pricing.base import (
     Band,
     Tier,
-    check_keys,
     check_ranks,
-    parse_tiers,
     tier_label,
     tiers_config,
+    tiers_from_config,
 )
 
 
@@ -29,8 +28,7 @@ class VolumeTiers:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> VolumeTiers:
-        check_keys(config, {"tiers"}, {"tiers"})
-        return cls(parse_tiers(config["tiers"]))
+        return cls(tiers_from_config(config))
 
     def to_config(self) -> dict[str, Any]:
         return {"tiers": tiers_config(self.tiers)}
