@@ -98,15 +98,16 @@ class ImportResult:
         }
 
 
-def _finish_import(actor: str, entity: Entity, action: str, result: ImportResult, all_or_nothing: bool) -> None:
+def _finish_import(
+    actor: str, entity: Entity, action: str, result: ImportResult, all_or_nothing: bool, **counts: int
+) -> None:
     """Inside the import's transaction: refuse the file (rolls back) or record its audit row."""
     if all_or_nothing and result.error_count:
         raise _Refused
     result.errors.sort(key=lambda error: error.row)
     audit_record(
         actor=actor, action=action, obj=entity, entity=entity, file=result.file_name, rows=result.rows,
-        created=result.created, already_present=result.already_present, decided=result.decided,
-        bad_rows=result.error_count,
+        created=result.created, already_present=result.already_present, **counts, bad_rows=result.error_count,
     )  # fmt: skip
 
 
@@ -609,7 +610,7 @@ def returns_import(
             _import_returns_chunk(actor, entity, chunk, result)
             if progress is not None:
                 progress(result.rows)
-            _finish_import(actor, entity, "returns.imported", result, all_or_nothing)
+            _finish_import(actor, entity, "returns.imported", result, all_or_nothing, decided=result.decided)
     except _Refused:
         _refused(result)
     return result
