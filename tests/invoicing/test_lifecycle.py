@@ -226,3 +226,37 @@ def test_month_in_a_dst_zone_bills_the_local_month(db):
     assert (march.end - march.start) == timedelta(hours=743)
     issue(entity, march)
     assert Invoice.objects.get().leads_billed == 2
+
+
+def test_voiding_an_invoice_takes_back_credits_already_given_for_its_returned_leads(entity, buyer, jan, feb):
+    make_plan(buyer, "flat", {"price": "2.00"})
+    leads = make_deliveries(buyer, 3, JAN_2)
+    issue(entity, jan)
+    accept_return(leads[0], FEB_2)
+    make_deliveries(buyer, 1, FEB_2)
+    issue(entity, feb)
+    february = Invoice.objects.get(period_key="2026-02")
+    assert lines_of(february) == [("charge", 1, 200), ("return_credit", 1, -200)]
+    january = Invoice.objects.get(period_key="2026-01")
+    note = invoice_void(actor=ACTOR, invoice=january, reason="issued to the wrong company")
+    assert note.total_minor == -600  # every January charge reversed, the returned lead's too
+    march = periods.month(2026, 3, "UTC")
+    make_deliveries(buyer, 1, datetime(2026, 3, 2, tzinfo=UTC))
+    issue(entity, march)
+    # the 2 leads kept are billed again; the returned one is not, and its February credit is taken back
+    inv = Invoice.objects.get(period_key="2026-03")
+    assert lines_of(inv) == [("charge", 1, 200), ("prior_period", 2, 400), ("adjustment", 1, 200)]
+    assert "for returned leads of INV-000001" in inv.lines.get(kind="adjustment").description
+
+
+def test_a_return_of_a_lead_on_a_draft_is_credited_only_after_the_draft_is_issued(entity, buyer, jan, feb):
+    from leadbill.invoicing.services import invoice_issue
+
+    make_plan(buyer, "flat", {"price": "2.00"})
+    leads = make_deliveries(buyer, 2, JAN_2)
+    invoice_run_issue(actor=ACTOR, entity=entity, period=jan, draft=True)
+    accept_return(leads[0], FEB_2)
+    with pytest.raises(DomainError, match="nothing to credit"):
+        credit_note_issue(actor=ACTOR, partner=buyer)
+    invoice_issue(actor=ACTOR, invoice=Invoice.objects.get(status="draft"))
+    assert credit_note_issue(actor=ACTOR, partner=buyer).total_minor == -200

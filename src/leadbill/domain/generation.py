@@ -31,6 +31,10 @@ RETURN_CREDIT = "return_credit"
 ADJUSTMENT = "adjustment"
 LINE_KINDS = (CHARGE, PRIOR_PERIOD, RETURN_CREDIT, ADJUSTMENT)
 
+# Bucket of leads from before the billed period that no invoice covers (never invoiced,
+# or their invoice was voided).
+EARLIER = "earlier"
+
 
 @dataclass(frozen=True, slots=True)
 class PlanVersion:
@@ -146,7 +150,7 @@ def charge_lines(groups: Sequence[UsageGroup], currency: str, tax_rate: Decimal)
                     amount = micros_to_minor_half_up(group.price_sum_micros, currency)
                 else:
                     amount = line_amount_minor(band.quantity, unit_price_to_micros(band.unit_price), currency)
-                prefix = f"Prior period {bucket}: " if prior else ""
+                prefix = ("Earlier deliveries: " if bucket == EARLIER else f"Prior period {bucket}: ") if prior else ""
                 lines.append(
                     DraftLine(
                         kind=PRIOR_PERIOD if prior else CHARGE,

@@ -101,7 +101,11 @@ class Catalog:
 
 
 def credits_due(partner_ids: Sequence[int]) -> dict[int, list[CreditDue]]:
-    """Accepted returns of leads already billed and not yet credited."""
+    """Accepted returns of leads billed on an issued document and not yet credited.
+
+    A lead on a draft is credited once the draft is issued: until then the draft may
+    still be discarded, and its billing with it.
+    """
     out: dict[int, list[CreditDue]] = defaultdict(list)
     if not partner_ids:
         return out
@@ -111,6 +115,7 @@ def credits_due(partner_ids: Sequence[int]) -> dict[int, list[CreditDue]]:
             f"""SELECT d.partner_id, r.id, b.id, d.id, b.amount_minor, d.lead_type_id
                   FROM deliveries_return r
                   JOIN invoicing_billedlead b ON b.delivery_id = r.delivery_id AND b.voided = {false}
+                  JOIN invoicing_invoice i ON i.id = b.invoice_id AND i.status IN ('issued', 'paid')
                   JOIN deliveries_delivery d ON d.id = r.delivery_id
                  WHERE r.status = 'accepted' AND d.partner_id IN ({f._in_list(partner_ids)})
                    AND NOT EXISTS (SELECT 1 FROM invoicing_creditedlead c

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import connection
 
+from leadbill.domain import generation
 from leadbill.domain.periods import Period
 
 # Deliveries delivered this long before a period are still looked at for late billing;
@@ -32,7 +33,7 @@ LOOKBACK_DAYS = 92
 # a positive id the earlier invoice whose period the delivery falls in.
 CURRENT_BUCKET = 0
 EARLIER_BUCKET = -1
-EARLIER_KEY = "earlier"
+EARLIER_KEY = generation.EARLIER
 
 
 def _dt(value: datetime) -> object:

@@ -599,6 +599,7 @@ def invoice_void(*, actor: str, invoice: Invoice, reason: str, issue_date: date 
         note = _reversal_note(actor, inv, issue_date or today_in(inv.entity), reason)
         inv.status, inv.voided_at, inv.void_reason = Status.VOID, timezone.now(), reason
         inv.save(update_fields=["status", "voided_at", "void_reason"])
+        _recover_credits_given_elsewhere(actor, inv)
         BilledLead.objects.filter(invoice=inv).update(voided=True)
         CreditedLead.objects.filter(invoice=inv).update(voided=True)
         Adjustment.objects.filter(invoice=inv).update(invoice=None)
@@ -612,6 +613,30 @@ def invoice_void(*, actor: str, invoice: Invoice, reason: str, issue_date: date 
                      credit_note=note.number)  # fmt: skip
         invoice.refresh_from_db()
         return note
+
+
+def _recover_credits_given_elsewhere(actor: str, inv: Invoice) -> None:
+    """Leads of a voided invoice that were returned and credited on a later document.
+
+    The credit note reverses every charge of the voided invoice, so those credits were
+    given for charges that no longer stand: a debit adjustment takes them back on the
+    partner's next document, naming the documents involved.
+    """
+    credited = (
+        CreditedLead.objects.filter(billed__invoice=inv, voided=False)
+        .exclude(invoice=inv)
+        .select_related("invoice")
+        .order_by("invoice__sequence")
+    )
+    by_document: dict[str, int] = {}
+    for credit in credited:
+        key = credit.invoice.number or f"draft-{credit.invoice_id}"
+        by_document[key] = by_document.get(key, 0) + credit.amount_minor
+    for number, amount in by_document.items():
+        adjustment_create(
+            actor=actor, partner=inv.partner, amount_minor=amount,
+            reason=f"Credit on {number} for returned leads of {inv.number}, which is void",
+        )  # fmt: skip
 
 
 def _reversal_note(actor: str, inv: Invoice, issue_date: date, reason: str) -> Invoice:
