@@ -260,3 +260,17 @@ def test_a_return_of_a_lead_on_a_draft_is_credited_only_after_the_draft_is_issue
         credit_note_issue(actor=ACTOR, partner=buyer)
     invoice_issue(actor=ACTOR, invoice=Invoice.objects.get(status="draft"))
     assert credit_note_issue(actor=ACTOR, partner=buyer).total_minor == -200
+
+
+def test_a_period_that_has_not_ended_is_not_issued_unless_allowed(entity, buyer):
+    from django.utils import timezone
+
+    today = timezone.now().date()
+    current = periods.month(today.year, today.month, "UTC")
+    make_plan(buyer, "flat", {"price": "2.00"})
+    make_deliveries(buyer, 1, current.start)
+    with pytest.raises(DomainError, match="has not ended yet"):
+        invoice_run_issue(actor=ACTOR, entity=entity, period=current)
+    assert Invoice.objects.count() == 0
+    invoice_run_issue(actor=ACTOR, entity=entity, period=current, allow_open_period=True)
+    assert Invoice.objects.count() == 1

@@ -148,6 +148,7 @@ def invoice_run_issue(
     issue_date: date | None = None,
     batch_size: int = 2000,
     draft: bool = False,
+    allow_open_period: bool = False,
 ) -> RunResult:
     """Issue one document per partner with billable activity in the period.
 
@@ -162,6 +163,13 @@ def invoice_run_issue(
     """
     if period.timezone != entity.timezone:
         raise DomainError(f"period must be in the entity's time zone {entity.timezone}", field="period")
+    if period.end > timezone.now() and not allow_open_period:
+        raise DomainError(
+            f"{period.label()} has not ended yet (it ends {period.end.astimezone(zone(entity.timezone)):%Y-%m-%d %H:%M} "
+            f"{entity.timezone}); deliveries still arriving would go to the next invoice. "
+            "Preview it now, or allow an open period explicitly.",
+            field="period",
+        )
     issue_date = issue_date or today_in(entity)
     todo = run_partners(entity, partners)
     whole = partners is None and len(todo) <= batch_size

@@ -25,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p.add_argument("--json", action="store_true", help="print JSON for other tools")
         if name == "issue":
             p.add_argument("--issue-date", help="YYYY-MM-DD (default: today in the entity's time zone)")
+            p.add_argument("--allow-open-period", action="store_true",
+                           help="issue a period that has not ended yet")  # fmt: skip
             p.add_argument("--draft", action="store_true",
                            help="write drafts for review (leads reserved, no numbers); issue them with "
                                 "`leadbill invoices issue`")  # fmt: skip
@@ -130,7 +132,7 @@ def issue(args: argparse.Namespace) -> int:
     entity = entity_of(args.entity)
     result = invoice_run_issue(
         actor=args.actor, entity=entity, period=period_of(entity, args.period), partners=args.partner,
-        issue_date=day_of(args.issue_date), draft=args.draft,
+        issue_date=day_of(args.issue_date), draft=args.draft, allow_open_period=args.allow_open_period,
     )  # fmt: skip
     if args.json:
         print_json(run_as_dict(result.run))
