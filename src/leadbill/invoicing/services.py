@@ -88,19 +88,26 @@ def invoice_run_preview(*, entity: Entity, period: Period, partners: Sequence[st
         f.tune_for_run()
         facts = f.gather_groups(entity.pk, period, scope)
         _add_activity(entity, period, todo, facts, scope)
+    drafts = [pd for pd in _drafts(entity, period, todo, facts) if pd.draft.lines or pd.anomalies or pd.facts.delivered]
+    return RunPreview(entity, period, drafts, [p for p in all_partners if p.pk in done])
+
+
+def _drafts(
+    entity: Entity, period: Period, partners: Sequence[Partner], facts: dict[int, f.PartnerFacts], *, lock: bool = False
+) -> list[PartnerDraft]:
+    """What each partner would be billed for these facts: the step preview and issue share."""
+    ids = [p.pk for p in partners]
     catalog = Catalog(entity, (g for pf in facts.values() for g in pf.groups))
     billed = f.already_billed(ids)
     credits = credits_due(ids)
-    adjustments = open_adjustments(ids)
-    drafts = []
-    for partner in todo:
-        pf = facts.get(partner.pk, f.PartnerFacts(partner.pk))
-        pd = draft_for_partner(
-            partner, pf, period, catalog, billed, credits.get(partner.pk, []), adjustments.get(partner.pk, [])
+    adjustments = open_adjustments(ids, lock=lock)
+    return [
+        draft_for_partner(
+            p, facts.get(p.pk, f.PartnerFacts(p.pk)), period, catalog, billed,
+            credits.get(p.pk, []), adjustments.get(p.pk, []),
         )
-        if pd.draft.lines or pd.anomalies or pf.delivered:
-            drafts.append(pd)
-    return RunPreview(entity, period, drafts, [p for p in all_partners if p.pk in done])
+        for p in partners
+    ]  # fmt: skip
 
 
 def _add_activity(
@@ -250,17 +257,7 @@ def _issue_batch(
             f.tune_for_run()
             facts = f.materialise_billable(entity.pk, period, scope)
             _add_activity(entity, period, partners, facts, scope)
-            catalog = Catalog(entity, (g for pf in facts.values() for g in pf.groups))
-            billed = f.already_billed(ids)
-            credits = credits_due(ids)
-            adjustments = open_adjustments(ids, lock=True)
-            drafts = [
-                draft_for_partner(
-                    p, facts.get(p.pk, f.PartnerFacts(p.pk)), period, catalog, billed,
-                    credits.get(p.pk, []), adjustments.get(p.pk, []),
-                )
-                for p in partners
-            ]  # fmt: skip
+            drafts = _drafts(entity, period, partners, facts, lock=True)
             drafts = [d for d in drafts if d.draft.lines]
             invoices = _persist(actor, entity, period, drafts, run, issue_date, draft=draft)
         finally:
