@@ -215,3 +215,28 @@ def test_refused_file_lists_problems_from_every_entity():
         setup_read(text)
     assert [p.path for p in info.value.problems] == [BLUE_RIVER_LAST_TIER, SONNENSCHEIN_LAST_TIER]
     assert not Entity.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_partner_with_deliveries_cannot_change_currency_and_nothing_is_applied():
+    from datetime import UTC, datetime
+
+    from leadbill.audit.models import AuditEvent
+    from leadbill.loader.schema import SetupFileError
+    from leadbill.loader.services import setup_load, setup_read
+    from leadbill.partners.models import Partner
+    from tests.factories import make_delivery
+    from tests.loader.helpers import edited, example_text
+
+    setup_load(actor="test", document=setup_read(example_text()))
+    partner = Partner.objects.get(code="blue-river")
+    make_delivery(partner, datetime(2026, 1, 5, tzinfo=UTC))
+    audits = AuditEvent.objects.count()
+    changed = edited(
+        "        tax_id: US98-7654321\n        currency: USD\n", "        tax_id: US98-7654321\n        currency: EUR\n"
+    )
+    with pytest.raises(SetupFileError) as refused:
+        setup_load(actor="test", document=setup_read(changed))
+    assert "entities[0].partners[0].currency: cannot change USD to EUR" in str(refused.value)
+    partner.refresh_from_db()
+    assert partner.currency == "USD" and AuditEvent.objects.count() == audits

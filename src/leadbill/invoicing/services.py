@@ -6,6 +6,7 @@ effects after commit. Numbers are allocated inside the issuing transaction.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -48,6 +49,8 @@ from leadbill.invoicing.models import (
 )
 from leadbill.invoicing.snapshots import buyer_snapshot, seller_snapshot
 from leadbill.partners.models import Partner
+
+logger = logging.getLogger(__name__)
 
 SERIES_OF_KIND = {
     Kind.INVOICE: INVOICE_SERIES,
@@ -200,8 +203,10 @@ def invoice_run_issue(
                     if _already_invoiced([partner], period):
                         skipped.append(partner.code)
                     else:
+                        logger.exception("run %s: partner %s refused by the database", run.pk, partner.code)
                         result.failures[partner.code] = f"database refused: {exc}"
                 except Exception as exc:
+                    logger.exception("run %s: partner %s not issued", run.pk, partner.code)
                     result.failures[partner.code] = f"{type(exc).__name__}: {exc}"
                 else:
                     issued += one

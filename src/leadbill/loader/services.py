@@ -145,7 +145,26 @@ def _put(
     return obj, UPDATED, tuple(changed)
 
 
+def _refuse_currency_change(obj: Entity | Partner | None, new: str, path: str) -> None:
+    """A currency with money already booked in it stays: documents and deliveries would disagree."""
+    if obj is None or obj.currency == new:
+        return
+    from leadbill.deliveries.models import Delivery
+    from leadbill.invoicing.models import Invoice
+
+    if isinstance(obj, Entity):
+        booked = Invoice.objects.filter(entity=obj, currency=obj.currency).exists()
+    else:
+        booked = Invoice.objects.filter(partner=obj).exists() or Delivery.objects.filter(partner=obj).exists()
+    if booked:
+        raise SetupFileError(
+            [Problem(f"{path}.currency", f"cannot change {obj.currency} to {new}: {obj.currency} documents or "
+                     "deliveries exist; create a new partner for the new currency")]
+        )  # fmt: skip
+
+
 def _load_entity(actor: str, spec: EntitySpec, result: LoadResult) -> None:
+    _refuse_currency_change(Entity.objects.filter(slug=spec.slug).first(), spec.columns()["currency"], spec.path)
     entity, action, fields = _put(
         Entity, actor=actor, kind="entity", lookup={"slug": spec.slug}, values=spec.columns(), entity=None
     )
@@ -174,6 +193,9 @@ def _load_partner(
     actor: str, entity: Entity, spec: PartnerSpec, lead_types: dict[str, LeadType], result: LoadResult
 ) -> None:
     key = f"{entity.slug}/{spec.code}"
+    _refuse_currency_change(
+        Partner.objects.filter(entity=entity, code=spec.code).first(), spec.columns()["currency"], spec.path
+    )
     partner, action, fields = _put(
         Partner,
         actor=actor,
