@@ -50,7 +50,7 @@ def test_issue_then_show_then_pay_then_void(billed_setup, capsys):
     assert (inv["total"], inv["due_date"], inv["leads_purchased"], inv["buyer"]["name"]) == (
         "10.00", "2026-02-11", 4, billed_setup[1].name,
     )  # fmt: skip
-    assert inv["lines"][0]["unit_price"] == "2.5"
+    assert inv["lines"][0]["unit_price"] == "2.50"
     assert main(["invoices", "pay", "A-000001", "4.00", "--on", "2026-02-05", "--reference", "wire 1"]) == 0
     capsys.readouterr()
     _, inv = run_json(capsys, "invoices", "show", "A-000001")

@@ -126,3 +126,14 @@ def test_decimal_to_minor_does_not_round() -> None:
         decimal_to_minor(Decimal("0.125"), "USD", field="total")
     assert exc.value.field == "total"
     assert str(exc.value).startswith("total: ")
+
+
+@pytest.mark.parametrize(
+    ("micros", "currency", "text"),
+    [(2_500_000, "USD", "2.50"), (2_000_000, "USD", "2.00"), (125_000, "USD", "0.125"), (150_000_000, "JPY", "150"),
+     (1_500_000, "JPY", "1.5"), (1_234_500, "BHD", "1.2345"), (0, "EUR", "0.00")],
+)  # fmt: skip
+def test_unit_prices_show_at_least_the_currency_decimals(micros, currency, text):
+    from leadbill.domain.money import unit_price_text
+
+    assert unit_price_text(micros, currency) == text

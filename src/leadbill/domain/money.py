@@ -114,6 +114,13 @@ def micros_to_unit_price(micros: int) -> Decimal:
     return price.quantize(Decimal(1)) if price == price.to_integral_value() else price
 
 
+def unit_price_text(micros: int, currency: str) -> str:
+    """A unit price for people: at least the currency's decimals, more only when needed (2.50, 0.125)."""
+    price = Decimal(micros).scaleb(-MICROS_EXPONENT)
+    places = max(exponent(currency), -int(price.normalize().as_tuple().exponent) if price else 0)
+    return f"{price:.{places}f}"
+
+
 def minor_to_decimal(minor: int, currency: str) -> Decimal:
     """Integer minor units to a Decimal with exactly the currency's decimals."""
     return Decimal(minor).scaleb(-exponent(currency))

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet, Sum
 
 from leadbill.audit.models import AuditEvent
-from leadbill.domain.money import micros_to_unit_price, minor_to_decimal
+from leadbill.domain.money import minor_to_decimal, unit_price_text
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice, InvoiceRun, LedgerEntry
 from leadbill.partners.models import Partner
@@ -87,7 +87,7 @@ def invoice_as_dict(inv: Invoice) -> dict[str, Any]:
                 "kind": line.kind,
                 "description": line.description,
                 "quantity": line.quantity,
-                "unit_price": str(micros_to_unit_price(line.unit_price_micros))
+                "unit_price": unit_price_text(line.unit_price_micros, c)
                 if line.unit_price_micros is not None
                 else None,
                 "amount": money(line.amount_minor, c),

@@ -42,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def preview_as_dict(preview: Any) -> dict[str, Any]:
+    from leadbill.domain.money import unit_price_text
     from leadbill.invoicing.selectors import money
 
     return {
@@ -67,7 +68,8 @@ def preview_as_dict(preview: Any) -> dict[str, Any]:
                 "anomalies": d.anomalies,
                 "lines": [
                     {"kind": line.kind, "description": line.description, "quantity": line.quantity,
-                     "unit_price": str(line.unit_price) if line.unit_price is not None else None,
+                     "unit_price": unit_price_text(line.unit_price_micros, d.draft.currency)
+                     if line.unit_price_micros is not None else None,
                      "amount": money(line.amount_minor, d.draft.currency)}
                     for line in d.draft.lines
                 ],
