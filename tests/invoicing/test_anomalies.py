@@ -86,3 +86,42 @@ def test_preview_of_a_period_already_invoiced_lists_the_partner_as_done(entity, 
     issue(entity, jan)
     preview = invoice_run_preview(entity=entity, period=jan)
     assert preview.drafts == [] and preview.already_invoiced == [buyer]
+
+
+def test_daily_weekly_and_monthly_caps_each_count_all_their_deliveries(entity, buyer, jan):
+    buyer.cap_daily, buyer.cap_weekly, buyer.cap_monthly = 4, 6, 7
+    buyer.save()
+    make_plan(buyer, "flat", {"price": "2.00"})
+    make_deliveries(buyer, 5, datetime(2026, 1, 5, 10, tzinfo=UTC))  # Monday: 1 over the daily cap
+    make_deliveries(buyer, 3, datetime(2026, 1, 7, 10, tzinfo=UTC))  # same week: 8 in the week
+    d = draft_of(invoice_run_preview(entity=entity, period=jan), buyer)
+    assert d.anomalies == [
+        "1 over cap on 2026-01-05 (daily cap 4)",
+        "2 over cap on week of 2026-01-05 (weekly cap 6)",
+        "1 over cap on 2026-01 (monthly cap 7)",
+    ]
+
+
+def test_preview_queries_do_not_grow_with_the_number_of_partners(entity, jan):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add_partners(n, start):
+        for i in range(start, start + n):
+            kind = i % 3
+            p = make_partner(
+                entity, code=f"p{i:03d}", currency="USD",
+                billing_mode="prepay" if kind == 0 else "credit",
+                credit_limit_minor=10_000 if kind == 1 else None, cap_daily=3 if kind == 2 else None,
+            )  # fmt: skip
+            make_plan(p, "flat", {"price": "1.00"})
+            make_deliveries(p, 2, JAN_2)
+
+    add_partners(3, 0)
+    with CaptureQueriesContext(connection) as few:
+        invoice_run_preview(entity=entity, period=jan)
+    add_partners(12, 3)
+    with CaptureQueriesContext(connection) as many:
+        preview = invoice_run_preview(entity=entity, period=jan)
+    assert len(preview.drafts) == 15
+    assert len(many.captured_queries) == len(few.captured_queries)

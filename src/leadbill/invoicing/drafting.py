@@ -10,11 +10,11 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from leadbill.catalog.models import LeadType, PricePlan
 from leadbill.domain import generation
@@ -182,72 +182,93 @@ def usage_groups(
     return groups
 
 
-def balance_before(partner: Partner, instant: datetime) -> int:
-    total = LedgerEntry.objects.filter(partner=partner, occurred_at__lt=instant).aggregate(s=Sum("amount_minor"))
-    return int(total["s"] or 0)
+@dataclass
+class Standing:
+    """Money already on the books for the partners of a run, read in two grouped queries.
+
+    `ledger`: prepay partner -> (balance before the period, top-ups in it, all movements in it).
+    `open_due`: credit partner with a limit -> amount still due on its issued invoices.
+    """
+
+    ledger: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    open_due: dict[int, int] = field(default_factory=dict)
 
 
-def prepay_figures(partner: Partner, period: Period, total_minor: int) -> tuple[int, int, int]:
+def standing_of(partners: Sequence[Partner], period: Period) -> Standing:
+    standing = Standing()
+    prepay = [p.pk for p in partners if p.is_prepay]
+    if prepay:
+        in_period = Q(occurred_at__gte=period.start, occurred_at__lt=period.end)
+        rows = (
+            LedgerEntry.objects.filter(partner_id__in=prepay)
+            .values("partner_id")
+            .annotate(
+                opening=Sum("amount_minor", filter=Q(occurred_at__lt=period.start)),
+                topups=Sum("amount_minor", filter=in_period & Q(kind="topup")),
+                movements=Sum("amount_minor", filter=in_period),
+            )
+        )
+        standing.ledger = {r["partner_id"]: (r["opening"] or 0, r["topups"] or 0, r["movements"] or 0) for r in rows}
+    limited = [p.pk for p in partners if p.credit_limit_minor is not None and not p.is_prepay]
+    if limited:
+        rows = (
+            Invoice.objects.filter(partner_id__in=limited, status="issued")
+            .values("partner_id")
+            .annotate(due=Sum("total_minor") - Sum("paid_minor"))
+        )
+        standing.open_due = {r["partner_id"]: r["due"] or 0 for r in rows}
+    return standing
+
+
+def prepay_figures(
+    partner: Partner, period: Period, total_minor: int, standing: Standing | None = None
+) -> tuple[int, int, int]:
     """Opening balance, top-ups in the period, closing balance after this receipt."""
-    opening = balance_before(partner, period.start)
-    in_period = LedgerEntry.objects.filter(partner=partner, occurred_at__gte=period.start, occurred_at__lt=period.end)
-    topups = int(in_period.filter(kind="topup").aggregate(s=Sum("amount_minor"))["s"] or 0)
-    movements = int(in_period.aggregate(s=Sum("amount_minor"))["s"] or 0)
+    standing = standing if standing is not None else standing_of([partner], period)
+    opening, topups, movements = standing.ledger.get(partner.pk, (0, 0, 0))
     return opening, topups, opening + movements - total_minor
 
 
-def cap_windows(partner: Partner, period: Period) -> list[tuple[str, datetime, datetime, int]]:
-    """(label, start, end, cap) for each local day / week / month window the caps apply to."""
-    tz = zone(period.timezone)
-    windows = []
-    day = period.first_day
-    while day < period.end_day:
-        nxt = day + timedelta(days=1)
-        if partner.cap_daily:
-            windows.append(
-                (
-                    f"{day.isoformat()} (daily cap {partner.cap_daily})",
-                    local_midnight(day, tz),
-                    local_midnight(nxt, tz),
-                    partner.cap_daily,
-                )
-            )
-        if partner.cap_weekly and day.weekday() == 0 and day + timedelta(days=7) <= period.end_day:
-            windows.append(
-                (
-                    f"week of {day.isoformat()} (weekly cap {partner.cap_weekly})",
-                    local_midnight(day, tz),
-                    local_midnight(day + timedelta(days=7), tz),
-                    partner.cap_weekly,
-                )
-            )
-        day = nxt
-    if partner.cap_monthly and period.kind == "month":
-        windows.append(
-            (
-                f"{period.key} (monthly cap {partner.cap_monthly})",
-                period.start,
-                period.end,
-                partner.cap_monthly,
-            )
-        )
-    return windows  # fmt: skip
-
-
 def cap_overruns(partners: Sequence[Partner], period: Period) -> dict[int, list[str]]:
+    """Deliveries above each capped partner's daily, weekly and monthly lead caps.
+
+    One query counts every capped partner's deliveries per local day (days do not
+    overlap); weeks (Monday to Sunday, whole weeks inside the period) and the month are
+    sums of days.
+    """
     capped = [p for p in partners if p.cap_daily or p.cap_weekly or p.cap_monthly]
     out: dict[int, list[str]] = defaultdict(list)
+    if not capped:
+        return out
+    tz = zone(period.timezone)
+    days = [period.first_day + timedelta(days=i) for i in range((period.end_day - period.first_day).days)]
+    counts = f.count_in_windows(
+        [p.pk for p in capped], [(local_midnight(d, tz), local_midnight(d + timedelta(days=1), tz)) for d in days]
+    )
     for partner in capped:
-        windows = cap_windows(partner, period)
-        counts = f.count_in_windows([partner.pk], [(s, e) for _, s, e, _ in windows])
-        for i, (label, _, _, cap) in enumerate(windows):
-            n = counts.get((partner.pk, i), 0)
-            if n > cap:
-                out[partner.pk].append(f"{n - cap} over cap on {label}")
+        per_day = [counts.get((partner.pk, i), 0) for i in range(len(days))]
+        found = out[partner.pk]
+        if partner.cap_daily:
+            found += [
+                f"{n - partner.cap_daily} over cap on {day.isoformat()} (daily cap {partner.cap_daily})"
+                for day, n in zip(days, per_day, strict=True)
+                if n > partner.cap_daily
+            ]
+        if partner.cap_weekly:
+            for i, day in enumerate(days):
+                n = sum(per_day[i : i + 7])
+                if day.weekday() == 0 and i + 7 <= len(days) and n > partner.cap_weekly:
+                    found.append(
+                        f"{n - partner.cap_weekly} over cap on week of {day.isoformat()} (weekly cap {partner.cap_weekly})"
+                    )
+        if partner.cap_monthly and period.kind == "month" and sum(per_day) > partner.cap_monthly:
+            found.append(
+                f"{sum(per_day) - partner.cap_monthly} over cap on {period.key} (monthly cap {partner.cap_monthly})"
+            )
     return out
 
 
-def anomalies_of(partner: Partner, pd: PartnerDraft) -> list[str]:
+def anomalies_of(partner: Partner, pd: PartnerDraft, standing: Standing) -> list[str]:
     pf = pd.facts
     found = []
     if not partner.is_active and (pf.delivered or pd.draft.lines):
@@ -263,15 +284,9 @@ def anomalies_of(partner: Partner, pd: PartnerDraft) -> list[str]:
     found.extend(pf.cap_overruns)
     if pd.closing_balance_minor is not None and pd.closing_balance_minor < 0:
         found.append("prepay balance would fall below zero")
-    if partner.credit_limit_minor is not None and not partner.is_prepay:
-        open_total = (
-            Invoice.objects.filter(partner=partner, status="issued").aggregate(
-                s=Sum("total_minor") - Sum("paid_minor")
-            )["s"]
-            or 0
-        )
-        if open_total + pd.draft.total_minor > partner.credit_limit_minor:
-            found.append("credit limit would be exceeded")
+    limit = None if partner.is_prepay else partner.credit_limit_minor
+    if limit is not None and standing.open_due.get(partner.pk, 0) + pd.draft.total_minor > limit:
+        found.append("credit limit would be exceeded")
     return found
 
 
@@ -283,6 +298,7 @@ def draft_for_partner(
     billed: dict[tuple[int, str, str], int],
     credits: list[CreditDue],
     adjustments: list[Adjustment],
+    standing: Standing,
 ) -> PartnerDraft:
     rate = bp_to_percent(partner.tax_rate())
     draft = generation.generate(
@@ -301,9 +317,9 @@ def draft_for_partner(
     pd = PartnerDraft(partner, pf, draft, kind, credits, adjustments)
     if partner.is_prepay:
         pd.opening_balance_minor, pd.topups_minor, pd.closing_balance_minor = prepay_figures(
-            partner, period, draft.total_minor
+            partner, period, draft.total_minor, standing
         )
-    pd.anomalies = anomalies_of(partner, pd)
+    pd.anomalies = anomalies_of(partner, pd, standing)
     return pd
 
 

@@ -378,7 +378,8 @@ def gather_activity(
 def count_in_windows(
     partner_ids: Sequence[int], windows: Sequence[tuple[datetime, datetime]]
 ) -> dict[tuple[int, int], int]:
-    """Deliveries per partner and window index, for cap checks (windows are local days/weeks)."""
+    """Deliveries per partner and window index; the windows must not overlap (each
+    delivery is counted in the first window it falls in)."""
     if not partner_ids or not windows:
         return {}
     cases = " ".join(f"WHEN delivered_at >= %s AND delivered_at < %s THEN {i}" for i in range(len(windows)))

@@ -33,6 +33,7 @@ from leadbill.invoicing.drafting import (
     open_adjustments,
     return_credits,
     run_partners,
+    standing_of,
 )
 from leadbill.invoicing.models import (
     Adjustment,
@@ -104,10 +105,11 @@ def _drafts(
     billed = f.already_billed(ids)
     credits = credits_due(ids)
     adjustments = open_adjustments(ids, lock=lock)
+    standing = standing_of(partners, period)
     return [
         draft_for_partner(
             p, facts.get(p.pk, f.PartnerFacts(p.pk)), period, catalog, billed,
-            credits.get(p.pk, []), adjustments.get(p.pk, []),
+            credits.get(p.pk, []), adjustments.get(p.pk, []), standing,
         )
         for p in partners
     ]  # fmt: skip
