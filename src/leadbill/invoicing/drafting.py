@@ -114,7 +114,7 @@ def credits_due(partner_ids: Sequence[int]) -> dict[int, list[CreditDue]]:
     out: dict[int, list[CreditDue]] = defaultdict(list)
     if not partner_ids:
         return out
-    false = f._false()
+    false = f.sql_false()
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT d.partner_id, r.id, b.id, d.id, b.amount_minor, d.lead_type_id
@@ -122,7 +122,7 @@ def credits_due(partner_ids: Sequence[int]) -> dict[int, list[CreditDue]]:
                   JOIN invoicing_billedlead b ON b.delivery_id = r.delivery_id AND b.voided = {false}
                   JOIN invoicing_invoice i ON i.id = b.invoice_id AND i.status IN ('issued', 'paid')
                   JOIN deliveries_delivery d ON d.id = r.delivery_id
-                 WHERE r.status = 'accepted' AND d.partner_id IN ({f._in_list(partner_ids)})
+                 WHERE r.status = 'accepted' AND d.partner_id IN ({f.id_list(partner_ids)})
                    AND NOT EXISTS (SELECT 1 FROM invoicing_creditedlead c
                                     WHERE c.billed_id = b.id AND c.voided = {false})
                  ORDER BY d.partner_id, d.delivered_at, d.id"""

@@ -40,7 +40,7 @@ def _dt(value: datetime) -> object:
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _in_list(ids: Sequence[int]) -> str:
+def id_list(ids: Sequence[int]) -> str:
     return ", ".join(str(int(i)) for i in ids) or "NULL"
 
 
@@ -51,8 +51,8 @@ def partners_clause(partner_ids: Sequence[int] | None, column: str = "d.partner_
     run over all buyers uses a semi-join instead.
     """
     if partner_ids is None:
-        return f"{column} IN (SELECT id FROM partners_partner WHERE is_buyer = {_true()})"
-    return f"{column} IN ({_in_list(partner_ids)})"
+        return f"{column} IN (SELECT id FROM partners_partner WHERE is_buyer = {sql_true()})"
+    return f"{column} IN ({id_list(partner_ids)})"
 
 
 ALL_LEVELS = ((True, True), (True, False), (False, True), (False, False))
@@ -126,7 +126,7 @@ def resolved_deliveries_sql(
            AND {partners_clause(partner_ids)}
            AND (d.delivered_at >= %s OR d.created_at >= %s)
            AND NOT EXISTS (SELECT 1 FROM invoicing_billedlead b
-                            WHERE b.delivery_id = d.id AND b.voided = {_false()})
+                            WHERE b.delivery_id = d.id AND b.voided = {sql_false()})
            AND NOT EXISTS (SELECT 1 FROM deliveries_return r
                             WHERE r.delivery_id = d.id AND r.status = 'accepted')
     """
@@ -140,11 +140,11 @@ def tune_for_run() -> None:
             cursor.execute("SET LOCAL jit = off")
 
 
-def _false() -> str:
+def sql_false() -> str:
     return "false" if connection.vendor == "postgresql" else "0"
 
 
-def _true() -> str:
+def sql_true() -> str:
     return "true" if connection.vendor == "postgresql" else "1"
 
 
@@ -326,7 +326,7 @@ def allocate_billed_leads(bands: Sequence[BandRow]) -> int:
                         ((t.rn + b.rank_offset - b.rank_from + 1) * b.unit_micros + b.divisor / 2) / b.divisor
                         - ((t.rn + b.rank_offset - b.rank_from) * b.unit_micros + b.divisor / 2) / b.divisor
                    END,
-                   {_false()}
+                   {sql_false()}
               FROM {TMP_BILLABLE} t
               JOIN {TMP_BAND} b
                 ON t.currency_ok = 1 AND t.priced = 1 AND b.partner_id = t.partner_id AND b.scope_profile = t.scope_profile
@@ -342,7 +342,7 @@ def line_totals(invoice_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
     """(count, amount) of billed leads per line, to check the allocation against the lines."""
     rows = _fetch(
         f"""SELECT line_id, COUNT(*), SUM(amount_minor) FROM invoicing_billedlead
-             WHERE invoice_id IN ({_in_list(invoice_ids)}) GROUP BY line_id""",
+             WHERE invoice_id IN ({id_list(invoice_ids)}) GROUP BY line_id""",
         [],
     )
     return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
@@ -359,7 +359,7 @@ def gather_activity(
         f"""
         SELECT d.partner_id, COUNT(*), COUNT(DISTINCT d.lead_id),
                SUM(CASE WHEN r.id IS NOT NULL AND NOT EXISTS (
-                       SELECT 1 FROM invoicing_billedlead b WHERE b.delivery_id = d.id AND b.voided = {_false()})
+                       SELECT 1 FROM invoicing_billedlead b WHERE b.delivery_id = d.id AND b.voided = {sql_false()})
                    THEN 1 ELSE 0 END)
           FROM deliveries_delivery d
           LEFT JOIN deliveries_return r ON r.delivery_id = d.id AND r.status = 'accepted'
@@ -389,7 +389,7 @@ def count_in_windows(
     rows = _fetch(
         f"""SELECT partner_id, w, COUNT(*) FROM (
                 SELECT partner_id, CASE {cases} ELSE -1 END AS w FROM deliveries_delivery
-                 WHERE partner_id IN ({_in_list(partner_ids)}) AND delivered_at >= %s AND delivered_at < %s) x
+                 WHERE partner_id IN ({id_list(partner_ids)}) AND delivered_at >= %s AND delivered_at < %s) x
              WHERE w >= 0 GROUP BY partner_id, w""",
         [*params, _dt(min(s for s, _ in windows)), _dt(max(e for _, e in windows))],
     )
@@ -403,7 +403,7 @@ def already_billed(partner_ids: Sequence[int]) -> dict[tuple[int, str, str], int
     rows = _fetch(
         f"""SELECT i.partner_id, l.scope, l.bucket, SUM(l.quantity)
               FROM invoicing_invoiceline l JOIN invoicing_invoice i ON i.id = l.invoice_id
-             WHERE i.partner_id IN ({_in_list(partner_ids)}) AND i.status <> 'void'
+             WHERE i.partner_id IN ({id_list(partner_ids)}) AND i.status <> 'void'
                AND l.kind IN ('charge', 'prior_period')
              GROUP BY i.partner_id, l.scope, l.bucket""",
         [],
