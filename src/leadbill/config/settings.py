@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "leadbill.catalog",
     "leadbill.deliveries",
     "leadbill.invoicing",
+    "leadbill.documents",
 ]
 
 MIDDLEWARE: list[str] = []

@@ -105,6 +105,14 @@ def setup_document(history: Period, last: Period) -> tuple[dict[str, Any], list[
                 "profiles": [{"code": p, "name": f"{p.split('-')[-1].upper()} campaign"} for p in profiles],
                 "plans": plans,
             }  # fmt: skip
+            if country == "US":
+                partner["peppol_id"] = f"0060:{rng.randrange(10**8, 10**9)}"
+            if slug_ == "acme-eu" and i == 5:  # an EU customer abroad: reverse charge, no German VAT
+                partner["address"].update(
+                    {"line1": "12 rue de la Paix", "postal_code": "75002", "city": "Paris", "country": "FR"}
+                )
+                partner["tax_id"] = f"FR{rng.randrange(10**10, 10**11)}"
+                partner["tax_rate"] = "0"
             if slug_ == "acme-us" and i == 3:
                 partner["billing_mode"] = "prepay"
                 partner["low_balance_alert"] = "500.00"
@@ -137,7 +145,13 @@ def setup_document(history: Period, last: Period) -> tuple[dict[str, Any], list[
                     "country": country,
                 },
                 "tax_id": "US98-7654321" if country == "US" else "DE811223344",
+                **({"peppol_id": "0060:123456789"} if country == "US" else {}),
                 "email": f"billing@{slug_}.example",
+                "phone": "+1 212 555 0100" if country == "US" else "+49 40 555 0100",
+                **({} if country == "US" else {"iban": "DE89370400440532013000", "bic": "COBADEFFXXX"}),
+                "logo": f"{slug_}.svg",
+                "invoice_footer": f"{legal} · {'New York' if country == 'US' else 'Amtsgericht Hamburg HRB 123456'}"
+                " · Questions about this invoice: " + f"billing@{slug_}.example",
                 "currency": currency,
                 "timezone": tz,
                 "locale": "en_US" if country == "US" else "de_DE",

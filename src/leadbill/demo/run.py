@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.core.management import call_command
@@ -21,6 +22,7 @@ from leadbill.loader.services import setup_load, setup_read
 from leadbill.partners.models import Partner
 
 ACTOR = "demo"
+LOGOS = Path(__file__).parent / "logos"
 
 
 def reset_database() -> None:
@@ -39,7 +41,7 @@ def run_demo(console: Console, *, deliveries: int = 50_000, today: datetime | No
     last = periods.month(last_first.year, last_first.month, ny)
 
     text, buyers = setup_yaml(history, last)
-    result = setup_load(actor=ACTOR, document=setup_read(text))
+    result = setup_load(actor=ACTOR, document=setup_read(text, base_dir=LOGOS))
     console.print(f"[bold]1.[/bold] Loaded the set-up file: {result.total('created')} objects "
                   "(2 entities, lead types, partners, profiles, price plans)")  # fmt: skip
 

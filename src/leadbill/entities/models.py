@@ -25,6 +25,11 @@ class Entity(models.Model):
     credit_note_prefix = models.CharField(max_length=20, blank=True)
     default_payment_terms_days = models.PositiveIntegerField(default=30)
     default_tax_rate_bp = models.PositiveIntegerField(default=0, help_text="tax rate in basis points: 1900 = 19.00 %")
+    peppol_id = models.CharField(
+        max_length=60, blank=True, help_text='Peppol participant id "scheme:id", e.g. 0088:5790000435968'
+    )
+    logo_sha256 = models.CharField(max_length=64, blank=True, help_text="the logo, an asset in documents")
+    invoice_footer = models.CharField(max_length=500, blank=True, help_text="printed at the foot of every page")
 
     class Meta:
         verbose_name_plural = "entities"

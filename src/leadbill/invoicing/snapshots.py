@@ -27,6 +27,9 @@ def seller_snapshot(entity: Entity) -> dict[str, Any]:
         "bic": entity.bic,
         "locale": entity.locale,
         "timezone": entity.timezone,
+        "peppol_id": entity.peppol_id,
+        "logo_sha256": entity.logo_sha256,
+        "footer": entity.invoice_footer,
     }
 
 
@@ -44,5 +47,7 @@ def buyer_snapshot(partner: Partner) -> dict[str, Any]:
         "city": partner.city,
         "country": partner.country,
         "tax_id": partner.tax_id,
+        "peppol_id": partner.peppol_id,
+        "buyer_reference": partner.buyer_reference,
         "billing_mode": partner.billing_mode,
     }

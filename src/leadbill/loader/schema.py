@@ -14,11 +14,13 @@ The file format is documented in docs/setup-file.md.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -28,6 +30,7 @@ from django.core.validators import validate_email
 
 from leadbill.domain.errors import DomainError, PricingError
 from leadbill.domain.money import check_currency, decimal_to_minor, parse_decimal
+from leadbill.domain.peppol import check_participant_id
 from leadbill.domain.periods import local_midnight, zone
 from leadbill.domain.pricing import model_from_config
 from leadbill.domain.tax import check_rate
@@ -213,6 +216,8 @@ class PartnerSpec:
     billing_emails: tuple[str, ...]
     address: Address
     tax_id: str
+    peppol_id: str
+    buyer_reference: str
     currency: str
     payment_terms_days: int | None
     tax_rate_bp: int | None
@@ -248,6 +253,8 @@ class PartnerSpec:
             "city": self.address.city,
             "country": self.address.country,
             "tax_id": self.tax_id,
+            "peppol_id": self.peppol_id,
+            "buyer_reference": self.buyer_reference,
             "currency": self.currency,
             "payment_terms_days": self.payment_terms_days,
             "tax_rate_bp": self.tax_rate_bp,
@@ -263,6 +270,37 @@ class PartnerSpec:
             "return_auto_accept": self.return_auto_accept,
             "report_fields": list(self.report_fields),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Logo:
+    media_type: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+LOGO_MAX_BYTES = 1_000_000
+
+
+def read_logo(path: Path) -> Logo:
+    """A PNG, JPEG or SVG file of at most 1 MB, recognised by its content, not its name."""
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise DomainError(f"cannot read {path}: {exc.strerror}") from None
+    if len(content) > LOGO_MAX_BYTES:
+        raise DomainError(f"{path.name} is {len(content):,} bytes; a logo may have at most {LOGO_MAX_BYTES:,}")
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return Logo("image/png", content)
+    if content.startswith(b"\xff\xd8\xff"):
+        return Logo("image/jpeg", content)
+    head = content[:1024].lstrip().lower()
+    if head.startswith((b"<svg", b"<?xml")) and b"<svg" in content[:4096].lower():
+        return Logo("image/svg+xml", content)
+    raise DomainError(f"{path.name} is not a PNG, JPEG or SVG image")
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +321,9 @@ class EntitySpec:
     credit_note_prefix: str
     payment_terms_days: int
     tax_rate_bp: int
+    peppol_id: str
+    invoice_footer: str
+    logo: Logo | None
     lead_types: tuple[LeadTypeSpec, ...]
     partners: tuple[PartnerSpec, ...]
 
@@ -307,6 +348,9 @@ class EntitySpec:
             "credit_note_prefix": self.credit_note_prefix,
             "default_payment_terms_days": self.payment_terms_days,
             "default_tax_rate_bp": self.tax_rate_bp,
+            "peppol_id": self.peppol_id,
+            "invoice_footer": self.invoice_footer,
+            "logo_sha256": self.logo.sha256 if self.logo else "",
         }
 
 
@@ -586,6 +630,10 @@ def _address(fields: _Fields, *, country_required: bool) -> Address:
     return result
 
 
+def _peppol_id(value: Any) -> str:
+    return check_participant_id(_text(60)(value), field="")
+
+
 def _unique(problems: list[Problem], seen: dict[Any, str], key: Any, path: str, what: str) -> None:
     if not key:  # missing or bad, and reported already
         return
@@ -596,9 +644,17 @@ def _unique(problems: list[Problem], seen: dict[Any, str], key: Any, path: str, 
 
 
 class _Reader:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, base_dir: Path | None = None) -> None:
         self.catalog = catalog
+        self.base_dir = base_dir
         self.problems: list[Problem] = []
+
+    def _logo(self, value: Any) -> Logo:
+        name = _text(500)(value)
+        path = Path(name)
+        if not path.is_absolute():
+            path = (self.base_dir or Path.cwd()) / path
+        return read_logo(path)
 
     def document(self, raw: Any) -> SetupDocument:
         if raw is None:
@@ -638,6 +694,9 @@ class _Reader:
         credit_note_prefix = f.text("credit_note_prefix", 20)
         payment_terms = f.read("payment_terms_days", _integer(), 30)
         tax_rate_bp = f.read("tax_rate", _tax_rate_bp, 0)
+        peppol_id = f.read("peppol_id", _peppol_id, "")
+        invoice_footer = f.text("invoice_footer", 500)
+        logo = f.read("logo", self._logo, None)
 
         lead_types: list[LeadTypeSpec] = []
         seen: dict[Any, str] = {}
@@ -677,6 +736,9 @@ class _Reader:
             credit_note_prefix=credit_note_prefix,
             payment_terms_days=payment_terms,
             tax_rate_bp=tax_rate_bp,
+            peppol_id=peppol_id,
+            invoice_footer=invoice_footer,
+            logo=logo,
             lead_types=tuple(lead_types),
             partners=tuple(partners),
         )
@@ -725,6 +787,8 @@ class _Reader:
                 self.problems.append(Problem(item_path, exc.message))
         address = _address(f, country_required=False)
         tax_id = f.text("tax_id", 40)
+        peppol_id = f.read("peppol_id", _peppol_id, "")
+        buyer_reference = f.text("buyer_reference", 100)
         own_currency = f.read("currency", lambda v: check_currency(_text(20)(v)), currency)
         payment_terms = f.read("payment_terms_days", _integer(), None)
         tax_rate_bp = f.read("tax_rate", _tax_rate_bp, None)
@@ -809,6 +873,8 @@ class _Reader:
             billing_emails=tuple(billing_emails),
             address=address,
             tax_id=tax_id,
+            peppol_id=peppol_id,
+            buyer_reference=buyer_reference,
             currency=own_currency,
             payment_terms_days=payment_terms,
             tax_rate_bp=tax_rate_bp,
@@ -875,15 +941,18 @@ class _Reader:
         )
 
 
-def read_document(data: Any, *, catalog: Catalog | None = None) -> SetupDocument:
-    """Validate loaded YAML data; raises SetupFileError with every problem found."""
-    reader = _Reader(catalog or EmptyCatalog())
+def read_document(data: Any, *, catalog: Catalog | None = None, base_dir: Path | None = None) -> SetupDocument:
+    """Validate loaded YAML data; raises SetupFileError with every problem found.
+
+    Files the document names (an entity's logo) are read relative to `base_dir`.
+    """
+    reader = _Reader(catalog or EmptyCatalog(), base_dir)
     document = reader.document(data)
     if reader.problems:
         raise SetupFileError(reader.problems)
     return document
 
 
-def parse_document(text: str, *, catalog: Catalog | None = None) -> SetupDocument:
+def parse_document(text: str, *, catalog: Catalog | None = None, base_dir: Path | None = None) -> SetupDocument:
     """Parse and validate the text of a set-up file; raises SetupFileError."""
-    return read_document(load_yaml(text), catalog=catalog)
+    return read_document(load_yaml(text), catalog=catalog, base_dir=base_dir)

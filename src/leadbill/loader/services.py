@@ -9,6 +9,7 @@ written, so loading the same file twice writes nothing the second time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.db import models, transaction
@@ -16,6 +17,7 @@ from django.db import models, transaction
 from leadbill.audit.services import audit_record
 from leadbill.catalog.models import LeadType, PricePlan
 from leadbill.catalog.services import price_plan_set
+from leadbill.documents.assets import asset_store
 from leadbill.domain.periods import zone
 from leadbill.entities.models import Entity
 from leadbill.entities.services import ensure_series
@@ -100,9 +102,9 @@ class DatabaseCatalog:
         return LeadType.objects.filter(entity__slug=entity, code=code).exists()
 
 
-def setup_read(text: str) -> SetupDocument:
+def setup_read(text: str, *, base_dir: Path | None = None) -> SetupDocument:
     """Parse and validate a set-up file, resolving plan scopes against the file and the database."""
-    return parse_document(text, catalog=DatabaseCatalog())
+    return parse_document(text, catalog=DatabaseCatalog(), base_dir=base_dir)
 
 
 def setup_load(*, actor: str, document: SetupDocument, dry_run: bool = False) -> LoadResult:
@@ -165,6 +167,8 @@ def _refuse_currency_change(obj: Entity | Partner | None, new: str, path: str) -
 
 def _load_entity(actor: str, spec: EntitySpec, result: LoadResult) -> None:
     _refuse_currency_change(Entity.objects.filter(slug=spec.slug).first(), spec.columns()["currency"], spec.path)
+    if spec.logo is not None:
+        asset_store(spec.logo.content, spec.logo.media_type)
     entity, action, fields = _put(
         Entity, actor=actor, kind="entity", lookup={"slug": spec.slug}, values=spec.columns(), entity=None
     )

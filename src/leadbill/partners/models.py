@@ -26,6 +26,12 @@ class Partner(models.Model):
     city = models.CharField(max_length=100, blank=True)
     country = models.CharField(max_length=2, blank=True)
     tax_id = models.CharField(max_length=40, blank=True)
+    peppol_id = models.CharField(
+        max_length=60, blank=True, help_text='Peppol participant id "scheme:id"; derived from a VAT id when empty'
+    )
+    buyer_reference = models.CharField(
+        max_length=100, blank=True, help_text="the partner's reference for its invoices (EN 16931 BT-10)"
+    )
     currency = models.CharField(max_length=3)
     payment_terms_days = models.PositiveIntegerField(null=True, blank=True)
     tax_rate_bp = models.PositiveIntegerField(null=True, blank=True, help_text="None: the entity's rate")

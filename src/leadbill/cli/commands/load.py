@@ -37,7 +37,9 @@ def load(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.file}: {exc.strerror}") from None
 
     try:
-        result = setup_load(actor=args.actor, document=setup_read(text), dry_run=args.dry_run)
+        result = setup_load(
+            actor=args.actor, document=setup_read(text, base_dir=args.file.parent), dry_run=args.dry_run
+        )
     except SetupFileError as exc:
         if args.json:
             print_json(

@@ -1,0 +1,23 @@
+"""Content-addressed images (logos) the documents print."""
+
+from __future__ import annotations
+
+import hashlib
+
+from leadbill.documents.models import Asset
+
+
+def asset_store(content: bytes, media_type: str) -> str:
+    """Keep the bytes under their SHA-256 and return it; storing the same bytes twice is a no-op.
+
+    Not audited on its own: an asset means nothing until an entity or partner points at
+    it, and that change is audited where it happens.
+    """
+    sha = hashlib.sha256(content).hexdigest()
+    Asset.objects.get_or_create(sha256=sha, defaults={"media_type": media_type, "content": content})
+    return sha
+
+
+def asset_bytes(sha256: str) -> tuple[bytes, str] | None:
+    row = Asset.objects.filter(sha256=sha256).values_list("content", "media_type").first()
+    return None if row is None else (bytes(row[0]), row[1])

@@ -1,0 +1,121 @@
+"""An issued invoice, receipt or credit note → the `Document` every renderer reads.
+
+Only the invoice's frozen snapshots and stored lines are read (STYLE 11): re-rendering a
+document issued last year gives last year's parties, prices and logo.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from leadbill.domain import document as d
+from leadbill.domain import tax
+from leadbill.domain.errors import DomainError
+from leadbill.domain.peppol import participant_id
+from leadbill.invoicing.models import Invoice
+
+KIND_OF = {"invoice": d.INVOICE, "receipt": d.RECEIPT, "credit_note": d.CREDIT_NOTE}
+
+
+class NotIssuedError(DomainError):
+    code = "not_issued"
+
+
+SELLER_CONTACT_POINT = "Accounts receivable"
+
+
+def party(snapshot: dict[str, Any], *, contact_point: str = "") -> d.Party:
+    country = snapshot.get("country") or ""
+    tax_id = snapshot.get("tax_id") or ""
+    return d.Party(
+        name=snapshot.get("name") or "",
+        country=country,
+        address_line1=snapshot.get("address_line1") or "",
+        address_line2=snapshot.get("address_line2") or "",
+        postal_code=snapshot.get("postal_code") or "",
+        city=snapshot.get("city") or "",
+        tax_id=tax_id,
+        endpoint=participant_id(snapshot.get("peppol_id") or "", country=country, vat_id=tax.vat_id(tax_id, country)),
+        email=snapshot.get("email") or snapshot.get("contact_email") or "",
+        phone=snapshot.get("phone") or snapshot.get("contact_phone") or "",
+        contact_name=snapshot.get("contact_name") or contact_point,
+        iban=snapshot.get("iban") or "",
+        bic=snapshot.get("bic") or "",
+        code=snapshot.get("code") or "",
+        logo_sha256=snapshot.get("logo_sha256") or "",
+    )
+
+
+def tier_detail(rank_from: int | None, rank_to: int | None) -> str:
+    if rank_from is None:
+        return ""
+    if rank_to is None or rank_to == rank_from:
+        return f"lead {rank_from:,}" if rank_to == rank_from else f"leads from {rank_from:,}"
+    return f"leads {rank_from:,}\u2013{rank_to:,}"
+
+
+def document_of(inv: Invoice) -> d.Document:
+    """The document of an issued (or paid, or voided) invoice; drafts have no number to print."""
+    if inv.status == "draft" or not inv.number or inv.issue_date is None:
+        raise NotIssuedError(f"invoice {inv.pk} is a draft: documents exist only once it is issued")
+    kind = KIND_OF[inv.kind]
+    sign = -1 if kind in d.CREDIT_KINDS else 1
+    seller, buyer = party(inv.seller, contact_point=SELLER_CONTACT_POINT), party(inv.buyer)
+    buyer_vat = tax.vat_id(buyer.tax_id, buyer.country)
+
+    def category(rate: Decimal) -> str:
+        return tax.category(rate, seller_country=seller.country, buyer_country=buyer.country, buyer_vat_id=buyer_vat)
+
+    lines = tuple(
+        d.Line(
+            position=line.position,
+            kind=line.kind,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price_micros=line.unit_price_micros,
+            amount_minor=sign * line.amount_minor,
+            tax_rate=Decimal(line.tax_rate_bp) / 100,
+            tax_category=category(Decimal(line.tax_rate_bp) / 100),
+            detail=tier_detail(line.rank_from, line.rank_to),
+        )
+        for line in inv.lines.all()
+    )
+    taxes = []
+    for t in inv.taxes:
+        rate = Decimal(str(t["rate"]))
+        cat = category(rate)
+        code, reason = tax.EXEMPTIONS.get(cat, ("", ""))
+        taxes.append(d.TaxBreakdown(cat, rate, sign * t["net_minor"], sign * t["tax_minor"], code, reason))
+
+    prepaid = 0
+    if kind == d.RECEIPT and inv.opening_balance_minor is not None:
+        available = inv.opening_balance_minor + (inv.topups_minor or 0)
+        prepaid = max(0, min(available, inv.total_minor))
+    corrected = inv.corrects if inv.corrects_id else None
+    return d.Document(
+        kind=kind,
+        number=inv.number,
+        issue_date=inv.issue_date,
+        currency=inv.currency,
+        locale=inv.seller.get("locale") or "en_US",
+        seller=seller,
+        buyer=buyer,
+        lines=lines,
+        taxes=tuple(taxes),
+        due_date=inv.due_date if kind == d.INVOICE else None,
+        period_first_day=inv.period_first_day,
+        period_last_day=inv.period_last_day,
+        payment_terms_days=inv.payment_terms_days,
+        leads_purchased=inv.leads_billed,
+        leads_returned=inv.leads_returned,
+        prepaid_minor=prepaid,
+        opening_balance_minor=inv.opening_balance_minor,
+        topups_minor=inv.topups_minor,
+        closing_balance_minor=inv.closing_balance_minor,
+        preceding_number=corrected.number or "" if corrected else "",
+        preceding_issue_date=corrected.issue_date if corrected else None,
+        buyer_reference=inv.buyer.get("buyer_reference") or buyer.code,
+        notes=tuple(str(n) for n in inv.notes) if kind in d.CREDIT_KINDS else (),
+        footer=inv.seller.get("footer") or "",
+    )
