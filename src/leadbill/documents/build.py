@@ -77,7 +77,8 @@ def document_of(inv: Invoice) -> d.Document:
             amount_minor=sign * line.amount_minor,
             tax_rate=Decimal(line.tax_rate_bp) / 100,
             tax_category=category(Decimal(line.tax_rate_bp) / 100),
-            detail=tier_detail(line.rank_from, line.rank_to),
+            # Late leads continue the period's tier ranks; saying which ranks explains their price.
+            detail=tier_detail(line.rank_from, line.rank_to) if line.kind == "prior_period" else "",
         )
         for line in inv.lines.all()
     )

@@ -116,7 +116,10 @@ def cii_xml(doc: d.Document) -> bytes:
     _b.opt(agreement, "ram:BuyerReference", doc.buyer_reference)  # BT-10
     _party(agreement, "ram:SellerTradeParty", doc.seller, vat=s_vat, registration=s_reg, legal_id=s_legal)
     _party(agreement, "ram:BuyerTradeParty", doc.buyer, vat=b_vat, registration=b_reg, legal_id=b_legal)
-    _b.add(tx, "ram:ApplicableHeaderTradeDelivery")
+    delivery = _b.add(tx, "ram:ApplicableHeaderTradeDelivery")
+    # BT-72: the service is complete at the end of the period (or on the issue date).
+    event = _b.add(delivery, "ram:ActualDeliverySupplyChainEvent")
+    _date(event, "ram:OccurrenceDateTime", doc.period_last_day or doc.issue_date)
 
     settlement = _b.add(tx, "ram:ApplicableHeaderTradeSettlement")
     _b.add(settlement, "ram:InvoiceCurrencyCode", c)  # BT-5

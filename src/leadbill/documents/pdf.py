@@ -1,0 +1,305 @@
+"""Documents as PDF/A-3b through Typst, with the Factur-X XML attached when asked.
+
+Why Typst: measured here (docs/decisions/0005-pdf-engine.md), it renders a one-page invoice
+in a few milliseconds as PDF/A-3b with the attachment and AF entry Factur-X needs, from a
+pip wheel with no system libraries. Everything is formatted in Python (Babel) and handed to
+the template as JSON; the template only lays it out.
+
+The compiler is kept per process (fonts load once). Typst reads files only below its root,
+so the templates and the logos a document prints are copied into a private folder.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import io
+import json
+import shutil
+import tempfile
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import typst
+
+from leadbill.documents.assets import asset_bytes
+from leadbill.documents.cii import payment_terms_text
+from leadbill.documents.formatting import Formatter
+from leadbill.documents.labels import labels
+from leadbill.domain import document as d
+from leadbill.domain import tax
+
+TEMPLATES = Path(__file__).parent / "templates"
+FONT_FAMILY = "Source Sans Pro"
+ACCENT = "#1f4e79"
+FACTURX_FILE = "factur-x.xml"
+FACTURX_NS = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
+MEDIA_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}
+
+
+def font_dir() -> Path:
+    return Path(str(importlib.resources.files("font_source_sans_pro") / "files"))
+
+
+class Workspace:
+    """The per-process folder Typst compiles in, and one compiler per template."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="leadbill-typst-"))
+        shutil.copytree(TEMPLATES, self.root, dirs_exist_ok=True)
+        fonts = typst.Fonts(include_system_fonts=False, include_embedded_fonts=False, font_paths=[font_dir()])
+        self.compilers = {
+            name: typst.Compiler(str(self.root / f"{name}.typ"), root=str(self.root), font_paths=fonts)
+            for name in ("invoice", "report")
+        }
+        self.lock = threading.Lock()
+
+    def asset(self, sha256: str) -> str | None:
+        """A logo as a path Typst can read, or None when the asset is missing."""
+        for ext in MEDIA_EXT.values():
+            if (self.root / "assets" / f"{sha256}.{ext}").exists():
+                return f"assets/{sha256}.{ext}"
+        found = asset_bytes(sha256)
+        if found is None:
+            return None
+        content, media_type = found
+        (self.root / "assets").mkdir(exist_ok=True)
+        name = f"assets/{sha256}.{MEDIA_EXT.get(media_type, 'png')}"
+        (self.root / name).write_bytes(content)
+        return name
+
+    def compile(self, template: str, inputs: dict[str, str], *, when: datetime) -> bytes:
+        with self.lock:  # a Compiler is not meant to be shared between threads
+            result = self.compilers[template].compile(
+                sys_inputs=inputs, pdf_standards=["a-3b"], timestamp=when, format="pdf"
+            )
+        assert isinstance(result, bytes)
+        return result
+
+
+_workspace: Workspace | None = None
+
+
+def workspace() -> Workspace:
+    global _workspace
+    if _workspace is None:
+        _workspace = Workspace()
+    return _workspace
+
+
+CITY_FIRST = frozenset({"US", "CA", "AU", "GB", "IE"})
+
+
+def _party_lines(party: d.Party, words: dict[str, str], f: Formatter, *, home: str, with_contact: bool) -> list[str]:
+    """Address lines as the party's country writes them; the country only when it is not `home`."""
+    if party.country in CITY_FIRST:
+        place = ", ".join(x for x in (party.city, party.postal_code) if x)
+    else:
+        place = " ".join(x for x in (party.postal_code, party.city) if x)
+    country = f.country(party.country) if party.country and party.country != home else ""
+    out = [party.address_line1, party.address_line2, place, country]
+    if party.tax_id:
+        is_vat = bool(tax.vat_id(party.tax_id, party.country))
+        out.append(f"{words['vat_id'] if is_vat else words['tax_id']}: {party.tax_id}")
+    if with_contact:
+        out += [party.email, party.phone]
+    else:
+        contact = ", ".join(x for x in (party.contact_name, party.email) if x)
+        if contact:
+            out.append(f"{words['contact']}: {contact}")
+    return [x for x in out if x]
+
+
+def payload(doc: d.Document) -> dict[str, Any]:
+    """The JSON the template reads: every string already in the document's language and locale."""
+    f = Formatter(doc.locale, doc.currency)
+    w = labels(doc.locale)
+    language, _, region = doc.locale.partition("_")
+    meta: list[tuple[str, str, bool]] = [
+        (w["number"], doc.number, True),
+        (w["issue_date"], f.date(doc.issue_date), False),
+    ]
+    if doc.period_first_day and doc.period_last_day:
+        meta.append((w["period"], f.period(doc.period_first_day, doc.period_last_day), False))
+    if doc.due_date and doc.payable_minor > 0:
+        meta.append((w["due_date"], f.date(doc.due_date), True))
+    terms = _terms(doc, w)
+    if terms:
+        meta.append((w["payment_terms"], terms, False))
+    if doc.buyer_reference and doc.buyer_reference != doc.buyer.code:
+        meta.append((w["buyer_reference"], doc.buyer_reference, False))
+    if doc.preceding_number:
+        ref = doc.preceding_number
+        if doc.preceding_issue_date:
+            ref += f" ({f.short_date(doc.preceding_issue_date)})"
+        meta.append((w["corrects"], ref, False))
+
+    counts = []
+    if doc.kind != d.SELF_BILLED_INVOICE and doc.kind != d.SELF_BILLED_CREDIT_NOTE and not doc.is_credit:
+        counts = [
+            (w["leads_purchased"], f.count(doc.leads_purchased)),
+            (w["leads_returned"], f.count(doc.leads_returned)),
+        ]
+
+    rows = []
+    for line in doc.lines:
+        quantity, unit, _ = line.invoiced(doc.currency)
+        lump = unit == d.UNIT_LUMP_SUM
+        rows.append(
+            {
+                "position": str(line.position),
+                "description": line.description,
+                "detail": line.detail,
+                "quantity": f.count(line.quantity),
+                "price": f.price(line.unit_price_micros)
+                if line.unit_price_micros is not None
+                else (w["lump_sum"] if lump else f.price(_price_micros(line, quantity, doc.currency))),
+                "tax": f.percent(line.tax_rate) if line.tax_category != tax.NOT_SUBJECT else "\u2013",
+                "amount": f.money(line.amount_minor),
+            }
+        )
+
+    totals: list[tuple[str, str, bool]] = [(w["subtotal"], f.money(doc.subtotal_minor), False)]
+    for t in doc.taxes:
+        if t.category == tax.NOT_SUBJECT:
+            continue
+        totals.append(
+            (w["tax_on"].format(rate=f.percent(t.rate), net=f.money(t.net_minor)), f.money(t.tax_minor), False)
+        )
+    totals.append((w["total"], f.money(doc.total_minor), not doc.prepaid_minor))
+    if doc.prepaid_minor:
+        totals.append((w["prepaid"], f.money(-doc.prepaid_minor), False))
+        totals.append((w["amount_due"], f.money(doc.payable_minor), True))
+
+    balance: list[tuple[str, str, bool]] = []
+    if doc.kind == d.RECEIPT and doc.opening_balance_minor is not None:
+        balance = [
+            (w["opening_balance"], f.money(doc.opening_balance_minor), False),
+            (w["topups"], f.money(doc.topups_minor or 0), False),
+            (w["this_receipt"], f.money(-doc.total_minor), False),
+            (w["closing_balance"], f.money(doc.closing_balance_minor or 0), True),
+        ]
+
+    payment: list[str] = []
+    if not doc.is_credit and doc.payable_minor > 0 and doc.seller.iban:
+        due = f.date(doc.due_date) if doc.due_date else w["due_on_receipt"].lower()
+        payment = [
+            w["pay_to"].format(amount=f.money(doc.payable_minor), due=due),
+            f"{doc.seller.name} · IBAN {_iban(doc.seller.iban)}"
+            + (f" · BIC {doc.seller.bic}" if doc.seller.bic else ""),
+            f"{w['pay_reference']}: {doc.number}",
+        ]
+
+    # Outside VAT (a US seller) there is nothing to explain; exemptions inside the VAT area need their reason.
+    tax_notes = [w[f"vatex_{t.category.lower()}"] for t in doc.taxes if t.category in (tax.REVERSE_CHARGE, tax.EXPORT)]
+    show_tax = any(line.tax_category != tax.NOT_SUBJECT for line in doc.lines)
+    logo = workspace().asset(doc.seller.logo_sha256) if doc.seller.logo_sha256 else None
+    return {
+        "title": w[doc.kind],
+        "number": doc.number,
+        "lang": language or "en",
+        "region": region or "US",
+        "paper": "us-letter" if region in ("US", "CA") else "a4",
+        "accent": ACCENT,
+        "logo": logo,
+        "issuer": {"name": doc.seller.name, "lines": _party_lines(doc.seller, w, f, home="", with_contact=True)},
+        "recipient_label": w["bill_to"],
+        "recipient": {
+            "name": doc.buyer.name,
+            "lines": _party_lines(doc.buyer, w, f, home=doc.seller.country, with_contact=False),
+        },
+        "show_tax": show_tax,
+        "meta": meta,
+        "self_billing_notice": w["self_billing_notice"] if doc.is_self_billed else "",
+        "counts": counts,
+        "columns": ["#", w["description"], w["quantity"], w["unit_price"], w["tax"], w["amount"]],
+        "lines": rows,
+        "totals": totals,
+        "balance_label": w["prepay_account"],
+        "balance": balance,
+        "tax_notes": tax_notes,
+        "notes": list(doc.notes),
+        "payment_label": w["payment"],
+        "payment": payment,
+        "footer": doc.footer or doc.seller.name,
+        "page_label": w["page"],
+    }
+
+
+def _terms(doc: d.Document, w: dict[str, str]) -> str:
+    english = payment_terms_text(doc)
+    if not english:
+        return ""
+    if doc.kind == d.RECEIPT:
+        return w["paid_from_balance"] if doc.payable_minor <= 0 else w["topup_due"]
+    if doc.payment_terms_days:
+        return w["net_days"].format(days=doc.payment_terms_days)
+    return w["due_on_receipt"]
+
+
+def _price_micros(line: d.Line, quantity: object, currency: str) -> int:
+    _, _, price = line.invoiced(currency)
+    return int(price.scaleb(6))
+
+
+def _iban(iban: str) -> str:
+    compact = iban.replace(" ", "")
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+def _timestamp(doc: d.Document) -> datetime:
+    """The PDF's dates are the issue date: the same document renders to the same bytes."""
+    return datetime(doc.issue_date.year, doc.issue_date.month, doc.issue_date.day, tzinfo=UTC)
+
+
+def render_pdf(doc: d.Document) -> bytes:
+    """The human-readable document as PDF/A-3b."""
+    return workspace().compile("invoice", {"doc": json.dumps(payload(doc))}, when=_timestamp(doc))
+
+
+def render_facturx(doc: d.Document, xml: bytes) -> bytes:
+    """Factur-X: the PDF/A-3b with the CII XML attached, and the XMP that declares it (EN 16931 profile)."""
+    pdf = workspace().compile(
+        "invoice", {"doc": json.dumps(payload(doc)), "facturx": xml.decode("utf-8")}, when=_timestamp(doc)
+    )
+    return add_facturx_metadata(pdf)
+
+
+_FX_SCHEMA = f"""<rdf:li rdf:parseType="Resource"><pdfaSchema:schema>Factur-X PDFA Extension Schema</pdfaSchema:schema>\
+<pdfaSchema:namespaceURI>{FACTURX_NS}</pdfaSchema:namespaceURI><pdfaSchema:prefix>fx</pdfaSchema:prefix>\
+<pdfaSchema:property><rdf:Seq>{
+    "".join(
+        f'<rdf:li rdf:parseType="Resource"><pdfaProperty:name>{name}</pdfaProperty:name>'
+        f"<pdfaProperty:valueType>Text</pdfaProperty:valueType><pdfaProperty:category>external</pdfaProperty:category>"
+        f"<pdfaProperty:description>{text}</pdfaProperty:description></rdf:li>"
+        for name, text in (
+            ("DocumentFileName", "The name of the embedded XML document"),
+            ("DocumentType", "The type of the hybrid document in capital letters, e.g. INVOICE or ORDER"),
+            ("Version", "The actual version of the standard applying to the embedded XML document"),
+            ("ConformanceLevel", "The conformance level of the embedded XML document"),
+        )
+    )
+}</rdf:Seq></pdfaSchema:property></rdf:li>"""
+
+_FX_DESCRIPTION = (
+    f'<rdf:Description rdf:about="" xmlns:fx="{FACTURX_NS}"><fx:DocumentType>INVOICE</fx:DocumentType>'
+    f"<fx:DocumentFileName>{FACTURX_FILE}</fx:DocumentFileName><fx:Version>1.0</fx:Version>"
+    "<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel></rdf:Description>"
+)
+
+
+def add_facturx_metadata(pdf: bytes) -> bytes:
+    """Typst writes the PDF/A-3 XMP; Factur-X adds its own properties and their extension schema."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        xmp = doc.Root.Metadata.read_bytes().decode("utf-8")
+        if "</pdfaExtension:schemas>" in xmp:
+            xmp = xmp.replace(
+                "</rdf:Bag></pdfaExtension:schemas>", _FX_SCHEMA + "</rdf:Bag></pdfaExtension:schemas>", 1
+            )
+        xmp = xmp.replace("</rdf:RDF>", _FX_DESCRIPTION + "</rdf:RDF>", 1)
+        doc.Root.Metadata = doc.make_stream(xmp.encode("utf-8"), Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
+        out = io.BytesIO()
+        doc.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+        return out.getvalue()
