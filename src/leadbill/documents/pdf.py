@@ -36,6 +36,8 @@ FONT_FAMILY = "Source Sans Pro"
 ACCENT = "#1f4e79"
 FACTURX_FILE = "factur-x.xml"
 FACTURX_NS = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
+# Invoices are tagged for screen readers; the report's long table would grow 14× with tags.
+TAGGED = frozenset({"invoice"})
 MEDIA_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}
 
 
@@ -73,7 +75,7 @@ class Workspace:
     def compile(self, template: str, inputs: dict[str, str], *, when: datetime) -> bytes:
         with self.lock:  # a Compiler is not meant to be shared between threads
             result = self.compilers[template].compile(
-                sys_inputs=inputs, pdf_standards=["a-3b"], timestamp=when, format="pdf"
+                sys_inputs=inputs, pdf_standards=["a-3b"], timestamp=when, format="pdf", pdf_tags=template in TAGGED
             )
         assert isinstance(result, bytes)
         return result

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from leadbill.cli.lookups import amount_minor, day_of, entity_of, partner_of
 from leadbill.cli.main import CommandError
@@ -52,6 +54,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--entity")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=credit_note)
+    p = actions.add_parser("pdf", help="the document as PDF/A (archived the first time it is produced)")
+    p.add_argument("number")
+    p.add_argument("--entity")
+    p.add_argument("-o", "--output", type=Path, help="file or folder to write (default: ./NUMBER.pdf); - for stdout")
+    p.set_defaults(handler=document_pdf)
+    p = actions.add_parser("einvoice", help="the EN 16931 e-invoice: Factur-X PDF or UBL (Peppol BIS 3.0)")
+    p.add_argument("number")
+    p.add_argument("--format", choices=["facturx", "ubl"], required=True)
+    p.add_argument("--entity")
+    p.add_argument("-o", "--output", type=Path, help="file or folder to write (default: current folder); - for stdout")
+    p.set_defaults(handler=document_einvoice)
 
 
 def _find(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -184,3 +197,31 @@ def credit_note(args: argparse.Namespace) -> int:
     else:
         console.print(f"Credit note {note.number} issued: {note.total_minor} minor units {note.currency}")
     return 0
+
+
+def _write_document(args: argparse.Namespace, fmt: str) -> int:
+    from leadbill.documents.services import document_file
+    from leadbill.domain.errors import DomainError
+
+    invoice = _find(args)
+    try:
+        doc = document_file(invoice, fmt, actor=args.actor)
+    except DomainError as exc:
+        raise CommandError(f"{args.number}: {exc}") from None
+    if str(args.output) == "-":
+        sys.stdout.buffer.write(doc.content)
+        return 0
+    target = args.output or Path(doc.name)
+    if target.is_dir():
+        target = target / doc.name
+    target.write_bytes(doc.content)
+    print(f"wrote {target} ({len(doc.content):,} bytes, sha256 {doc.sha256[:12]}…)")
+    return 0
+
+
+def document_pdf(args: argparse.Namespace) -> int:
+    return _write_document(args, "pdf")
+
+
+def document_einvoice(args: argparse.Namespace) -> int:
+    return _write_document(args, args.format)

@@ -1,0 +1,269 @@
+"""The invoice report: every lead delivered to one partner in a date range, with what it was billed.
+
+One row per delivery: when, which lead, lead type, profile, the partner's chosen lead fields,
+the billed price and invoice, and whether it was returned (why) and credited (where). For an
+invoiced period the billed prices of the report sum exactly to that invoice's charge lines,
+because both come from the per-lead amounts stored at issue (BilledLead).
+
+The CSV streams in constant memory. On PostgreSQL it is the database's own `COPY ... TO
+STDOUT` of the report query, passed through chunk by chunk; elsewhere rows are fetched in
+chunks and written by the csv module. The PDF reads the same rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection, transaction
+
+from leadbill.catalog.models import LeadType
+from leadbill.domain import periods
+from leadbill.domain.errors import DomainError
+from leadbill.domain.money import exponent
+from leadbill.partners.models import Partner
+
+FIXED_COLUMNS = ("delivered_at", "lead_id", "lead_type", "profile")
+MONEY_COLUMNS = (
+    "billed_price",
+    "currency",
+    "invoice",
+    "return_status",
+    "return_reason",
+    "credited",
+    "credit_document",
+)
+CHUNK = 5_000
+PDF_ROW_LIMIT = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class ReportQuery:
+    partner: Partner
+    first_day: date
+    last_day: date
+    lead_type: LeadType | None = None
+
+    def __post_init__(self) -> None:
+        if self.last_day < self.first_day:
+            raise DomainError(f"the range ends ({self.last_day}) before it starts ({self.first_day})", field="to")
+
+    @property
+    def period(self) -> periods.Period:
+        return periods.date_range(self.first_day, self.last_day, self.partner.entity.timezone)
+
+    @property
+    def field_names(self) -> list[str]:
+        return [str(f) for f in (self.partner.report_fields or [])]
+
+    @property
+    def header(self) -> list[str]:
+        taken = set(FIXED_COLUMNS) | set(MONEY_COLUMNS)
+        fields = [f"field_{f}" if f in taken else f for f in self.field_names]
+        return [*FIXED_COLUMNS, *fields, *MONEY_COLUMNS]
+
+
+def _sql(q: ReportQuery, *, select: list[str]) -> tuple[str, list[Any]]:
+    params: list[Any] = [q.partner.pk, q.period.start, q.period.end]
+    where = "d.partner_id = %s AND d.delivered_at >= %s AND d.delivered_at < %s"
+    if q.lead_type is not None:
+        where += " AND d.lead_type_id = %s"
+        params.append(q.lead_type.pk)
+    sql = f"""
+        SELECT {", ".join(select)}
+        FROM deliveries_delivery d
+        JOIN catalog_leadtype lt ON lt.id = d.lead_type_id
+        LEFT JOIN partners_profile pr ON pr.id = d.profile_id
+        LEFT JOIN invoicing_billedlead bl ON bl.delivery_id = d.id AND NOT bl.voided
+        LEFT JOIN invoicing_invoice i ON i.id = bl.invoice_id
+        LEFT JOIN deliveries_return r ON r.delivery_id = d.id AND r.status IN ('requested', 'accepted')
+        LEFT JOIN invoicing_creditedlead cl ON cl.billed_id = bl.id AND NOT cl.voided
+        LEFT JOIN invoicing_invoice ci ON ci.id = cl.invoice_id
+        WHERE {where}
+        ORDER BY d.delivered_at, d.id
+    """
+    return sql, params
+
+
+_RAW_SELECT = [
+    "d.delivered_at",
+    "d.lead_id",
+    "lt.code",
+    "pr.code",
+    "d.fields",
+    "bl.amount_minor",
+    "d.currency",
+    "i.number",
+    "r.status",
+    "r.reason",
+    "cl.amount_minor",
+    "ci.number",
+]
+
+
+def rows(q: ReportQuery) -> Iterator[list[str]]:
+    """The report's rows as text, fetched in chunks (server-side cursor on PostgreSQL)."""
+    tz = ZoneInfo(q.partner.entity.timezone)
+    names = q.field_names
+    sql, params = _sql(q, select=_RAW_SELECT)
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(CHUNK):
+            for at, lead_id, lt, profile, fields, billed, currency, inv, r_status, r_reason, credited, cdoc in batch:
+                if isinstance(at, str):  # SQLite hands back text
+                    at = datetime.fromisoformat(at)
+                if at.tzinfo is None:
+                    at = at.replace(tzinfo=UTC)
+                if isinstance(fields, str):
+                    fields = json.loads(fields) if fields else {}
+                fields = fields or {}
+                places = exponent(currency)
+                yield [
+                    at.astimezone(tz).isoformat(timespec="seconds"),
+                    lead_id,
+                    lt,
+                    profile or "",
+                    *(_text(fields.get(n)) for n in names),
+                    "" if billed is None else f"{Decimal(billed).scaleb(-places):.{places}f}",
+                    currency,
+                    inv or "",
+                    r_status or "",
+                    r_reason or "",
+                    "" if credited is None else f"{Decimal(-credited).scaleb(-places):.{places}f}",
+                    cdoc or "",
+                ]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def csv_chunks(q: ReportQuery) -> Iterator[bytes]:
+    """The CSV (UTF-8, header first) in chunks; memory stays flat whatever the row count."""
+    if connection.vendor == "postgresql":
+        yield from _copy_chunks(q)
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(q.header)
+    for i, row in enumerate(rows(q), 1):
+        writer.writerow(row)
+        if i % 2_000 == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def _copy_chunks(q: ReportQuery) -> Iterator[bytes]:
+    """PostgreSQL formats and writes the CSV itself; we pass its chunks on."""
+    from psycopg import sql as psql
+
+    places = exponent(q.partner.currency)
+    divisor = psql.Literal(Decimal(10) ** places)
+
+    def money(column: str) -> psql.Composable:
+        return psql.SQL("round({} / {}, {})").format(psql.SQL(column + "::numeric"), divisor, psql.Literal(places))
+
+    select = [
+        psql.SQL("""to_char(d.delivered_at, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')"""),
+        psql.SQL("d.lead_id"),
+        psql.SQL("lt.code"),
+        psql.SQL("pr.code"),
+        *(psql.SQL("d.fields ->> {}").format(psql.Literal(n)) for n in q.field_names),
+        money("bl.amount_minor"),
+        psql.SQL("d.currency"),
+        psql.SQL("i.number"),
+        psql.SQL("r.status"),
+        psql.SQL("r.reason"),
+        money("-cl.amount_minor"),
+        psql.SQL("ci.number"),
+    ]
+    sql, params = _sql(q, select=["{}"] * len(select))
+    query = psql.SQL(sql.replace("%s", "{}")).format(*select, *(psql.Literal(p) for p in params))
+    header = ",".join(_csv_cell(h) for h in q.header) + "\n"
+    with transaction.atomic(), connection.cursor() as cursor:
+        raw = cursor.cursor
+        raw.execute(psql.SQL("SET LOCAL TIME ZONE {}").format(psql.Literal(q.partner.entity.timezone)))
+        yield header.encode("utf-8")
+        copy_sql = psql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(query)
+        with raw.copy(copy_sql) as copy:
+            for chunk in copy:
+                yield bytes(chunk)
+
+
+def _csv_cell(text: str) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow([text])
+    return out.getvalue()
+
+
+def pdf_payload(q: ReportQuery) -> dict[str, Any]:
+    from leadbill.documents.formatting import Formatter
+
+    entity = q.partner.entity
+    f = Formatter(entity.locale, q.partner.currency)
+    out_rows: list[list[str]] = []
+    billed_minor = credited_minor = 0
+    places = exponent(q.partner.currency)
+    for row in rows(q):
+        if len(out_rows) >= PDF_ROW_LIMIT:
+            raise DomainError(
+                f"more than {PDF_ROW_LIMIT:,} leads: too many for a PDF; ask for the CSV or a shorter range",
+                field="format",
+            )
+        billed, credited = row[-7], row[-2]
+        billed_minor += int(Decimal(billed).scaleb(places)) if billed else 0
+        credited_minor += int(Decimal(credited).scaleb(places)) if credited else 0
+        out_rows.append(row)
+    n_fields = len(q.field_names)
+    columns = [*q.header[:4], *q.header[4 : 4 + n_fields], "billed_price", "invoice", "return", "credited"]
+    table = [
+        [
+            r[0][:16].replace("T", " "),
+            r[1],
+            r[2],
+            r[3],
+            *r[4 : 4 + n_fields],
+            f.money(int(Decimal(r[-7]).scaleb(places))) if r[-7] else "",
+            r[-5],
+            (r[-4] + (f": {r[-3]}" if r[-3] else "")) if r[-4] else "",
+            (f.money(int(Decimal(r[-2]).scaleb(places))) + (f" ({r[-1]})" if r[-1] else "")) if r[-2] else "",
+        ]
+        for r in out_rows
+    ]
+    return {
+        "title": "Invoice report",
+        "entity": entity.legal_name,
+        "partner": q.partner.legal_name or q.partner.name,
+        "range": f.period(q.first_day, q.last_day),
+        "lead_type": q.lead_type.name if q.lead_type else "all lead types",
+        "columns": columns,
+        "rows": table,
+        "summary": [
+            ["Leads", f.count(len(out_rows))],
+            ["Billed", f.money(billed_minor)],
+            ["Credited for returns", f.money(credited_minor)],
+            ["Net", f.money(billed_minor + credited_minor)],
+        ],
+        "lang": entity.locale.split("_")[0],
+    }
+
+
+def report_pdf(q: ReportQuery) -> bytes:
+    from leadbill.documents.pdf import workspace
+
+    payload = pdf_payload(q)
+    when = datetime.combine(q.last_day, datetime.min.time(), tzinfo=UTC)
+    return workspace().compile("report", {"report": json.dumps(payload)}, when=when)
