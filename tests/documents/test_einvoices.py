@@ -117,7 +117,7 @@ def test_receipt_is_prepaid_from_the_balance(history):
 def test_ubl_names_the_partner_without_a_peppol_address(history):
     doc = document_of(history.domestic)
     nowhere = dataclasses.replace(doc, buyer=dataclasses.replace(doc.buyer, endpoint="", code="elbe-versicherung"))
-    with pytest.raises(PeppolAddressMissing, match="elbe-versicherung.*peppol_id"):
+    with pytest.raises(PeppolAddressMissing, match=r"elbe-versicherung.*peppol_id"):
         ubl_xml(nowhere)
 
 
