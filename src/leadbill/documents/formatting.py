@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
@@ -17,7 +17,7 @@ from leadbill.domain.money import MICROS_EXPONENT, exponent
 def _locale(name: str) -> Locale:
     try:
         return Locale.parse(name)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnknownLocaleError):
         return Locale.parse("en_US")
 
 
