@@ -240,3 +240,33 @@ def test_a_partner_with_deliveries_cannot_change_currency_and_nothing_is_applied
     assert "entities[0].partners[0].currency: cannot change USD to EUR" in str(refused.value)
     partner.refresh_from_db()
     assert partner.currency == "USD" and AuditEvent.objects.count() == audits
+
+
+def test_logo_and_peppol_ids_are_loaded_relative_to_the_file(tmp_path):
+    from leadbill.documents.models import Asset
+
+    (tmp_path / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    text = minimal(
+        "{model: flat, price: 1, from: 2026-01-01}",
+        partner_extra="        peppol_id: '0060:123456789'\n        buyer_reference: PO-77",
+        entity_extra="    logo: logo.svg\n    peppol_id: '0088:5790000435968'\n    invoice_footer: Unit Ltd, Reg. 1",
+    )
+    setup_load(actor=ACTOR, document=setup_read(text, base_dir=tmp_path))
+    entity = Entity.objects.get(slug="unit")
+    assert Asset.objects.get(sha256=entity.logo_sha256).media_type == "image/svg+xml"
+    assert (entity.peppol_id, entity.invoice_footer) == ("0088:5790000435968", "Unit Ltd, Reg. 1")
+    assert Partner.objects.values_list("peppol_id", "buyer_reference").get() == ("0060:123456789", "PO-77")
+
+
+def test_a_logo_that_is_not_an_image_and_a_bad_peppol_id_are_named_by_path(tmp_path):
+    (tmp_path / "logo.png").write_text("not really a png")
+    text = minimal(
+        "{model: flat, price: 1, from: 2026-01-01}",
+        partner_extra="        peppol_id: 'DE811223344'",
+        entity_extra="    logo: logo.png",
+    )
+    with pytest.raises(SetupFileError) as exc:
+        setup_read(text, base_dir=tmp_path)
+    problems = {p.path: p.message for p in exc.value.problems}
+    assert problems["entities[0].logo"] == "logo.png is not a PNG, JPEG or SVG image"
+    assert "scheme:identifier" in problems["entities[0].partners[0].peppol_id"]

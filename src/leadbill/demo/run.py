@@ -91,7 +91,29 @@ def run_demo(console: Console, *, deliveries: int = 50_000, today: datetime | No
         print_issued(run)
         summary[entity.slug] = {"issued": len(run.issued), "failures": run.failures, "run": run.run.pk}
     _print_summary(console, entities.values(), now.date())
+    folder, written = write_documents(now.date())
+    console.print(f"\n[bold]6.[/bold] Wrote the month's {written} documents as Factur-X PDF/A-3 (EN 16931 XML "
+                  f"inside) to {folder}")  # fmt: skip
+    summary["documents"] = {"folder": str(folder), "written": written}
     return summary
+
+
+def write_documents(issue_date: object) -> tuple[Path, int]:
+    """The documents issued on `issue_date`, as the partners receive them: Factur-X PDFs."""
+    from django.conf import settings
+
+    from leadbill.documents.services import document_file
+
+    docs = Invoice.objects.filter(issue_date=issue_date).exclude(status="draft").select_related("entity")
+    folder = Path(settings.OUTPUT_DIR) / "documents"
+    written = 0
+    for inv in docs.order_by("entity__slug", "series", "sequence"):
+        target = folder / inv.entity.slug
+        target.mkdir(parents=True, exist_ok=True)
+        file = document_file(inv, "facturx", actor=ACTOR)
+        (target / file.name).write_bytes(file.content)
+        written += 1
+    return folder, written
 
 
 def _print_summary(console: Console, entities: object, issue_date: object) -> None:

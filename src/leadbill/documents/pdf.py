@@ -147,7 +147,7 @@ def payload(doc: d.Document) -> dict[str, Any]:
 
     rows = []
     for line in doc.lines:
-        quantity, unit, _ = line.invoiced(doc.currency)
+        _, unit, _ = line.invoiced(doc.currency)
         lump = unit == d.UNIT_LUMP_SUM
         rows.append(
             {
@@ -155,9 +155,7 @@ def payload(doc: d.Document) -> dict[str, Any]:
                 "description": line.description,
                 "detail": line.detail,
                 "quantity": f.count(line.quantity),
-                "price": f.price(line.unit_price_micros)
-                if line.unit_price_micros is not None
-                else (w["lump_sum"] if lump else f.price(_price_micros(line, quantity, doc.currency))),
+                "price": _price_text(line, lump, f, w, doc.currency),
                 "tax": f.percent(line.tax_rate) if line.tax_category != tax.NOT_SUBJECT else "\u2013",
                 "amount": f.money(line.amount_minor),
             }
@@ -241,9 +239,16 @@ def _terms(doc: d.Document, w: dict[str, str]) -> str:
     return w["due_on_receipt"]
 
 
-def _price_micros(line: d.Line, quantity: object, currency: str) -> int:
+def _price_text(line: d.Line, lump: bool, f: Formatter, w: dict[str, str], currency: str) -> str:
+    """The price per lead; leads billed at their own delivered prices say so instead of a made-up average."""
+    if line.unit_price_micros is not None:
+        return f.price(line.unit_price_micros)
+    if line.kind in ("charge", "prior_period"):
+        return w["varies"]
+    if lump:
+        return w["lump_sum"]
     _, _, price = line.invoiced(currency)
-    return int(price.scaleb(6))
+    return f.price(int(price.scaleb(6)))
 
 
 def _iban(iban: str) -> str:

@@ -39,9 +39,12 @@ def demo(args: argparse.Namespace) -> int:
         f"\nDone in {time.perf_counter() - started:.1f} s. The data stays in {db['NAME']}; look around with\n"
         f"  {prefix}.venv/bin/leadbill invoices list --entity acme-us\n"
         f"  {prefix}.venv/bin/leadbill invoices show US-000028 --json\n"
-        f"  {prefix}.venv/bin/leadbill run preview --entity acme-eu --period {_last_month_key()}"
+        f"  {prefix}.venv/bin/leadbill run preview --entity acme-eu --period {_last_month_key()}\n"
+        f"  {prefix}.venv/bin/leadbill invoices einvoice US-000028 --format ubl\n"
+        f"  {prefix}.venv/bin/leadbill report --entity acme-us --partner atlas-life-annuity "
+        f"--from {_last_month_key()}-01 --to {_last_month_end()} --format pdf"
     )
-    failures = sum(len(s["failures"]) for s in summary.values())  # type: ignore[index,arg-type]
+    failures = sum(len(s["failures"]) for k, s in summary.items() if k != "documents")  # type: ignore[index,arg-type]
     return 1 if failures else 0
 
 
@@ -49,3 +52,9 @@ def _last_month_key() -> str:
     from datetime import date, timedelta
 
     return f"{date.today().replace(day=1) - timedelta(days=1):%Y-%m}"
+
+
+def _last_month_end() -> str:
+    from datetime import date, timedelta
+
+    return f"{date.today().replace(day=1) - timedelta(days=1):%Y-%m-%d}"
