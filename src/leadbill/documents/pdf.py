@@ -11,6 +11,7 @@ so the templates and the logos a document prints are copied into a private folde
 
 from __future__ import annotations
 
+import atexit
 import importlib.resources
 import io
 import json
@@ -50,6 +51,7 @@ class Workspace:
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="leadbill-typst-"))
+        atexit.register(shutil.rmtree, self.root, ignore_errors=True)
         shutil.copytree(TEMPLATES, self.root, dirs_exist_ok=True)
         fonts = typst.Fonts(include_system_fonts=False, include_embedded_fonts=False, font_paths=[font_dir()])
         self.compilers = {
