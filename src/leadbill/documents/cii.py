@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element
 
+from leadbill.documents.labels import EN
 from leadbill.documents.xmlutil import Builder, amount, compact, number
 from leadbill.domain import document as d
 from leadbill.domain import tax
@@ -166,12 +167,13 @@ def cii_xml(doc: d.Document) -> bytes:
     return _b.bytes(root)
 
 
-def payment_terms_text(doc: d.Document) -> str:
-    """BT-20 in English (the XML's language); the PDF words it in the document's locale."""
+def payment_terms_text(doc: d.Document, words: dict[str, str] | None = None) -> str:
+    """BT-20: English in the XML; the PDF passes the document language's words."""
+    w = words or EN
     if doc.is_credit:
         return ""
     if doc.kind == d.RECEIPT:
-        return "Paid from prepaid balance" if doc.payable_minor <= 0 else "Balance top-up due on receipt"
+        return w["paid_from_balance"] if doc.payable_minor <= 0 else w["topup_due"]
     if doc.payment_terms_days:
-        return f"Net {doc.payment_terms_days} days"
-    return "Due on receipt" if doc.payable_minor > 0 else ""
+        return w["net_days"].format(days=doc.payment_terms_days)
+    return w["due_on_receipt"] if doc.payable_minor > 0 else ""

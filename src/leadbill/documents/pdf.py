@@ -129,7 +129,7 @@ def payload(doc: d.Document) -> dict[str, Any]:
         meta.append((w["period"], f.period(doc.period_first_day, doc.period_last_day), False))
     if doc.due_date and doc.payable_minor > 0:
         meta.append((w["due_date"], f.date(doc.due_date), True))
-    terms = _terms(doc, w)
+    terms = payment_terms_text(doc, w)
     if terms:
         meta.append((w["payment_terms"], terms, False))
     if doc.buyer_reference and doc.buyer_reference != doc.buyer.code:
@@ -228,17 +228,6 @@ def payload(doc: d.Document) -> dict[str, Any]:
         "footer": doc.footer or doc.seller.name,
         "page_label": w["page"],
     }
-
-
-def _terms(doc: d.Document, w: dict[str, str]) -> str:
-    english = payment_terms_text(doc)
-    if not english:
-        return ""
-    if doc.kind == d.RECEIPT:
-        return w["paid_from_balance"] if doc.payable_minor <= 0 else w["topup_due"]
-    if doc.payment_terms_days:
-        return w["net_days"].format(days=doc.payment_terms_days)
-    return w["due_on_receipt"]
 
 
 def _price_text(line: d.Line, lump: bool, f: Formatter, w: dict[str, str], currency: str) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
@@ -108,8 +108,25 @@ _RAW_SELECT = [
 ]
 
 
-def rows(q: ReportQuery) -> Iterator[list[str]]:
-    """The report's rows as text, fetched in chunks (server-side cursor on PostgreSQL)."""
+class Lead(NamedTuple):
+    """One report row with its values typed: amounts in minor units (credits negative)."""
+
+    delivered_at: datetime  # in the entity's time zone
+    lead_id: str
+    lead_type: str
+    profile: str
+    fields: list[str]
+    billed_minor: int | None
+    currency: str
+    invoice: str
+    return_status: str
+    return_reason: str
+    credited_minor: int | None
+    credit_document: str
+
+
+def leads(q: ReportQuery) -> Iterator[Lead]:
+    """The report's rows, fetched in chunks (server-side cursor on PostgreSQL)."""
     tz = ZoneInfo(q.partner.entity.timezone)
     names = q.field_names
     sql, params = _sql(q, select=_RAW_SELECT)
@@ -124,21 +141,31 @@ def rows(q: ReportQuery) -> Iterator[list[str]]:
                 if isinstance(fields, str):
                     fields = json.loads(fields) if fields else {}
                 fields = fields or {}
-                places = exponent(currency)
-                yield [
-                    at.astimezone(tz).isoformat(timespec="seconds"),
-                    lead_id,
-                    lt,
-                    profile or "",
-                    *(_text(fields.get(n)) for n in names),
-                    "" if billed is None else f"{Decimal(billed).scaleb(-places):.{places}f}",
-                    currency,
-                    inv or "",
-                    r_status or "",
-                    r_reason or "",
-                    "" if credited is None else f"{Decimal(-credited).scaleb(-places):.{places}f}",
-                    cdoc or "",
-                ]
+                yield Lead(
+                    at.astimezone(tz), lead_id, lt, profile or "", [_text(fields.get(n)) for n in names],
+                    billed, currency, inv or "", r_status or "", r_reason or "",
+                    None if credited is None else -credited, cdoc or "",
+                )  # fmt: skip
+
+
+def rows(q: ReportQuery) -> Iterator[list[str]]:
+    """The report's rows as the CSV writes them: decimal strings, ISO times with offset."""
+    for lead in leads(q):
+        places = exponent(lead.currency)
+        yield [
+            lead.delivered_at.isoformat(timespec="seconds"),
+            lead.lead_id,
+            lead.lead_type,
+            lead.profile,
+            *lead.fields,
+            "" if lead.billed_minor is None else f"{Decimal(lead.billed_minor).scaleb(-places):.{places}f}",
+            lead.currency,
+            lead.invoice,
+            lead.return_status,
+            lead.return_reason,
+            "" if lead.credited_minor is None else f"{Decimal(lead.credited_minor).scaleb(-places):.{places}f}",
+            lead.credit_document,
+        ]
 
 
 def _text(value: Any) -> str:
@@ -214,35 +241,26 @@ def pdf_payload(q: ReportQuery) -> dict[str, Any]:
 
     entity = q.partner.entity
     f = Formatter(entity.locale, q.partner.currency)
-    out_rows: list[list[str]] = []
+    table: list[list[str]] = []
     billed_minor = credited_minor = 0
-    places = exponent(q.partner.currency)
-    for row in rows(q):
-        if len(out_rows) >= PDF_ROW_LIMIT:
+    for lead in leads(q):
+        if len(table) >= PDF_ROW_LIMIT:
             raise DomainError(
                 f"more than {PDF_ROW_LIMIT:,} leads: too many for a PDF; ask for the CSV or a shorter range",
                 field="format",
             )
-        billed, credited = row[-7], row[-2]
-        billed_minor += int(Decimal(billed).scaleb(places)) if billed else 0
-        credited_minor += int(Decimal(credited).scaleb(places)) if credited else 0
-        out_rows.append(row)
+        billed_minor += lead.billed_minor or 0
+        credited_minor += lead.credited_minor or 0
+        returned = f"{lead.return_status}: {lead.return_reason}" if lead.return_status else ""
+        credited = ""
+        if lead.credited_minor is not None:
+            credited = f.money(lead.credited_minor) + (f" ({lead.credit_document})" if lead.credit_document else "")
+        table.append([
+            lead.delivered_at.strftime("%Y-%m-%d %H:%M"), lead.lead_id, lead.lead_type, lead.profile, *lead.fields,
+            f.money(lead.billed_minor) if lead.billed_minor is not None else "", lead.invoice, returned, credited,
+        ])  # fmt: skip
     n_fields = len(q.field_names)
-    columns = [*q.header[:4], *q.header[4 : 4 + n_fields], "billed_price", "invoice", "return", "credited"]
-    table = [
-        [
-            r[0][:16].replace("T", " "),
-            r[1],
-            r[2],
-            r[3],
-            *r[4 : 4 + n_fields],
-            f.money(int(Decimal(r[-7]).scaleb(places))) if r[-7] else "",
-            r[-5],
-            (r[-4] + (f": {r[-3]}" if r[-3] else "")) if r[-4] else "",
-            (f.money(int(Decimal(r[-2]).scaleb(places))) + (f" ({r[-1]})" if r[-1] else "")) if r[-2] else "",
-        ]
-        for r in out_rows
-    ]
+    columns = [*q.header[: 4 + n_fields], "billed_price", "invoice", "return", "credited"]
     return {
         "title": "Invoice report",
         "entity": entity.legal_name,
@@ -252,7 +270,7 @@ def pdf_payload(q: ReportQuery) -> dict[str, Any]:
         "columns": columns,
         "rows": table,
         "summary": [
-            ["Leads", f.count(len(out_rows))],
+            ["Leads", f.count(len(table))],
             ["Billed", f.money(billed_minor)],
             ["Credited for returns", f.money(credited_minor)],
             ["Net", f.money(billed_minor + credited_minor)],

@@ -17,8 +17,7 @@ def amount(minor: int, currency: str) -> str:
 
 def number(value: Decimal) -> str:
     """A quantity, price or rate without exponent notation or trailing zeros ("19", "2.5", "0.125")."""
-    text = f"{value.normalize():f}"
-    return text
+    return f"{value.normalize():f}"
 
 
 def iso(day: date) -> str:
