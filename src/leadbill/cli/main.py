@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("setup", "load", "imports", "runs", "invoices", "report", "ledger", "returns", "demo")
+COMMAND_MODULES = ("setup", "load", "imports", "runs", "invoices", "report", "ledger", "returns", "apikey", "demo")
 
 
 class CommandError(Exception):

@@ -42,6 +42,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "ninja",  # its Swagger UI files, served from the package (no CDN)
     "leadbill.audit",
     "leadbill.entities",
     "leadbill.partners",
@@ -49,9 +51,28 @@ INSTALLED_APPS = [
     "leadbill.deliveries",
     "leadbill.invoicing",
     "leadbill.documents",
+    "leadbill.api",
 ]
 
-MIDDLEWARE: list[str] = []
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+STATIC_URL = "static/"
+STATIC_ROOT = HOME / "static"
+WHITENOISE_USE_FINDERS = True  # serve the packages' static files without a collectstatic step
+WSGI_APPLICATION = "leadbill.config.wsgi.application"
+# A batch of 10,000 deliveries is about 3 MB of JSON; the API refuses more rows by count.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("LEADBILL_MAX_BODY_BYTES", 16 * 1024 * 1024))
+APPEND_SLASH = False
 ROOT_URLCONF = "leadbill.config.urls"
 USE_TZ = True
 TIME_ZONE = "UTC"

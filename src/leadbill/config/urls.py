@@ -1,3 +1,7 @@
-"""URL routes; the console, portal and API mount here as they arrive."""
+"""URL routes; the console and portal mount here as they arrive."""
 
-urlpatterns: list[object] = []
+from django.urls import path
+
+from leadbill.api.main import api
+
+urlpatterns = [path("api/v1/", api.urls)]

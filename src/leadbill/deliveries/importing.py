@@ -272,38 +272,91 @@ class DeliveryRowParser:
         )
 
 
-def delivery_record_values(values: Mapping[str, Any], codes: Codes) -> DeliveryRow:
-    """Validate one delivery given as keyword values (the API's and tests' way in).
+MAPPING_COLUMNS = (*DELIVERY_COLUMNS, *DELIVERY_OPTIONAL_COLUMNS)
+_MAPPING_KEYS = frozenset((*MAPPING_COLUMNS, "fields"))
+_MONEY_KEYS = frozenset(("price", "cost"))
 
-    Accepts the same texts as a CSV row, and also datetimes, Decimals and a `fields`
-    dict; it goes through the same parser, so both ways in refuse the same things.
+
+class DeliveryMappingParser:
+    """Parses deliveries given as mappings: the API's JSON objects, Python callers' keywords.
+
+    The values go through the CSV row parser, so every way in refuses the same things
+    with the same words. `strict` (JSON) wants text for every value and refuses numbers
+    for money, which a JSON parser would have turned into binary floats; without it,
+    datetimes, Decimals and objects with a `code` are accepted too. A lead's own fields
+    come as a `fields` object of text, numbers or booleans (nothing nested).
     """
-    known = {*DELIVERY_COLUMNS, *DELIVERY_OPTIONAL_COLUMNS, "fields"}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise DomainError(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
-    lead_fields = values.get("fields") or {}
-    if not isinstance(lead_fields, dict) or not all(isinstance(k, str) for k in lead_fields):
-        raise DomainError("fields must be an object with text keys", field="fields")
 
-    def text(name: str) -> str:
-        value = values.get(name)
+    def __init__(self, codes: Codes, *, timestamp: Callable[[datetime], Any] | None = None, strict: bool = True):
+        self._row = DeliveryRowParser(MAPPING_COLUMNS, codes, timestamp=timestamp)
+        self._strict = strict
+
+    def _text(self, name: str, value: Any) -> str:
         if value is None:
             return ""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, float) and not self._strict:
+            raise DomainError("give an exact decimal string, not a float", field=name)
+        if isinstance(value, float) or (isinstance(value, int | Decimal) and self._strict and name in _MONEY_KEYS):
+            raise DomainError(f"give {name} as a decimal string such as \"2.50\", not a JSON number", field=name)
+        if self._strict or isinstance(value, bool):
+            raise DomainError(f"expected a string, got {_json_kind(value)}", field=name)
         if isinstance(value, datetime):
             return value.isoformat()
-        if isinstance(value, float):
-            raise DomainError("give an exact decimal string, not a float", field=name)
-        return str(getattr(value, "code", value))  # a Partner, Profile or LeadType by its code
+        return str(getattr(value, "code", value))  # a Decimal, or a Partner, Profile or LeadType by its code
 
-    header = [*DELIVERY_COLUMNS, *DELIVERY_OPTIONAL_COLUMNS]
-    parsed = DeliveryRowParser(header, codes).parse([text(name) for name in header])
-    row = DeliveryRow(parsed)
-    if lead_fields:
-        as_list = list(row.values)
-        as_list[STAGE_COLUMNS.index("fields")] = json.dumps(lead_fields, ensure_ascii=False, separators=(",", ":"))
-        row.values = tuple(as_list)
-    return row
+    def parse(self, row: Any) -> tuple[Any, ...]:
+        if not isinstance(row, Mapping):
+            raise DomainError(f"each delivery is an object, got {_json_kind(row)}", field="row")
+        unknown = [key for key in row if key not in _MAPPING_KEYS]
+        if unknown:
+            raise DomainError(f"unknown field(s): {', '.join(sorted(map(str, unknown)))}", field=str(sorted(unknown)[0]))
+        values = self._row.parse([self._text(name, row.get(name)) for name in MAPPING_COLUMNS])
+        lead_fields = row.get("fields")
+        if lead_fields:
+            values = (*values[:8], _fields_json(lead_fields), *values[9:])
+        return values
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float | Decimal):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _fields_json(lead_fields: Any) -> str:
+    """A lead's own fields as the JSON text the table stores: {name: scalar}; nothing nested."""
+    if not isinstance(lead_fields, Mapping):
+        raise DomainError(f"fields must be an object, got {_json_kind(lead_fields)}", field="fields")
+    texts: dict[str, Any] = {}
+    for name, value in lead_fields.items():
+        if not isinstance(name, str) or not name or len(name) > 100:
+            raise DomainError("field names are text of 1 to 100 characters", field="fields")
+        if value is None:
+            continue
+        if isinstance(value, str | int | float):
+            texts[name] = value
+        elif isinstance(value, Decimal):
+            texts[name] = str(value)
+        else:
+            raise DomainError(f"fields.{name} must be text, a number or a boolean", field="fields")
+    return json.dumps(texts, ensure_ascii=False, separators=(",", ":"))
+
+
+def delivery_record_values(values: Mapping[str, Any], codes: Codes) -> DeliveryRow:
+    """Validate one delivery given as keyword values (Python callers and tests)."""
+    return DeliveryRow(DeliveryMappingParser(codes, strict=False).parse(values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,3 +393,26 @@ class ReturnRowParser:
                 raise DomainError(f"status {text!r} is not one of accepted, rejected (or empty)", field="status")
             status = text
         return ReturnRow(external_id, reason, requested_at, status)
+
+
+class ReturnMappingParser:
+    """Parses returns given as JSON objects {external_id, reason, requested_at?, status?}."""
+
+    _columns = (*RETURN_COLUMNS, *RETURN_OPTIONAL_COLUMNS)
+
+    def __init__(self) -> None:
+        self._row = ReturnRowParser(self._columns)
+
+    def parse(self, row: Any) -> ReturnRow:
+        if not isinstance(row, Mapping):
+            raise DomainError(f"each return is an object, got {_json_kind(row)}", field="row")
+        unknown = sorted(str(key) for key in row if key not in self._columns)
+        if unknown:
+            raise DomainError(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
+        record = []
+        for name in self._columns:
+            value = row.get(name)
+            if value is not None and not isinstance(value, str):
+                raise DomainError(f"expected a string, got {_json_kind(value)}", field=name)
+            record.append(value or "")
+        return self._row.parse(record)

@@ -28,7 +28,9 @@ from leadbill.audit.services import audit_record
 from leadbill.deliveries.importing import (
     MAX_REASON_LENGTH,
     STAGE_COLUMNS,
+    DeliveryMappingParser,
     DeliveryRowParser,
+    ReturnMappingParser,
     ReturnRow,
     ReturnRowParser,
     RowError,
@@ -365,8 +367,8 @@ def deliveries_import(
     try:
         with transaction.atomic():
             stage = _stage(entity.pk, stamp)
-            parser = DeliveryRowParser(header, codes, timestamp=stage.timestamp())
-            stage.write_all(_delivery_chunks(records, parser, result, chunk_rows, progress), result)
+            parse = DeliveryRowParser(header, codes, timestamp=stage.timestamp()).parse
+            stage.write_all(_delivery_chunks(records, parse, result, chunk_rows, progress), result)
             stage.close()
             if progress is not None:
                 progress(result.rows)
@@ -377,8 +379,8 @@ def deliveries_import(
 
 
 def _delivery_chunks(
-    records: Iterator[tuple[int, list[str]]],
-    parser: DeliveryRowParser,
+    records: Iterable[tuple[int, Any]],
+    parse: Callable[[Any], tuple[Any, ...]],
     result: ImportResult,
     chunk_rows: int,
     progress: Progress | None,
@@ -387,7 +389,6 @@ def _delivery_chunks(
 
     This is the per-row hot path: a parse call, a dict lookup and an append.
     """
-    parse = parser.parse
     rows: list[tuple[Any, ...]] = []
     first_row: dict[str, int] = {}
     for row_no, record in records:
@@ -413,6 +414,36 @@ def _delivery_chunks(
         yield _Chunk(rows, first_row)
 
 
+def deliveries_receive(
+    *, actor: str, entity: Entity, rows: Sequence[Any], all_or_nothing: bool = False
+) -> ImportResult:
+    """Record a batch of deliveries pushed by another system (the API's batch endpoint).
+
+    The same path as a file import: rows are validated one by one (row numbers are the
+    indexes in `rows`), staged and written set-based in one transaction with one audit
+    row. A replayed batch creates nothing: every row is already present.
+    """
+    result = ImportResult(file_name="api")
+    codes = delivery_codes(entity)
+    stamp = timezone.now()
+    try:
+        with transaction.atomic():
+            stage = _stage(entity.pk, stamp)
+            parse = DeliveryMappingParser(codes, timestamp=stage.timestamp()).parse
+            stage.write_all(_delivery_chunks(enumerate(rows), parse, result, CHUNK_ROWS, None), result)
+            stage.close()
+            _finish_import(actor, entity, "deliveries.received", result, all_or_nothing)
+    except _Refused:
+        _refused(result)
+    return result
+
+
+class ExternalIdConflict(DomainError):
+    """The external id is taken by a delivery with other data."""
+
+    code = "conflict"
+
+
 def delivery_record(*, actor: str, entity: Entity, **fields: Any) -> tuple[Delivery, bool]:
     """Record one delivery, validated like an import row; returns (delivery, created).
 
@@ -424,7 +455,9 @@ def delivery_record(*, actor: str, entity: Entity, **fields: Any) -> tuple[Deliv
         existing = Delivery.objects.select_for_update().filter(entity=entity, external_id=values["external_id"]).first()
         if existing is not None:
             if any(getattr(existing, name) != value for name, value in values.items()):
-                raise DomainError(f"{values['external_id']!r} already exists with different data", field="external_id")
+                raise ExternalIdConflict(
+                    f"{values['external_id']!r} already exists with different data", field="external_id"
+                )
             return existing, False
         delivery = Delivery.objects.create(entity=entity, **values)
         audit_record(actor=actor, action="delivery.recorded", obj=delivery, entity=entity)
@@ -585,7 +618,29 @@ def returns_import(
     """
     result = ImportResult(file_name=file_name)
     header, records = _records(stream, result)
-    parse = ReturnRowParser(header).parse
+    _write_returns(actor, entity, records, ReturnRowParser(header).parse, result, all_or_nothing, progress)
+    return result
+
+
+def returns_receive(*, actor: str, entity: Entity, rows: Sequence[Any], all_or_nothing: bool = False) -> ImportResult:
+    """Requests (or decisions made elsewhere) for many returns at once, pushed over the API.
+
+    Rows are numbered by their index in `rows`; like a returns file, a replay adds nothing.
+    """
+    result = ImportResult(file_name="api")
+    _write_returns(actor, entity, enumerate(rows), ReturnMappingParser().parse, result, all_or_nothing, None)
+    return result
+
+
+def _write_returns(
+    actor: str,
+    entity: Entity,
+    records: Iterable[tuple[int, Any]],
+    parse: Callable[[Any], ReturnRow],
+    result: ImportResult,
+    all_or_nothing: bool,
+    progress: Progress | None,
+) -> None:
     seen: dict[str, int] = {}
     try:
         with transaction.atomic():
@@ -613,7 +668,6 @@ def returns_import(
             _finish_import(actor, entity, "returns.imported", result, all_or_nothing, decided=result.decided)
     except _Refused:
         _refused(result)
-    return result
 
 
 def _import_returns_chunk(actor: str, entity: Entity, chunk: list[tuple[int, ReturnRow]], result: ImportResult) -> None:

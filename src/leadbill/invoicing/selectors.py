@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet, Sum
 
@@ -11,6 +11,9 @@ from leadbill.domain.money import minor_to_decimal, unit_price_text
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice, InvoiceRun, LedgerEntry
 from leadbill.partners.models import Partner
+
+if TYPE_CHECKING:
+    from leadbill.invoicing.services import RunPreview
 
 
 def money(minor: int | None, currency: str) -> str | None:
@@ -143,3 +146,39 @@ def run_as_dict(run: InvoiceRun) -> dict[str, Any]:
 
 def partner_balance(partner: Partner) -> int:
     return int(LedgerEntry.objects.filter(partner=partner).aggregate(s=Sum("amount_minor"))["s"] or 0)
+
+
+def preview_as_dict(preview: RunPreview) -> dict[str, Any]:
+    """The delivery summary of a preview run: per partner, what would be billed and why to look twice."""
+    return {
+        "entity": preview.entity.slug,
+        "period": {"key": preview.period.key, "label": preview.period.label(),
+                   "start": preview.period.start, "end": preview.period.end},
+        "already_invoiced": [p.code for p in preview.already_invoiced],
+        "partners": [
+            {
+                "partner": d.partner.code,
+                "name": d.partner.name,
+                "billing_mode": d.partner.billing_mode,
+                "document": d.kind if d.draft.lines else None,
+                "currency": d.draft.currency,
+                "delivered": d.facts.delivered,
+                "returned": d.facts.returned_unbilled + d.draft.leads_credited,
+                "billable": d.billable,
+                "late": d.facts.late,
+                "subtotal": money(d.draft.subtotal_minor, d.draft.currency),
+                "tax": money(d.draft.tax_minor, d.draft.currency),
+                "total": money(d.draft.total_minor, d.draft.currency),
+                "closing_balance": money(d.closing_balance_minor, d.draft.currency),
+                "anomalies": d.anomalies,
+                "lines": [
+                    {"kind": line.kind, "description": line.description, "quantity": line.quantity,
+                     "unit_price": unit_price_text(line.unit_price_micros, d.draft.currency)
+                     if line.unit_price_micros is not None else None,
+                     "amount": money(line.amount_minor, d.draft.currency)}
+                    for line in d.draft.lines
+                ],
+            }
+            for d in preview.drafts
+        ],
+    }  # fmt: skip

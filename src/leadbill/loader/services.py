@@ -8,6 +8,7 @@ written, so loading the same file twice writes nothing the second time.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from leadbill.loader.schema import (
     Problem,
     SetupDocument,
     SetupFileError,
+    _Reader,
     parse_document,
 )
 from leadbill.partners.models import Partner, Profile
@@ -270,3 +272,89 @@ def _load_plan(
         result.note("price_plan", key, UPDATED, spec.path, tuple(k for k in after if before[k] != after[k]))
     else:
         result.note("price_plan", key, UNCHANGED, spec.path)
+
+
+# --- one object at a time (the API's partner, profile, lead type and price-plan writes) ---
+
+
+def partner_apply(*, actor: str, entity: Entity, code: str, raw: Any) -> tuple[Partner, LoadResult]:
+    """Create or replace one partner from a mapping in the set-up file's partner format.
+
+    The same reader as a file, so the same checks and messages; problem paths are
+    relative to the mapping ("contact.email", "plans[0].tiers[1].price"). Profiles and
+    plans it lists are created or updated; ones it does not list are left alone.
+    """
+    if isinstance(raw, dict):
+        if raw.get("code", code) != code:
+            raise SetupFileError([Problem("code", f"the body names partner {raw.get('code')!r}, the URL {code!r}")])
+        raw = {**raw, "code": code}
+    reader = _Reader(DatabaseCatalog())
+    spec = reader.partner(
+        "", raw, entity=entity.slug, currency=entity.currency, tz=zone(entity.timezone), lead_types=set()
+    )
+    if reader.problems or spec is None:
+        raise SetupFileError(reader.problems)
+    result = LoadResult()
+    with transaction.atomic():
+        _load_partner(actor, entity, spec, {}, result)
+    return Partner.objects.select_related("entity").get(entity=entity, code=code), result
+
+
+def plan_apply(*, actor: str, partner: Partner, raw: Any) -> tuple[PricePlan, str]:
+    """Create or update one price-plan version from a mapping in the set-up file's plan format.
+
+    Returns the plan and "created", "updated" or "unchanged".
+    """
+    entity = partner.entity
+    reader = _Reader(DatabaseCatalog())
+    spec = reader.plan(
+        "", raw, tz=zone(entity.timezone), is_buyer=partner.is_buyer, is_supplier=partner.is_supplier,
+        has_profile=lambda c: reader.catalog.has_profile(entity.slug, partner.code, c),
+        has_lead_type=lambda c: reader.catalog.has_lead_type(entity.slug, c),
+    )  # fmt: skip
+    if reader.problems or spec is None:
+        raise SetupFileError(reader.problems)
+    result = LoadResult()
+    with transaction.atomic():
+        _load_plan(actor, partner, spec, {}, {}, result)
+    action = result.changes[0].action if result.changes else UNCHANGED
+    plan = PricePlan.objects.get(
+        partner=partner, side=spec.side, effective_from=spec.effective_from,
+        profile=Profile.objects.get(partner=partner, code=spec.profile) if spec.profile else None,
+        lead_type=LeadType.objects.get(entity=entity, code=spec.lead_type) if spec.lead_type else None,
+    )  # fmt: skip
+    return plan, action
+
+
+def profile_put(*, actor: str, partner: Partner, code: str, name: str, is_active: bool = True) -> tuple[Profile, str]:
+    """Create or update one delivery profile of a partner."""
+    problems = []
+    if not re.fullmatch(r"[-a-zA-Z0-9_]{1,60}", code):
+        problems.append(Problem("code", "letters, digits, '-' and '_' only, at most 60"))
+    if not name.strip() or len(name) > 200:
+        problems.append(Problem("name", "required, at most 200 characters"))
+    if problems:
+        raise SetupFileError(problems)
+    with transaction.atomic():
+        profile, action, _ = _put(
+            Profile, actor=actor, kind="profile", lookup={"partner": partner, "code": code},
+            values={"name": name.strip(), "is_active": is_active}, entity=partner.entity,
+        )  # fmt: skip
+    return profile, action
+
+
+def lead_type_put(*, actor: str, entity: Entity, code: str, name: str) -> tuple[LeadType, str]:
+    """Create or rename one lead type of an entity."""
+    problems = []
+    if not re.fullmatch(r"[-a-zA-Z0-9_]{1,60}", code):
+        problems.append(Problem("code", "letters, digits, '-' and '_' only, at most 60"))
+    if not name.strip() or len(name) > 200:
+        problems.append(Problem("name", "required, at most 200 characters"))
+    if problems:
+        raise SetupFileError(problems)
+    with transaction.atomic():
+        lead_type, action, _ = _put(
+            LeadType, actor=actor, kind="lead_type", lookup={"entity": entity, "code": code},
+            values={"name": name.strip()}, entity=entity,
+        )  # fmt: skip
+    return lead_type, action

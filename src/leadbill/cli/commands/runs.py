@@ -41,44 +41,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(handler=list_runs)
 
 
-def preview_as_dict(preview: Any) -> dict[str, Any]:
-    from leadbill.domain.money import unit_price_text
-    from leadbill.invoicing.selectors import money
-
-    return {
-        "entity": preview.entity.slug,
-        "period": {"key": preview.period.key, "label": preview.period.label(),
-                   "start": preview.period.start, "end": preview.period.end},
-        "already_invoiced": [p.code for p in preview.already_invoiced],
-        "partners": [
-            {
-                "partner": d.partner.code,
-                "name": d.partner.name,
-                "billing_mode": d.partner.billing_mode,
-                "document": d.kind if d.draft.lines else None,
-                "currency": d.draft.currency,
-                "delivered": d.facts.delivered,
-                "returned": d.facts.returned_unbilled + d.draft.leads_credited,
-                "billable": d.billable,
-                "late": d.facts.late,
-                "subtotal": money(d.draft.subtotal_minor, d.draft.currency),
-                "tax": money(d.draft.tax_minor, d.draft.currency),
-                "total": money(d.draft.total_minor, d.draft.currency),
-                "closing_balance": money(d.closing_balance_minor, d.draft.currency),
-                "anomalies": d.anomalies,
-                "lines": [
-                    {"kind": line.kind, "description": line.description, "quantity": line.quantity,
-                     "unit_price": unit_price_text(line.unit_price_micros, d.draft.currency)
-                     if line.unit_price_micros is not None else None,
-                     "amount": money(line.amount_minor, d.draft.currency)}
-                    for line in d.draft.lines
-                ],
-            }
-            for d in preview.drafts
-        ],
-    }  # fmt: skip
-
-
 def print_preview(preview: Any) -> None:
     from leadbill.invoicing.selectors import money
 
@@ -121,6 +83,8 @@ def preview(args: argparse.Namespace) -> int:
     entity = entity_of(args.entity)
     result = invoice_run_preview(entity=entity, period=period_of(entity, args.period), partners=args.partner)
     if args.json:
+        from leadbill.invoicing.selectors import preview_as_dict
+
         print_json(preview_as_dict(result))
     else:
         print_preview(result)

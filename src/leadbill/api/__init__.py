@@ -1,0 +1,1 @@
+"""The JSON API, v1: Django Ninja routers over the capability apps' services and selectors."""

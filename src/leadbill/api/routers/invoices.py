@@ -1,0 +1,276 @@
+"""Invoices, receipts and credit notes: history, documents, payments, voids and credits."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Router
+from ninja.responses import codes_4xx
+
+from leadbill.api.auth import FULL, READ_DOCUMENTS, require
+from leadbill.api.common import (
+    DEFAULT_PAGE,
+    amount_minor,
+    invoice_for,
+    invoices_for,
+    keyset_page,
+    partner_for,
+    partner_in_body,
+    same_currency,
+)
+from leadbill.api.models import Scope
+from leadbill.api.problems import ApiProblem, error_item
+from leadbill.api.schemas import (
+    AdjustmentIn,
+    AdjustmentOut,
+    CreditNoteIn,
+    InvoiceOut,
+    InvoicePage,
+    IssueIn,
+    PaymentIn,
+    PaymentOut,
+    PaymentSaved,
+    Problem,
+    VoidIn,
+    VoidOut,
+    binary,
+)
+from leadbill.documents.models import Format
+from leadbill.documents.services import document_file
+from leadbill.invoicing.models import Adjustment, Invoice, Kind, Status
+from leadbill.invoicing.selectors import display_number, invoice_as_dict, money
+from leadbill.invoicing.services import (
+    adjustment_create,
+    credit_note_issue,
+    invoice_discard,
+    invoice_issue,
+    invoice_void,
+    payment_record,
+)
+
+router = Router(tags=["invoices"])
+
+
+def invoice_out(request: HttpRequest, invoice: Invoice) -> dict[str, Any]:
+    data = invoice_as_dict(invoice)
+    if request.auth.scope == Scope.PARTNER:  # type: ignore[attr-defined]
+        data["history"] = None  # the audit trail names staff and systems
+    return data
+
+
+def invoice_summary(inv: Invoice) -> dict[str, Any]:
+    c = inv.currency
+    return {
+        "number": inv.number,
+        "reference": display_number(inv),
+        "kind": inv.kind,
+        "status": inv.status,
+        "partner": inv.partner.code,
+        "period": inv.period_key,
+        "issue_date": inv.issue_date,
+        "due_date": inv.due_date,
+        "currency": c,
+        "total": money(inv.total_minor, c),
+        "paid": money(inv.paid_minor, c),
+        "balance_due": money(inv.total_minor - inv.paid_minor, c) if inv.kind == Kind.INVOICE else None,
+    }
+
+
+@router.get("/invoices", response={200: InvoicePage, codes_4xx: Problem}, summary="List documents, newest first")
+def list_invoices(
+    request: HttpRequest, partner: str | None = None, status: str | None = None, kind: str | None = None,
+    period: str | None = None, number: str | None = None, issued_from: date | None = None,
+    issued_to: date | None = None, overdue: bool | None = None, limit: int = DEFAULT_PAGE, cursor: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    key = require(request, *READ_DOCUMENTS)
+    qs = invoices_for(key)
+    if partner:
+        qs = qs.filter(partner=partner_for(key, partner))
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if period:
+        qs = qs.filter(period_key=period)
+    if number:
+        qs = qs.filter(number=number)
+    if issued_from:
+        qs = qs.filter(issue_date__gte=issued_from)
+    if issued_to:
+        qs = qs.filter(issue_date__lte=issued_to)
+    if overdue is not None:
+        from leadbill.invoicing.services import today_in
+
+        late = {"kind": Kind.INVOICE, "status": Status.ISSUED, "due_date__lt": today_in(key.entity)}
+        qs = qs.filter(**late) if overdue else qs.exclude(**late)
+    return keyset_page(qs, limit=limit, cursor=cursor, shape=invoice_summary)
+
+
+@router.get("/invoices/{number}", response={200: InvoiceOut, codes_4xx: Problem}, summary="Get a document")
+def get_invoice(request: HttpRequest, number: str) -> dict[str, Any]:
+    key = require(request, *READ_DOCUMENTS)
+    return invoice_out(request, invoice_for(key, number))
+
+
+def _file(request: HttpRequest, number: str, fmt: str) -> HttpResponse:
+    key = require(request, *READ_DOCUMENTS)
+    invoice = invoice_for(key, number)
+    if invoice.status == Status.DRAFT:
+        raise ApiProblem(409, "draft", f"{display_number(invoice)} is a draft; documents exist once it is issued")
+    doc = document_file(invoice, fmt, actor=key.actor)
+    response = HttpResponse(doc.content, content_type=doc.media_type)
+    response["Content-Disposition"] = f'attachment; filename="{doc.name}"'
+    response["ETag"] = f'"{doc.sha256}"'
+    return response
+
+
+@router.get(
+    "/invoices/{number}/pdf",
+    response={codes_4xx: Problem},
+    openapi_extra=binary("application/pdf", "the PDF (archived at first download, identical ever after)"),
+    summary="Download the PDF",
+)
+def get_pdf(request: HttpRequest, number: str) -> HttpResponse:
+    return _file(request, number, Format.PDF)
+
+
+@router.get(
+    "/invoices/{number}/einvoice",
+    response={codes_4xx: Problem},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "UBL 2.1 (Peppol BIS Billing 3.0) XML, or a Factur-X (EN 16931) PDF",
+                "content": {
+                    "application/xml": {"schema": {"type": "string"}},
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        }
+    },
+    summary="Download the e-invoice",
+)
+def get_einvoice(request: HttpRequest, number: str, format: str = "ubl") -> HttpResponse:
+    if format not in (Format.UBL, Format.FACTURX):
+        message = f"format must be ubl or facturx, not {format!r}"
+        raise ApiProblem(422, "invalid", message, errors=[{**error_item(message, "format"), "in": "query"}])
+    return _file(request, number, format)
+
+
+@router.get("/invoices/{number}/payments", response={200: list[PaymentOut], codes_4xx: Problem}, summary="Payments")
+def list_payments(request: HttpRequest, number: str) -> list[dict[str, Any]]:
+    key = require(request, *READ_DOCUMENTS)
+    invoice = invoice_for(key, number)
+    return invoice_as_dict(invoice)["payments"]  # type: ignore[no-any-return]
+
+
+@router.post(
+    "/invoices/{number}/payments",
+    response={201: PaymentSaved, codes_4xx: Problem},
+    summary="Record a payment (without amount: the whole balance, marking it paid)",
+)
+def post_payment(request: HttpRequest, number: str, payload: PaymentIn) -> tuple[int, dict[str, Any]]:
+    key = require(request, *FULL)
+    invoice = invoice_for(key, number)
+    same_currency(payload.currency, invoice.currency, f"{display_number(invoice)}")
+    amount = (
+        amount_minor(payload.amount, invoice.currency)
+        if payload.amount is not None
+        else invoice.total_minor - invoice.paid_minor
+    )
+    payment = payment_record(
+        actor=key.actor, invoice=invoice, amount_minor=amount, paid_on=payload.paid_on, reference=payload.reference
+    )
+    invoice = invoice_for(key, number)
+    c = invoice.currency
+    return 201, {
+        "payment": {"amount": money(payment.amount_minor, c), "paid_on": payment.paid_on, "reference": payment.reference},
+        "invoice": invoice_out(request, invoice),
+    }
+
+
+@router.post("/invoices/{number}/void", response={200: VoidOut, codes_4xx: Problem}, summary="Void (a credit note reverses it)")
+def void(request: HttpRequest, number: str, payload: VoidIn) -> dict[str, Any]:
+    key = require(request, *FULL)
+    invoice = invoice_for(key, number)
+    note = invoice_void(actor=key.actor, invoice=invoice, reason=payload.reason, issue_date=payload.issue_date)
+    return {
+        "voided": invoice_out(request, invoice_for(key, number)),
+        "credit_note": invoice_out(request, invoice_for(key, note.number or "")),
+    }
+
+
+@router.post("/invoices/{number}/issue", response={200: InvoiceOut, codes_4xx: Problem}, summary="Issue a draft")
+def issue_draft(request: HttpRequest, number: str, payload: IssueIn) -> dict[str, Any]:
+    key = require(request, *FULL)
+    issued = invoice_issue(actor=key.actor, invoice=invoice_for(key, number), issue_date=payload.issue_date)
+    return invoice_out(request, invoice_for(key, issued.number or ""))
+
+
+@router.post("/invoices/{number}/discard", response={204: None, codes_4xx: Problem}, summary="Discard a draft")
+def discard_draft(request: HttpRequest, number: str) -> tuple[int, None]:
+    key = require(request, *FULL)
+    invoice_discard(actor=key.actor, invoice=invoice_for(key, number))
+    return 204, None
+
+
+@router.post(
+    "/credit-notes",
+    response={201: InvoiceOut, codes_4xx: Problem},
+    summary="Issue a credit note now, for accepted returns and open credit adjustments",
+)
+def post_credit_note(request: HttpRequest, payload: CreditNoteIn) -> tuple[int, dict[str, Any]]:
+    key = require(request, *FULL)
+    partner = partner_in_body(key, payload.partner)
+    note = credit_note_issue(
+        actor=key.actor, partner=partner, issue_date=payload.issue_date,
+        returns=payload.returns, adjustments=payload.adjustments,
+    )  # fmt: skip
+    return 201, invoice_out(request, invoice_for(key, note.number or ""))
+
+
+def adjustment_as_dict(adj: Adjustment) -> dict[str, Any]:
+    return {
+        "id": adj.pk,
+        "partner": adj.partner.code,
+        "amount": money(adj.amount_minor, adj.currency),
+        "currency": adj.currency,
+        "reason": adj.reason,
+        "created_at": adj.created_at,
+        "invoice": display_number(adj.invoice) if adj.invoice_id and adj.invoice else None,
+    }
+
+
+@router.post(
+    "/adjustments",
+    response={201: AdjustmentOut, codes_4xx: Problem},
+    tags=["payments and balances"],
+    summary="A manual credit or debit, billed on the partner's next document",
+)
+def post_adjustment(request: HttpRequest, payload: AdjustmentIn) -> tuple[int, dict[str, Any]]:
+    key = require(request, *FULL)
+    partner = partner_in_body(key, payload.partner)
+    same_currency(payload.currency, partner.currency, f"partner {partner.code!r}")
+    adj = adjustment_create(
+        actor=key.actor, partner=partner, amount_minor=amount_minor(payload.amount, partner.currency),
+        reason=payload.reason,
+    )  # fmt: skip
+    return 201, adjustment_as_dict(adj)
+
+
+@router.get(
+    "/adjustments",
+    response={200: list[AdjustmentOut], codes_4xx: Problem},
+    tags=["payments and balances"],
+    summary="Adjustments not yet billed (open), or all of a partner",
+)
+def list_adjustments(request: HttpRequest, partner: str | None = None, open: bool = True) -> list[dict[str, Any]]:
+    key = require(request, *FULL)
+    qs = Adjustment.objects.filter(entity=key.entity).select_related("partner", "invoice")
+    if partner:
+        qs = qs.filter(partner=partner_for(key, partner))
+    if open:
+        qs = qs.filter(invoice__isnull=True)
+    return [adjustment_as_dict(a) for a in qs.order_by("-pk")[:1000]]

@@ -1,0 +1,586 @@
+"""Request and response shapes, as published in the OpenAPI document.
+
+Money is `Amount`: a decimal string, beside the object's `currency`. Bodies that are
+read by hand (delivery and return batches, partner and plan mappings, so that each bad
+row or value is reported by position instead of failing the whole request) are still
+described here, and published as components by `extra_components`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from ninja import Schema
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
+
+Amount = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["12.50"], description="decimal string")]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"], description="ISO 4217 code")]
+Code = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[-a-zA-Z0-9_]+$")]
+Text = Annotated[str, Field(max_length=500)]
+MAX_BATCH = 10_000
+
+
+# --- problems ---------------------------------------------------------------------------------
+
+
+class ProblemItem(Schema):
+    pointer: str = Field(description="JSON pointer (RFC 6901) to the bad value in the request")
+    field: str
+    message: str
+    row: int | None = Field(None, description="index of the row in a batch")
+    in_: str | None = Field(None, alias="in", description="query, path or header for parameters")
+
+
+class Problem(Schema):
+    """RFC 9457 problem details."""
+
+    type: str = Field(examples=["urn:leadbill:problem:invalid"])
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[ProblemItem] | None = None
+
+
+# --- hand-read bodies (documented, then parsed row by row) ----------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DeliveryIn(_Strict):
+    """One delivered lead. `external_id` is the idempotency key: sending it again changes nothing."""
+
+    external_id: Annotated[str, Field(min_length=1, max_length=120)]
+    partner: Code = Field(description="the buyer's code")
+    profile: Code | None = Field(None, description="the buyer's delivery profile")
+    lead_type: Code
+    lead_id: Annotated[str, Field(min_length=1, max_length=120)]
+    delivered_at: datetime = Field(description="ISO 8601 with offset")
+    price: Amount | None = Field(None, description="the price carried on the delivery (delivered-price plans)")
+    currency: Currency
+    source: Code | None = Field(None, description="the supplier the lead was bought from")
+    cost: Amount | None = Field(None, description="what the lead cost from its supplier")
+    fields: dict[str, str | int | float | bool | None] | None = Field(None, description="the lead's own fields")
+
+
+class DeliveryBatchIn(_Strict):
+    deliveries: Annotated[list[DeliveryIn], Field(min_length=1, max_length=MAX_BATCH)]
+    all_or_nothing: bool = Field(False, description="refuse the whole batch if any row is bad")
+
+
+class ReturnIn(_Strict):
+    external_id: Annotated[str, Field(min_length=1, max_length=120, description="the delivery's external id")]
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+    requested_at: datetime | None = None
+
+
+class ReturnRowIn(ReturnIn):
+    status: Literal["accepted", "rejected"] | None = Field(None, description="a decision made elsewhere")
+
+
+class ReturnBatchIn(_Strict):
+    returns: Annotated[list[ReturnRowIn], Field(min_length=1, max_length=MAX_BATCH)]
+    all_or_nothing: bool = False
+
+
+class PlanIn(BaseModel):
+    """A price-plan version, as in the set-up file: `model` and `from`, plus the model's own keys
+    (`price` for flat; `tiers` for graduated and volume; nothing for delivered)."""
+
+    model_config = ConfigDict(extra="allow")
+    model: Literal["flat", "graduated", "volume", "delivered"]
+    from_: str = Field(alias="from", description="ISO date (local midnight) or date-time", examples=["2026-01-01"])
+    side: Literal["sell", "buy"] | None = None
+    profile: Code | None = None
+    lead_type: Code | None = None
+
+
+class PartnerIn(BaseModel):
+    """A partner, as in the set-up file (docs/setup-file.md): what it lists replaces what is stored."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    legal_name: str | None = None
+    roles: list[Literal["buyer", "supplier"]] | None = None
+    active: bool | None = None
+    contact: dict[str, str] | None = None
+    billing_emails: list[str] | None = None
+    address: dict[str, str] | None = None
+    tax_id: str | None = None
+    peppol_id: str | None = None
+    buyer_reference: str | None = None
+    currency: Currency | None = None
+    payment_terms_days: int | None = None
+    tax_rate: Amount | None = None
+    billing_mode: Literal["credit", "prepay"] | None = None
+    credit_limit: Amount | None = None
+    low_balance_alert: Amount | None = None
+    caps: dict[str, int] | None = None
+    returns: dict[str, Any] | None = None
+    report_fields: list[str] | None = None
+    profiles: list[dict[str, Any]] | None = None
+    plans: list[PlanIn] | None = None
+
+
+HAND_READ = (DeliveryIn, DeliveryBatchIn, ReturnIn, ReturnRowIn, ReturnBatchIn, PlanIn, PartnerIn)
+
+
+def extra_components() -> dict[str, Any]:
+    _, schema = models_json_schema(
+        [(model, "validation") for model in HAND_READ], ref_template="#/components/schemas/{model}"
+    )
+    return dict(schema.get("$defs", {}))
+
+
+def body(model: type[BaseModel], description: str = "") -> dict[str, Any]:
+    """`openapi_extra` for an operation that reads `model` by hand."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description or (model.__doc__ or "").strip(),
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+        }
+    }
+
+
+def binary(media_type: str, description: str) -> dict[str, Any]:
+    return {
+        "responses": {
+            200: {
+                "description": description,
+                "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    }
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+class Contact(Schema):
+    name: str
+    email: str
+    phone: str
+
+
+class Address(Schema):
+    line1: str
+    line2: str
+    postal_code: str
+    city: str
+    country: str
+
+
+class Caps(Schema):
+    daily: int | None
+    weekly: int | None
+    monthly: int | None
+
+
+class ReturnPolicy(Schema):
+    allowed: bool
+    max_age_days: int | None
+    max_share: Amount | None = Field(description="percent")
+    auto_accept: bool
+
+
+class ProfileOut(Schema):
+    code: str
+    name: str
+    active: bool
+
+
+class PartnerOut(Schema):
+    """A partner in the set-up file's shape, so what you GET you can PUT back."""
+
+    code: str
+    name: str
+    legal_name: str
+    roles: list[str]
+    active: bool
+    contact: Contact
+    billing_emails: list[str]
+    address: Address
+    tax_id: str
+    peppol_id: str
+    buyer_reference: str
+    currency: Currency
+    payment_terms_days: int | None
+    tax_rate: Amount | None = Field(description="percent; null: the entity's")
+    billing_mode: str
+    credit_limit: Amount | None
+    low_balance_alert: Amount | None
+    caps: Caps
+    returns: ReturnPolicy
+    report_fields: list[str]
+    profiles: list[ProfileOut]
+
+
+class PartnerPage(Schema):
+    items: list[PartnerOut]
+    next_cursor: str | None
+
+
+class Change(Schema):
+    kind: str
+    key: str
+    action: str
+    fields: list[str]
+
+
+class PartnerSaved(Schema):
+    partner: PartnerOut
+    created: int
+    updated: int
+    unchanged: int
+    changes: list[Change]
+
+
+class PlanOut(Schema):
+    id: int
+    model: str
+    side: str
+    profile: str | None
+    lead_type: str | None
+    effective_from: datetime
+    effective_to: datetime | None
+    config: dict[str, Any]
+
+
+class PlanSaved(Schema):
+    plan: PlanOut
+    action: Literal["created", "updated", "unchanged"]
+
+
+class LeadTypeIn(Schema):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class LeadTypeOut(Schema):
+    code: str
+    name: str
+
+
+class ProfileIn(Schema):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    active: bool = True
+
+
+class DeliveryOut(Schema):
+    external_id: str
+    partner: str
+    profile: str | None
+    lead_type: str
+    lead_id: str
+    delivered_at: datetime
+    price: Amount | None
+    currency: Currency
+    source: str | None
+    cost: Amount | None
+    fields: dict[str, Any]
+    created_at: datetime
+
+
+class DeliveryPage(Schema):
+    items: list[DeliveryOut]
+    next_cursor: str | None
+
+
+class RowError(Schema):
+    row: int
+    field: str
+    pointer: str
+    message: str
+
+
+class BatchOut(Schema):
+    received: int = Field(description="rows in the batch")
+    accepted: int = Field(description="rows recorded: created now or already present with the same data")
+    created: int
+    already_present: int
+    decided: int = Field(0, description="returns batches: requested returns decided by a status")
+    rejected: int = Field(description="bad rows, not recorded")
+    errors: list[RowError]
+
+
+class ReturnOut(Schema):
+    id: int
+    external_id: str
+    partner: str
+    reason: str
+    status: Literal["requested", "accepted", "rejected"]
+    requested_at: datetime
+    decided_at: datetime | None
+    decided_by: str
+    decision_note: str
+
+
+class ReturnPage(Schema):
+    items: list[ReturnOut]
+    next_cursor: str | None
+
+
+class DecisionIn(Schema):
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
+class BulkDecisionIn(Schema):
+    ids: Annotated[list[int], Field(min_length=1, max_length=MAX_BATCH)]
+    decision: Literal["accept", "reject"]
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
+class DecisionError(Schema):
+    id: int
+    message: str
+
+
+class BulkDecisionOut(Schema):
+    decided: list[ReturnOut]
+    errors: list[DecisionError]
+
+
+class RunIn(Schema):
+    period: Annotated[str, Field(examples=["2026-01", "2026-W03", "2026-01-01..2026-01-15"], max_length=40)]
+    partners: Annotated[list[Code], Field(max_length=MAX_BATCH)] | None = None
+
+
+class RunIssueIn(RunIn):
+    issue_date: date | None = None
+    draft: bool = Field(False, description="write drafts for review instead of issuing")
+    allow_open_period: bool = Field(False, description="issue a period that has not ended yet")
+
+
+class PreviewLine(Schema):
+    kind: str
+    description: str
+    quantity: int
+    unit_price: str | None
+    amount: Amount
+
+
+class PreviewPartner(Schema):
+    partner: str
+    name: str
+    billing_mode: str
+    document: str | None
+    currency: Currency
+    delivered: int
+    returned: int
+    billable: int
+    late: int
+    subtotal: Amount
+    tax: Amount
+    total: Amount
+    closing_balance: Amount | None
+    anomalies: list[str]
+    lines: list[PreviewLine]
+
+
+class PeriodOut(Schema):
+    key: str
+    label: str
+    start: datetime
+    end: datetime
+
+
+class PreviewOut(Schema):
+    entity: str
+    period: PeriodOut
+    already_invoiced: list[str]
+    partners: list[PreviewPartner]
+
+
+class RunOut(Schema):
+    id: int
+    entity: str
+    period: str
+    mode: str
+    actor: str
+    started_at: datetime
+    finished_at: datetime | None
+    issued: list[str] = []
+    drafts: list[int] = []
+    skipped_already_invoiced: list[str] = []
+    failures: dict[str, str] = {}
+    totals: dict[str, Amount] = Field(default_factory=dict, description="issued amount per currency")
+
+
+class RunPage(Schema):
+    items: list[RunOut]
+    next_cursor: str | None
+
+
+class InvoicePeriod(Schema):
+    key: str
+    first_day: date | None
+    last_day: date | None
+    start: datetime
+    end: datetime
+
+
+class InvoiceLineOut(Schema):
+    position: int
+    kind: str
+    description: str
+    quantity: int
+    unit_price: str | None
+    amount: Amount
+    tax_rate: str
+
+
+class TaxOut(Schema):
+    rate: str
+    net: Amount
+    tax: Amount
+
+
+class PrepayOut(Schema):
+    opening_balance: Amount | None
+    topups: Amount | None
+    closing_balance: Amount | None
+
+
+class HistoryOut(Schema):
+    at: datetime
+    actor: str
+    action: str
+    data: dict[str, Any]
+
+
+class PaymentOut(Schema):
+    amount: Amount
+    paid_on: date
+    reference: str
+
+
+class InvoiceSummary(Schema):
+    number: str | None
+    reference: str
+    kind: Literal["invoice", "receipt", "credit_note"]
+    status: Literal["draft", "issued", "paid", "void"]
+    partner: str
+    period: str
+    issue_date: date | None
+    due_date: date | None
+    currency: Currency
+    total: Amount
+    paid: Amount
+    balance_due: Amount | None
+
+
+class InvoicePage(Schema):
+    items: list[InvoiceSummary]
+    next_cursor: str | None
+
+
+class InvoiceOut(Schema):
+    number: str | None
+    reference: str
+    kind: Literal["invoice", "receipt", "credit_note"]
+    status: Literal["draft", "issued", "paid", "void"]
+    entity: str
+    partner: str
+    seller: dict[str, Any]
+    buyer: dict[str, Any]
+    period: InvoicePeriod | None
+    issue_date: date | None
+    due_date: date | None
+    payment_terms_days: int | None
+    currency: Currency
+    leads_purchased: int
+    leads_returned: int
+    lines: list[InvoiceLineOut]
+    subtotal: Amount
+    taxes: list[TaxOut]
+    tax: Amount
+    total: Amount
+    paid: Amount
+    balance_due: Amount | None
+    prepay: PrepayOut | None
+    corrects: str | None
+    notes: list[str]
+    issued_at: datetime | None
+    voided_at: datetime | None
+    void_reason: str | None
+    history: list[HistoryOut] | None = Field(None, description="the audit trail; not shown to partner keys")
+    payments: list[PaymentOut]
+
+
+class PaymentIn(Schema):
+    amount: Amount | None = Field(None, description="default: the whole balance due (mark paid)")
+    currency: Currency
+    paid_on: date
+    reference: Annotated[str, Field(max_length=200)] = ""
+
+
+class PaymentSaved(Schema):
+    payment: PaymentOut
+    invoice: InvoiceOut
+
+
+class VoidIn(Schema):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    issue_date: date | None = Field(None, description="of the credit note that reverses it")
+
+
+class VoidOut(Schema):
+    voided: InvoiceOut
+    credit_note: InvoiceOut
+
+
+class IssueIn(Schema):
+    issue_date: date | None = None
+
+
+class CreditNoteIn(Schema):
+    partner: Code
+    returns: bool = Field(True, description="credit accepted returns not credited yet")
+    adjustments: bool = Field(True, description="include open credit adjustments")
+    issue_date: date | None = None
+
+
+class AdjustmentIn(Schema):
+    partner: Code
+    amount: Amount = Field(description="negative: a credit; positive: a debit, on the next document")
+    currency: Currency
+    reason: Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class AdjustmentOut(Schema):
+    id: int
+    partner: str
+    amount: Amount
+    currency: Currency
+    reason: str
+    created_at: datetime
+    invoice: str | None
+
+
+class TopupIn(Schema):
+    amount: Amount
+    currency: Currency
+    occurred_at: datetime | None = Field(None, description="default: now")
+    reference: Annotated[str, Field(max_length=200)] = ""
+
+
+class LedgerEntryOut(Schema):
+    id: int
+    kind: str
+    amount: Amount
+    currency: Currency
+    document: str | None
+    reference: str
+    occurred_at: datetime
+
+
+class BalanceOut(Schema):
+    partner: str
+    billing_mode: str
+    currency: Currency
+    balance: Amount
+    entries: list[LedgerEntryOut]
