@@ -10,10 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.http.request import RawPostDataException
-from django.core.exceptions import RequestDataTooBig
 
 from leadbill.api.models import ApiKey, Scope
 from leadbill.api.problems import ApiProblem, error_item, not_found

@@ -82,7 +82,7 @@ def _domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 
 def _path_parts(path: str) -> list[str | int]:
-    """"plans[0].tiers[1].price" as pointer parts: plans, 0, tiers, 1, price."""
+    """ "plans[0].tiers[1].price" as pointer parts: plans, 0, tiers, 1, price."""
     return [int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", path)]
 
 
@@ -124,9 +124,9 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(DataError)
 def _data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
     logger.warning("database refused a value: %s", exc)
-    return ApiProblem(422, "invalid", "a value cannot be stored (too long, out of range or with a NUL character)").response(
-        _instance(request)
-    )
+    return ApiProblem(
+        422, "invalid", "a value cannot be stored (too long, out of range or with a NUL character)"
+    ).response(_instance(request))
 
 
 @api.exception_handler(Exception)

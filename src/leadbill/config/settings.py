@@ -67,7 +67,7 @@ TEMPLATES = [
     }
 ]
 STATIC_URL = "static/"
-STATIC_ROOT = HOME / "static"
+STATIC_ROOT = os.environ.get("STATIC_ROOT") or None  # WhiteNoise serves the packages' files via finders
 WHITENOISE_USE_FINDERS = True  # serve the packages' static files without a collectstatic step
 WSGI_APPLICATION = "leadbill.config.wsgi.application"
 # A batch of 10,000 deliveries is about 3 MB of JSON; the API refuses more rows by count.

@@ -299,7 +299,7 @@ class DeliveryMappingParser:
         if isinstance(value, float) and not self._strict:
             raise DomainError("give an exact decimal string, not a float", field=name)
         if isinstance(value, float) or (isinstance(value, int | Decimal) and self._strict and name in _MONEY_KEYS):
-            raise DomainError(f"give {name} as a decimal string such as \"2.50\", not a JSON number", field=name)
+            raise DomainError(f'give {name} as a decimal string such as "2.50", not a JSON number', field=name)
         if self._strict or isinstance(value, bool):
             raise DomainError(f"expected a string, got {_json_kind(value)}", field=name)
         if isinstance(value, datetime):
@@ -311,7 +311,9 @@ class DeliveryMappingParser:
             raise DomainError(f"each delivery is an object, got {_json_kind(row)}", field="row")
         unknown = [key for key in row if key not in _MAPPING_KEYS]
         if unknown:
-            raise DomainError(f"unknown field(s): {', '.join(sorted(map(str, unknown)))}", field=str(sorted(unknown)[0]))
+            raise DomainError(
+                f"unknown field(s): {', '.join(sorted(map(str, unknown)))}", field=str(sorted(unknown)[0])
+            )
         values = self._row.parse([self._text(name, row.get(name)) for name in MAPPING_COLUMNS])
         lead_fields = row.get("fields")
         if lead_fields:

@@ -50,5 +50,7 @@ def partner_as_dict(partner: Partner) -> dict[str, Any]:
             "auto_accept": partner.return_auto_accept,
         },
         "report_fields": list(partner.report_fields or []),
-        "profiles": [{"code": p.code, "name": p.name, "active": p.is_active} for p in partner.profiles.order_by("code")],
+        "profiles": [
+            {"code": p.code, "name": p.name, "active": p.is_active} for p in partner.profiles.order_by("code")
+        ],
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.responses import codes_4xx
 
 from leadbill.api.auth import FULL, READ_DOCUMENTS, require
@@ -74,20 +74,25 @@ def get_partner(request: HttpRequest, code: str) -> dict[str, Any]:
     openapi_extra=body(PartnerIn),
     summary="Create or replace a partner (set-up file format)",
 )
-def put_partner(request: HttpRequest, code: str) -> tuple[int, dict[str, Any]]:
+def put_partner(request: HttpRequest, code: str) -> Status[dict[str, Any]]:
     key = require(request, *FULL)
     raw = json_body(request)
     partner, result = partner_apply(actor=key.actor, entity=key.entity, code=code, raw=raw)
     status = 201 if result.counts["partner"]["created"] else 200
     changes = result.as_dict()
-    return status, {
-        "partner": partner_as_dict(partner),
-        **{name: changes[name] for name in ("created", "updated", "unchanged")},
-        "changes": [{k: c[k] for k in ("kind", "key", "action", "fields")} for c in changes["changes"]],
-    }
+    return Status(
+        status,
+        {
+            "partner": partner_as_dict(partner),
+            **{name: changes[name] for name in ("created", "updated", "unchanged")},
+            "changes": [{k: c[k] for k in ("kind", "key", "action", "fields")} for c in changes["changes"]],
+        },
+    )
 
 
-@router.get("/partners/{code}/profiles", response={200: list[ProfileOut], codes_4xx: Problem}, summary="A partner's profiles")
+@router.get(
+    "/partners/{code}/profiles", response={200: list[ProfileOut], codes_4xx: Problem}, summary="A partner's profiles"
+)
 def list_profiles(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     key = require(request, *FULL)
     partner = partner_for(key, code)
@@ -99,14 +104,20 @@ def list_profiles(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     response={200: ProfileOut, 201: ProfileOut, codes_4xx: Problem},
     summary="Create or update a delivery profile",
 )
-def put_profile(request: HttpRequest, code: str, profile: str, payload: ProfileIn) -> tuple[int, dict[str, Any]]:
+def put_profile(request: HttpRequest, code: str, profile: str, payload: ProfileIn) -> Status[dict[str, Any]]:
     key = require(request, *FULL)
     partner = partner_for(key, code)
-    obj, action = profile_put(actor=key.actor, partner=partner, code=profile, name=payload.name, is_active=payload.active)
-    return (201 if action == "created" else 200), {"code": obj.code, "name": obj.name, "active": obj.is_active}
+    obj, action = profile_put(
+        actor=key.actor, partner=partner, code=profile, name=payload.name, is_active=payload.active
+    )
+    return Status(201 if action == "created" else 200, {"code": obj.code, "name": obj.name, "active": obj.is_active})
 
 
-@router.get("/partners/{code}/price-plans", response={200: list[PlanOut], codes_4xx: Problem}, summary="A partner's price-plan versions")
+@router.get(
+    "/partners/{code}/price-plans",
+    response={200: list[PlanOut], codes_4xx: Problem},
+    summary="A partner's price-plan versions",
+)
 def list_plans(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     key = require(request, *FULL)
     partner = partner_for(key, code)
@@ -120,14 +131,16 @@ def list_plans(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     openapi_extra=body(PlanIn),
     summary="Create or change a price-plan version",
 )
-def post_plan(request: HttpRequest, code: str) -> tuple[int, dict[str, Any]]:
+def post_plan(request: HttpRequest, code: str) -> Status[dict[str, Any]]:
     key = require(request, *FULL)
     partner = partner_for(key, code)
     plan, action = plan_apply(actor=key.actor, partner=partner, raw=json_body(request))
-    return (201 if action == "created" else 200), {"plan": plan_as_dict(plan), "action": action}
+    return Status(201 if action == "created" else 200, {"plan": plan_as_dict(plan), "action": action})
 
 
-@router.get("/lead-types", response={200: list[LeadTypeOut], codes_4xx: Problem}, tags=["lead types"], summary="Lead types")
+@router.get(
+    "/lead-types", response={200: list[LeadTypeOut], codes_4xx: Problem}, tags=["lead types"], summary="Lead types"
+)
 def list_lead_types(request: HttpRequest) -> list[dict[str, Any]]:
     key = require(request, *FULL)
     return [{"code": lt.code, "name": lt.name} for lt in LeadType.objects.filter(entity=key.entity).order_by("code")]
@@ -139,8 +152,7 @@ def list_lead_types(request: HttpRequest) -> list[dict[str, Any]]:
     tags=["lead types"],
     summary="Create or rename a lead type",
 )
-def put_lead_type(request: HttpRequest, code: str, payload: LeadTypeIn) -> tuple[int, dict[str, Any]]:
+def put_lead_type(request: HttpRequest, code: str, payload: LeadTypeIn) -> Status[dict[str, Any]]:
     key = require(request, *FULL)
     lead_type, action = lead_type_put(actor=key.actor, entity=key.entity, code=code, name=payload.name)
-    return (201 if action == "created" else 200), {"code": lead_type.code, "name": lead_type.name}
-
+    return Status(201 if action == "created" else 200, {"code": lead_type.code, "name": lead_type.name})

@@ -6,13 +6,22 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.responses import codes_4xx
 
 from leadbill.api.auth import FULL, INGEST, require
 from leadbill.api.common import DEFAULT_PAGE, json_body, json_object, keyset_page, partner_for
 from leadbill.api.problems import ApiProblem, error_item, not_found, pointer
-from leadbill.api.schemas import MAX_BATCH, BatchOut, DeliveryBatchIn, DeliveryIn, DeliveryOut, DeliveryPage, Problem, body
+from leadbill.api.schemas import (
+    MAX_BATCH,
+    BatchOut,
+    DeliveryBatchIn,
+    DeliveryIn,
+    DeliveryOut,
+    DeliveryPage,
+    Problem,
+    body,
+)
 from leadbill.deliveries.models import Delivery
 from leadbill.deliveries.services import ImportResult, deliveries_receive, delivery_record
 from leadbill.domain.money import micros_to_unit_price
@@ -112,7 +121,7 @@ def post_batch(request: HttpRequest) -> dict[str, Any]:
     openapi_extra=body(DeliveryIn),
     summary="Record one delivery (idempotent on external_id)",
 )
-def post_delivery(request: HttpRequest) -> tuple[int, dict[str, Any]]:
+def post_delivery(request: HttpRequest) -> Status[dict[str, Any]]:
     key = require(request, *INGEST)
     payload = json_object(request)
     from leadbill.deliveries.importing import DeliveryMappingParser
@@ -121,7 +130,7 @@ def post_delivery(request: HttpRequest) -> tuple[int, dict[str, Any]]:
     DeliveryMappingParser(delivery_codes(key.entity)).parse(payload)  # JSON's stricter types first
     delivery, created = delivery_record(actor=key.actor, entity=key.entity, **payload)
     delivery = _deliveries(key.entity.pk).get(pk=delivery.pk)
-    return (201 if created else 200), delivery_as_dict(delivery)
+    return Status(201 if created else 200, delivery_as_dict(delivery))
 
 
 @router.get("/deliveries", response={200: DeliveryPage, codes_4xx: Problem}, summary="List deliveries")

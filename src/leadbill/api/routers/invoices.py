@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
+from ninja import Status as Reply
 from ninja.responses import codes_4xx
 
 from leadbill.api.auth import FULL, READ_DOCUMENTS, require
@@ -171,7 +172,7 @@ def list_payments(request: HttpRequest, number: str) -> list[dict[str, Any]]:
     response={201: PaymentSaved, codes_4xx: Problem},
     summary="Record a payment (without amount: the whole balance, marking it paid)",
 )
-def post_payment(request: HttpRequest, number: str, payload: PaymentIn) -> tuple[int, dict[str, Any]]:
+def post_payment(request: HttpRequest, number: str, payload: PaymentIn) -> Reply[dict[str, Any]]:
     key = require(request, *FULL)
     invoice = invoice_for(key, number)
     same_currency(payload.currency, invoice.currency, f"{display_number(invoice)}")
@@ -185,13 +186,22 @@ def post_payment(request: HttpRequest, number: str, payload: PaymentIn) -> tuple
     )
     invoice = invoice_for(key, number)
     c = invoice.currency
-    return 201, {
-        "payment": {"amount": money(payment.amount_minor, c), "paid_on": payment.paid_on, "reference": payment.reference},
-        "invoice": invoice_out(request, invoice),
-    }
+    return Reply(
+        201,
+        {
+            "payment": {
+                "amount": money(payment.amount_minor, c),
+                "paid_on": payment.paid_on,
+                "reference": payment.reference,
+            },
+            "invoice": invoice_out(request, invoice),
+        },
+    )
 
 
-@router.post("/invoices/{number}/void", response={200: VoidOut, codes_4xx: Problem}, summary="Void (a credit note reverses it)")
+@router.post(
+    "/invoices/{number}/void", response={200: VoidOut, codes_4xx: Problem}, summary="Void (a credit note reverses it)"
+)
 def void(request: HttpRequest, number: str, payload: VoidIn) -> dict[str, Any]:
     key = require(request, *FULL)
     invoice = invoice_for(key, number)
@@ -210,10 +220,10 @@ def issue_draft(request: HttpRequest, number: str, payload: IssueIn) -> dict[str
 
 
 @router.post("/invoices/{number}/discard", response={204: None, codes_4xx: Problem}, summary="Discard a draft")
-def discard_draft(request: HttpRequest, number: str) -> tuple[int, None]:
+def discard_draft(request: HttpRequest, number: str) -> Reply[None]:
     key = require(request, *FULL)
     invoice_discard(actor=key.actor, invoice=invoice_for(key, number))
-    return 204, None
+    return Reply(204, None)
 
 
 @router.post(
@@ -221,14 +231,14 @@ def discard_draft(request: HttpRequest, number: str) -> tuple[int, None]:
     response={201: InvoiceOut, codes_4xx: Problem},
     summary="Issue a credit note now, for accepted returns and open credit adjustments",
 )
-def post_credit_note(request: HttpRequest, payload: CreditNoteIn) -> tuple[int, dict[str, Any]]:
+def post_credit_note(request: HttpRequest, payload: CreditNoteIn) -> Reply[dict[str, Any]]:
     key = require(request, *FULL)
     partner = partner_in_body(key, payload.partner)
     note = credit_note_issue(
         actor=key.actor, partner=partner, issue_date=payload.issue_date,
         returns=payload.returns, adjustments=payload.adjustments,
     )  # fmt: skip
-    return 201, invoice_out(request, invoice_for(key, note.number or ""))
+    return Reply(201, invoice_out(request, invoice_for(key, note.number or "")))
 
 
 def adjustment_as_dict(adj: Adjustment) -> dict[str, Any]:
@@ -249,7 +259,7 @@ def adjustment_as_dict(adj: Adjustment) -> dict[str, Any]:
     tags=["payments and balances"],
     summary="A manual credit or debit, billed on the partner's next document",
 )
-def post_adjustment(request: HttpRequest, payload: AdjustmentIn) -> tuple[int, dict[str, Any]]:
+def post_adjustment(request: HttpRequest, payload: AdjustmentIn) -> Reply[dict[str, Any]]:
     key = require(request, *FULL)
     partner = partner_in_body(key, payload.partner)
     same_currency(payload.currency, partner.currency, f"partner {partner.code!r}")
@@ -257,7 +267,7 @@ def post_adjustment(request: HttpRequest, payload: AdjustmentIn) -> tuple[int, d
         actor=key.actor, partner=partner, amount_minor=amount_minor(payload.amount, partner.currency),
         reason=payload.reason,
     )  # fmt: skip
-    return 201, adjustment_as_dict(adj)
+    return Reply(201, adjustment_as_dict(adj))
 
 
 @router.get(

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Router
+from ninja import Router, Status
 from ninja.responses import codes_4xx
 
 from leadbill.api.auth import FULL, READ_DOCUMENTS, require
@@ -32,8 +32,10 @@ def entry_as_dict(entry: LedgerEntry) -> dict[str, Any]:
     }
 
 
-@router.post("/partners/{code}/topups", response={201: LedgerEntryOut, codes_4xx: Problem}, summary="Record a prepay top-up")
-def post_topup(request: HttpRequest, code: str, payload: TopupIn) -> tuple[int, dict[str, Any]]:
+@router.post(
+    "/partners/{code}/topups", response={201: LedgerEntryOut, codes_4xx: Problem}, summary="Record a prepay top-up"
+)
+def post_topup(request: HttpRequest, code: str, payload: TopupIn) -> Status[dict[str, Any]]:
     key = require(request, *FULL)
     partner = partner_for(key, code)
     same_currency(payload.currency, partner.currency, f"partner {partner.code!r}")
@@ -45,10 +47,12 @@ def post_topup(request: HttpRequest, code: str, payload: TopupIn) -> tuple[int, 
         actor=key.actor, partner=partner, amount_minor=amount_minor(payload.amount, partner.currency),
         occurred_at=occurred_at, reference=payload.reference,
     )  # fmt: skip
-    return 201, entry_as_dict(entry)
+    return Status(201, entry_as_dict(entry))
 
 
-@router.get("/partners/{code}/balance", response={200: BalanceOut, codes_4xx: Problem}, summary="Prepay balance and ledger")
+@router.get(
+    "/partners/{code}/balance", response={200: BalanceOut, codes_4xx: Problem}, summary="Prepay balance and ledger"
+)
 def get_balance(request: HttpRequest, code: str, entries: int = 100) -> dict[str, Any]:
     key = require(request, *READ_DOCUMENTS)
     partner = partner_for(key, code)

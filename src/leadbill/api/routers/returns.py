@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.responses import codes_4xx
 
 from leadbill.api.auth import FULL, INGEST, require
@@ -66,7 +66,7 @@ def _return_for(request: HttpRequest, return_id: int, *scopes: str) -> Return:
     openapi_extra=body(ReturnIn),
     summary="Request the return of a delivered lead",
 )
-def post_return(request: HttpRequest) -> tuple[int, dict[str, Any]]:
+def post_return(request: HttpRequest) -> Status[dict[str, Any]]:
     key = require(request, *INGEST)
     row = ReturnMappingParser().parse({**json_object(request), "status": None})
     delivery = deliveries_by_external_id(key.entity, [row.external_id]).get(row.external_id)
@@ -75,7 +75,7 @@ def post_return(request: HttpRequest) -> tuple[int, dict[str, Any]]:
         raise ApiProblem(422, "unknown-delivery", message, errors=[error_item(message, "external_id")])
     delivery.entity = key.entity
     ret = return_request(actor=key.actor, delivery=delivery, reason=row.reason, requested_at=row.requested_at)
-    return 201, return_as_dict(ret)
+    return Status(201, return_as_dict(ret))
 
 
 @router.post(

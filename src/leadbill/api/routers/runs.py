@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.responses import codes_4xx
 
 from leadbill.api.auth import FULL, require
@@ -42,13 +42,13 @@ def preview(request: HttpRequest, payload: RunIn) -> dict[str, Any]:
     response={201: RunOut, codes_4xx: Problem},
     summary="Issue a period: one document per partner with billable activity",
 )
-def issue(request: HttpRequest, payload: RunIssueIn) -> tuple[int, dict[str, Any]]:
+def issue(request: HttpRequest, payload: RunIssueIn) -> Status[dict[str, Any]]:
     key = require(request, *FULL)
     result = invoice_run_issue(
         actor=key.actor, entity=key.entity, period=period_for(key, payload.period), partners=payload.partners,
         issue_date=payload.issue_date, draft=payload.draft, allow_open_period=payload.allow_open_period,
     )  # fmt: skip
-    return 201, run_out(result.run)
+    return Status(201, run_out(result.run))
 
 
 @router.get("/invoice-runs", response={200: RunPage, codes_4xx: Problem}, summary="Past runs")
@@ -61,7 +61,11 @@ def list_runs(request: HttpRequest, limit: int = DEFAULT_PAGE, cursor: str | Non
 @router.get("/invoice-runs/{run_id}", response={200: RunOut, codes_4xx: Problem}, summary="A past run")
 def get_run(request: HttpRequest, run_id: int) -> dict[str, Any]:
     key = require(request, *FULL)
-    run = InvoiceRun.objects.select_related("entity").filter(entity=key.entity, pk=run_id).first() if 0 < run_id < 2**63 else None
+    run = (
+        InvoiceRun.objects.select_related("entity").filter(entity=key.entity, pk=run_id).first()
+        if 0 < run_id < 2**63
+        else None
+    )
     if run is None:
         raise not_found(f"run {run_id}")
     return run_out(run)
