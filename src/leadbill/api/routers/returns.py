@@ -110,23 +110,6 @@ def list_returns(
     return keyset_page(qs, limit=limit, cursor=cursor, shape=return_as_dict)
 
 
-@router.get("/returns/{return_id}", response={200: ReturnOut, codes_4xx: Problem}, summary="Get a return")
-def get_return(request: HttpRequest, return_id: int) -> dict[str, Any]:
-    return return_as_dict(_return_for(request, return_id, *INGEST))
-
-
-@router.post("/returns/{return_id}/accept", response={200: ReturnOut, codes_4xx: Problem}, summary="Accept a return")
-def accept_return(request: HttpRequest, return_id: int, payload: DecisionIn) -> dict[str, Any]:
-    ret = _return_for(request, return_id, *FULL)
-    return return_as_dict(return_accept(actor=request.auth.actor, ret=ret, note=payload.note))  # type: ignore[attr-defined]
-
-
-@router.post("/returns/{return_id}/reject", response={200: ReturnOut, codes_4xx: Problem}, summary="Reject a return")
-def reject_return(request: HttpRequest, return_id: int, payload: DecisionIn) -> dict[str, Any]:
-    ret = _return_for(request, return_id, *FULL)
-    return return_as_dict(return_reject(actor=request.auth.actor, ret=ret, note=payload.note))  # type: ignore[attr-defined]
-
-
 @router.post(
     "/returns/decide", response={200: BulkDecisionOut, codes_4xx: Problem}, summary="Accept or reject many returns"
 )
@@ -143,3 +126,20 @@ def decide_returns(request: HttpRequest, payload: BulkDecisionIn) -> dict[str, A
         "errors": [{"id": i, "message": f"no return {i}"} for i in missing]
         + [{"id": r.pk, "message": message} for r, message in result.errors],
     }
+
+
+@router.get("/returns/{return_id}", response={200: ReturnOut, codes_4xx: Problem}, summary="Get a return")
+def get_return(request: HttpRequest, return_id: int) -> dict[str, Any]:
+    return return_as_dict(_return_for(request, return_id, *INGEST))
+
+
+@router.post("/returns/{return_id}/accept", response={200: ReturnOut, codes_4xx: Problem}, summary="Accept a return")
+def accept_return(request: HttpRequest, return_id: int, payload: DecisionIn) -> dict[str, Any]:
+    ret = _return_for(request, return_id, *FULL)
+    return return_as_dict(return_accept(actor=request.auth.actor, ret=ret, note=payload.note))  # type: ignore[attr-defined]
+
+
+@router.post("/returns/{return_id}/reject", response={200: ReturnOut, codes_4xx: Problem}, summary="Reject a return")
+def reject_return(request: HttpRequest, return_id: int, payload: DecisionIn) -> dict[str, Any]:
+    ret = _return_for(request, return_id, *FULL)
+    return return_as_dict(return_reject(actor=request.auth.actor, ret=ret, note=payload.note))  # type: ignore[attr-defined]
