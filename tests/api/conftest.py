@@ -37,9 +37,7 @@ class Api:
             kwargs["data"] = query
         response = getattr(self.client, method)(url, **kwargs)
         content_type = response.get("Content-Type", "")
-        response.body = (
-            json.loads(response.content) if "json" in content_type and not response.streaming else None
-        )
+        response.body = json.loads(response.content) if "json" in content_type and not response.streaming else None
         return response
 
     def get(self, path: str, **query: Any):
@@ -73,7 +71,7 @@ def world(db) -> World:
     entity = make_entity(slug="leadco", timezone="UTC", currency="EUR", invoice_prefix="INV-", credit_note_prefix="CN-",
                          default_tax_rate_bp=1900)  # fmt: skip
     lead_type = make_lead_type(entity, "auto")
-    acme = make_partner(entity, code="acme", name="Acme Insurance", report_fields=["zip"])
+    acme = make_partner(entity, code="acme", name="Acme Insurance", report_fields=["zip"], tax_id="DE811907980")
     make_profile(acme, code="web", name="Web")
     make_plan(acme, config={"price": "2.00"})
     blue = make_partner(entity, code="blue", name="Blue Leads", billing_mode="prepay")

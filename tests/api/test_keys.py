@@ -81,5 +81,7 @@ def test_cli_creates_lists_and_revokes_keys(world, capsys):
     assert all("token" not in k and "secret_sha256" not in k for k in listed)
     assert main(["apikey", "revoke", created["prefix"], "--entity", "leadco"]) == 0
     assert Api(created["token"]).get("/invoices").status_code == 401
-    assert main(["apikey", "create", "--entity", "leadco", "--name", "p", "--scope", "partner", "--partner", "acme"]) == 0
+    assert (
+        main(["apikey", "create", "--entity", "leadco", "--name", "p", "--scope", "partner", "--partner", "acme"]) == 0
+    )
     assert "lb_" in capsys.readouterr().out

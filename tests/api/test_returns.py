@@ -36,7 +36,9 @@ def test_unknown_delivery_and_policy_refusals_are_422_naming_the_field(world):
     _delivered(world)
     unknown = world.ingest.post("/returns", {"external_id": "nope", "reason": "x"})
     assert unknown.status_code == 422 and unknown.body["errors"][0]["pointer"] == "/external_id"
-    early = world.ingest.post("/returns", {"external_id": "ext-0", "reason": "x", "requested_at": "2025-01-01T00:00:00Z"})
+    early = world.ingest.post(
+        "/returns", {"external_id": "ext-0", "reason": "x", "requested_at": "2025-01-01T00:00:00Z"}
+    )
     assert early.status_code == 422 and early.body["errors"][0]["field"] == "requested_at"
     naive = world.ingest.post("/returns", {"external_id": "ext-0", "reason": "x", "requested_at": "2026-01-07T00:00"})
     assert naive.status_code == 422

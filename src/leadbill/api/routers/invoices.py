@@ -40,6 +40,7 @@ from leadbill.api.schemas import (
 )
 from leadbill.documents.models import Format
 from leadbill.documents.services import document_file
+from leadbill.domain.errors import DomainError
 from leadbill.invoicing.models import Adjustment, Invoice, Kind, Status
 from leadbill.invoicing.selectors import display_number, invoice_as_dict, money
 from leadbill.invoicing.services import (
@@ -120,7 +121,10 @@ def _file(request: HttpRequest, number: str, fmt: str) -> HttpResponse:
     invoice = invoice_for(key, number)
     if invoice.status == Status.DRAFT:
         raise ApiProblem(409, "draft", f"{display_number(invoice)} is a draft; documents exist once it is issued")
-    doc = document_file(invoice, fmt, actor=key.actor)
+    try:
+        doc = document_file(invoice, fmt, actor=key.actor)
+    except DomainError as exc:  # the stored data cannot make this format (e.g. no Peppol id): not the request's fault
+        raise ApiProblem(409, "document", f"{display_number(invoice)} cannot be rendered as {fmt}: {exc}") from None
     response = HttpResponse(doc.content, content_type=doc.media_type)
     response["Content-Disposition"] = f'attachment; filename="{doc.name}"'
     response["ETag"] = f'"{doc.sha256}"'

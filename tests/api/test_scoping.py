@@ -1,0 +1,113 @@
+"""Every resource is reached through the key's entity (and partner): others are simply not found."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadbill.api.main import api
+from tests.api.conftest import delivery
+
+# A valid body per operation, so that what is checked is the scope, not the input.
+BODIES = {
+    ("put", "/partners/{code}/profiles/{profile}"): {"name": "Web"},
+    ("post", "/partners/{code}/price-plans"): {"model": "flat", "from": "2026-01-01", "price": "1.00"},
+    ("post", "/returns/{return_id}/accept"): {},
+    ("post", "/returns/{return_id}/reject"): {"note": "no"},
+    ("post", "/invoices/{number}/payments"): {"currency": "EUR", "paid_on": "2026-02-10"},
+    ("post", "/invoices/{number}/void"): {"reason": "test"},
+    ("post", "/invoices/{number}/issue"): {},
+    ("post", "/invoices/{number}/discard"): {},
+    ("post", "/partners/{code}/topups"): {"amount": "1.00", "currency": "EUR"},
+}
+QUERIES = {"/partners/{code}/report": {"first_day": "2026-01-01", "last_day": "2026-01-31"}}
+# PUT by code creates the object in the caller's own entity: not a way into another's.
+CREATES_IN_OWN_ENTITY = {("put", "/partners/{code}"), ("put", "/lead-types/{code}")}
+
+
+def _operations():
+    schema = api.get_openapi_schema()
+    for path, methods in schema["paths"].items():
+        short = path.removeprefix("/api/v1")
+        for method in methods:
+            if "{" in short and (method, short) not in CREATES_IN_OWN_ENTITY:
+                yield method, short
+
+
+def _fill(short: str, ids: dict[str, str]) -> str:
+    return short.format(**{k: ids[k] for k in ("code", "profile", "number", "return_id", "run_id", "external_id")
+                           if "{" + k + "}" in short})  # fmt: skip
+
+
+@pytest.fixture
+def ids(billed):
+    ret = billed.ingest.post("/returns", {"external_id": "ext-1", "reason": "x"}).body
+    run = billed.full.get("/invoice-runs").body["items"][0]
+    return {"code": "blue", "profile": "web", "number": "INV-000002", "return_id": str(ret["id"]),
+            "run_id": str(run["id"]), "external_id": "ext-10"}  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "short"), list(_operations()))
+def test_another_entitys_key_gets_404_for_every_resource(billed, ids, method, short):
+    url = _fill(short, ids)  # blue, INV-000002, ...: only in this entity
+    call = billed.other_full.call(method, url, BODIES.get((method, short)), **QUERIES.get(short, {}))
+    assert call.status_code == 404, (method, url, call.status_code, call.body)
+    assert call["Content-Type"] == "application/problem+json"
+
+
+def test_another_entitys_lists_show_nothing_of_this_entity(billed):
+    other = billed.other_full
+    assert other.get("/invoices").body["items"] == []
+    assert other.get("/deliveries").body["items"] == []
+    assert other.get("/returns").body["items"] == []
+    assert other.get("/invoice-runs").body["items"] == []
+    assert [p["code"] for p in other.get("/partners").body["items"]] == ["acme"]
+    assert other.get("/partners/acme").body["name"] == "Other Acme"
+    assert other.get("/lead-types").body == [{"code": "auto", "name": "Auto"}]
+    assert other.get("/invoices", partner="blue").status_code == 404
+
+
+def test_a_partner_key_sees_only_its_own_documents(billed):
+    acme = billed.acme_key
+    assert [i["partner"] for i in acme.get("/invoices").body["items"]] == ["acme"]
+    assert acme.get("/invoices/INV-000001").status_code == 200
+    assert acme.get("/invoices/INV-000001").body["history"] is None
+    for url in ("/invoices/INV-000002", "/invoices/INV-000002/pdf", "/invoices/INV-000002/payments",
+                "/partners/blue", "/partners/blue/balance"):  # fmt: skip
+        assert acme.get(url).status_code == 404, url
+    assert acme.get("/invoices/INV-000002/einvoice", format="ubl").status_code == 404
+    assert acme.get("/partners/blue/report", first_day="2026-01-01", last_day="2026-01-31").status_code == 404
+    assert acme.get("/invoices", partner="blue").status_code == 404
+    assert acme.get("/partners/acme").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("post", "/deliveries/batch", {"deliveries": [delivery(99)]}),
+        ("post", "/returns", {"external_id": "ext-0", "reason": "x"}),
+        ("post", "/invoices/INV-000001/payments", {"currency": "EUR", "paid_on": "2026-02-10"}),
+        ("post", "/invoices/INV-000001/void", {"reason": "x"}),
+        ("post", "/invoice-runs", {"period": "2026-01"}),
+        ("post", "/credit-notes", {"partner": "acme"}),
+        ("put", "/partners/acme", {"name": "Mine now"}),
+        ("get", "/deliveries", None),
+    ],
+)
+def test_a_partner_key_cannot_write_or_read_beyond_its_documents(billed, method, url, body):
+    response = billed.acme_key.call(method, url, body)
+    assert response.status_code == 403, response.body
+    assert "partner scope" in response.body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("post", "/invoices/INV-000001/payments", {"currency": "EUR", "paid_on": "2026-02-10"}),
+        ("post", "/invoice-runs", {"period": "2026-01"}),
+        ("get", "/invoices/INV-000001/pdf", None),
+        ("put", "/partners/acme", {"name": "x"}),
+        ("post", "/returns/decide", {"ids": [1], "decision": "accept"}),
+    ],
+)
+def test_an_ingest_key_only_pushes(billed, method, url, body):
+    assert billed.ingest.call(method, url, body).status_code == 403
