@@ -14,6 +14,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.http.request import RawPostDataException
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticError
 
 from leadbill.api.models import ApiKey, Scope
 from leadbill.api.problems import ApiProblem, error_item, not_found
@@ -50,6 +52,21 @@ def json_body(request: HttpRequest, *, fast: bool = False) -> Any:
         return orjson.loads(raw) if fast else json.loads(raw, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiProblem(400, "malformed-json", f"the body is not valid JSON: {exc}") from None
+
+
+def conforming(model: type[BaseModel], raw: Any) -> Any:
+    """`raw` if it matches the published schema of `model`; else a 422 naming each bad value.
+
+    Hand-read bodies are checked against their schema first, so the API never accepts
+    what its own document forbids; the service's own checks (codes, rules) come after.
+    """
+    try:
+        model.model_validate(raw)
+    except PydanticError as exc:
+        errors = [error_item(e["msg"], *e["loc"]) for e in exc.errors()]
+        detail = "; ".join(f"{e['pointer'] or 'body'}: {e['message']}" for e in errors[:5])
+        raise ApiProblem(422, "invalid", detail, errors=errors) from None
+    return raw
 
 
 def json_object(request: HttpRequest) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 
 from leadbill.api.auth import KeyAuth
-from leadbill.api.problems import ApiProblem, error_item
+from leadbill.api.problems import MEDIA_TYPE, ApiProblem, error_item
 from leadbill.api.routers import catalog, deliveries, invoices, ledger, reports, returns, runs
 from leadbill.api.schemas import extra_components
 from leadbill.domain.errors import DomainError
@@ -42,6 +42,12 @@ class LeadbillAPI(NinjaAPI):
         """Ninja's schema plus the components of the bodies read by hand (batches, set-up mappings)."""
         schema = super().get_openapi_schema(*args, **kwargs)
         schema.setdefault("components", {}).setdefault("schemas", {}).update(extra_components())
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if str(status).startswith("4") and "application/json" in content:
+                        content[MEDIA_TYPE] = content.pop("application/json")
         return schema
 
 
@@ -90,8 +96,8 @@ def _path_parts(path: str) -> list[str | int]:
 def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = []
     for error in exc.errors:
-        loc = [part for part in error.get("loc", ()) if part not in ("body", "payload")]
         place = error.get("loc", ("body",))[0]
+        loc = [part for part in error.get("loc", ())[1:] if part != "payload"]
         item = error_item(error.get("msg", "invalid"), *loc) if loc else error_item(error.get("msg", "invalid"))
         if place in ("query", "path", "header"):
             item["in"] = place

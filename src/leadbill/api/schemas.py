@@ -20,6 +20,9 @@ Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"], descrip
 Code = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[-a-zA-Z0-9_]+$")]
 Text = Annotated[str, Field(max_length=500)]
 MAX_BATCH = 10_000
+# The refusals any operation may give, each as a Problem: bad JSON or cursor, no key, wrong
+# scope, not found, wrong state, too large, not JSON, invalid input.
+ERRORS = frozenset({400, 401, 403, 404, 409, 413, 415, 422})
 
 
 # --- problems ---------------------------------------------------------------------------------

@@ -6,11 +6,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Status
-from ninja.responses import codes_4xx
 
 from leadbill.api.auth import FULL, READ_DOCUMENTS, require
-from leadbill.api.common import DEFAULT_PAGE, json_body, keyset_page, partner_for
+from leadbill.api.common import DEFAULT_PAGE, conforming, json_body, keyset_page, partner_for
 from leadbill.api.schemas import (
+    ERRORS,
     LeadTypeIn,
     LeadTypeOut,
     PartnerIn,
@@ -46,7 +46,7 @@ def plan_as_dict(plan: PricePlan) -> dict[str, Any]:
     }
 
 
-@router.get("/partners", response={200: PartnerPage, codes_4xx: Problem}, summary="List partners")
+@router.get("/partners", response={200: PartnerPage, ERRORS: Problem}, summary="List partners")
 def list_partners(
     request: HttpRequest, role: str | None = None, active: bool | None = None,
     limit: int = DEFAULT_PAGE, cursor: str | None = None,
@@ -62,7 +62,7 @@ def list_partners(
     return keyset_page(qs, limit=limit, cursor=cursor, shape=partner_as_dict)
 
 
-@router.get("/partners/{code}", response={200: PartnerOut, codes_4xx: Problem}, summary="Get a partner")
+@router.get("/partners/{code}", response={200: PartnerOut, ERRORS: Problem}, summary="Get a partner")
 def get_partner(request: HttpRequest, code: str) -> dict[str, Any]:
     key = require(request, *READ_DOCUMENTS)
     return partner_as_dict(partner_for(key, code))
@@ -70,13 +70,13 @@ def get_partner(request: HttpRequest, code: str) -> dict[str, Any]:
 
 @router.put(
     "/partners/{code}",
-    response={200: PartnerSaved, 201: PartnerSaved, codes_4xx: Problem},
+    response={200: PartnerSaved, 201: PartnerSaved, ERRORS: Problem},
     openapi_extra=body(PartnerIn),
     summary="Create or replace a partner (set-up file format)",
 )
 def put_partner(request: HttpRequest, code: str) -> Status[dict[str, Any]]:
     key = require(request, *FULL)
-    raw = json_body(request)
+    raw = conforming(PartnerIn, json_body(request))
     partner, result = partner_apply(actor=key.actor, entity=key.entity, code=code, raw=raw)
     status = 201 if result.counts["partner"]["created"] else 200
     changes = result.as_dict()
@@ -91,7 +91,7 @@ def put_partner(request: HttpRequest, code: str) -> Status[dict[str, Any]]:
 
 
 @router.get(
-    "/partners/{code}/profiles", response={200: list[ProfileOut], codes_4xx: Problem}, summary="A partner's profiles"
+    "/partners/{code}/profiles", response={200: list[ProfileOut], ERRORS: Problem}, summary="A partner's profiles"
 )
 def list_profiles(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     key = require(request, *FULL)
@@ -101,7 +101,7 @@ def list_profiles(request: HttpRequest, code: str) -> list[dict[str, Any]]:
 
 @router.put(
     "/partners/{code}/profiles/{profile}",
-    response={200: ProfileOut, 201: ProfileOut, codes_4xx: Problem},
+    response={200: ProfileOut, 201: ProfileOut, ERRORS: Problem},
     summary="Create or update a delivery profile",
 )
 def put_profile(request: HttpRequest, code: str, profile: str, payload: ProfileIn) -> Status[dict[str, Any]]:
@@ -115,7 +115,7 @@ def put_profile(request: HttpRequest, code: str, profile: str, payload: ProfileI
 
 @router.get(
     "/partners/{code}/price-plans",
-    response={200: list[PlanOut], codes_4xx: Problem},
+    response={200: list[PlanOut], ERRORS: Problem},
     summary="A partner's price-plan versions",
 )
 def list_plans(request: HttpRequest, code: str) -> list[dict[str, Any]]:
@@ -127,19 +127,19 @@ def list_plans(request: HttpRequest, code: str) -> list[dict[str, Any]]:
 
 @router.post(
     "/partners/{code}/price-plans",
-    response={200: PlanSaved, 201: PlanSaved, codes_4xx: Problem},
+    response={200: PlanSaved, 201: PlanSaved, ERRORS: Problem},
     openapi_extra=body(PlanIn),
     summary="Create or change a price-plan version",
 )
 def post_plan(request: HttpRequest, code: str) -> Status[dict[str, Any]]:
     key = require(request, *FULL)
     partner = partner_for(key, code)
-    plan, action = plan_apply(actor=key.actor, partner=partner, raw=json_body(request))
+    plan, action = plan_apply(actor=key.actor, partner=partner, raw=conforming(PlanIn, json_body(request)))
     return Status(201 if action == "created" else 200, {"plan": plan_as_dict(plan), "action": action})
 
 
 @router.get(
-    "/lead-types", response={200: list[LeadTypeOut], codes_4xx: Problem}, tags=["lead types"], summary="Lead types"
+    "/lead-types", response={200: list[LeadTypeOut], ERRORS: Problem}, tags=["lead types"], summary="Lead types"
 )
 def list_lead_types(request: HttpRequest) -> list[dict[str, Any]]:
     key = require(request, *FULL)
@@ -148,7 +148,7 @@ def list_lead_types(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.put(
     "/lead-types/{code}",
-    response={200: LeadTypeOut, 201: LeadTypeOut, codes_4xx: Problem},
+    response={200: LeadTypeOut, 201: LeadTypeOut, ERRORS: Problem},
     tags=["lead types"],
     summary="Create or rename a lead type",
 )

@@ -7,12 +7,12 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Status
-from ninja.responses import codes_4xx
 
 from leadbill.api.auth import FULL, INGEST, require
 from leadbill.api.common import DEFAULT_PAGE, json_body, json_object, keyset_page, partner_for
 from leadbill.api.problems import ApiProblem, error_item, not_found, pointer
 from leadbill.api.schemas import (
+    ERRORS,
     MAX_BATCH,
     BatchOut,
     DeliveryBatchIn,
@@ -99,7 +99,7 @@ def batch_rows(payload: dict[str, Any], rows_key: str) -> tuple[list[Any], bool]
 
 @router.post(
     "/deliveries/batch",
-    response={200: BatchOut, codes_4xx: Problem},
+    response={200: BatchOut, ERRORS: Problem},
     openapi_extra=body(DeliveryBatchIn, "Up to 10,000 deliveries. Bad rows are reported by index and the others kept, "
                        "unless all_or_nothing. A replay records nothing new: its rows are already present."),
     summary="Record a batch of deliveries",
@@ -117,7 +117,7 @@ def post_batch(request: HttpRequest) -> dict[str, Any]:
 
 @router.post(
     "/deliveries",
-    response={200: DeliveryOut, 201: DeliveryOut, codes_4xx: Problem},
+    response={200: DeliveryOut, 201: DeliveryOut, ERRORS: Problem},
     openapi_extra=body(DeliveryIn),
     summary="Record one delivery (idempotent on external_id)",
 )
@@ -133,7 +133,7 @@ def post_delivery(request: HttpRequest) -> Status[dict[str, Any]]:
     return Status(201 if created else 200, delivery_as_dict(delivery))
 
 
-@router.get("/deliveries", response={200: DeliveryPage, codes_4xx: Problem}, summary="List deliveries")
+@router.get("/deliveries", response={200: DeliveryPage, ERRORS: Problem}, summary="List deliveries")
 def list_deliveries(
     request: HttpRequest, partner: str | None = None, delivered_from: datetime | None = None,
     delivered_to: datetime | None = None, limit: int = DEFAULT_PAGE, cursor: str | None = None,
@@ -149,7 +149,7 @@ def list_deliveries(
     return keyset_page(qs, limit=limit, cursor=cursor, shape=delivery_as_dict)
 
 
-@router.get("/deliveries/{external_id}", response={200: DeliveryOut, codes_4xx: Problem}, summary="Get a delivery")
+@router.get("/deliveries/{external_id}", response={200: DeliveryOut, ERRORS: Problem}, summary="Get a delivery")
 def get_delivery(request: HttpRequest, external_id: str) -> dict[str, Any]:
     key = require(request, *INGEST)
     delivery = _deliveries(key.entity.pk).filter(external_id=external_id).first()

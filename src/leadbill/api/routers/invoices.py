@@ -8,7 +8,6 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 from ninja import Status as Reply
-from ninja.responses import codes_4xx
 
 from leadbill.api.auth import FULL, READ_DOCUMENTS, require
 from leadbill.api.common import (
@@ -24,6 +23,7 @@ from leadbill.api.common import (
 from leadbill.api.models import Scope
 from leadbill.api.problems import ApiProblem, error_item
 from leadbill.api.schemas import (
+    ERRORS,
     AdjustmentIn,
     AdjustmentOut,
     CreditNoteIn,
@@ -80,7 +80,7 @@ def invoice_summary(inv: Invoice) -> dict[str, Any]:
     }
 
 
-@router.get("/invoices", response={200: InvoicePage, codes_4xx: Problem}, summary="List documents, newest first")
+@router.get("/invoices", response={200: InvoicePage, ERRORS: Problem}, summary="List documents, newest first")
 def list_invoices(
     request: HttpRequest, partner: str | None = None, status: str | None = None, kind: str | None = None,
     period: str | None = None, number: str | None = None, issued_from: date | None = None,
@@ -110,7 +110,7 @@ def list_invoices(
     return keyset_page(qs, limit=limit, cursor=cursor, shape=invoice_summary)
 
 
-@router.get("/invoices/{number}", response={200: InvoiceOut, codes_4xx: Problem}, summary="Get a document")
+@router.get("/invoices/{number}", response={200: InvoiceOut, ERRORS: Problem}, summary="Get a document")
 def get_invoice(request: HttpRequest, number: str) -> dict[str, Any]:
     key = require(request, *READ_DOCUMENTS)
     return invoice_out(request, invoice_for(key, number))
@@ -133,7 +133,7 @@ def _file(request: HttpRequest, number: str, fmt: str) -> HttpResponse:
 
 @router.get(
     "/invoices/{number}/pdf",
-    response={codes_4xx: Problem},
+    response={ERRORS: Problem},
     openapi_extra=binary("application/pdf", "the PDF (archived at first download, identical ever after)"),
     summary="Download the PDF",
 )
@@ -143,7 +143,7 @@ def get_pdf(request: HttpRequest, number: str) -> HttpResponse:
 
 @router.get(
     "/invoices/{number}/einvoice",
-    response={codes_4xx: Problem},
+    response={ERRORS: Problem},
     openapi_extra={
         "responses": {
             200: {
@@ -164,7 +164,7 @@ def get_einvoice(request: HttpRequest, number: str, format: str = "ubl") -> Http
     return _file(request, number, format)
 
 
-@router.get("/invoices/{number}/payments", response={200: list[PaymentOut], codes_4xx: Problem}, summary="Payments")
+@router.get("/invoices/{number}/payments", response={200: list[PaymentOut], ERRORS: Problem}, summary="Payments")
 def list_payments(request: HttpRequest, number: str) -> list[dict[str, Any]]:
     key = require(request, *READ_DOCUMENTS)
     invoice = invoice_for(key, number)
@@ -173,7 +173,7 @@ def list_payments(request: HttpRequest, number: str) -> list[dict[str, Any]]:
 
 @router.post(
     "/invoices/{number}/payments",
-    response={201: PaymentSaved, codes_4xx: Problem},
+    response={201: PaymentSaved, ERRORS: Problem},
     summary="Record a payment (without amount: the whole balance, marking it paid)",
 )
 def post_payment(request: HttpRequest, number: str, payload: PaymentIn) -> Reply[dict[str, Any]]:
@@ -204,7 +204,7 @@ def post_payment(request: HttpRequest, number: str, payload: PaymentIn) -> Reply
 
 
 @router.post(
-    "/invoices/{number}/void", response={200: VoidOut, codes_4xx: Problem}, summary="Void (a credit note reverses it)"
+    "/invoices/{number}/void", response={200: VoidOut, ERRORS: Problem}, summary="Void (a credit note reverses it)"
 )
 def void(request: HttpRequest, number: str, payload: VoidIn) -> dict[str, Any]:
     key = require(request, *FULL)
@@ -216,14 +216,14 @@ def void(request: HttpRequest, number: str, payload: VoidIn) -> dict[str, Any]:
     }
 
 
-@router.post("/invoices/{number}/issue", response={200: InvoiceOut, codes_4xx: Problem}, summary="Issue a draft")
+@router.post("/invoices/{number}/issue", response={200: InvoiceOut, ERRORS: Problem}, summary="Issue a draft")
 def issue_draft(request: HttpRequest, number: str, payload: IssueIn) -> dict[str, Any]:
     key = require(request, *FULL)
     issued = invoice_issue(actor=key.actor, invoice=invoice_for(key, number), issue_date=payload.issue_date)
     return invoice_out(request, invoice_for(key, issued.number or ""))
 
 
-@router.post("/invoices/{number}/discard", response={204: None, codes_4xx: Problem}, summary="Discard a draft")
+@router.post("/invoices/{number}/discard", response={204: None, ERRORS: Problem}, summary="Discard a draft")
 def discard_draft(request: HttpRequest, number: str) -> Reply[None]:
     key = require(request, *FULL)
     invoice_discard(actor=key.actor, invoice=invoice_for(key, number))
@@ -232,7 +232,7 @@ def discard_draft(request: HttpRequest, number: str) -> Reply[None]:
 
 @router.post(
     "/credit-notes",
-    response={201: InvoiceOut, codes_4xx: Problem},
+    response={201: InvoiceOut, ERRORS: Problem},
     summary="Issue a credit note now, for accepted returns and open credit adjustments",
 )
 def post_credit_note(request: HttpRequest, payload: CreditNoteIn) -> Reply[dict[str, Any]]:
@@ -259,7 +259,7 @@ def adjustment_as_dict(adj: Adjustment) -> dict[str, Any]:
 
 @router.post(
     "/adjustments",
-    response={201: AdjustmentOut, codes_4xx: Problem},
+    response={201: AdjustmentOut, ERRORS: Problem},
     tags=["payments and balances"],
     summary="A manual credit or debit, billed on the partner's next document",
 )
@@ -276,7 +276,7 @@ def post_adjustment(request: HttpRequest, payload: AdjustmentIn) -> Reply[dict[s
 
 @router.get(
     "/adjustments",
-    response={200: list[AdjustmentOut], codes_4xx: Problem},
+    response={200: list[AdjustmentOut], ERRORS: Problem},
     tags=["payments and balances"],
     summary="Adjustments not yet billed (open), or all of a partner",
 )

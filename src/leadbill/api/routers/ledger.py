@@ -7,12 +7,11 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Status
-from ninja.responses import codes_4xx
 
 from leadbill.api.auth import FULL, READ_DOCUMENTS, require
 from leadbill.api.common import amount_minor, partner_for, same_currency
 from leadbill.api.problems import ApiProblem, error_item
-from leadbill.api.schemas import BalanceOut, LedgerEntryOut, Problem, TopupIn
+from leadbill.api.schemas import ERRORS, BalanceOut, LedgerEntryOut, Problem, TopupIn
 from leadbill.invoicing.models import LedgerEntry
 from leadbill.invoicing.selectors import display_number, money, partner_balance
 from leadbill.invoicing.services import topup_record
@@ -33,7 +32,7 @@ def entry_as_dict(entry: LedgerEntry) -> dict[str, Any]:
 
 
 @router.post(
-    "/partners/{code}/topups", response={201: LedgerEntryOut, codes_4xx: Problem}, summary="Record a prepay top-up"
+    "/partners/{code}/topups", response={201: LedgerEntryOut, ERRORS: Problem}, summary="Record a prepay top-up"
 )
 def post_topup(request: HttpRequest, code: str, payload: TopupIn) -> Status[dict[str, Any]]:
     key = require(request, *FULL)
@@ -51,7 +50,7 @@ def post_topup(request: HttpRequest, code: str, payload: TopupIn) -> Status[dict
 
 
 @router.get(
-    "/partners/{code}/balance", response={200: BalanceOut, codes_4xx: Problem}, summary="Prepay balance and ledger"
+    "/partners/{code}/balance", response={200: BalanceOut, ERRORS: Problem}, summary="Prepay balance and ledger"
 )
 def get_balance(request: HttpRequest, code: str, entries: int = 100) -> dict[str, Any]:
     key = require(request, *READ_DOCUMENTS)

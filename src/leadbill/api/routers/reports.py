@@ -6,12 +6,11 @@ from datetime import date
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Router
-from ninja.responses import codes_4xx
 
 from leadbill.api.auth import READ_DOCUMENTS, require
 from leadbill.api.common import day_range, lead_type_for, partner_for
 from leadbill.api.problems import ApiProblem, error_item
-from leadbill.api.schemas import Problem
+from leadbill.api.schemas import ERRORS, Problem
 from leadbill.documents.report import ReportQuery, csv_chunks, report_pdf
 
 router = Router(tags=["reports"])
@@ -19,7 +18,7 @@ router = Router(tags=["reports"])
 
 @router.get(
     "/partners/{code}/report",
-    response={codes_4xx: Problem},
+    response={ERRORS: Problem},
     openapi_extra={
         "responses": {
             200: {

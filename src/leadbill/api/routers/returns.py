@@ -6,13 +6,13 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Status
-from ninja.responses import codes_4xx
 
 from leadbill.api.auth import FULL, INGEST, require
 from leadbill.api.common import DEFAULT_PAGE, json_body, json_object, keyset_page, partner_for
 from leadbill.api.problems import ApiProblem, error_item, not_found
 from leadbill.api.routers.deliveries import batch_outcome, batch_rows
 from leadbill.api.schemas import (
+    ERRORS,
     BatchOut,
     BulkDecisionIn,
     BulkDecisionOut,
@@ -62,7 +62,7 @@ def _return_for(request: HttpRequest, return_id: int, *scopes: str) -> Return:
 
 @router.post(
     "/returns",
-    response={201: ReturnOut, codes_4xx: Problem},
+    response={201: ReturnOut, ERRORS: Problem},
     openapi_extra=body(ReturnIn),
     summary="Request the return of a delivered lead",
 )
@@ -80,7 +80,7 @@ def post_return(request: HttpRequest) -> Status[dict[str, Any]]:
 
 @router.post(
     "/returns/batch",
-    response={200: BatchOut, codes_4xx: Problem},
+    response={200: BatchOut, ERRORS: Problem},
     openapi_extra=body(ReturnBatchIn, "Up to 10,000 return requests (or decisions made elsewhere, with status). "
                        "Bad rows are reported by index; a replay records nothing new."),
     summary="Request many returns",
@@ -96,7 +96,7 @@ def post_return_batch(request: HttpRequest) -> dict[str, Any]:
     return batch_outcome(result, "returns", all_or_nothing)
 
 
-@router.get("/returns", response={200: ReturnPage, codes_4xx: Problem}, summary="List returns")
+@router.get("/returns", response={200: ReturnPage, ERRORS: Problem}, summary="List returns")
 def list_returns(
     request: HttpRequest, status: str | None = None, partner: str | None = None,
     limit: int = DEFAULT_PAGE, cursor: str | None = None,
@@ -111,7 +111,7 @@ def list_returns(
 
 
 @router.post(
-    "/returns/decide", response={200: BulkDecisionOut, codes_4xx: Problem}, summary="Accept or reject many returns"
+    "/returns/decide", response={200: BulkDecisionOut, ERRORS: Problem}, summary="Accept or reject many returns"
 )
 def decide_returns(request: HttpRequest, payload: BulkDecisionIn) -> dict[str, Any]:
     key = require(request, *FULL)
@@ -128,18 +128,18 @@ def decide_returns(request: HttpRequest, payload: BulkDecisionIn) -> dict[str, A
     }
 
 
-@router.get("/returns/{return_id}", response={200: ReturnOut, codes_4xx: Problem}, summary="Get a return")
+@router.get("/returns/{return_id}", response={200: ReturnOut, ERRORS: Problem}, summary="Get a return")
 def get_return(request: HttpRequest, return_id: int) -> dict[str, Any]:
     return return_as_dict(_return_for(request, return_id, *INGEST))
 
 
-@router.post("/returns/{return_id}/accept", response={200: ReturnOut, codes_4xx: Problem}, summary="Accept a return")
+@router.post("/returns/{return_id}/accept", response={200: ReturnOut, ERRORS: Problem}, summary="Accept a return")
 def accept_return(request: HttpRequest, return_id: int, payload: DecisionIn) -> dict[str, Any]:
     ret = _return_for(request, return_id, *FULL)
     return return_as_dict(return_accept(actor=request.auth.actor, ret=ret, note=payload.note))  # type: ignore[attr-defined]
 
 
-@router.post("/returns/{return_id}/reject", response={200: ReturnOut, codes_4xx: Problem}, summary="Reject a return")
+@router.post("/returns/{return_id}/reject", response={200: ReturnOut, ERRORS: Problem}, summary="Reject a return")
 def reject_return(request: HttpRequest, return_id: int, payload: DecisionIn) -> dict[str, Any]:
     ret = _return_for(request, return_id, *FULL)
     return return_as_dict(return_reject(actor=request.auth.actor, ret=ret, note=payload.note))  # type: ignore[attr-defined]

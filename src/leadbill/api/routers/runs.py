@@ -6,12 +6,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Status
-from ninja.responses import codes_4xx
 
 from leadbill.api.auth import FULL, require
 from leadbill.api.common import DEFAULT_PAGE, keyset_page, period_for
 from leadbill.api.problems import not_found
-from leadbill.api.schemas import PreviewOut, Problem, RunIn, RunIssueIn, RunOut, RunPage
+from leadbill.api.schemas import ERRORS, PreviewOut, Problem, RunIn, RunIssueIn, RunOut, RunPage
 from leadbill.invoicing.models import InvoiceRun
 from leadbill.invoicing.selectors import money, preview_as_dict, run_as_dict
 from leadbill.invoicing.services import invoice_run_issue, invoice_run_preview
@@ -28,7 +27,7 @@ def run_out(run: InvoiceRun) -> dict[str, Any]:
 
 @router.post(
     "/invoice-runs/preview",
-    response={200: PreviewOut, codes_4xx: Problem},
+    response={200: PreviewOut, ERRORS: Problem},
     summary="Preview a period: the delivery summary per partner, with anomalies (writes nothing)",
 )
 def preview(request: HttpRequest, payload: RunIn) -> dict[str, Any]:
@@ -39,7 +38,7 @@ def preview(request: HttpRequest, payload: RunIn) -> dict[str, Any]:
 
 @router.post(
     "/invoice-runs",
-    response={201: RunOut, codes_4xx: Problem},
+    response={201: RunOut, ERRORS: Problem},
     summary="Issue a period: one document per partner with billable activity",
 )
 def issue(request: HttpRequest, payload: RunIssueIn) -> Status[dict[str, Any]]:
@@ -51,14 +50,14 @@ def issue(request: HttpRequest, payload: RunIssueIn) -> Status[dict[str, Any]]:
     return Status(201, run_out(result.run))
 
 
-@router.get("/invoice-runs", response={200: RunPage, codes_4xx: Problem}, summary="Past runs")
+@router.get("/invoice-runs", response={200: RunPage, ERRORS: Problem}, summary="Past runs")
 def list_runs(request: HttpRequest, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> dict[str, Any]:
     key = require(request, *FULL)
     qs = InvoiceRun.objects.filter(entity=key.entity).select_related("entity")
     return keyset_page(qs, limit=limit, cursor=cursor, shape=run_out)
 
 
-@router.get("/invoice-runs/{run_id}", response={200: RunOut, codes_4xx: Problem}, summary="A past run")
+@router.get("/invoice-runs/{run_id}", response={200: RunOut, ERRORS: Problem}, summary="A past run")
 def get_run(request: HttpRequest, run_id: int) -> dict[str, Any]:
     key = require(request, *FULL)
     run = (
