@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -56,9 +58,16 @@ def test_interactive_docs_use_files_shipped_with_the_package(db):
 
 @pytest.fixture
 def token(billed):
+    """A full key; requests keep the test's connection (and its transaction) open, as Django's
+    test client does, instead of closing it at the end of each request."""
     from leadbill.api.keys import api_key_create
 
-    return api_key_create(actor="test:schemathesis", entity=billed.entity, name="fuzz", scope="full").token
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield api_key_create(actor="test:schemathesis", entity=billed.entity, name="fuzz", scope="full").token
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
 
 
 @pytest.mark.slow

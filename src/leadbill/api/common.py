@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
@@ -25,6 +26,7 @@ from leadbill.domain.errors import DomainError
 from leadbill.domain.money import decimal_to_minor, parse_decimal
 from leadbill.invoicing.models import Invoice
 from leadbill.invoicing.selectors import DRAFT_PREFIX
+from leadbill.loader.schema import SetupFileError
 from leadbill.partners.models import Partner
 
 MAX_PAGE = 500
@@ -54,16 +56,24 @@ def json_body(request: HttpRequest, *, fast: bool = False) -> Any:
         raise ApiProblem(400, "malformed-json", f"the body is not valid JSON: {exc}") from None
 
 
-def conforming(model: type[BaseModel], raw: Any) -> Any:
+def conforming(model: type[BaseModel], raw: Any, also: Callable[[Any], object] | None = None) -> Any:
     """`raw` if it matches the published schema of `model`; else a 422 naming each bad value.
 
     Hand-read bodies are checked against their schema first, so the API never accepts
     what its own document forbids; the service's own checks (codes, rules) come after.
+    `also` runs those checks too when the schema fails, so one answer lists every problem.
     """
     try:
         model.model_validate(raw)
     except PydanticError as exc:
         errors = [error_item(e["msg"], *e["loc"]) for e in exc.errors()]
+        if also is not None:
+            try:
+                also(raw)
+            except SetupFileError as more:
+                seen = {e["pointer"] for e in errors}
+                extra = [error_item(p.message, *path_parts(p.path)) for p in more.problems]
+                errors += [e for e in extra if e["pointer"] not in seen]
         detail = "; ".join(f"{e['pointer'] or 'body'}: {e['message']}" for e in errors[:5])
         raise ApiProblem(422, "invalid", detail, errors=errors) from None
     return raw
@@ -74,6 +84,11 @@ def json_object(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiProblem(422, "invalid", "the body must be a JSON object", errors=[error_item("expected an object")])
     return body
+
+
+def path_parts(path: str) -> list[str | int]:
+    """A set-up problem path ("plans[0].tiers[1].price") as pointer parts: plans, 0, tiers, 1, price."""
+    return [int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", path)]
 
 
 # --- lookups scoped to the key ---------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from django.db import DataError
@@ -13,6 +12,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 
 from leadbill.api.auth import KeyAuth
+from leadbill.api.common import path_parts
 from leadbill.api.problems import MEDIA_TYPE, ApiProblem, error_item
 from leadbill.api.routers import catalog, deliveries, invoices, ledger, reports, returns, runs
 from leadbill.api.schemas import extra_components
@@ -78,18 +78,13 @@ def _problem(request: HttpRequest, exc: ApiProblem) -> HttpResponse:
 @api.exception_handler(DomainError)
 def _domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
     if isinstance(exc, SetupFileError):
-        errors = [error_item(p.message, *_path_parts(p.path)) for p in exc.problems]
+        errors = [error_item(p.message, *path_parts(p.path)) for p in exc.problems]
         detail = "; ".join(f"{p.path or 'body'}: {p.message}" for p in exc.problems[:5])
         return ApiProblem(422, "invalid", detail, errors=errors).response(_instance(request))
     status = 409 if exc.code in CONFLICT_CODES else 422
     code = "conflict" if status == 409 else exc.code
     errors = [error_item(exc.message, exc.field)] if exc.field else None
     return ApiProblem(status, code, str(exc), errors=errors).response(_instance(request))
-
-
-def _path_parts(path: str) -> list[str | int]:
-    """ "plans[0].tiers[1].price" as pointer parts: plans, 0, tiers, 1, price."""
-    return [int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", path)]
 
 
 @api.exception_handler(ValidationError)

@@ -110,9 +110,9 @@ class PartnerIn(BaseModel):
     legal_name: str | None = None
     roles: list[Literal["buyer", "supplier"]] | None = None
     active: bool | None = None
-    contact: dict[str, str] | None = None
+    contact: dict[str, str | None] | None = None
     billing_emails: list[str] | None = None
-    address: dict[str, str] | None = None
+    address: dict[str, str | None] | None = None
     tax_id: str | None = None
     peppol_id: str | None = None
     buyer_reference: str | None = None
@@ -122,7 +122,7 @@ class PartnerIn(BaseModel):
     billing_mode: Literal["credit", "prepay"] | None = None
     credit_limit: Amount | None = None
     low_balance_alert: Amount | None = None
-    caps: dict[str, int] | None = None
+    caps: dict[str, int | None] | None = None
     returns: dict[str, Any] | None = None
     report_fields: list[str] | None = None
     profiles: list[dict[str, Any]] | None = None

@@ -277,13 +277,8 @@ def _load_plan(
 # --- one object at a time (the API's partner, profile, lead type and price-plan writes) ---
 
 
-def partner_apply(*, actor: str, entity: Entity, code: str, raw: Any) -> tuple[Partner, LoadResult]:
-    """Create or replace one partner from a mapping in the set-up file's partner format.
-
-    The same reader as a file, so the same checks and messages; problem paths are
-    relative to the mapping ("contact.email", "plans[0].tiers[1].price"). Profiles and
-    plans it lists are created or updated; ones it does not list are left alone.
-    """
+def partner_read(*, entity: Entity, code: str, raw: Any) -> PartnerSpec:
+    """Validate a partner mapping without writing; raises SetupFileError with every problem."""
     if isinstance(raw, dict):
         if raw.get("code", code) != code:
             raise SetupFileError([Problem("code", f"the body names partner {raw.get('code')!r}, the URL {code!r}")])
@@ -294,6 +289,17 @@ def partner_apply(*, actor: str, entity: Entity, code: str, raw: Any) -> tuple[P
     )
     if reader.problems or spec is None:
         raise SetupFileError(reader.problems)
+    return spec
+
+
+def partner_apply(*, actor: str, entity: Entity, code: str, raw: Any) -> tuple[Partner, LoadResult]:
+    """Create or replace one partner from a mapping in the set-up file's partner format.
+
+    The same reader as a file, so the same checks and messages; problem paths are
+    relative to the mapping ("contact.email", "plans[0].tiers[1].price"). Profiles and
+    plans it lists are created or updated; ones it does not list are left alone.
+    """
+    spec = partner_read(entity=entity, code=code, raw=raw)
     result = LoadResult()
     with transaction.atomic():
         _load_partner(actor, entity, spec, {}, result)

@@ -26,7 +26,7 @@ from leadbill.api.schemas import (
     body,
 )
 from leadbill.catalog.models import LeadType, PricePlan
-from leadbill.loader.services import lead_type_put, partner_apply, plan_apply, profile_put
+from leadbill.loader.services import lead_type_put, partner_apply, partner_read, plan_apply, profile_put
 from leadbill.partners.models import Partner
 from leadbill.partners.selectors import partner_as_dict
 
@@ -76,7 +76,9 @@ def get_partner(request: HttpRequest, code: str) -> dict[str, Any]:
 )
 def put_partner(request: HttpRequest, code: str) -> Status[dict[str, Any]]:
     key = require(request, *FULL)
-    raw = conforming(PartnerIn, json_body(request))
+    raw = conforming(
+        PartnerIn, json_body(request), also=lambda body: partner_read(entity=key.entity, code=code, raw=body)
+    )
     partner, result = partner_apply(actor=key.actor, entity=key.entity, code=code, raw=raw)
     status = 201 if result.counts["partner"]["created"] else 200
     changes = result.as_dict()
