@@ -95,7 +95,22 @@ def run_demo(console: Console, *, deliveries: int = 50_000, today: datetime | No
     console.print(f"\n[bold]6.[/bold] Wrote the month's {written} documents as Factur-X PDF/A-3 (EN 16931 XML "
                   f"inside) to {folder}")  # fmt: skip
     summary["documents"] = {"folder": str(folder), "written": written}
+    summary["api"] = _api_key(console, next(iter(entities.values())))
     return summary
+
+
+def _api_key(console: Console, entity: Entity) -> dict[str, str]:
+    """A full API key for the first entity, and how to call the API with it."""
+    from leadbill.api.keys import api_key_create
+
+    new = api_key_create(actor=ACTOR, entity=entity, name="demo", scope="full")
+    first = Invoice.objects.filter(entity=entity, kind="invoice").exclude(number=None).order_by("sequence").first()
+    console.print(f"\n[bold]7.[/bold] The REST API: an API key for {entity.slug} (full scope) is "
+                  f"[bold]{new.token}[/bold]\n   Start the server with [bold]leadbill serve[/bold] (docs at "
+                  "http://127.0.0.1:8000/api/v1/docs), then for example:\n"
+                  f"   curl -H 'Authorization: Bearer {new.token}' http://127.0.0.1:8000/api/v1/invoices/"
+                  f"{first.number if first else ''}")  # fmt: skip
+    return {"token": new.token, "entity": entity.slug}
 
 
 def write_documents(issue_date: object) -> tuple[Path, int]:
