@@ -137,7 +137,7 @@ def test_adjustments_topups_and_balance(billed):
         "/adjustments", {"partner": "acme", "amount": "-5.00", "currency": "EUR", "reason": "goodwill"}
     )
     assert adj.status_code == 201 and adj.body["amount"] == "-5.00" and adj.body["invoice"] is None
-    assert billed.full.get("/adjustments", partner="acme").body[0]["reason"] == "goodwill"
+    assert billed.full.get("/adjustments", partner="acme").body["items"][0]["reason"] == "goodwill"
     wrong = billed.full.post("/adjustments", {"partner": "acme", "amount": "-5.00", "currency": "GBP", "reason": "x"})
     assert wrong.status_code == 422
     topup = billed.full.post("/partners/blue/topups", {"amount": "50.00", "currency": "EUR", "reference": "wire 7"})

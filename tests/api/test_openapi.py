@@ -69,7 +69,6 @@ def token(billed):
     signals.request_finished.connect(close_old_connections)
 
 
-
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_conforms_to_its_own_openapi(case, token):

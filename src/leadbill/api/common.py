@@ -79,8 +79,8 @@ def conforming(model: type[BaseModel], raw: Any, also: Callable[[Any], object] |
     return raw
 
 
-def json_object(request: HttpRequest) -> dict[str, Any]:
-    body = json_body(request)
+def json_object(request: HttpRequest, *, fast: bool = False) -> dict[str, Any]:
+    body = json_body(request, fast=fast)
     if not isinstance(body, dict):
         raise ApiProblem(422, "invalid", "the body must be a JSON object", errors=[error_item("expected an object")])
     return body
@@ -127,7 +127,7 @@ def invoice_for(key: ApiKey, reference: str) -> Invoice:
     """An invoice by its number, or a draft by draft-<id>."""
     qs = invoices_for(key)
     tail = reference[len(DRAFT_PREFIX) :]
-    if reference.startswith(DRAFT_PREFIX) and tail.isdigit() and len(tail) < 19:
+    if reference.startswith(DRAFT_PREFIX) and tail.isascii() and tail.isdigit() and len(tail) < 19:
         qs = qs.filter(pk=int(tail), status="draft")
     else:
         qs = qs.filter(number=reference)
@@ -154,10 +154,18 @@ def period_for(key: ApiKey, text: str, field: str = "period") -> periods.Period:
         raise ApiProblem(422, "invalid", f"{field}: {exc.message}", errors=[error_item(exc.message, field)]) from None
 
 
+MAX_AMOUNT_MINOR = 10**15  # 10 trillion in a two-decimal currency: beyond it is a typo, not money
+
+
 def amount_minor(text: str, currency: str, field: str = "amount") -> int:
     """A decimal string in the currency's minor units; more decimals than the currency has is refused."""
     try:
-        return decimal_to_minor(parse_decimal(text, field=field), currency, field=field)
+        if len(text) > 24:
+            raise DomainError(f"{text[:24]}... is too long for an amount", field=field)
+        minor = decimal_to_minor(parse_decimal(text, field=field), currency, field=field)
+        if abs(minor) > MAX_AMOUNT_MINOR:
+            raise DomainError(f"{text} {currency} is beyond any amount this API takes", field=field)
+        return minor
     except DomainError as exc:
         raise ApiProblem(422, "invalid", f"{field}: {exc.message}", errors=[error_item(exc.message, field)]) from None
 
@@ -171,7 +179,7 @@ def same_currency(given: str, expected: str, what: str, field: str = "currency")
 def day_range(first: date, last: date) -> None:
     if last < first:
         message = f"the range ends ({last}) before it starts ({first})"
-        raise ApiProblem(422, "invalid", message, errors=[error_item(message, "to")])
+        raise ApiProblem(422, "invalid", message, errors=[{**error_item(message, "last_day"), "in": "query"}])
 
 
 # --- keyset pages ----------------------------------------------------------------------------

@@ -12,13 +12,34 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
+
+from leadbill.domain.errors import DomainError
+from leadbill.domain.periods import check_day, check_instant
 
 Amount = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["12.50"], description="decimal string")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"], description="ISO 4217 code")]
 Code = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[-a-zA-Z0-9_]+$")]
 Text = Annotated[str, Field(max_length=500)]
+
+
+def _day(value: date) -> date:
+    try:
+        return check_day(value)
+    except DomainError as exc:
+        raise ValueError(exc.message) from None
+
+
+def _instant(value: datetime) -> datetime:
+    try:
+        return check_instant(value)
+    except DomainError as exc:
+        raise ValueError(exc.message) from None
+
+
+Day = Annotated[date, AfterValidator(_day)]
+Instant = Annotated[datetime, AfterValidator(_instant), Field(description="ISO 8601 with offset")]
 MAX_BATCH = 10_000
 # The refusals any operation may give, each as a Problem: bad JSON or cursor, no key, wrong
 # scope, not found, wrong state, too large, not JSON, invalid input.
@@ -62,7 +83,7 @@ class DeliveryIn(_Strict):
     profile: Code | None = Field(None, description="the buyer's delivery profile")
     lead_type: Code
     lead_id: Annotated[str, Field(min_length=1, max_length=120)]
-    delivered_at: datetime = Field(description="ISO 8601 with offset")
+    delivered_at: Instant = Field(description="ISO 8601 with offset")
     price: Amount | None = Field(None, description="the price carried on the delivery (delivered-price plans)")
     currency: Currency
     source: Code | None = Field(None, description="the supplier the lead was bought from")
@@ -78,7 +99,7 @@ class DeliveryBatchIn(_Strict):
 class ReturnIn(_Strict):
     external_id: Annotated[str, Field(min_length=1, max_length=120, description="the delivery's external id")]
     reason: Annotated[str, Field(min_length=1, max_length=200)]
-    requested_at: datetime | None = None
+    requested_at: Instant | None = None
 
 
 class ReturnRowIn(ReturnIn):
@@ -353,7 +374,7 @@ class RunIn(Schema):
 
 
 class RunIssueIn(RunIn):
-    issue_date: date | None = None
+    issue_date: Day | None = None
     draft: bool = Field(False, description="write drafts for review instead of issuing")
     allow_open_period: bool = Field(False, description="issue a period that has not ended yet")
 
@@ -517,7 +538,7 @@ class InvoiceOut(Schema):
 class PaymentIn(Schema):
     amount: Amount | None = Field(None, description="default: the whole balance due (mark paid)")
     currency: Currency
-    paid_on: date
+    paid_on: Day
     reference: Annotated[str, Field(max_length=200)] = ""
 
 
@@ -528,7 +549,7 @@ class PaymentSaved(Schema):
 
 class VoidIn(Schema):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
-    issue_date: date | None = Field(None, description="of the credit note that reverses it")
+    issue_date: Day | None = Field(None, description="of the credit note that reverses it")
 
 
 class VoidOut(Schema):
@@ -537,14 +558,14 @@ class VoidOut(Schema):
 
 
 class IssueIn(Schema):
-    issue_date: date | None = None
+    issue_date: Day | None = None
 
 
 class CreditNoteIn(Schema):
     partner: Code
     returns: bool = Field(True, description="credit accepted returns not credited yet")
     adjustments: bool = Field(True, description="include open credit adjustments")
-    issue_date: date | None = None
+    issue_date: Day | None = None
 
 
 class AdjustmentIn(Schema):
@@ -564,10 +585,15 @@ class AdjustmentOut(Schema):
     invoice: str | None
 
 
+class AdjustmentPage(Schema):
+    items: list[AdjustmentOut]
+    next_cursor: str | None
+
+
 class TopupIn(Schema):
     amount: Amount
     currency: Currency
-    occurred_at: datetime | None = Field(None, description="default: now")
+    occurred_at: Instant | None = Field(None, description="default: now")
     reference: Annotated[str, Field(max_length=200)] = ""
 
 

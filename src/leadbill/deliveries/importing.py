@@ -21,6 +21,7 @@ import orjson
 
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import KNOWN_CURRENCIES, parse_decimal, unit_price_to_micros
+from leadbill.domain.periods import MAX_YEAR, MIN_YEAR
 
 DELIVERY_COLUMNS = ("external_id", "partner", "profile", "lead_type", "lead_id", "delivered_at", "price", "currency")
 DELIVERY_OPTIONAL_COLUMNS = ("source", "cost")
@@ -122,6 +123,8 @@ def parse_timestamp(text: str, *, field: str) -> datetime:
         raise DomainError(f"not an ISO 8601 date-time: {text!r}", field=field) from None
     if value.tzinfo is None:
         raise DomainError(f"no time-zone offset in {text!r}", field=field)
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise DomainError(f"{text!r} is outside the years {MIN_YEAR} to {MAX_YEAR}", field=field)
     return value
 
 
@@ -138,6 +141,13 @@ def parse_micros(text: str | Decimal, *, field: str) -> int:
 def sqlite_timestamp(value: datetime) -> str:
     """The text Django stores for an aware datetime on SQLite (naive UTC, space-separated)."""
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+
+
+def _refuse_nul(record: Sequence[str], names: Sequence[str]) -> None:
+    """A NUL character: no text column of either database can store it."""
+    name = next(n for n, value in zip(names, record, strict=True) if "\x00" in value)
+    field = name.removeprefix(LEAD_FIELD_PREFIX) if name.startswith(LEAD_FIELD_PREFIX) else name
+    raise DomainError("contains a NUL character (\\u0000)", field="fields" if field != name else name)
 
 
 def _checked_key(text: str, field: str) -> str:
@@ -165,6 +175,7 @@ class DeliveryRowParser:
     ) -> None:
         check_header(header, DELIVERY_COLUMNS, DELIVERY_OPTIONAL_COLUMNS, lead_fields=True)
         names = [name.strip() for name in header]
+        self._names = names
         self.width = len(names)
         self.codes = codes
         # One C call picks the columns of a record, in this order, wherever they are.
@@ -239,6 +250,8 @@ class DeliveryRowParser:
     def parse(self, record: Sequence[str]) -> tuple[Any, ...]:
         if len(record) != self.width:
             raise DomainError(f"has {len(record)} values, the header has {self.width} columns", field="row")
+        if any("\x00" in value for value in record):
+            _refuse_nul(record, self._names)
         external_id, partner, profile, lead_type, lead_id, delivered, price, currency = self._pick(record)
         external_id = _checked_key(external_id.strip(), "external_id")
         partner_id = self._buyers.get(partner) or self._buyer_id(partner)
@@ -300,7 +313,7 @@ class DeliveryMappingParser:
             return value
         if isinstance(value, float) and not self._strict:
             raise DomainError("give an exact decimal string, not a float", field=name)
-        if isinstance(value, float) or (isinstance(value, int | Decimal) and self._strict and name in _MONEY_KEYS):
+        if name in _MONEY_KEYS and isinstance(value, float | int | Decimal) and not isinstance(value, bool):
             raise DomainError(f'give {name} as a decimal string such as "2.50", not a JSON number', field=name)
         if self._strict or isinstance(value, bool):
             raise DomainError(f"expected a string, got {_json_kind(value)}", field=name)
@@ -354,15 +367,23 @@ def _fields_json(lead_fields: Any) -> str:
         and all(v.__class__ in _PLAIN_VALUES for v in lead_fields.values())
         and all(k.__class__ is str and 0 < len(k) <= 100 for k in lead_fields)
     ):
-        return orjson.dumps(lead_fields).decode()  # the common case, 10x quicker than json.dumps
+        try:
+            text = orjson.dumps(lead_fields).decode()  # the common case, 10x quicker than json.dumps
+        except TypeError:  # an integer beyond 64 bits: the slow path below
+            pass
+        else:
+            if "\\u0000" not in text:
+                return text
     if not isinstance(lead_fields, Mapping):
         raise DomainError(f"fields must be an object, got {_json_kind(lead_fields)}", field="fields")
     texts: dict[str, Any] = {}
     for name, value in lead_fields.items():
-        if not isinstance(name, str) or not name or len(name) > 100:
+        if not isinstance(name, str) or not name or len(name) > 100 or "\x00" in name:
             raise DomainError("field names are text of 1 to 100 characters", field="fields")
         if value is None:
             continue
+        if isinstance(value, str) and "\x00" in value:
+            raise DomainError(f"fields.{name} contains a NUL character (\\u0000)", field="fields")
         if isinstance(value, str | int | float):
             texts[name] = value
         elif isinstance(value, Decimal):
@@ -396,6 +417,9 @@ class ReturnRowParser:
         if len(record) != self.width:
             raise DomainError(f"has {len(record)} values, the header has {self.width} columns", field="row")
         ix = self._index
+        for name, i in ix.items():
+            if "\x00" in record[i]:
+                raise DomainError("contains a NUL character (\\u0000)", field=name)
         external_id = _checked_key(record[ix["external_id"]].strip(), "external_id")
         reason = record[ix["reason"]].strip()
         if not reason:

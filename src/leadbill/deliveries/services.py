@@ -481,7 +481,16 @@ def delivery_record(*, actor: str, entity: Entity, **fields: Any) -> tuple[Deliv
                     f"{values['external_id']!r} already exists with different data", field="external_id"
                 )
             return existing, False
-        delivery = Delivery.objects.create(entity=entity, **values)
+        try:
+            with transaction.atomic():
+                delivery = Delivery.objects.create(entity=entity, **values)
+        except IntegrityError:  # the same external id recorded concurrently: compare with that one
+            existing = Delivery.objects.get(entity=entity, external_id=values["external_id"])
+            if any(getattr(existing, name) != value for name, value in values.items()):
+                raise ExternalIdConflict(
+                    f"{values['external_id']!r} already exists with different data", field="external_id"
+                ) from None
+            return existing, False
         audit_record(actor=actor, action="delivery.recorded", obj=delivery, entity=entity)
     return delivery, True
 

@@ -14,6 +14,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from leadbill.domain.errors import PeriodError
 
 PERIOD_KINDS = ("month", "week", "range")
+# Dates outside these years are typos; the margin keeps every local date far from the
+# limits of Python's and the databases' date types, whatever the time zone or offset.
+MIN_YEAR, MAX_YEAR = 1900, 2999
+
+
+def check_day(day: date, field: str = "date") -> date:
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise PeriodError(f"{day.isoformat()} is outside the years {MIN_YEAR} to {MAX_YEAR}", field=field)
+    return day
+
+
+def check_instant(value: datetime, field: str = "time") -> datetime:
+    """An aware date-time within the supported years."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise PeriodError(f"no time-zone offset in {value.isoformat()}", field=field)
+    check_day(value.date(), field)
+    return value
 
 
 def zone(name: str) -> ZoneInfo:
@@ -46,6 +63,8 @@ class Period:
             raise PeriodError(f"period end {self.end_day} is not after its start {self.first_day}")
         if self.kind not in PERIOD_KINDS:
             raise PeriodError(f"unknown period kind {self.kind!r}")
+        check_day(self.first_day, "period")
+        check_day(self.last_day, "period")
         zone(self.timezone)
 
     @property
@@ -115,6 +134,7 @@ def week(containing: date, timezone: str, *, first_weekday: int = 0) -> Period:
 
 def date_range(first_day: date, last_day: date, timezone: str) -> Period:
     """An inclusive range of local dates, e.g. a report from 1 to 15 January."""
+    check_day(last_day, "period")
     return Period(first_day, last_day + timedelta(days=1), timezone, "range")
 
 
@@ -130,7 +150,7 @@ def parse(text: str, timezone: str) -> Period:
             return week(date.fromisocalendar(int(y), int(w), 1), timezone)
         y, m = text.split("-", 1)
         return month(int(y), int(m), timezone)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         if isinstance(exc, PeriodError):
             raise
         raise PeriodError(

@@ -31,7 +31,7 @@ from django.core.validators import validate_email
 from leadbill.domain.errors import DomainError, PricingError
 from leadbill.domain.money import check_currency, decimal_to_minor, parse_decimal
 from leadbill.domain.peppol import check_participant_id
-from leadbill.domain.periods import local_midnight, zone
+from leadbill.domain.periods import check_day, local_midnight, zone
 from leadbill.domain.pricing import model_from_config
 from leadbill.domain.tax import check_rate
 
@@ -492,6 +492,8 @@ def _text(max_length: int, *, pattern: re.Pattern[str] | None = None, expected: 
         text: str = value.strip()
         if len(text) > max_length:
             raise DomainError(f"at most {max_length} characters, got {len(text)}")
+        if "\x00" in text:
+            raise DomainError("contains a NUL character")
         if pattern is not None and text and not pattern.fullmatch(text):
             raise DomainError(expected or f"does not match {pattern.pattern}")
         return text
@@ -606,10 +608,12 @@ def _instant(value: Any, tz: ZoneInfo | None) -> datetime | None:
         except ValueError as exc:
             raise DomainError(f"not a valid date or date and time: {text!r} ({exc})") from None
     if isinstance(value, datetime):
+        check_day(value.date(), "from")
         if value.tzinfo is None:
             return value.replace(tzinfo=tz).astimezone(UTC) if tz is not None else None
         return value.astimezone(UTC)
     if isinstance(value, date):
+        check_day(value, "from")
         return local_midnight(value, tz) if tz is not None else None
     raise DomainError("expected an ISO date (2026-01-01, local midnight) or date and time (2026-01-01T06:00:00+01:00)")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -26,7 +25,9 @@ from leadbill.api.schemas import (
     ERRORS,
     AdjustmentIn,
     AdjustmentOut,
+    AdjustmentPage,
     CreditNoteIn,
+    Day,
     InvoiceOut,
     InvoicePage,
     IssueIn,
@@ -83,8 +84,8 @@ def invoice_summary(inv: Invoice) -> dict[str, Any]:
 @router.get("/invoices", response={200: InvoicePage, ERRORS: Problem}, summary="List documents, newest first")
 def list_invoices(
     request: HttpRequest, partner: str | None = None, status: str | None = None, kind: str | None = None,
-    period: str | None = None, number: str | None = None, issued_from: date | None = None,
-    issued_to: date | None = None, overdue: bool | None = None, limit: int = DEFAULT_PAGE, cursor: str | None = None,
+    period: str | None = None, number: str | None = None, issued_from: Day | None = None,
+    issued_to: Day | None = None, overdue: bool | None = None, limit: int = DEFAULT_PAGE, cursor: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     key = require(request, *READ_DOCUMENTS)
     qs = invoices_for(key)
@@ -276,15 +277,18 @@ def post_adjustment(request: HttpRequest, payload: AdjustmentIn) -> Reply[dict[s
 
 @router.get(
     "/adjustments",
-    response={200: list[AdjustmentOut], ERRORS: Problem},
+    response={200: AdjustmentPage, ERRORS: Problem},
     tags=["payments and balances"],
     summary="Adjustments not yet billed (open), or all of a partner",
 )
-def list_adjustments(request: HttpRequest, partner: str | None = None, open: bool = True) -> list[dict[str, Any]]:
+def list_adjustments(
+    request: HttpRequest, partner: str | None = None, open: bool = True, limit: int = DEFAULT_PAGE,
+    cursor: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     key = require(request, *FULL)
     qs = Adjustment.objects.filter(entity=key.entity).select_related("partner", "invoice")
     if partner:
         qs = qs.filter(partner=partner_for(key, partner))
     if open:
         qs = qs.filter(invoice__isnull=True)
-    return [adjustment_as_dict(a) for a in qs.order_by("-pk")[:1000]]
+    return keyset_page(qs, limit=limit, cursor=cursor, shape=adjustment_as_dict)

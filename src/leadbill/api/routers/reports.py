@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Router
 
 from leadbill.api.auth import READ_DOCUMENTS, require
 from leadbill.api.common import day_range, lead_type_for, partner_for
 from leadbill.api.problems import ApiProblem, error_item
-from leadbill.api.schemas import ERRORS, Problem
+from leadbill.api.schemas import ERRORS, Day, Problem
 from leadbill.documents.report import ReportQuery, csv_chunks, report_pdf
 
 router = Router(tags=["reports"])
@@ -33,7 +31,7 @@ router = Router(tags=["reports"])
     summary="The invoice report of a partner",
 )
 def get_report(
-    request: HttpRequest, code: str, first_day: date, last_day: date, lead_type: str | None = None,
+    request: HttpRequest, code: str, first_day: Day, last_day: Day, lead_type: str | None = None,
     format: str = "csv",
 ) -> HttpResponse:  # fmt: skip
     key = require(request, *READ_DOCUMENTS)

@@ -8,7 +8,8 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from leadbill.api.auth import FULL, INGEST, require
-from leadbill.api.common import DEFAULT_PAGE, json_body, json_object, keyset_page, partner_for
+from leadbill.api.common import DEFAULT_PAGE, conforming, json_body, json_object, keyset_page, partner_for
+from leadbill.api.models import Scope
 from leadbill.api.problems import ApiProblem, error_item, not_found
 from leadbill.api.routers.deliveries import batch_outcome, batch_rows
 from leadbill.api.schemas import (
@@ -68,7 +69,7 @@ def _return_for(request: HttpRequest, return_id: int, *scopes: str) -> Return:
 )
 def post_return(request: HttpRequest) -> Status[dict[str, Any]]:
     key = require(request, *INGEST)
-    row = ReturnMappingParser().parse({**json_object(request), "status": None})
+    row = ReturnMappingParser().parse(conforming(ReturnIn, json_object(request)))
     delivery = deliveries_by_external_id(key.entity, [row.external_id]).get(row.external_id)
     if delivery is None:
         message = f"no delivery with external_id {row.external_id!r}"
@@ -92,6 +93,8 @@ def post_return_batch(request: HttpRequest) -> dict[str, Any]:
         raise ApiProblem(422, "invalid", "the body must be an object {\"returns\": [...]}",
                          errors=[error_item("expected an object")])  # fmt: skip
     rows, all_or_nothing = batch_rows(payload, "returns")
+    if key.scope != Scope.FULL and any(isinstance(row, dict) and row.get("status") for row in rows):
+        raise ApiProblem(403, "scope", "rows with a status record decisions; deciding returns needs a full key")
     result = returns_receive(actor=key.actor, entity=key.entity, rows=rows, all_or_nothing=all_or_nothing)
     return batch_outcome(result, "returns", all_or_nothing)
 
