@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from import_deliveries import PARTNERS, PRICES, PROFILES_PER_PARTNER, fresh_database, setup_data, time_table  # noqa: E402
+from import_deliveries import PARTNERS, PRICES, PROFILES_PER_PARTNER, fresh_database, setup_data, time_table
 
 
 def rows_and_resolved(count: int, ids: dict[str, int], resolved: Path) -> list[dict[str, object]]:
@@ -149,7 +149,9 @@ def main() -> int:
         resolved = Path(tmp) / "resolved.csv"
         t0 = time.perf_counter()
         rows = rows_and_resolved(args.rows, ids, resolved)
-        bodies = [json.dumps({"deliveries": rows[i : i + args.batch]}).encode() for i in range(0, len(rows), args.batch)]
+        bodies = [
+            json.dumps({"deliveries": rows[i : i + args.batch]}).encode() for i in range(0, len(rows), args.batch)
+        ]
         size = sum(map(len, bodies)) / 1e6
         print(f"{args.rows:,} deliveries, {len(bodies):,} batches of {args.batch:,} ({size:.0f} MB JSON), "
               f"made in {time.perf_counter() - t0:.1f} s")  # fmt: skip
@@ -183,7 +185,11 @@ def main() -> int:
 
     if bad or created != args.rows:
         raise SystemExit(f"created {created:,} of {args.rows:,}; refused: {bad}")
-    if replay_status != 200 or replay.get("created") != 0 or replay.get("already_present") != min(args.batch, args.rows):
+    if (
+        replay_status != 200
+        or replay.get("created") != 0
+        or replay.get("already_present") != min(args.batch, args.rows)
+    ):
         raise SystemExit(f"a replayed batch was not a no-op: {replay_status} {replay}")
     stored = Delivery.objects.filter(entity=entity).exclude(external_id__startswith="warm-").count()
     if stored != args.rows:
