@@ -108,7 +108,7 @@ def test_payments_partial_then_whole_and_wrong_currency(billed):
     more = billed.full.post(
         "/invoices/INV-000001/payments", {"amount": "1.00", "currency": "EUR", "paid_on": "2026-02-12"}
     )
-    assert more.status_code == 422
+    assert more.status_code == 409 and "only issued invoices take payments" in more.body["detail"]
 
 
 def test_void_issues_a_reversing_credit_note(billed):
@@ -117,7 +117,8 @@ def test_void_issues_a_reversing_credit_note(billed):
     assert result.status_code == 200
     assert result.body["voided"]["status"] == "void"
     assert result.body["credit_note"]["kind"] == "credit_note" and result.body["credit_note"]["total"] == "-7.14"
-    assert billed.full.post("/invoices/INV-000001/void", {"reason": "again"}).status_code == 422
+    again = billed.full.post("/invoices/INV-000001/void", {"reason": "again"})
+    assert again.status_code == 409 and again.body["type"] == "urn:leadbill:problem:conflict"
 
 
 def test_returns_after_billing_become_a_credit_note(billed):
@@ -127,7 +128,7 @@ def test_returns_after_billing_become_a_credit_note(billed):
     assert note.status_code == 201, note.body
     assert note.body["kind"] == "credit_note" and note.body["total"] == "-2.38"
     nothing = billed.full.post("/credit-notes", {"partner": "acme"})
-    assert nothing.status_code == 422 and "nothing to credit" in nothing.body["detail"]
+    assert nothing.status_code == 409 and "nothing to credit" in nothing.body["detail"]
     unknown = billed.full.post("/credit-notes", {"partner": "nobody"})
     assert unknown.status_code == 422 and unknown.body["errors"][0]["pointer"] == "/partner"
 

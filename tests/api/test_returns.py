@@ -21,7 +21,7 @@ def test_a_return_is_requested_then_accepted(world):
     accepted = world.full.post(f"/returns/{requested.body['id']}/accept", {"note": "checked"})
     assert accepted.status_code == 200 and accepted.body["status"] == "accepted"
     twice = world.full.post(f"/returns/{requested.body['id']}/accept", {})
-    assert twice.status_code == 422 and "only a requested return" in twice.body["detail"]
+    assert twice.status_code == 409 and "only a requested return" in twice.body["detail"]
 
 
 def test_rejecting_needs_a_reason(world):

@@ -45,7 +45,7 @@ from leadbill.deliveries.selectors import (
     open_returns_by_delivery,
     return_share_counts,
 )
-from leadbill.domain.errors import DomainError
+from leadbill.domain.errors import DomainError, StateError
 from leadbill.entities.models import Entity
 from leadbill.partners.models import Partner
 
@@ -584,7 +584,7 @@ def _decide(*, actor: str, ret: Return, status: str, note: str) -> Return:
         locked = Return.objects.select_for_update().get(pk=ret.pk)
         if locked.status != ReturnStatus.REQUESTED:
             verb = "accepted" if status == ReturnStatus.ACCEPTED else "rejected"
-            raise DomainError(
+            raise StateError(
                 f"return {locked.pk} is {locked.status}; only a requested return can be {verb}", field="status"
             )
         locked.status = status

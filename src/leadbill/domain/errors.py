@@ -25,3 +25,9 @@ class PricingError(DomainError):
 
 class PeriodError(DomainError):
     code = "period"
+
+
+class StateError(DomainError):
+    """The object's current state forbids the operation (pay a void invoice, decide a decided return)."""
+
+    code = "conflict"

@@ -17,7 +17,7 @@ from django.utils import timezone
 from leadbill.audit.services import audit_event, audit_record, audit_record_many
 from leadbill.bulk import bulk_insert
 from leadbill.domain import generation
-from leadbill.domain.errors import DomainError
+from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.periods import Period, zone
 from leadbill.domain.rounding import micros_divisor
 from leadbill.entities.models import Entity
@@ -498,7 +498,7 @@ def invoice_issue(*, actor: str, invoice: Invoice, issue_date: date | None = Non
     with transaction.atomic():
         inv = _locked(invoice)
         if inv.status != Status.DRAFT:
-            raise DomainError(f"{inv.number or inv.pk} is {inv.status}; only drafts are issued")
+            raise StateError(f"{inv.number or inv.pk} is {inv.status}; only drafts are issued")
         entity, partner = inv.entity, inv.partner
         prefix, sequence = allocate_numbers(entity.pk, inv.series)
         inv.sequence, inv.number = sequence, format_number(prefix, sequence)
@@ -543,7 +543,7 @@ def invoice_discard(*, actor: str, invoice: Invoice) -> None:
     with transaction.atomic():
         inv = _locked(invoice)
         if inv.status != Status.DRAFT:
-            raise DomainError(f"{inv.number} is {inv.status}; issued documents are voided, not discarded")
+            raise StateError(f"{inv.number} is {inv.status}; issued documents are voided, not discarded")
         audit_record(actor=actor, action=f"{inv.kind}.draft_discarded", obj=inv, partner=inv.partner.code,
                      period=inv.period_key, total_minor=inv.total_minor)  # fmt: skip
         BilledLead.objects.filter(invoice=inv).delete()
@@ -571,9 +571,9 @@ def payment_record(*, actor: str, invoice: Invoice, amount_minor: int, paid_on: 
     with transaction.atomic():
         inv = _locked(invoice)
         if inv.kind != Kind.INVOICE:
-            raise DomainError(f"{inv.number} is a {inv.get_kind_display().lower()}; only invoices are paid")
+            raise StateError(f"{inv.number} is a {inv.get_kind_display().lower()}; only invoices are paid")
         if inv.status != Status.ISSUED:
-            raise DomainError(f"{inv.number} is {inv.status}; only issued invoices take payments")
+            raise StateError(f"{inv.number} is {inv.status}; only issued invoices take payments")
         if amount_minor <= 0:
             raise DomainError("a payment must be positive", field="amount")
         due = inv.total_minor - inv.paid_minor
@@ -601,13 +601,13 @@ def invoice_void(*, actor: str, invoice: Invoice, reason: str, issue_date: date 
     with transaction.atomic():
         inv = _locked(invoice)
         if inv.kind == Kind.CREDIT_NOTE:
-            raise DomainError(f"{inv.number} is a credit note; credit notes are not voided")
+            raise StateError(f"{inv.number} is a credit note; credit notes are not voided")
         if inv.status == Status.DRAFT:
-            raise DomainError("a draft is discarded, not voided")
+            raise StateError("a draft is discarded, not voided")
         if inv.status not in (Status.ISSUED, Status.PAID) or (inv.kind == Kind.INVOICE and inv.status == Status.PAID):
-            raise DomainError(f"{inv.number} is {inv.status}; only unpaid issued invoices can be voided")
+            raise StateError(f"{inv.number} is {inv.status}; only unpaid issued invoices can be voided")
         if inv.paid_minor and inv.kind == Kind.INVOICE:
-            raise DomainError(f"{inv.number} has payments recorded; issue a credit note instead")
+            raise StateError(f"{inv.number} has payments recorded; issue a credit note instead")
         note = _reversal_note(actor, inv, issue_date or today_in(inv.entity), reason)
         inv.status, inv.voided_at, inv.void_reason = Status.VOID, timezone.now(), reason
         inv.save(update_fields=["status", "voided_at", "void_reason"])
@@ -695,7 +695,7 @@ def credit_note_issue(
         adjs = [a for a in open_adjustments([partner.pk], lock=True).get(partner.pk, []) if a.amount_minor < 0]
         adjs = adjs if adjustments else []
         if not credits and not adjs:
-            raise DomainError(f"nothing to credit for {partner.code}: no returns or credit adjustments are open")
+            raise StateError(f"nothing to credit for {partner.code}: no returns or credit adjustments are open")
         catalog = Catalog(entity, [])
         draft = generation.generate(
             currency=partner.currency,
