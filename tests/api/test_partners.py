@@ -77,3 +77,14 @@ def test_partners_are_listed_by_role_with_pages(world):
     assert [p["code"] for p in world.full.get("/partners", role="supplier").body["items"]] == ["source"]
     assert world.full.get("/partners", cursor="garbage").status_code == 400
     assert world.full.get("/partners", limit=0).status_code == 422
+
+
+def test_a_page_of_partners_costs_the_same_queries_however_many_partners(world, django_assert_max_num_queries):
+    from tests.factories import make_partner, make_profile
+
+    for _ in range(20):
+        make_profile(make_partner(world.entity))
+    world.full.get("/partners")  # the key's last-used stamp is written on first use
+    with django_assert_max_num_queries(4):  # key, partners, their profiles (one prefetch), and slack for one
+        page = world.full.get("/partners", limit=100)
+    assert len(page.body["items"]) == 23

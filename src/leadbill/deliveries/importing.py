@@ -86,7 +86,7 @@ class Codes:
 
 @dataclass(slots=True)
 class DeliveryRow:
-    """A parsed delivery, for the single-record service (`delivery_record`)."""
+    """A parsed delivery, for the single-record service (`delivery_record_row`)."""
 
     values: tuple[Any, ...]  # STAGE_COLUMNS order; delivered_at an aware datetime
 
@@ -391,11 +391,6 @@ def _fields_json(lead_fields: Any) -> str:
         else:
             raise DomainError(f"fields.{name} must be text, a number or a boolean", field="fields")
     return json.dumps(texts, ensure_ascii=False, separators=(",", ":"))
-
-
-def delivery_record_values(values: Mapping[str, Any], codes: Codes) -> DeliveryRow:
-    """Validate one delivery given as keyword values (Python callers and tests)."""
-    return DeliveryRow(DeliveryMappingParser(codes, strict=False).parse(values))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
@@ -29,12 +29,12 @@ from leadbill.deliveries.importing import (
     MAX_REASON_LENGTH,
     STAGE_COLUMNS,
     DeliveryMappingParser,
+    DeliveryRow,
     DeliveryRowParser,
     ReturnMappingParser,
     ReturnRow,
     ReturnRowParser,
     RowError,
-    delivery_record_values,
     sqlite_timestamp,
 )
 from leadbill.deliveries.models import Delivery, Return, ReturnStatus
@@ -181,6 +181,10 @@ class _Stage:
         self.entity_id = entity_id
         self.created_at = connection.ops.adapt_datetimefield_value(stamp)
         self.cursor = connection.cursor()
+        self.prepare()
+
+    def prepare(self) -> None:
+        """An empty staging table for this import."""
         self.cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
         self.cursor.execute(self.ddl)
 
@@ -253,10 +257,7 @@ class _PostgresStage(_Stage):
         "fields jsonb, source_id bigint, cost_micros bigint) ON COMMIT DELETE ROWS"
     )
 
-    def __init__(self, entity_id: int, stamp: datetime) -> None:
-        self.entity_id = entity_id
-        self.created_at = connection.ops.adapt_datetimefield_value(stamp)
-        self.cursor = connection.cursor()
+    def prepare(self) -> None:
         self.cursor.execute(self.ddl)
         # Empty after every commit; DELETE (not TRUNCATE, which allocates new files) costs
         # nothing then, and clears what an earlier import in the same transaction left.
@@ -467,32 +468,37 @@ class ExternalIdConflict(DomainError):
 
 
 def delivery_record(*, actor: str, entity: Entity, **fields: Any) -> tuple[Delivery, bool]:
+    """Record one delivery given as keywords (Python callers: datetimes, Decimals, model objects)."""
+    return delivery_record_row(actor=actor, entity=entity, row=fields, strict=False)
+
+
+def delivery_record_row(
+    *, actor: str, entity: Entity, row: Mapping[str, Any], strict: bool = True
+) -> tuple[Delivery, bool]:
     """Record one delivery, validated like an import row; returns (delivery, created).
 
-    The same external id with the same data returns the existing delivery; with
-    different data it is refused.
+    `strict` reads `row` as JSON, like the batch endpoint (text values only). The same
+    external id with the same data returns the existing delivery; with different data
+    it is refused.
     """
-    values = delivery_record_values(fields, delivery_codes(entity)).as_model_kwargs()
+    parsed = DeliveryMappingParser(delivery_codes(entity), strict=strict).parse(row)
+    values = DeliveryRow(parsed).as_model_kwargs()
     with transaction.atomic():
         existing = Delivery.objects.select_for_update().filter(entity=entity, external_id=values["external_id"]).first()
-        if existing is not None:
-            if any(getattr(existing, name) != value for name, value in values.items()):
-                raise ExternalIdConflict(
-                    f"{values['external_id']!r} already exists with different data", field="external_id"
-                )
-            return existing, False
-        try:
-            with transaction.atomic():
-                delivery = Delivery.objects.create(entity=entity, **values)
-        except IntegrityError:  # the same external id recorded concurrently: compare with that one
-            existing = Delivery.objects.get(entity=entity, external_id=values["external_id"])
-            if any(getattr(existing, name) != value for name, value in values.items()):
-                raise ExternalIdConflict(
-                    f"{values['external_id']!r} already exists with different data", field="external_id"
-                ) from None
-            return existing, False
-        audit_record(actor=actor, action="delivery.recorded", obj=delivery, entity=entity)
-    return delivery, True
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    delivery = Delivery.objects.create(entity=entity, **values)
+            except IntegrityError:  # the same external id recorded concurrently: compare with that one
+                existing = Delivery.objects.get(entity=entity, external_id=values["external_id"])
+            else:
+                audit_record(actor=actor, action="delivery.recorded", obj=delivery, entity=entity)
+                return delivery, True
+        if any(getattr(existing, name) != value for name, value in values.items()):
+            raise ExternalIdConflict(
+                f"{values['external_id']!r} already exists with different data", field="external_id"
+            )
+        return existing, False
 
 
 # --- returns ---------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ written, so loading the same file twice writes nothing the second time.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from leadbill.audit.services import audit_record
 from leadbill.catalog.models import LeadType, PricePlan
 from leadbill.catalog.services import price_plan_set
 from leadbill.documents.assets import asset_store
+from leadbill.domain.errors import DomainError
 from leadbill.domain.periods import zone
 from leadbill.entities.models import Entity
 from leadbill.entities.services import ensure_series
@@ -30,6 +30,8 @@ from leadbill.loader.schema import (
     SetupDocument,
     SetupFileError,
     _Reader,
+    _slug,
+    _text,
     parse_document,
 )
 from leadbill.partners.models import Partner, Profile
@@ -236,7 +238,7 @@ def _load_plan(
     profiles: dict[str, Profile],
     lead_types: dict[str, LeadType],
     result: LoadResult,
-) -> None:
+) -> PricePlan:
     profile = lead_type = None
     if spec.profile:
         profile = profiles.get(spec.profile) or Profile.objects.filter(partner=partner, code=spec.profile).first()
@@ -251,7 +253,7 @@ def _load_plan(
             raise SetupFileError([Problem(f"{spec.path}.lead_type", f"no lead type {spec.lead_type!r}")])
     scope = {"partner": partner, "profile": profile, "lead_type": lead_type, "side": spec.side}
     before = PricePlan.objects.filter(**scope, effective_from=spec.effective_from).values("model", "config").first()
-    _, changed = price_plan_set(
+    plan, changed = price_plan_set(
         actor=actor, model=spec.model, config=dict(spec.config), effective_from=spec.effective_from, **scope
     )
     key = " ".join(
@@ -272,6 +274,7 @@ def _load_plan(
         result.note("price_plan", key, UPDATED, spec.path, tuple(k for k in after if before[k] != after[k]))
     else:
         result.note("price_plan", key, UNCHANGED, spec.path)
+    return plan
 
 
 # --- one object at a time (the API's partner, profile, lead type and price-plan writes) ---
@@ -322,45 +325,41 @@ def plan_apply(*, actor: str, partner: Partner, raw: Any) -> tuple[PricePlan, st
         raise SetupFileError(reader.problems)
     result = LoadResult()
     with transaction.atomic():
-        _load_plan(actor, partner, spec, {}, {}, result)
-    action = result.changes[0].action if result.changes else UNCHANGED
-    plan = PricePlan.objects.get(
-        partner=partner, side=spec.side, effective_from=spec.effective_from,
-        profile=Profile.objects.get(partner=partner, code=spec.profile) if spec.profile else None,
-        lead_type=LeadType.objects.get(entity=entity, code=spec.lead_type) if spec.lead_type else None,
-    )  # fmt: skip
-    return plan, action
+        plan = _load_plan(actor, partner, spec, {}, {}, result)
+    return plan, result.changes[0].action if result.changes else UNCHANGED
+
+
+def _code_and_name(code: str, name: str) -> str:
+    """Check a code and name as the set-up file does; returns the trimmed name."""
+    problems = []
+    for name_of, convert, value in (("code", _slug, code), ("name", _text(200), name)):
+        try:
+            if not convert(value):
+                problems.append(Problem(name_of, "required"))
+        except DomainError as exc:
+            problems.append(Problem(name_of, exc.message))
+    if problems:
+        raise SetupFileError(problems)
+    return name.strip()
 
 
 def profile_put(*, actor: str, partner: Partner, code: str, name: str, is_active: bool = True) -> tuple[Profile, str]:
     """Create or update one delivery profile of a partner."""
-    problems = []
-    if not re.fullmatch(r"[-a-zA-Z0-9_]{1,60}", code):
-        problems.append(Problem("code", "letters, digits, '-' and '_' only, at most 60"))
-    if not name.strip() or len(name) > 200:
-        problems.append(Problem("name", "required, at most 200 characters"))
-    if problems:
-        raise SetupFileError(problems)
+    name = _code_and_name(code, name)
     with transaction.atomic():
         profile, action, _ = _put(
             Profile, actor=actor, kind="profile", lookup={"partner": partner, "code": code},
-            values={"name": name.strip(), "is_active": is_active}, entity=partner.entity,
+            values={"name": name, "is_active": is_active}, entity=partner.entity,
         )  # fmt: skip
     return profile, action
 
 
 def lead_type_put(*, actor: str, entity: Entity, code: str, name: str) -> tuple[LeadType, str]:
     """Create or rename one lead type of an entity."""
-    problems = []
-    if not re.fullmatch(r"[-a-zA-Z0-9_]{1,60}", code):
-        problems.append(Problem("code", "letters, digits, '-' and '_' only, at most 60"))
-    if not name.strip() or len(name) > 200:
-        problems.append(Problem("name", "required, at most 200 characters"))
-    if problems:
-        raise SetupFileError(problems)
+    name = _code_and_name(code, name)
     with transaction.atomic():
         lead_type, action, _ = _put(
             LeadType, actor=actor, kind="lead_type", lookup={"entity": entity, "code": code},
-            values={"name": name.strip()}, entity=entity,
+            values={"name": name}, entity=entity,
         )  # fmt: skip
     return lead_type, action

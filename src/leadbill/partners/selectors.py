@@ -51,6 +51,8 @@ def partner_as_dict(partner: Partner) -> dict[str, Any]:
         },
         "report_fields": list(partner.report_fields or []),
         "profiles": [
-            {"code": p.code, "name": p.name, "active": p.is_active} for p in partner.profiles.order_by("code")
+            # .all(), sorted here, uses the caller's prefetch: one query for a whole page of partners
+            {"code": p.code, "name": p.name, "active": p.is_active}
+            for p in sorted(partner.profiles.all(), key=lambda p: p.code)
         ],
     }

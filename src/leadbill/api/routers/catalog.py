@@ -98,7 +98,7 @@ def put_partner(request: HttpRequest, code: str) -> Status[dict[str, Any]]:
 def list_profiles(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     key = require(request, *FULL)
     partner = partner_for(key, code)
-    return [{"code": p.code, "name": p.name, "active": p.is_active} for p in partner.profiles.order_by("code")]
+    return partner_as_dict(partner)["profiles"]  # type: ignore[no-any-return]
 
 
 @router.put(

@@ -23,7 +23,7 @@ from leadbill.api.schemas import (
     body,
 )
 from leadbill.deliveries.models import Delivery
-from leadbill.deliveries.services import ImportResult, deliveries_receive, delivery_record
+from leadbill.deliveries.services import ImportResult, deliveries_receive, delivery_record_row
 from leadbill.domain.money import micros_to_unit_price
 
 router = Router(tags=["deliveries"])
@@ -75,7 +75,11 @@ def batch_outcome(result: ImportResult, rows_key: str, all_or_nothing: bool) -> 
     }
 
 
-def batch_rows(payload: dict[str, Any], rows_key: str) -> tuple[list[Any], bool]:
+def batch_rows(payload: Any, rows_key: str) -> tuple[list[Any], bool]:
+    """The rows and the all_or_nothing flag of a batch body {rows_key: [...], "all_or_nothing": bool}."""
+    if not isinstance(payload, dict):
+        raise ApiProblem(422, "invalid", f'the body must be an object {{"{rows_key}": [...]}}',
+                         errors=[error_item("expected an object")])  # fmt: skip
     rows = payload.get(rows_key)
     unknown = sorted(k for k in payload if k not in (rows_key, "all_or_nothing"))
     if unknown:
@@ -107,9 +111,6 @@ def batch_rows(payload: dict[str, Any], rows_key: str) -> tuple[list[Any], bool]
 def post_batch(request: HttpRequest) -> dict[str, Any]:
     key = require(request, *INGEST)
     payload = json_body(request, fast=True)
-    if not isinstance(payload, dict):
-        raise ApiProblem(422, "invalid", "the body must be an object {\"deliveries\": [...]}",
-                         errors=[error_item("expected an object")])  # fmt: skip
     rows, all_or_nothing = batch_rows(payload, "deliveries")
     result = deliveries_receive(actor=key.actor, entity=key.entity, rows=rows, all_or_nothing=all_or_nothing)
     return batch_outcome(result, "deliveries", all_or_nothing)
@@ -124,11 +125,7 @@ def post_batch(request: HttpRequest) -> dict[str, Any]:
 def post_delivery(request: HttpRequest) -> Status[dict[str, Any]]:
     key = require(request, *INGEST)
     payload = json_object(request, fast=True)  # as the batch reads it, so a replay either way matches
-    from leadbill.deliveries.importing import DeliveryMappingParser
-    from leadbill.deliveries.selectors import delivery_codes
-
-    DeliveryMappingParser(delivery_codes(key.entity)).parse(payload)  # JSON's stricter types first
-    delivery, created = delivery_record(actor=key.actor, entity=key.entity, **payload)
+    delivery, created = delivery_record_row(actor=key.actor, entity=key.entity, row=payload)
     delivery = _deliveries(key.entity.pk).get(pk=delivery.pk)
     return Status(201 if created else 200, delivery_as_dict(delivery))
 

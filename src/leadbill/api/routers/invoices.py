@@ -42,7 +42,7 @@ from leadbill.api.schemas import (
 from leadbill.documents.models import Format
 from leadbill.documents.services import document_file
 from leadbill.domain.errors import DomainError
-from leadbill.invoicing.models import Adjustment, Invoice, Kind, Status
+from leadbill.invoicing.models import Adjustment, Invoice, Kind, Payment, Status
 from leadbill.invoicing.selectors import display_number, invoice_as_dict, money
 from leadbill.invoicing.services import (
     adjustment_create,
@@ -61,6 +61,10 @@ def invoice_out(request: HttpRequest, invoice: Invoice) -> dict[str, Any]:
     if request.auth.scope == Scope.PARTNER:  # type: ignore[attr-defined]
         data["history"] = None  # the audit trail names staff and systems
     return data
+
+
+def payment_as_dict(payment: Payment, currency: str) -> dict[str, Any]:
+    return {"amount": money(payment.amount_minor, currency), "paid_on": payment.paid_on, "reference": payment.reference}
 
 
 def invoice_summary(inv: Invoice) -> dict[str, Any]:
@@ -169,7 +173,7 @@ def get_einvoice(request: HttpRequest, number: str, format: str = "ubl") -> Http
 def list_payments(request: HttpRequest, number: str) -> list[dict[str, Any]]:
     key = require(request, *READ_DOCUMENTS)
     invoice = invoice_for(key, number)
-    return invoice_as_dict(invoice)["payments"]  # type: ignore[no-any-return]
+    return [payment_as_dict(p, invoice.currency) for p in invoice.payments.order_by("paid_on", "pk")]
 
 
 @router.post(
@@ -189,19 +193,8 @@ def post_payment(request: HttpRequest, number: str, payload: PaymentIn) -> Reply
     payment = payment_record(
         actor=key.actor, invoice=invoice, amount_minor=amount, paid_on=payload.paid_on, reference=payload.reference
     )
-    invoice = invoice_for(key, number)
-    c = invoice.currency
-    return Reply(
-        201,
-        {
-            "payment": {
-                "amount": money(payment.amount_minor, c),
-                "paid_on": payment.paid_on,
-                "reference": payment.reference,
-            },
-            "invoice": invoice_out(request, invoice),
-        },
-    )
+    # payment_record refreshed `invoice`: its amounts and status are the ones just written
+    return Reply(201, {"payment": payment_as_dict(payment, invoice.currency), "invoice": invoice_out(request, invoice)})
 
 
 @router.post(

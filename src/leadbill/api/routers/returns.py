@@ -89,9 +89,6 @@ def post_return(request: HttpRequest) -> Status[dict[str, Any]]:
 def post_return_batch(request: HttpRequest) -> dict[str, Any]:
     key = require(request, *INGEST)
     payload = json_body(request, fast=True)
-    if not isinstance(payload, dict):
-        raise ApiProblem(422, "invalid", "the body must be an object {\"returns\": [...]}",
-                         errors=[error_item("expected an object")])  # fmt: skip
     rows, all_or_nothing = batch_rows(payload, "returns")
     if key.scope != Scope.FULL and any(isinstance(row, dict) and row.get("status") for row in rows):
         raise ApiProblem(403, "scope", "rows with a status record decisions; deciding returns needs a full key")
