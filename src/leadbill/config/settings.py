@@ -42,6 +42,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # its Swagger UI files, served from the package (no CDN)
     "leadbill.audit",
@@ -52,18 +54,34 @@ INSTALLED_APPS = [
     "leadbill.invoicing",
     "leadbill.documents",
     "leadbill.api",
+    "leadbill.web",
+    "leadbill.console",
+    "leadbill.portal",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",  # the API's views are csrf-exempt (bearer keys, no cookies)
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csrf",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "leadbill.web.context.roles",
+            ]
+        },
     }
 ]
 STATIC_URL = "static/"
@@ -73,6 +91,53 @@ WSGI_APPLICATION = "leadbill.config.wsgi.application"
 # A batch of 10,000 deliveries is about 3 MB of JSON; the API refuses more rows by count.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("LEADBILL_MAX_BODY_BYTES", 16 * 1024 * 1024))
 APPEND_SLASH = False
+
+# --- web console and partner portal ---------------------------------------------------
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+SESSION_COOKIE_AGE = int(os.environ.get("LEADBILL_SESSION_SECONDS", 12 * 3600))
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool(
+    "LEADBILL_SECURE_COOKIES", not DEBUG and "SECRET_KEY" in os.environ
+)
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "SAMEORIGIN"  # the invoice page shows its own PDF in a frame
+SECURE_CONTENT_TYPE_NOSNIFF = True
+PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600  # also how long an invitation link stays valid
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Sign-in throttling (leadbill.web.throttle): failures counted in the database, so every worker sees them.
+LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LEADBILL_LOGIN_FAILURES_PER_ACCOUNT", 5))
+LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LEADBILL_LOGIN_FAILURES_PER_ADDRESS", 30))
+LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LEADBILL_LOGIN_FAILURE_WINDOW", 15 * 60))
+# Trust X-Forwarded-For only behind a proxy that sets it (the address login throttling counts).
+LEADBILL_TRUST_FORWARDED_FOR = env_bool("LEADBILL_TRUST_FORWARDED_FOR", False)
+LEADBILL_BASE_URL = os.environ.get("LEADBILL_BASE_URL", "http://127.0.0.1:8000")
+
+# Email: SMTP when EMAIL_HOST is set; otherwise each message is written as a file under
+# $LEADBILL_HOME/mail (the embedded default), so invitations and resets can be read there.
+if os.environ.get("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(HOME / "mail")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Leadbill <billing@localhost>")
+
+# Background work (invoice runs from the console) through Django's task framework:
+# inline by default; a deployment points TASKS at a worker backend without code change.
+TASKS = {
+    "default": {"BACKEND": os.environ.get("LEADBILL_TASK_BACKEND", "django.tasks.backends.immediate.ImmediateBackend")}
+}
 ROOT_URLCONF = "leadbill.config.urls"
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -92,3 +92,61 @@ def returns_by_ids(ids: Iterable[int], *, entity: Entity | None = None) -> dict[
     if entity is not None:
         rows = rows.filter(entity=entity)
     return {ret.pk: ret for ret in rows}
+
+
+# --- the console's deliveries log ----------------------------------------------------------
+
+DELIVERY_STATUSES = ("unbilled", "billed", "returned", "return_requested")
+
+
+def deliveries_log(
+    entity: Entity,
+    *,
+    partner: Partner | None = None,
+    profile: Profile | None = None,
+    lead_type: LeadType | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    status: str | None = None,
+    before: tuple[datetime, int] | None = None,
+) -> QuerySet[Delivery]:
+    """An entity's deliveries newest first, filtered; `before` is the keyset cursor (time, id).
+
+    Ordered by (delivered_at, id) so a page is one range scan of the (entity|partner,
+    delivered_at) index whatever the table's size; status filters are EXISTS probes on the
+    partial unique indexes of billed leads and open returns.
+    """
+    from django.db.models import Exists, OuterRef, Q
+
+    from leadbill.invoicing.models import BilledLead
+
+    rows = Delivery.objects.filter(entity=entity) if partner is None else Delivery.objects.filter(partner=partner)
+    if partner is not None:
+        rows = rows.filter(entity=entity)
+    if profile is not None:
+        rows = rows.filter(profile=profile)
+    if lead_type is not None:
+        rows = rows.filter(lead_type=lead_type)
+    if start is not None:
+        rows = rows.filter(delivered_at__gte=start)
+    if end is not None:
+        rows = rows.filter(delivered_at__lt=end)
+    billed = Exists(BilledLead.objects.filter(delivery=OuterRef("pk"), voided=False))
+    returned = Exists(Return.objects.filter(delivery=OuterRef("pk"), status=ReturnStatus.ACCEPTED))
+    requested = Exists(Return.objects.filter(delivery=OuterRef("pk"), status=ReturnStatus.REQUESTED))
+    if status == "unbilled":
+        rows = rows.filter(~billed)
+    elif status == "billed":
+        rows = rows.filter(billed)
+    elif status == "returned":
+        rows = rows.filter(returned)
+    elif status == "return_requested":
+        rows = rows.filter(requested)
+    if before is not None:
+        at, pk = before
+        rows = rows.filter(Q(delivered_at__lt=at) | Q(delivered_at=at, pk__lt=pk))
+    return (
+        rows.select_related("partner", "profile", "lead_type")
+        .annotate(is_billed=billed, is_returned=returned, return_requested=requested)
+        .order_by("-delivered_at", "-pk")
+    )

@@ -96,7 +96,34 @@ def run_demo(console: Console, *, deliveries: int = 50_000, today: datetime | No
                   f"inside) to {folder}")  # fmt: skip
     summary["documents"] = {"folder": str(folder), "written": written}
     summary["api"] = _api_key(console, next(iter(entities.values())))
+    summary["web"] = _web_logins(console, list(entities.values()))
     return summary
+
+
+DEMO_PASSWORD = "orchard-lantern-42"
+
+
+def _web_logins(console: Console, entities: list[Entity]) -> dict[str, object]:
+    """Sign-ins for the console (one per role) and the portal (one partner), printed with the URL."""
+    from leadbill.partners.models import Partner
+    from leadbill.web.services import partner_user_invite, staff_add
+
+    logins = []
+    for role in ("admin", "finance", "readonly"):
+        email = f"{role}@demo.leadbill.test"
+        for entity in entities:
+            staff_add(actor=ACTOR, entity=entity, email=email, name=role.title(), role=role, password=DEMO_PASSWORD)
+        logins.append((email, f"{role} in {', '.join(e.slug for e in entities)}"))
+    partner = Partner.objects.filter(entity=entities[0], is_buyer=True, invoices__isnull=False).order_by("code").first()
+    if partner is not None:
+        email = f"{partner.code}@demo.leadbill.test"
+        partner_user_invite(actor=ACTOR, partner=partner, email=email, name=partner.contact_name or partner.name,
+                            main_contact=True, password=DEMO_PASSWORD)  # fmt: skip
+        logins.append((email, f"portal user of {partner.name}"))
+    lines = "\n".join(f"   {email:<36} {what}" for email, what in logins)
+    console.print(f"\n[bold]8.[/bold] The web console and partner portal: start [bold]leadbill serve[/bold] and open "
+                  f"http://127.0.0.1:8000/ . Every demo login's password is [bold]{DEMO_PASSWORD}[/bold]:\n{lines}")  # fmt: skip
+    return {"url": "http://127.0.0.1:8000/", "password": DEMO_PASSWORD, "logins": [e for e, _ in logins]}
 
 
 def _api_key(console: Console, entity: Entity) -> dict[str, str]:

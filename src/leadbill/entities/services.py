@@ -43,3 +43,29 @@ def allocate_numbers(entity_id: int, series: str, count: int = 1) -> tuple[str, 
 
 def format_number(prefix: str, sequence: int) -> str:
     return f"{prefix}{sequence:06d}"
+
+
+def entity_documents_set(*, actor: str, entity: Entity, logo: tuple[bytes, str] | None, footer: str) -> Entity:
+    """Change the logo (checked bytes and media type) and footer printed on new documents."""
+    from leadbill.audit.services import audit_record
+    from leadbill.documents.assets import asset_store
+    from leadbill.domain.errors import DomainError
+
+    footer = footer.strip()
+    if len(footer) > 500:
+        raise DomainError("a footer may have at most 500 characters", field="footer")
+    with transaction.atomic():
+        entity = Entity.objects.select_for_update().get(pk=entity.pk)
+        changed: dict[str, object] = {}
+        if logo is not None:
+            sha = asset_store(*logo)
+            if sha != entity.logo_sha256:
+                changed["logo_sha256"] = sha
+        if footer != entity.invoice_footer:
+            changed["invoice_footer"] = footer
+        if changed:
+            for key, value in changed.items():
+                setattr(entity, key, value)
+            entity.save(update_fields=list(changed))
+            audit_record(actor=actor, action="entity.documents_changed", obj=entity, entity=entity, **changed)
+    return entity

@@ -182,3 +182,41 @@ def preview_as_dict(preview: RunPreview) -> dict[str, Any]:
             for d in preview.drafts
         ],
     }  # fmt: skip
+
+
+# --- console reads ---------------------------------------------------------------------------
+
+BILLED_STATUSES = ("issued", "paid")
+
+
+def billed_by_month(entity: Entity, months: list[tuple[int, int]]) -> dict[tuple[int, int, str], int]:
+    """Invoiced amounts (invoices and receipts, less credit notes) per period month and currency."""
+    from django.db.models.functions import ExtractMonth, ExtractYear
+
+    first = months[0]
+    rows = (
+        Invoice.objects.filter(entity=entity, status__in=BILLED_STATUSES, kind__in=["invoice", "receipt"],
+                               period_first_day__gte=f"{first[0]:04d}-{first[1]:02d}-01")
+        .annotate(y=ExtractYear("period_first_day"), m=ExtractMonth("period_first_day"))
+        .values("y", "m", "currency")
+        .annotate(total=Sum("total_minor"))
+    )  # fmt: skip
+    return {(r["y"], r["m"], r["currency"]): int(r["total"] or 0) for r in rows}
+
+
+def receivables(entity: Entity, today: Any) -> dict[str, Any]:
+    """Open and overdue invoices: counts and balances due per currency."""
+    from django.db.models import Count, F
+
+    open_qs = Invoice.objects.filter(entity=entity, status="issued", kind="invoice")
+    rows = open_qs.values("currency").annotate(n=Count("pk"), due=Sum(F("total_minor") - F("paid_minor")))
+    late = (
+        open_qs.filter(due_date__lt=today)
+        .values("currency")
+        .annotate(n=Count("pk"), due=Sum(F("total_minor") - F("paid_minor")))
+    )
+    return {
+        "open": [{"currency": r["currency"], "count": r["n"], "due": int(r["due"] or 0)} for r in rows],
+        "overdue": [{"currency": r["currency"], "count": r["n"], "due": int(r["due"] or 0)} for r in late],
+        "drafts": Invoice.objects.filter(entity=entity, status="draft").count(),
+    }

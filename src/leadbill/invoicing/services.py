@@ -161,6 +161,7 @@ def invoice_run_issue(
     batch_size: int = 2000,
     draft: bool = False,
     allow_open_period: bool = False,
+    run: InvoiceRun | None = None,
 ) -> RunResult:
     """Issue one document per partner with billable activity in the period.
 
@@ -172,26 +173,22 @@ def invoice_run_issue(
     With `draft=True` the documents are written as drafts for review: their leads,
     credits and adjustments are reserved, but they get no number and no issue date
     until `invoice_issue` (or `invoices_issue_drafts`) issues them.
+
+    `run` is a run `invoice_run_start` queued; its summary shows progress batch by batch.
     """
-    if period.timezone != entity.timezone:
-        raise DomainError(f"period must be in the entity's time zone {entity.timezone}", field="period")
-    if period.end > timezone.now() and not allow_open_period:
-        raise DomainError(
-            f"{period.label()} has not ended yet (it ends {period.end.astimezone(zone(entity.timezone)):%Y-%m-%d %H:%M} "
-            f"{entity.timezone}); deliveries still arriving would go to the next invoice. "
-            "Preview it now, or allow an open period explicitly.",
-            field="period",
-        )
+    _check_issuable(entity, period, allow_open_period)
     issue_date = issue_date or today_in(entity)
     todo = run_partners(entity, partners)
     whole = partners is None and len(todo) <= batch_size
-    with transaction.atomic():
-        run = InvoiceRun.objects.create(
-            entity=entity, period_key=period.key, period_start=period.start, period_end=period.end,
-            mode="issue", actor=actor,
-        )  # fmt: skip
-        audit_record(actor=actor, action="invoice_run.started", obj=run, entity=entity, period=period.key)
+    if run is None:
+        with transaction.atomic():
+            run = InvoiceRun.objects.create(
+                entity=entity, period_key=period.key, period_start=period.start, period_end=period.end,
+                mode="issue", actor=actor,
+            )  # fmt: skip
+            audit_record(actor=actor, action="invoice_run.started", obj=run, entity=entity, period=period.key)
     result = RunResult(run)
+    _progress(run, 0, len(todo))
     for i in range(0, len(todo), batch_size):
         batch = todo[i : i + batch_size]
         try:
@@ -215,6 +212,7 @@ def invoice_run_issue(
                     skipped += skip
         result.issued += issued
         result.skipped += skipped
+        _progress(run, min(i + batch_size, len(todo)), len(todo))
     with transaction.atomic():
         run.finished_at = timezone.now()
         run.summary = {
@@ -224,6 +222,7 @@ def invoice_run_issue(
             "skipped_already_invoiced": result.skipped,
             "failures": result.failures,
             "total_minor_by_currency": _totals_by_currency(result.issued),
+            "progress": {"done": len(todo), "total": len(todo)},
         }
         run.save(update_fields=["finished_at", "summary"])
         audit_record(
@@ -231,6 +230,39 @@ def invoice_run_issue(
             issued=len(result.issued), failures=len(result.failures),
         )  # fmt: skip
     return result
+
+
+def _check_issuable(entity: Entity, period: Period, allow_open_period: bool) -> None:
+    if period.timezone != entity.timezone:
+        raise DomainError(f"period must be in the entity's time zone {entity.timezone}", field="period")
+    if period.end > timezone.now() and not allow_open_period:
+        raise DomainError(
+            f"{period.label()} has not ended yet (it ends {period.end.astimezone(zone(entity.timezone)):%Y-%m-%d %H:%M} "
+            f"{entity.timezone}); deliveries still arriving would go to the next invoice. "
+            "Preview it now, or allow an open period explicitly.",
+            field="period",
+        )
+
+
+def _progress(run: InvoiceRun, done: int, total: int) -> None:
+    """Partners handled so far, for the console's progress bar (its own tiny write)."""
+    run.summary = {**run.summary, "progress": {"done": done, "total": total}}
+    InvoiceRun.objects.filter(pk=run.pk).update(summary=run.summary)
+
+
+def invoice_run_start(*, actor: str, entity: Entity, period: Period, draft: bool = False) -> InvoiceRun:
+    """Queue an issue run as background work (inline by default); its page follows the progress."""
+    from leadbill.invoicing.tasks import invoice_run_task
+
+    _check_issuable(entity, period, allow_open_period=False)
+    with transaction.atomic():
+        run = InvoiceRun.objects.create(
+            entity=entity, period_key=period.key, period_start=period.start, period_end=period.end,
+            mode="issue", actor=actor, summary={"queued": True, "draft": draft, "progress": {"done": 0, "total": None}},
+        )  # fmt: skip
+        audit_record(actor=actor, action="invoice_run.started", obj=run, entity=entity, period=period.key, draft=draft)
+        transaction.on_commit(lambda: invoice_run_task.enqueue(run.pk, draft))
+    return run
 
 
 def _totals_by_currency(invoices: Sequence[Invoice]) -> dict[str, int]:

@@ -291,16 +291,62 @@ def read_logo(path: Path) -> Logo:
         content = path.read_bytes()
     except OSError as exc:
         raise DomainError(f"cannot read {path}: {exc.strerror}") from None
+    return logo_from_bytes(content, path.name)
+
+
+LOGO_MAX_PIXELS = 4096
+
+
+def logo_from_bytes(content: bytes, name: str) -> Logo:
+    """Check an image by decoding it, not by its name: a real PNG or JPEG, or an SVG without scripts.
+
+    Used for set-up files and uploads alike; the message names the file.
+    """
     if len(content) > LOGO_MAX_BYTES:
-        raise DomainError(f"{path.name} is {len(content):,} bytes; a logo may have at most {LOGO_MAX_BYTES:,}")
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return Logo("image/png", content)
-    if content.startswith(b"\xff\xd8\xff"):
-        return Logo("image/jpeg", content)
+        raise DomainError(f"{name} is {len(content):,} bytes; a logo may have at most {LOGO_MAX_BYTES:,}")
+    if content.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
+        media_type = "image/png" if content.startswith(b"\x89PNG") else "image/jpeg"
+        _check_raster(content, name)
+        return Logo(media_type, content)
     head = content[:1024].lstrip().lower()
     if head.startswith((b"<svg", b"<?xml")) and b"<svg" in content[:4096].lower():
+        _check_svg(content, name)
         return Logo("image/svg+xml", content)
-    raise DomainError(f"{path.name} is not a PNG, JPEG or SVG image")
+    raise DomainError(f"{name} is not a PNG, JPEG or SVG image")
+
+
+def _check_raster(content: bytes, name: str) -> None:
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            width, height = image.size
+            if width > LOGO_MAX_PIXELS or height > LOGO_MAX_PIXELS:
+                raise DomainError(f"{name} is {width}×{height} pixels; a logo may be at most {LOGO_MAX_PIXELS} a side")
+            image.load()  # decodes every pixel: a truncated or forged file fails here
+    except DomainError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise DomainError(f"{name} is not a readable image ({exc})") from None
+
+
+def _check_svg(content: bytes, name: str) -> None:
+    import xml.etree.ElementTree as ET
+
+    if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
+        raise DomainError(f"{name}: an SVG logo may not declare a DOCTYPE or entities")
+    try:
+        root = ET.fromstring(content)
+    except ET.ParseError as exc:
+        raise DomainError(f"{name} is not well-formed SVG ({exc})") from None
+    if root.tag not in ("svg", "{http://www.w3.org/2000/svg}svg"):
+        raise DomainError(f"{name} is XML but not SVG")
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag in ("script", "foreignObject") or any(k.lower().startswith("on") for k in element.attrib):
+            raise DomainError(f"{name}: an SVG logo may not contain scripts or event handlers")
 
 
 @dataclass(frozen=True, slots=True)

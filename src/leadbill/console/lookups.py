@@ -1,0 +1,68 @@
+"""Objects of the console's entity by their URL key; anything of another entity is 404."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime
+
+from django.http import Http404, HttpRequest
+
+from leadbill.catalog.models import LeadType
+from leadbill.entities.models import Entity
+from leadbill.invoicing.models import Invoice
+from leadbill.invoicing.selectors import invoice_by_number
+from leadbill.partners.models import Partner
+
+
+def entity_of(request: HttpRequest) -> Entity:
+    return request.entity  # type: ignore[attr-defined,no-any-return]
+
+
+def partner_or_404(entity: Entity, code: str) -> Partner:
+    partner = Partner.objects.select_related("entity").filter(entity=entity, code=code).first()
+    if partner is None:
+        raise Http404("no such partner")
+    return partner
+
+
+def invoice_or_404(entity: Entity, reference: str, *, partner: Partner | None = None) -> Invoice:
+    try:
+        invoice = invoice_by_number(entity, reference)
+    except LookupError:
+        raise Http404("no such document") from None
+    if partner is not None and invoice.partner_id != partner.pk:
+        raise Http404("no such document")
+    return invoice
+
+
+def lead_type_or_none(entity: Entity, code: str | None) -> LeadType | None:
+    if not code:
+        return None
+    return LeadType.objects.filter(entity=entity, code=code).first()
+
+
+def day_or_none(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+# Keyset cursors for lists ordered newest first: the last row's (time, id), opaque to users.
+def cursor_text(at: datetime | None, pk: int) -> str:
+    raw = f"c1:{at.isoformat() if at else ''}:{pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def cursor_read(text: str | None) -> tuple[datetime | None, int] | None:
+    if not text:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        version, rest = raw.split(":", 1)
+        stamp, pk = rest.rsplit(":", 1)
+        if version != "c1":
+            return None
+        return (datetime.fromisoformat(stamp) if stamp else None), int(pk)
+    except (ValueError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,112 @@
+"""The dashboard: this period at a glance, money owed, and twelve months of billing as a chart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from leadbill.console.lookups import entity_of
+from leadbill.deliveries.models import Delivery, Return
+from leadbill.documents.formatting import Formatter
+from leadbill.domain import periods
+from leadbill.domain.money import decimal_to_minor
+from leadbill.invoicing.selectors import billed_by_month, preview_as_dict, receivables
+from leadbill.invoicing.services import invoice_run_preview, today_in
+from leadbill.web.access import console_view
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    title: str
+    x: float
+    y: float
+    height: float
+    value: str
+
+
+CHART_W, CHART_H, CHART_PAD = 720, 220, 28
+
+
+def _months_back(today_y: int, today_m: int, count: int) -> list[tuple[int, int]]:
+    out = []
+    y, m = today_y, today_m
+    for _ in range(count):
+        m -= 1
+        if m == 0:
+            y, m = y - 1, 12
+        out.append((y, m))
+    return out[::-1]
+
+
+def _nice_ceiling(value: int) -> int:
+    """A round axis maximum above `value` (1, 2 or 5 times a power of ten)."""
+    if value <= 0:
+        return 1
+    magnitude = 10 ** (len(str(value)) - 1)
+    for step in (1, 2, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def chart(
+    months: list[tuple[int, int]], totals: dict[tuple[int, int, str], int], currency: str, fmt: Formatter
+) -> dict:
+    values = [totals.get((y, m, currency), 0) for y, m in months]
+    top = _nice_ceiling(max(values, default=0))
+    inner_h = CHART_H - 2 * CHART_PAD
+    slot = (CHART_W - 70) / len(months)
+    bars = []
+    for i, ((y, m), v) in enumerate(zip(months, values, strict=True)):
+        h = inner_h * v / top
+        label = periods.month(y, m, "UTC").first_day.strftime("%b")
+        bars.append(Bar(label=label, title=f"{periods.month(y, m, 'UTC').first_day:%B %Y}: {fmt.money(v)}",
+                        x=60 + i * slot + slot * 0.15, y=CHART_PAD + inner_h - h, height=h, value=fmt.money(v)))  # fmt: skip
+    grid = [{"y": CHART_PAD + inner_h * (1 - f), "label": fmt.money(int(top * f))} for f in (0, 0.5, 1)]
+    return {"bars": bars, "bar_width": slot * 0.7, "grid": grid, "width": CHART_W, "height": CHART_H,
+            "baseline": CHART_PAD + inner_h, "label_y": CHART_H - 6, "empty": not any(values)}  # fmt: skip
+
+
+@console_view()
+def dashboard(request: HttpRequest) -> HttpResponse:
+    entity = entity_of(request)
+    today = today_in(entity)
+    period = periods.month(today.year, today.month, entity.timezone)
+    delivered = Delivery.objects.filter(
+        entity=entity, delivered_at__gte=period.start, delivered_at__lt=period.end
+    ).count()
+    pending_returns = Return.objects.filter(entity=entity, status="requested").count()
+    months = _months_back(today.year, today.month, 12)
+    fmt = Formatter(entity.locale, entity.currency)
+    totals = billed_by_month(entity, months)
+    other = sorted({c for (_, _, c) in totals if c != entity.currency})
+    context = {
+        "period": period, "delivered": delivered, "pending_returns": pending_returns,
+        "receivables": receivables(entity, today), "chart": chart(months, totals, entity.currency, fmt),
+        "months": [(periods.month(y, m, "UTC").first_day, fmt.money(totals.get((y, m, entity.currency), 0)))
+                   for y, m in months],
+        "other_currencies": other, "today": today, "nav": "dashboard",
+    }  # fmt: skip
+    return render(request, "console/dashboard.html", context)
+
+
+@console_view()
+def billable(request: HttpRequest) -> HttpResponse:
+    """This period's billable leads and amounts so far: the run preview, loaded after the page (htmx)."""
+    entity = entity_of(request)
+    today = today_in(entity)
+    period = periods.month(today.year, today.month, entity.timezone)
+    summary = preview_as_dict(invoice_run_preview(entity=entity, period=period))
+    totals: dict[str, int] = {}
+    leads = 0
+    for p in summary["partners"]:
+        leads += p["billable"]
+    for p in summary["partners"]:
+        if p["total"] is not None and p["document"]:
+            totals[p["currency"]] = totals.get(p["currency"], 0) + decimal_to_minor(Decimal(p["total"]), p["currency"])
+    return render(request, "console/_billable.html", {"leads": leads, "totals": sorted(totals.items()),
+                                                       "partners": len(summary["partners"]), "period": period})  # fmt: skip

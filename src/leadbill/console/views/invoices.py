@@ -1,0 +1,211 @@
+"""Invoices: history with filters, the document with its PDF inline, downloads, payments, void, send."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+
+from leadbill.audit.models import AuditEvent
+from leadbill.console.lookups import cursor_read, cursor_text, entity_of, invoice_or_404
+from leadbill.documents.models import Format
+from leadbill.documents.services import document_file, invoice_send
+from leadbill.domain.errors import DomainError
+from leadbill.domain.money import decimal_to_minor, parse_decimal
+from leadbill.entities.models import Entity
+from leadbill.invoicing import services as billing
+from leadbill.invoicing.models import Invoice, Kind, Status
+from leadbill.invoicing.selectors import display_number
+from leadbill.partners.models import Partner
+from leadbill.web.access import actor_of, console_view
+
+PAGE = 50
+STATUS_FILTERS = ("draft", "issued", "overdue", "paid", "void")
+
+
+def invoice_filters(qs: Any, params: Any, today: date) -> tuple[Any, dict[str, str]]:
+    """Filters shared by the console and the portal (status, kind, period, number)."""
+    chosen = {k: params.get(k, "").strip() for k in ("status", "kind", "period", "number")}
+    if chosen["status"] == "overdue":
+        qs = qs.filter(status=Status.ISSUED, kind=Kind.INVOICE, due_date__lt=today, total_minor__gt=F("paid_minor"))
+    elif chosen["status"] in STATUS_FILTERS:
+        qs = qs.filter(status=chosen["status"])
+    if chosen["kind"] in Kind.values:
+        qs = qs.filter(kind=chosen["kind"])
+    if chosen["period"]:
+        qs = qs.filter(period_key=chosen["period"])
+    if chosen["number"]:
+        qs = qs.filter(number__icontains=chosen["number"])
+    return qs, chosen
+
+
+def keyset(qs: Any, after: str | None) -> tuple[list[Any], str | None]:
+    """Newest first by id: one index range scan per page, whatever the table's size."""
+    cursor = cursor_read(after)
+    if cursor is not None:
+        qs = qs.filter(pk__lt=cursor[1])
+    rows = list(qs.order_by("-pk")[: PAGE + 1])
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    return rows, cursor_text(None, rows[-1].pk) if more else None
+
+
+@console_view()
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    entity = entity_of(request)
+    today = billing.today_in(entity)
+    qs = Invoice.objects.filter(entity=entity).select_related("partner")
+    partner_code = request.GET.get("partner", "").strip()
+    if partner_code:
+        qs = qs.filter(partner__code=partner_code)
+    qs, chosen = invoice_filters(qs, request.GET, today)
+    chosen["partner"] = partner_code
+    rows, after = keyset(qs, request.GET.get("after"))
+    query = {k: v for k, v in chosen.items() if v}
+    context = {
+        "rows": rows, "chosen": chosen, "today": today, "statuses": STATUS_FILTERS, "kinds": Kind.choices,
+        "next_url": "?" + urlencode({**query, "after": after}) if after else None,
+        "first_url": "?" + urlencode(query) if request.GET.get("after") else None,
+        "partners": Partner.objects.filter(entity=entity).order_by("name").only("code", "name"), "nav": "invoices",
+    }  # fmt: skip
+    return render(request, "console/invoices.html", context)
+
+
+def history(inv: Invoice) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(object_type="invoicing.invoice", object_id=str(inv.pk)).order_by("at", "pk"))
+
+
+@console_view()
+def invoice_detail(request: HttpRequest, ref: str) -> HttpResponse:
+    entity = entity_of(request)
+    inv = invoice_or_404(entity, ref)
+    context = {
+        "inv": inv, "ref": display_number(inv), "lines": inv.lines.all(), "payments": inv.payments.order_by("paid_on", "pk"),
+        "history": history(inv), "corrections": Invoice.objects.filter(corrects=inv).order_by("pk"),
+        "today": billing.today_in(entity), "nav": "invoices", "can_write": request.membership.can("finance"),  # type: ignore[attr-defined]
+        "recipients": list(inv.partner.billing_emails or []) or [inv.partner.contact_email],
+    }  # fmt: skip
+    return render(request, "console/invoice.html", context)
+
+
+def download(request: HttpRequest, inv: Invoice, fmt: str) -> HttpResponse:
+    """The archived bytes of a document (the first download archives them)."""
+    try:
+        file = document_file(inv, fmt, actor=actor_of(request))
+    except DomainError as exc:
+        return HttpResponse(
+            f"cannot produce this document: {exc}", status=409, content_type="text/plain; charset=utf-8"
+        )
+    response = HttpResponse(file.content, content_type=file.media_type)
+    inline = request.GET.get("inline") == "1" and fmt != Format.UBL
+    response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{file.name}"'
+    response["ETag"] = f'"{file.sha256}"'
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def fmt_of(request: HttpRequest) -> str | None:
+    fmt = request.GET.get("format", "ubl")
+    return fmt if fmt in (Format.UBL, Format.FACTURX) else None
+
+
+@console_view()
+def invoice_pdf(request: HttpRequest, ref: str) -> HttpResponse:
+    return download(request, invoice_or_404(entity_of(request), ref), Format.PDF)
+
+
+@console_view()
+def invoice_einvoice(request: HttpRequest, ref: str) -> HttpResponse:
+    fmt = fmt_of(request)
+    if fmt is None:
+        return HttpResponse("format is ubl or facturx", status=400, content_type="text/plain")
+    return download(request, invoice_or_404(entity_of(request), ref), fmt)
+
+
+def _back(entity: Entity, inv: Invoice) -> HttpResponse:
+    return redirect("console:invoice", entity=entity.slug, ref=display_number(inv))
+
+
+@require_POST
+@console_view()
+def invoice_pay(request: HttpRequest, ref: str) -> HttpResponse:
+    entity = entity_of(request)
+    inv = invoice_or_404(entity, ref)
+    try:
+        text = request.POST.get("amount", "").strip()
+        minor = inv.total_minor - inv.paid_minor if not text else decimal_to_minor(parse_decimal(text), inv.currency)
+        try:
+            paid_on = date.fromisoformat(request.POST.get("paid_on") or billing.today_in(entity).isoformat())
+        except ValueError:
+            raise DomainError("give the date the payment arrived", field="paid_on") from None
+        if minor <= 0:
+            raise DomainError("a payment must be more than zero", field="amount")
+        billing.payment_record(actor=actor_of(request), invoice=inv, amount_minor=minor, paid_on=paid_on,
+                               reference=request.POST.get("reference", "").strip()[:200])  # fmt: skip
+    except DomainError as exc:
+        messages.error(request, f"Payment not recorded: {exc}")
+    else:
+        messages.success(request, "Payment recorded.")
+    return _back(entity, inv)
+
+
+@require_POST
+@console_view()
+def invoice_void(request: HttpRequest, ref: str) -> HttpResponse:
+    entity = entity_of(request)
+    inv = invoice_or_404(entity, ref)
+    try:
+        note = billing.invoice_void(actor=actor_of(request), invoice=inv, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        messages.error(request, f"Not voided: {exc}")
+        return _back(entity, inv)
+    messages.success(request, f"{inv.number} is void; credit note {note.number} reverses it.")
+    return _back(entity, inv)
+
+
+@require_POST
+@console_view()
+def invoice_send_view(request: HttpRequest, ref: str) -> HttpResponse:
+    entity = entity_of(request)
+    inv = invoice_or_404(entity, ref)
+    try:
+        to = invoice_send(actor=actor_of(request), invoice=inv)
+    except DomainError as exc:
+        messages.error(request, f"Not sent: {exc}")
+    else:
+        messages.success(request, f"Sent {inv.number} to {', '.join(to)}.")
+    return _back(entity, inv)
+
+
+@require_POST
+@console_view()
+def invoice_issue_draft(request: HttpRequest, ref: str) -> HttpResponse:
+    entity = entity_of(request)
+    inv = invoice_or_404(entity, ref)
+    try:
+        inv = billing.invoice_issue(actor=actor_of(request), invoice=inv)
+    except DomainError as exc:
+        messages.error(request, f"Not issued: {exc}")
+        return _back(entity, inv)
+    messages.success(request, f"Issued as {inv.number}.")
+    return _back(entity, inv)
+
+
+@require_POST
+@console_view()
+def invoice_discard(request: HttpRequest, ref: str) -> HttpResponse:
+    entity = entity_of(request)
+    inv = invoice_or_404(entity, ref)
+    try:
+        billing.invoice_discard(actor=actor_of(request), invoice=inv)
+    except DomainError as exc:
+        messages.error(request, f"Not discarded: {exc}")
+        return _back(entity, inv)
+    messages.success(request, "Draft discarded; its leads can be billed again.")
+    return redirect("console:invoices", entity=entity.slug)

@@ -1,0 +1,76 @@
+"""Who may open which page: the one place the console and the portal check roles and scope.
+
+Console pages live under /console/<entity>/: a user who is not a member of that entity
+gets 404 (the entity's existence is not revealed), a member whose role is too weak for
+the action gets 403. Portal pages serve the signed-in partner user's own partner only;
+every object they look up is filtered by that partner, so another partner's object is 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+
+from leadbill.web.models import PartnerUser, Role, StaffMembership
+
+View = Callable[..., HttpResponse]
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def actor_of(request: HttpRequest) -> str:
+    """The audit trail's name for the signed-in person."""
+    return f"user:{request.user.get_username()}"
+
+
+def console_view(*, read: str = Role.READONLY, write: str = Role.FINANCE) -> Callable[[View], View]:
+    """A console page of one entity: reading needs `read`, a POST needs `write`."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, entity: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            membership = (
+                StaffMembership.objects.select_related("entity")
+                .filter(user=request.user, entity__slug=entity, user__is_active=True)
+                .first()
+            )
+            if membership is None:
+                raise Http404("no such entity")
+            needed = read if request.method in SAFE_METHODS else write
+            if not membership.can(needed):
+                raise PermissionDenied(f"your role ({membership.get_role_display()}) cannot do this")
+            request.entity = membership.entity  # type: ignore[attr-defined]
+            request.membership = membership  # type: ignore[attr-defined]
+            return view(request, *args, **kwargs)
+
+        wrapper.console_roles = (read, write)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def portal_view(view: View) -> View:
+    """A portal page: the signed-in partner user's own partner, and nothing else."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        access = (
+            PartnerUser.objects.select_related("partner", "partner__entity")
+            .filter(user=request.user, partner__is_active=True)
+            .first()
+        )
+        if access is None:
+            raise Http404("the portal is for partner users")
+        request.partner = access.partner  # type: ignore[attr-defined]
+        request.partner_user = access  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,93 @@
+"""Sign in (throttled), sign out, password reset, accepting an invitation, and the home redirect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+
+from leadbill.web import throttle
+from leadbill.web.models import PartnerUser, StaffMembership
+
+
+class SignIn(auth_views.LoginView):
+    """Django's sign-in with a pause after repeated failures for an account or an address."""
+
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        username = request.POST.get("username", "")
+        wait = throttle.wait_seconds(username, throttle.client_address(request))
+        if wait:
+            form = self.get_form()
+            minutes = max(1, round(wait / 60))
+            form.errors.clear()
+            form.add_error(
+                None, f"Too many failed sign-ins. Try again in about {minutes} minute{'s' * (minutes != 1)}."
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        throttle.failure_record(self.request.POST.get("username", ""), throttle.client_address(self.request))
+        return super().form_invalid(form)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        throttle.failures_clear(form.get_user().get_username())
+        return super().form_valid(form)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Staff go to their entity's console (or choose one), partner users to the portal."""
+    if PartnerUser.objects.filter(user=request.user).exists():
+        return redirect("portal:invoices")
+    memberships = list(
+        StaffMembership.objects.filter(user=request.user).select_related("entity").order_by("entity__slug")
+    )
+    if len(memberships) == 1:
+        return redirect("console:dashboard", entity=memberships[0].entity.slug)
+    return render(request, "web/choose_entity.html", {"memberships": memberships})
+
+
+class Invitation(auth_views.PasswordResetConfirmView):
+    """An invitation link: the invited person chooses a password and is signed in."""
+
+    template_name = "web/invitation.html"
+    post_reset_login = True
+    success_url = reverse_lazy("web:home")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, "Welcome to Leadbill. Your password is set.")
+        return response
+
+
+class PasswordReset(auth_views.PasswordResetView):
+    template_name = "web/password_reset.html"
+    email_template_name = "web/email/password_reset.txt"
+    subject_template_name = "web/email/password_reset_subject.txt"
+    success_url = reverse_lazy("web:password_reset_sent")
+
+
+class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
+    template_name = "web/password_reset_confirm.html"
+    success_url = reverse_lazy("web:login")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, "Your password is changed. Sign in with it.")
+        return response
+
+
+def sign_out(request: HttpRequest) -> HttpResponse:
+    """POST only (a link must not sign anyone out); GET shows the button."""
+    if request.method == "POST":
+        return auth_views.LogoutView.as_view()(request)
+    return HttpResponseRedirect(reverse("web:home"))
