@@ -1,0 +1,98 @@
+"""Every console URL enforces membership and role: generated from the URL patterns, so a new page is covered."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, reverse
+
+from leadbill.console import urls as console_urls
+from leadbill.invoicing.models import Invoice, Payment
+from leadbill.web.models import Role
+from tests.webworld import OTHER_ADMIN, STAFF, Site
+
+POST_ONLY = {"adjustment_new", "topup_new", "credit_note_new", "partner_user_new", "returns_decide", "run_issue",
+             "invoice_pay", "invoice_void", "invoice_send", "invoice_issue", "invoice_discard", "staff_new",
+             "staff_role", "staff_remove", "entity_documents"}  # fmt: skip
+ADMIN_ONLY = {"users", "staff_new", "staff_role", "staff_remove", "entity_documents"}
+READ_ONLY_MAY_POST = {"plan_quote"}  # computes a quote, writes nothing
+
+
+def patterns() -> list[URLPattern]:
+    return [p for p in console_urls.urlpatterns if isinstance(p, URLPattern)]
+
+
+def url_of(pattern: URLPattern, site: Site) -> str:
+    values = {"entity": site.entity.slug, "code": site.acme.code, "ref": site.acme_invoice.number,
+              "pk": site.run.pk if "runs" in str(pattern.pattern) else site.admin_membership.pk}  # fmt: skip
+    url = reverse(f"console:{pattern.name}", kwargs={k: values[k] for k in pattern.pattern.converters})
+    query = {"run_preview": "?period=2026-01", "invoice_einvoice": "?format=facturx"}
+    return url + query.get(str(pattern.name), "")
+
+
+def test_every_console_page_is_known_to_these_tests():
+    names = {p.name for p in patterns()}
+    assert names >= POST_ONLY and names >= ADMIN_ONLY, "a listed page was renamed"
+    assert len(names) == len(patterns()), "two console patterns share a name"
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(site: Site, client):
+    for pattern in patterns():
+        url = url_of(pattern, site)
+        response = client.post(url) if pattern.name in POST_ONLY else client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/accounts/login/?next="), url
+
+
+def test_another_entitys_staff_get_404_on_every_page(site: Site):
+    outsider = site.login(OTHER_ADMIN)  # an admin, but of the other entity
+    for pattern in patterns():
+        url = url_of(pattern, site)
+        response = outsider.post(url) if pattern.name in POST_ONLY else outsider.get(url)
+        assert response.status_code == 404, url
+        if pattern.name not in POST_ONLY:
+            assert outsider.post(url).status_code == 404, url
+    assert Invoice.objects.filter(entity=site.entity).exclude(status="void").count() == 2
+
+
+def test_partner_users_get_404_on_every_console_page(site: Site):
+    from tests.webworld import ACME_USER
+
+    partner_user = site.login(ACME_USER)
+    for pattern in patterns():
+        url = url_of(pattern, site)
+        response = partner_user.post(url) if pattern.name in POST_ONLY else partner_user.get(url)
+        assert response.status_code == 404, url
+
+
+def test_read_only_staff_can_read_but_every_write_is_403(site: Site):
+    reader = site.login(STAFF[Role.READONLY])
+    for pattern in patterns():
+        url = url_of(pattern, site)
+        expected_get = 403 if pattern.name in ADMIN_ONLY else 405 if pattern.name in POST_ONLY else 200
+        if pattern.name not in POST_ONLY:
+            assert reader.get(url).status_code == expected_get, url
+        if pattern.name not in READ_ONLY_MAY_POST:
+            assert reader.post(url, {"amount": "1.00", "reason": "x", "period": "2026-01"}).status_code == 403, url
+    invoice = Invoice.objects.get(pk=site.acme_invoice.pk)
+    assert invoice.status == "issued" and invoice.paid_minor == 0
+    assert not Payment.objects.exists()
+    assert not Invoice.objects.filter(kind="credit_note").exists()
+
+
+@pytest.mark.parametrize("name", sorted(ADMIN_ONLY))
+def test_finance_staff_cannot_manage_users_or_settings(site: Site, name: str):
+    finance = site.login(STAFF[Role.FINANCE])
+    pattern = next(p for p in patterns() if p.name == name)
+    url = url_of(pattern, site)
+    response = finance.post(url, {"role": "admin"}) if name in POST_ONLY else finance.get(url)
+    assert response.status_code == 403
+
+
+def test_finance_staff_can_open_every_non_admin_page(site: Site):
+    finance = site.login(STAFF[Role.FINANCE])
+    for pattern in patterns():
+        if pattern.name in POST_ONLY or pattern.name in ADMIN_ONLY:
+            continue
+        url = url_of(pattern, site)
+        response = finance.get(url)
+        assert response.status_code == 200, url
