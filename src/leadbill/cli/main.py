@@ -13,7 +13,19 @@ import os
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("setup", "load", "imports", "runs", "invoices", "report", "ledger", "returns", "apikey", "demo")
+COMMAND_MODULES = (
+    "setup",
+    "load",
+    "imports",
+    "runs",
+    "invoices",
+    "report",
+    "ledger",
+    "returns",
+    "apikey",
+    "users",
+    "demo",
+)
 
 
 class CommandError(Exception):

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--entity")
     p.set_defaults(handler=revoke)
 
-    serve = sub.add_parser("serve", help="run the API with gunicorn (a production server)")
+    serve = sub.add_parser("serve", help="run the console, portal and API with gunicorn (a production server)")
     serve.add_argument("--bind", default=os.environ.get("LEADBILL_BIND", "127.0.0.1:8000"))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("LEADBILL_WORKERS", "2")))
     serve.set_defaults(handler=run_server)
@@ -109,7 +109,8 @@ def run_server(args: argparse.Namespace) -> int:
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     argv = [gunicorn, "leadbill.config.wsgi:application", "--bind", args.bind, "--workers", str(args.workers),
             "--access-logfile", "-", "--worker-tmp-dir", "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"]  # fmt: skip
-    print(f"Leadbill API on http://{args.bind}/api/v1/ (docs at /api/v1/docs), {args.workers} workers", file=sys.stderr)
+    print(f"Leadbill on http://{args.bind}/ : console and portal (sign in at /accounts/login/), API at /api/v1/ "
+          f"(docs at /api/v1/docs); {args.workers} workers", file=sys.stderr)  # fmt: skip
     sys.stdout.flush()
     os.execv(gunicorn, argv)
     return 0  # pragma: no cover - execv does not return
