@@ -226,3 +226,10 @@ def test_an_open_period_cannot_be_issued(site: Site, finance):
     today = today_in(site.entity)
     response = finance.post("/console/leadco/runs/issue/", {"period": f"{today:%Y-%m}"}, follow=True)
     assert "has not ended yet" in text(response)
+
+
+def test_partner_list_shows_open_invoices_and_prepay_balances(site: Site, finance):
+    page = text(finance.get("/console/leadco/partners/"))
+    rows = {p.code: p for p in finance.get("/console/leadco/partners/").context["partners"]}
+    assert rows["acme"].open_invoices == 1 and rows["blue"].balance_minor == 10_000 - site.blue_receipt.total_minor
+    assert "€" in page

@@ -6,7 +6,7 @@ from datetime import datetime, time
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -40,7 +40,14 @@ def partner_list(request: HttpRequest) -> HttpResponse:
     rows = Partner.objects.filter(entity=entity).order_by("name")
     if q:
         rows = rows.filter(Q(name__icontains=q) | Q(code__icontains=q) | Q(contact_email__icontains=q))
-    rows = rows.annotate(open_invoices=Count("invoices", filter=Q(invoices__status="issued", invoices__kind="invoice")))
+    open_invoices = Invoice.objects.filter(partner=OuterRef("pk"), status="issued", kind="invoice")
+    balance = (
+        LedgerEntry.objects.filter(partner=OuterRef("pk")).values("partner").annotate(s=Sum("amount_minor")).values("s")
+    )
+    rows = rows.annotate(
+        open_invoices=Subquery(open_invoices.values("partner").annotate(n=Count("pk")).values("n")),
+        balance_minor=Subquery(balance),
+    )
     return render(request, "console/partners.html", {"partners": rows[:500], "q": q, "nav": "partners"})
 
 
