@@ -22,7 +22,7 @@ def test_staff_previews_issues_a_month_and_downloads_a_pdf(new_page, world, shoo
     # the sign-in lands on the only entity's dashboard; the billable figure arrives by htmx
     expect(page).to_have_url(re.compile(rf"/console/{SLUG}/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
-    expect(page.locator(".stat").filter(has_text="Billable this month")).to_contain_text("billable lead")
+    expect(page.locator(".stat").filter(has_text="Billable now")).to_contain_text("were invoiced today")
     expect(page.locator(".chart rect.bar")).to_have_count(12)
     shoot(page, "dashboard")
 

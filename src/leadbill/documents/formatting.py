@@ -31,6 +31,12 @@ class Formatter:
     def money(self, minor: int) -> str:
         return format_currency(Decimal(minor).scaleb(-exponent(self.currency)), self.currency, locale=self.locale)
 
+    def money_whole(self, minor: int) -> str:
+        """Rounded to whole units for chart axes and labels ("$5,000"); never on a document."""
+        value = Decimal(minor).scaleb(-exponent(self.currency)).quantize(Decimal(1))
+        return format_currency(value, self.currency, locale=self.locale, currency_digits=False,
+                               format="¤#,##0", format_type="standard")  # fmt: skip
+
     def price(self, micros: int) -> str:
         """A unit price: the currency's decimals, more only when the price has them (0.125)."""
         value = Decimal(micros).scaleb(-MICROS_EXPONENT).normalize()

@@ -65,8 +65,9 @@ def chart(
         h = inner_h * v / top
         label = periods.month(y, m, "UTC").first_day.strftime("%b")
         bars.append(Bar(label=label, title=f"{periods.month(y, m, 'UTC').first_day:%B %Y}: {fmt.money(v)}",
-                        x=60 + i * slot + slot * 0.15, y=CHART_PAD + inner_h - h, height=h, value=fmt.money(v)))  # fmt: skip
-    grid = [{"y": CHART_PAD + inner_h * (1 - f), "label": fmt.money(int(top * f))} for f in (0, 0.5, 1)]
+                        x=60 + i * slot + slot * 0.15, y=CHART_PAD + inner_h - h, height=h,
+                        value=fmt.money_whole(v) if v else ""))  # fmt: skip
+    grid = [{"y": CHART_PAD + inner_h * (1 - f), "label": fmt.money_whole(int(top * f))} for f in (0, 0.5, 1)]
     return {"bars": bars, "bar_width": slot * 0.7, "grid": grid, "width": CHART_W, "height": CHART_H,
             "baseline": CHART_PAD + inner_h, "label_y": CHART_H - 6, "empty": not any(values)}  # fmt: skip
 
@@ -102,11 +103,10 @@ def billable(request: HttpRequest) -> HttpResponse:
     period = periods.month(today.year, today.month, entity.timezone)
     summary = preview_as_dict(invoice_run_preview(entity=entity, period=period))
     totals: dict[str, int] = {}
-    leads = 0
-    for p in summary["partners"]:
-        leads += p["billable"]
+    leads = sum(p["billable"] for p in summary["partners"])
+    late = sum(p["late"] for p in summary["partners"])
     for p in summary["partners"]:
         if p["total"] is not None and p["document"]:
             totals[p["currency"]] = totals.get(p["currency"], 0) + decimal_to_minor(Decimal(p["total"]), p["currency"])
     return render(request, "console/_billable.html", {"leads": leads, "totals": sorted(totals.items()),
-                                                       "partners": len(summary["partners"]), "period": period})  # fmt: skip
+                                                       "partners": len(summary["partners"]), "period": period, "late": late})  # fmt: skip

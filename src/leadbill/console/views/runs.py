@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_POST
 from leadbill.console.lookups import entity_of
 from leadbill.domain import periods
 from leadbill.domain.errors import DomainError
+from leadbill.domain.money import decimal_to_minor
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice, InvoiceRun
 from leadbill.invoicing.selectors import preview_as_dict
@@ -55,9 +57,10 @@ def run_preview(request: HttpRequest) -> HttpResponse:
     totals: dict[str, Any] = {}
     for p in summary["partners"]:
         if p["document"]:
-            t = totals.setdefault(p["currency"], {"documents": 0, "leads": 0})
+            t = totals.setdefault(p["currency"], {"documents": 0, "leads": 0, "total_minor": 0})
             t["documents"] += 1
             t["leads"] += p["billable"]
+            t["total_minor"] += decimal_to_minor(Decimal(p["total"]), p["currency"])
     to_issue = sum(t["documents"] for t in totals.values())
     anomalies = sum(1 for p in summary["partners"] if p["anomalies"])
     context = {
