@@ -233,3 +233,27 @@ def test_partner_list_shows_open_invoices_and_prepay_balances(site: Site, financ
     rows = {p.code: p for p in finance.get("/console/leadco/partners/").context["partners"]}
     assert rows["acme"].open_invoices == 1 and rows["blue"].balance_minor == 10_000 - site.blue_receipt.total_minor
     assert "€" in page
+
+
+def test_a_status_filter_probes_a_bounded_window_and_offers_to_search_older(site: Site, finance, monkeypatch):
+    from leadbill.console.views import deliveries
+
+    monkeypatch.setattr(deliveries, "STATUS_SCAN", 10)
+    make_deliveries(site.acme, 25, JAN + timedelta(days=40))  # newer, unbilled
+    first = finance.get("/console/leadco/deliveries/", {"status": "billed", "partner": "acme"})
+    assert first.context["rows"] == [] and "Search older deliveries" in text(first)
+    found, url, pages = [], first.context["next_url"], 0
+    while url and pages < 10:
+        page = finance.get("/console/leadco/deliveries/" + url)
+        found += page.context["rows"]
+        url, pages = page.context["next_url"], pages + 1
+    assert len(found) == 3 and all(d.is_billed for d in found)  # the three January leads, none twice
+
+
+def test_with_many_partners_the_filter_takes_a_code(site: Site, finance, monkeypatch):
+    from leadbill.console import lookups
+
+    monkeypatch.setattr(lookups, "PARTNER_SELECT_MAX", 1)
+    for url in ("/console/leadco/deliveries/", "/console/leadco/invoices/"):
+        page = text(finance.get(url, {"partner": "acme"}))
+        assert '<input id="f-partner" name="partner" value="acme"' in page

@@ -25,6 +25,15 @@ def partner_or_404(entity: Entity, code: str) -> Partner:
     return partner
 
 
+PARTNER_SELECT_MAX = 300  # more partners than this: filters take a code instead of a drop-down
+
+
+def partner_choices(entity: Entity) -> list[Partner] | None:
+    """The partners for a filter's drop-down, or None when there are too many to list."""
+    rows = list(Partner.objects.filter(entity=entity).order_by("name").only("code", "name")[: PARTNER_SELECT_MAX + 1])
+    return None if len(rows) > PARTNER_SELECT_MAX else rows
+
+
 def invoice_or_404(entity: Entity, reference: str, *, partner: Partner | None = None) -> Invoice:
     try:
         invoice = invoice_by_number(entity, reference)

@@ -109,8 +109,14 @@ def deliveries_log(
     end: datetime | None = None,
     status: str | None = None,
     before: tuple[datetime, int] | None = None,
+    scan: int | None = None,
+    window: list[tuple[datetime, int]] | None = None,
 ) -> QuerySet[Delivery]:
     """An entity's deliveries newest first, filtered; `before` is the keyset cursor (time, id).
+
+    With a status filter and `scan`, only the newest `scan` deliveries (after the other
+    filters) are looked at; the oldest of them is appended to `window` so the page can
+    continue from there.
 
     Ordered by (delivered_at, id) so a page is one range scan of the (entity|partner,
     delivered_at) index whatever the table's size; status filters are EXISTS probes on the
@@ -120,6 +126,7 @@ def deliveries_log(
 
     from leadbill.invoicing.models import BilledLead
 
+    window = window if window is not None else []
     rows = Delivery.objects.filter(entity=entity) if partner is None else Delivery.objects.filter(partner=partner)
     if partner is not None:
         rows = rows.filter(entity=entity)
@@ -131,6 +138,17 @@ def deliveries_log(
         rows = rows.filter(delivered_at__gte=start)
     if end is not None:
         rows = rows.filter(delivered_at__lt=end)
+    if before is not None:
+        at, pk = before
+        rows = rows.filter(Q(delivered_at__lt=at) | Q(delivered_at=at, pk__lt=pk))
+    if scan is not None and status:
+        # A status is an EXISTS probe per row; a page that finds few matches would probe
+        # every older row (a million). Only the newest `scan` rows are probed per page, and
+        # the caller offers to go on from the last of them.
+        edge = rows.order_by("-delivered_at", "-pk").values_list("delivered_at", "pk")[scan - 1 : scan].first()
+        if edge is not None:
+            rows = rows.filter(Q(delivered_at__gt=edge[0]) | Q(delivered_at=edge[0], pk__gte=edge[1]))
+            window.append(edge)
     billed = Exists(BilledLead.objects.filter(delivery=OuterRef("pk"), voided=False))
     returned = Exists(Return.objects.filter(delivery=OuterRef("pk"), status=ReturnStatus.ACCEPTED))
     requested = Exists(Return.objects.filter(delivery=OuterRef("pk"), status=ReturnStatus.REQUESTED))
@@ -142,9 +160,6 @@ def deliveries_log(
         rows = rows.filter(returned)
     elif status == "return_requested":
         rows = rows.filter(requested)
-    if before is not None:
-        at, pk = before
-        rows = rows.filter(Q(delivered_at__lt=at) | Q(delivered_at=at, pk__lt=pk))
     return (
         rows.select_related("partner", "profile", "lead_type")
         .annotate(is_billed=billed, is_returned=returned, return_requested=requested)

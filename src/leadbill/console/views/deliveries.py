@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from leadbill.catalog.models import LeadType
-from leadbill.console.lookups import cursor_read, cursor_text, day_or_none, entity_of
+from leadbill.console.lookups import cursor_read, cursor_text, day_or_none, entity_of, partner_choices
 from leadbill.deliveries.selectors import DELIVERY_STATUSES, deliveries_log
 from leadbill.domain import periods
 from leadbill.domain.money import micros_to_unit_price
@@ -24,6 +24,7 @@ from leadbill.web.access import console_view
 
 PAGE = 50
 EXPORT_CHUNK = 5_000
+STATUS_SCAN = 20_000  # deliveries probed for a status per page: bounds the page's time on any table size
 
 
 def _filters(entity: Entity, params: Any) -> tuple[dict[str, Any], dict[str, str], list[str]]:
@@ -71,18 +72,23 @@ def deliveries(request: HttpRequest) -> HttpResponse:
     entity = entity_of(request)
     kwargs, chosen, problems = _filters(entity, request.GET)
     rows: list[Any] = []
-    next_url = None
+    next_url = scanned_to = None
     if not problems:
         before = cursor_read(request.GET.get("after"))
-        page = list(deliveries_log(entity, before=before, **kwargs)[: PAGE + 1])
+        window: list[Any] = []
+        page = list(deliveries_log(entity, before=before, scan=STATUS_SCAN, window=window, **kwargs)[: PAGE + 1])
         rows = page[:PAGE]
+        query = {k: v for k, v in chosen.items() if v}
         if len(page) > PAGE:
             last = rows[-1]
-            query = {k: v for k, v in chosen.items() if v}
             next_url = "?" + urlencode({**query, "after": cursor_text(last.delivered_at, last.pk)})
+        elif window:  # the status probe stopped at its window: offer to search older deliveries
+            scanned_to = window[0][0]
+            next_url = "?" + urlencode({**query, "after": cursor_text(*window[0])})
     context = {
         "rows": rows, "chosen": chosen, "problems": problems, "next_url": next_url, "statuses": DELIVERY_STATUSES,
-        "paged": bool(request.GET.get("after")), "partners": Partner.objects.filter(entity=entity).order_by("name").only("code", "name"),
+        "paged": bool(request.GET.get("after")), "scanned_to": scanned_to, "scan": STATUS_SCAN,
+        "partners": partner_choices(entity),
         "lead_types": LeadType.objects.filter(entity=entity).order_by("name"),
         "export_url": reverse("console:deliveries_export", kwargs={"entity": entity.slug}) + "?" + urlencode({k: v for k, v in chosen.items() if v}),
         "nav": "deliveries",

@@ -13,7 +13,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from leadbill.audit.models import AuditEvent
-from leadbill.console.lookups import cursor_read, cursor_text, entity_of, invoice_or_404
+from leadbill.console.lookups import cursor_read, cursor_text, entity_of, invoice_or_404, partner_choices
 from leadbill.documents.models import Format
 from leadbill.documents.services import document_file, invoice_send
 from leadbill.domain.errors import DomainError
@@ -22,7 +22,6 @@ from leadbill.entities.models import Entity
 from leadbill.invoicing import services as billing
 from leadbill.invoicing.models import Invoice, Kind, Status
 from leadbill.invoicing.selectors import display_number
-from leadbill.partners.models import Partner
 from leadbill.web.access import actor_of, console_view
 
 PAGE = 50
@@ -72,7 +71,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         "rows": rows, "chosen": chosen, "today": today, "statuses": STATUS_FILTERS, "kinds": Kind.choices,
         "next_url": "?" + urlencode({**query, "after": after}) if after else None,
         "first_url": "?" + urlencode(query) if request.GET.get("after") else None,
-        "partners": Partner.objects.filter(entity=entity).order_by("name").only("code", "name"), "nav": "invoices",
+        "partners": partner_choices(entity), "nav": "invoices",
     }  # fmt: skip
     return render(request, "console/invoices.html", context)
 
