@@ -257,3 +257,24 @@ def test_with_many_partners_the_filter_takes_a_code(site: Site, finance, monkeyp
     for url in ("/console/leadco/deliveries/", "/console/leadco/invoices/"):
         page = text(finance.get(url, {"partner": "acme"}))
         assert '<input id="f-partner" name="partner" value="acme"' in page
+
+
+def test_drafts_are_issued_or_discarded_from_their_page(site: Site, finance):
+    from leadbill.domain import periods
+    from leadbill.invoicing.services import invoice_run_issue
+
+    for code in ("mar-a", "mar-b"):
+        partner = make_partner(site.entity, code=code)
+        make_plan(partner)
+        make_deliveries(partner, 2, JAN.replace(month=3))
+    drafts = invoice_run_issue(actor="t", entity=site.entity, period=periods.month(2026, 3, "UTC"), draft=True).issued
+    first, second = (f"draft-{d.pk}" for d in drafts)
+    issued = finance.post(f"/console/leadco/invoices/{first}/issue/", follow=True)
+    assert "Issued as INV-" in text(issued)
+    gone = finance.post(f"/console/leadco/invoices/{second}/discard/", follow=True)
+    assert "Draft discarded" in text(gone) and gone.redirect_chain[-1][0] == "/console/leadco/invoices/"
+    assert not Invoice.objects.filter(pk=drafts[1].pk, status="draft").exists()
+    number = Invoice.objects.get(pk=drafts[0].pk).number
+    again = finance.post(f"/console/leadco/invoices/{number}/discard/", follow=True)
+    assert "Not discarded" in text(again)
+    assert Invoice.objects.get(pk=drafts[0].pk).status == "issued"

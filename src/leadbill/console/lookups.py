@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import date, datetime
 
-from django.http import Http404, HttpRequest
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
 
 from leadbill.catalog.models import LeadType
+from leadbill.domain.errors import DomainError
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice
 from leadbill.invoicing.selectors import invoice_by_number
@@ -75,3 +78,19 @@ def cursor_read(text: str | None) -> tuple[datetime | None, int] | None:
         return (datetime.fromisoformat(stamp) if stamp else None), int(pk)
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+def perform(
+    request: HttpRequest, work: Callable[[], str], *, refused: str, then: Callable[[], HttpResponse]
+) -> HttpResponse:
+    """The shape of every console action: call the service, flash its outcome, redirect.
+
+    `work` returns the success message; a DomainError is shown as "<refused>: <reason>".
+    """
+    try:
+        done = work()
+    except DomainError as exc:
+        messages.error(request, f"{refused}: {exc}")
+    else:
+        messages.success(request, done)
+    return then()

@@ -13,7 +13,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from leadbill.audit.models import AuditEvent
-from leadbill.console.lookups import cursor_read, cursor_text, entity_of, invoice_or_404, partner_choices
+from leadbill.console.lookups import cursor_read, cursor_text, entity_of, invoice_or_404, partner_choices, perform
 from leadbill.documents.models import Format
 from leadbill.documents.services import document_file, invoice_send
 from leadbill.domain.errors import DomainError
@@ -159,13 +159,12 @@ def invoice_pay(request: HttpRequest, ref: str) -> HttpResponse:
 def invoice_void(request: HttpRequest, ref: str) -> HttpResponse:
     entity = entity_of(request)
     inv = invoice_or_404(entity, ref)
-    try:
+
+    def void() -> str:
         note = billing.invoice_void(actor=actor_of(request), invoice=inv, reason=request.POST.get("reason", ""))
-    except DomainError as exc:
-        messages.error(request, f"Not voided: {exc}")
-        return _back(entity, inv)
-    messages.success(request, f"{inv.number} is void; credit note {note.number} reverses it.")
-    return _back(entity, inv)
+        return f"{inv.number} is void; credit note {note.number} reverses it."
+
+    return perform(request, void, refused="Not voided", then=lambda: _back(entity, inv))
 
 
 @require_POST
@@ -173,13 +172,11 @@ def invoice_void(request: HttpRequest, ref: str) -> HttpResponse:
 def invoice_send_view(request: HttpRequest, ref: str) -> HttpResponse:
     entity = entity_of(request)
     inv = invoice_or_404(entity, ref)
-    try:
-        to = invoice_send(actor=actor_of(request), invoice=inv)
-    except DomainError as exc:
-        messages.error(request, f"Not sent: {exc}")
-    else:
-        messages.success(request, f"Sent {inv.number} to {', '.join(to)}.")
-    return _back(entity, inv)
+
+    def send() -> str:
+        return f"Sent {inv.number} to {', '.join(invoice_send(actor=actor_of(request), invoice=inv))}."
+
+    return perform(request, send, refused="Not sent", then=lambda: _back(entity, inv))
 
 
 @require_POST
@@ -187,13 +184,11 @@ def invoice_send_view(request: HttpRequest, ref: str) -> HttpResponse:
 def invoice_issue_draft(request: HttpRequest, ref: str) -> HttpResponse:
     entity = entity_of(request)
     inv = invoice_or_404(entity, ref)
-    try:
-        inv = billing.invoice_issue(actor=actor_of(request), invoice=inv)
-    except DomainError as exc:
-        messages.error(request, f"Not issued: {exc}")
-        return _back(entity, inv)
-    messages.success(request, f"Issued as {inv.number}.")
-    return _back(entity, inv)
+
+    def issue() -> str:
+        return f"Issued as {billing.invoice_issue(actor=actor_of(request), invoice=inv).number}."
+
+    return perform(request, issue, refused="Not issued", then=lambda: _back(entity, inv))
 
 
 @require_POST
@@ -201,10 +196,11 @@ def invoice_issue_draft(request: HttpRequest, ref: str) -> HttpResponse:
 def invoice_discard(request: HttpRequest, ref: str) -> HttpResponse:
     entity = entity_of(request)
     inv = invoice_or_404(entity, ref)
-    try:
+
+    def discard() -> str:
         billing.invoice_discard(actor=actor_of(request), invoice=inv)
-    except DomainError as exc:
-        messages.error(request, f"Not discarded: {exc}")
-        return _back(entity, inv)
-    messages.success(request, "Draft discarded; its leads can be billed again.")
-    return redirect("console:invoices", entity=entity.slug)
+        return "Draft discarded; its leads can be billed again."
+
+    discarded = Invoice.objects.filter(pk=inv.pk).exists
+    return perform(request, discard, refused="Not discarded",
+                   then=lambda: _back(entity, inv) if discarded() else redirect("console:invoices", entity=entity.slug))  # fmt: skip
