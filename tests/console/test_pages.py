@@ -278,3 +278,28 @@ def test_drafts_are_issued_or_discarded_from_their_page(site: Site, finance):
     again = finance.post(f"/console/leadco/invoices/{number}/discard/", follow=True)
     assert "Not discarded" in text(again)
     assert Invoice.objects.get(pk=drafts[0].pk).status == "issued"
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"amount": "1.00", "paid_on": "0001-01-01"}, "paid_on:"),
+        ({"amount": "1.00", "paid_on": "1 March"}, "paid_on: give a date as YYYY-MM-DD"),
+        ({"amount": "99999999999999999"}, "amount:"),
+        ({"amount": "12,50"}, "amount:"),
+    ],
+)
+def test_payment_input_errors_name_the_field_and_record_nothing(site: Site, finance, form, message):
+    url = f"/console/leadco/invoices/{site.acme_invoice.number}/payments/"
+    page = text(finance.post(url, form, follow=True))
+    assert f"Payment not recorded: {message}" in page
+    assert Invoice.objects.get(pk=site.acme_invoice.pk).paid_minor == 0
+
+
+def test_top_up_input_errors_name_the_field(site: Site, finance):
+    page = text(finance.post("/console/leadco/partners/blue/topups/", {"amount": "10.00", "received_on": "0001-01-01"},
+                             follow=True))  # fmt: skip
+    assert "Top-up not recorded: received_on:" in page
+    page = text(finance.post("/console/leadco/partners/blue/topups/", {"amount": ""}, follow=True))
+    assert "Top-up not recorded: amount: give an amount" in page
+    assert LedgerEntry.objects.filter(partner=site.blue, kind="topup").count() == 1

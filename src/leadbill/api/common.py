@@ -23,7 +23,7 @@ from leadbill.api.problems import ApiProblem, error_item, not_found
 from leadbill.catalog.models import LeadType
 from leadbill.domain import periods
 from leadbill.domain.errors import DomainError
-from leadbill.domain.money import decimal_to_minor, parse_decimal
+from leadbill.domain.money import amount_from_text
 from leadbill.invoicing.models import Invoice
 from leadbill.invoicing.selectors import DRAFT_PREFIX
 from leadbill.loader.schema import SetupFileError
@@ -154,18 +154,10 @@ def period_for(key: ApiKey, text: str, field: str = "period") -> periods.Period:
         raise ApiProblem(422, "invalid", f"{field}: {exc.message}", errors=[error_item(exc.message, field)]) from None
 
 
-MAX_AMOUNT_MINOR = 10**15  # 10 trillion in a two-decimal currency: beyond it is a typo, not money
-
-
 def amount_minor(text: str, currency: str, field: str = "amount") -> int:
     """A decimal string in the currency's minor units; more decimals than the currency has is refused."""
     try:
-        if len(text) > 24:
-            raise DomainError(f"{text[:24]}... is too long for an amount", field=field)
-        minor = decimal_to_minor(parse_decimal(text, field=field), currency, field=field)
-        if abs(minor) > MAX_AMOUNT_MINOR:
-            raise DomainError(f"{text} {currency} is beyond any amount this API takes", field=field)
-        return minor
+        return amount_from_text(text, currency, field=field)
     except DomainError as exc:
         raise ApiProblem(422, "invalid", f"{field}: {exc.message}", errors=[error_item(exc.message, field)]) from None
 

@@ -137,9 +137,6 @@ class PlanForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["profile"].choices = [("", "all profiles"), *profiles]
         self.fields["lead_type"].choices = [("", "all lead types"), *lead_types]
-        for i in range(self.TIER_ROWS):
-            self.fields[f"up_to_{i}"] = forms.CharField(required=False, label=f"Tier {i + 1}: up to (leads)")
-            self.fields[f"tier_price_{i}"] = forms.CharField(required=False, label=f"Tier {i + 1}: price")
 
     def tiers(self) -> list[dict[str, object]]:
         rows = []

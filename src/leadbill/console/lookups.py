@@ -15,6 +15,7 @@ from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice
 from leadbill.invoicing.selectors import invoice_by_number
 from leadbill.partners.models import Partner
+from leadbill.web.inputs import day_input
 
 
 def entity_of(request: HttpRequest) -> Entity:
@@ -54,9 +55,10 @@ def lead_type_or_none(entity: Entity, code: str | None) -> LeadType | None:
 
 
 def day_or_none(text: str | None) -> date | None:
+    """A filter's date, or None when empty or not a date the domain accepts (the caller says so)."""
     try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
+        return day_input(text, "date") if text else None
+    except DomainError:
         return None
 
 

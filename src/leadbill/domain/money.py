@@ -179,3 +179,23 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
+
+
+MAX_AMOUNT_MINOR = 10**15  # 10 trillion in a two-decimal currency: beyond it is a typo, not money
+
+
+def amount_from_text(text: str, currency: str, *, field: str = "amount") -> int:
+    """An amount typed or sent as text ("120.50") in minor units, exactly.
+
+    More decimals than the currency has is refused, never rounded; so is an amount
+    beyond MAX_AMOUNT_MINOR (a typo, and more than a bigint column should meet).
+    """
+    text = (text or "").strip()
+    if not text:
+        raise MoneyError("give an amount such as 120.00", field=field)
+    if len(text) > 24:
+        raise MoneyError(f"{text[:24]}... is too long for an amount", field=field)
+    minor = decimal_to_minor(parse_decimal(text, field=field), currency, field=field)
+    if abs(minor) > MAX_AMOUNT_MINOR:
+        raise MoneyError(f"{text} {currency} is beyond any amount Leadbill takes", field=field)
+    return minor

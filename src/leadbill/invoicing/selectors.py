@@ -220,3 +220,17 @@ def receivables(entity: Entity, today: Any) -> dict[str, Any]:
         "overdue": [{"currency": r["currency"], "count": r["n"], "due": int(r["due"] or 0)} for r in late],
         "drafts": Invoice.objects.filter(entity=entity, status="draft").count(),
     }
+
+
+def preview_totals(preview: RunPreview) -> dict[str, dict[str, int]]:
+    """Per currency: documents the run would issue, their billable and earlier-period leads, and total."""
+    totals: dict[str, dict[str, int]] = {}
+    for d in preview.drafts:
+        if not d.draft.lines:
+            continue
+        t = totals.setdefault(d.draft.currency, {"documents": 0, "leads": 0, "late": 0, "total_minor": 0})
+        t["documents"] += 1
+        t["leads"] += d.billable
+        t["late"] += d.facts.late
+        t["total_minor"] += d.draft.total_minor
+    return totals

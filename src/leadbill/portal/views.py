@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Count, F, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
@@ -54,9 +55,9 @@ def invoices(request: HttpRequest) -> HttpResponse:
     query = {k: v for k, v in chosen.items() if v}
     context = {"rows": rows, "chosen": chosen, "today": today, "nav": "invoices",
                "balance": partner_balance(partner) if partner.is_prepay else None,
-               "open": own_documents(partner).filter(status=Status.ISSUED, kind="invoice"),
+               "open": own_documents(partner).filter(status=Status.ISSUED, kind="invoice").aggregate(
+                   count=Count("pk"), owed=Sum(F("total_minor") - F("paid_minor"))),
                "next_url": "?" + urlencode({**query, "after": after}) if after else None}  # fmt: skip
-    context["owed"] = sum(i.balance_due_minor for i in context["open"])
     return render(request, "portal/invoices.html", context)
 
 

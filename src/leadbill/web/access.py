@@ -49,7 +49,6 @@ def console_view(*, read: str = Role.READONLY, write: str = Role.FINANCE) -> Cal
             request.membership = membership  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
 
-        wrapper.console_roles = (read, write)  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

@@ -11,15 +11,13 @@ from django.shortcuts import render
 from leadbill.catalog.models import LeadType
 from leadbill.documents.report import ReportQuery, csv_chunks, report_pdf
 from leadbill.domain.errors import DomainError
-from leadbill.domain.periods import check_day
 from leadbill.partners.models import Partner
+from leadbill.web.inputs import day_input
 
 
 def _day(text: str, field: str, problems: dict[str, str]) -> date | None:
     try:
-        return check_day(date.fromisoformat(text), field) if text else None
-    except ValueError:
-        problems[field] = "give a date as YYYY-MM-DD"
+        return day_input(text, field)
     except DomainError as exc:
         problems[field] = exc.message
     return None
@@ -33,10 +31,6 @@ def report_page(request: HttpRequest, partner: Partner, template: str, context: 
     problems: dict[str, str] = {}
     if "download" in params:
         first, last = _day(chosen["from"], "from", problems), _day(chosen["to"], "to", problems)
-        if not chosen["from"]:
-            problems["from"] = "required"
-        if not chosen["to"]:
-            problems["to"] = "required"
         lead_type = next((t for t in lead_types if t.code == chosen["lead_type"]), None)
         if chosen["lead_type"] and lead_type is None:
             problems["lead_type"] = f"no lead type {chosen['lead_type']!r}"

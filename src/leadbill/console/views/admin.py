@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,8 +12,9 @@ from django.views.decorators.http import require_POST
 
 from leadbill.audit.models import AuditEvent
 from leadbill.console.forms import StaffForm
-from leadbill.console.lookups import cursor_read, cursor_text, entity_of
+from leadbill.console.lookups import cursor_read, cursor_text, entity_of, perform
 from leadbill.domain.errors import DomainError
+from leadbill.entities.models import Entity
 from leadbill.entities.services import entity_documents_set
 from leadbill.loader.schema import logo_from_bytes
 from leadbill.web.access import actor_of, console_view
@@ -53,6 +56,10 @@ def users(request: HttpRequest) -> HttpResponse:
                                                   "staff_form": StaffForm(), "nav": "users"})  # fmt: skip
 
 
+def _to_users(entity: Entity) -> Callable[[], HttpResponse]:
+    return lambda: redirect("console:users", entity=entity.slug)
+
+
 @require_POST
 @console_view(read=ADMIN, write=ADMIN)
 def staff_new(request: HttpRequest) -> HttpResponse:
@@ -61,14 +68,14 @@ def staff_new(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Not invited: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
         return redirect("console:users", entity=entity.slug)
-    try:
-        staff_add(actor=actor_of(request), entity=entity, email=form.cleaned_data["email"], name=form.cleaned_data["name"],
-                  role=form.cleaned_data["role"], base_url=request.build_absolute_uri("/"))  # fmt: skip
-    except DomainError as exc:
-        messages.error(request, f"Not invited: {exc}")
-    else:
-        messages.success(request, f"{form.cleaned_data['email']} added as {form.cleaned_data['role']}.")
-    return redirect("console:users", entity=entity.slug)
+    data = form.cleaned_data
+
+    def add() -> str:
+        staff_add(actor=actor_of(request), entity=entity, email=data["email"], name=data["name"], role=data["role"],
+                  base_url=request.build_absolute_uri("/"))  # fmt: skip
+        return f"{data['email']} added as {data['role']}."
+
+    return perform(request, add, refused="Not invited", then=_to_users(entity))
 
 
 @require_POST
@@ -76,13 +83,13 @@ def staff_new(request: HttpRequest) -> HttpResponse:
 def staff_role(request: HttpRequest, pk: int) -> HttpResponse:
     entity = entity_of(request)
     membership = get_object_or_404(StaffMembership, entity=entity, pk=pk)
-    try:
-        staff_role_set(actor=actor_of(request), membership=membership, role=request.POST.get("role", ""))
-    except DomainError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{membership.user.email} is now {request.POST.get('role')}.")
-    return redirect("console:users", entity=entity.slug)
+    role = request.POST.get("role", "")
+
+    def change() -> str:
+        staff_role_set(actor=actor_of(request), membership=membership, role=role)
+        return f"{membership.user.email} is now {role}."
+
+    return perform(request, change, refused="Role not changed", then=_to_users(entity))
 
 
 @require_POST
@@ -90,13 +97,12 @@ def staff_role(request: HttpRequest, pk: int) -> HttpResponse:
 def staff_delete(request: HttpRequest, pk: int) -> HttpResponse:
     entity = entity_of(request)
     membership = get_object_or_404(StaffMembership, entity=entity, pk=pk)
-    try:
+
+    def remove() -> str:
         staff_remove(actor=actor_of(request), membership=membership)
-    except DomainError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{membership.user.email} removed.")
-    return redirect("console:users", entity=entity.slug)
+        return f"{membership.user.email} removed."
+
+    return perform(request, remove, refused="Not removed", then=_to_users(entity))
 
 
 @require_POST

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -12,8 +11,7 @@ from leadbill.console.lookups import entity_of
 from leadbill.deliveries.models import Delivery, Return
 from leadbill.documents.formatting import Formatter
 from leadbill.domain import periods
-from leadbill.domain.money import decimal_to_minor
-from leadbill.invoicing.selectors import billed_by_month, preview_as_dict, receivables
+from leadbill.invoicing.selectors import billed_by_month, preview_totals, receivables
 from leadbill.invoicing.services import invoice_run_preview, today_in
 from leadbill.web.access import console_view
 
@@ -101,12 +99,10 @@ def billable(request: HttpRequest) -> HttpResponse:
     entity = entity_of(request)
     today = today_in(entity)
     period = periods.month(today.year, today.month, entity.timezone)
-    summary = preview_as_dict(invoice_run_preview(entity=entity, period=period))
-    totals: dict[str, int] = {}
-    leads = sum(p["billable"] for p in summary["partners"])
-    late = sum(p["late"] for p in summary["partners"])
-    for p in summary["partners"]:
-        if p["total"] is not None and p["document"]:
-            totals[p["currency"]] = totals.get(p["currency"], 0) + decimal_to_minor(Decimal(p["total"]), p["currency"])
-    return render(request, "console/_billable.html", {"leads": leads, "totals": sorted(totals.items()),
-                                                       "partners": len(summary["partners"]), "period": period, "late": late})  # fmt: skip
+    preview = invoice_run_preview(entity=entity, period=period)
+    totals = preview_totals(preview)
+    leads = sum(t["leads"] for t in totals.values())
+    late = sum(t["late"] for t in totals.values())
+    return render(request, "console/_billable.html", {"leads": leads, "late": late, "period": period,
+                                                       "totals": sorted((c, t["total_minor"]) for c, t in totals.items()),
+                                                       "partners": len(preview.drafts)})  # fmt: skip

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.contrib import messages
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,11 +12,19 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from leadbill.audit.models import AuditEvent
-from leadbill.console.lookups import cursor_read, cursor_text, entity_of, invoice_or_404, partner_choices, perform
+from leadbill.console.lookups import (
+    cursor_read,
+    cursor_text,
+    day_input,
+    entity_of,
+    invoice_or_404,
+    partner_choices,
+    perform,
+)
 from leadbill.documents.models import Format
 from leadbill.documents.services import document_file, invoice_send
 from leadbill.domain.errors import DomainError
-from leadbill.domain.money import decimal_to_minor, parse_decimal
+from leadbill.domain.money import amount_from_text
 from leadbill.entities.models import Entity
 from leadbill.invoicing import services as billing
 from leadbill.invoicing.models import Invoice, Kind, Status
@@ -87,7 +94,7 @@ def invoice_detail(request: HttpRequest, ref: str) -> HttpResponse:
     context = {
         "inv": inv, "ref": display_number(inv), "lines": inv.lines.all(), "payments": inv.payments.order_by("paid_on", "pk"),
         "history": history(inv), "corrections": Invoice.objects.filter(corrects=inv).order_by("pk"),
-        "today": billing.today_in(entity), "nav": "invoices", "can_write": request.membership.can("finance"),  # type: ignore[attr-defined]
+        "today": billing.today_in(entity), "nav": "invoices",
         "recipients": list(inv.partner.billing_emails or []) or [inv.partner.contact_email],
     }  # fmt: skip
     return render(request, "console/invoice.html", context)
@@ -136,22 +143,18 @@ def _back(entity: Entity, inv: Invoice) -> HttpResponse:
 def invoice_pay(request: HttpRequest, ref: str) -> HttpResponse:
     entity = entity_of(request)
     inv = invoice_or_404(entity, ref)
-    try:
-        text = request.POST.get("amount", "").strip()
-        minor = inv.total_minor - inv.paid_minor if not text else decimal_to_minor(parse_decimal(text), inv.currency)
-        try:
-            paid_on = date.fromisoformat(request.POST.get("paid_on") or billing.today_in(entity).isoformat())
-        except ValueError:
-            raise DomainError("give the date the payment arrived", field="paid_on") from None
+    text = request.POST.get("amount", "").strip()
+
+    def pay() -> str:
+        minor = amount_from_text(text, inv.currency) if text else inv.total_minor - inv.paid_minor
         if minor <= 0:
             raise DomainError("a payment must be more than zero", field="amount")
+        paid_on = day_input(request.POST.get("paid_on"), "paid_on", billing.today_in(entity))
         billing.payment_record(actor=actor_of(request), invoice=inv, amount_minor=minor, paid_on=paid_on,
                                reference=request.POST.get("reference", "").strip()[:200])  # fmt: skip
-    except DomainError as exc:
-        messages.error(request, f"Payment not recorded: {exc}")
-    else:
-        messages.success(request, "Payment recorded.")
-    return _back(entity, inv)
+        return "Payment recorded."
+
+    return perform(request, pay, refused="Payment not recorded", then=lambda: _back(entity, inv))
 
 
 @require_POST

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any
 
@@ -13,11 +14,11 @@ from django.views.decorators.http import require_POST
 
 from leadbill.catalog.models import LeadType, PricePlan
 from leadbill.console.forms import InviteForm, PartnerForm, PlanForm
-from leadbill.console.lookups import entity_of, partner_or_404
+from leadbill.console.lookups import day_input, entity_of, partner_or_404, perform
 from leadbill.documents.formatting import Formatter
 from leadbill.domain import periods
 from leadbill.domain.errors import DomainError
-from leadbill.domain.money import decimal_to_minor, parse_decimal
+from leadbill.domain.money import amount_from_text
 from leadbill.domain.pricing import model_from_config, quote
 from leadbill.invoicing import services as billing
 from leadbill.invoicing.models import Adjustment, Invoice, LedgerEntry
@@ -183,13 +184,8 @@ def _quote(form: PlanForm, partner: Partner) -> dict[str, Any]:
     return {"rows": rows, "described": model.describe()}
 
 
-def _amount(text: str, currency: str, field: str = "amount") -> int:
-    try:
-        return decimal_to_minor(parse_decimal((text or "").strip(), field=field), currency, field=field)
-    except DomainError:
-        raise
-    except Exception:
-        raise DomainError("give an amount such as 120.00", field=field) from None
+def _to_partner(entity: Any, partner: Partner) -> Callable[[], HttpResponse]:
+    return lambda: redirect("console:partner", entity=entity.slug, code=partner.code)
 
 
 @require_POST
@@ -197,17 +193,16 @@ def _amount(text: str, currency: str, field: str = "amount") -> int:
 def adjustment_new(request: HttpRequest, code: str) -> HttpResponse:
     entity = entity_of(request)
     partner = partner_or_404(entity, code)
-    try:
-        minor = _amount(request.POST.get("amount", ""), partner.currency)
+
+    def adjust() -> str:
+        minor = amount_from_text(request.POST.get("amount", ""), partner.currency)
         if request.POST.get("direction") == "credit":
             minor = -abs(minor)
         billing.adjustment_create(actor=actor_of(request), partner=partner, amount_minor=minor,
                                   reason=request.POST.get("reason", ""))  # fmt: skip
-    except DomainError as exc:
-        messages.error(request, f"Adjustment not saved: {exc}")
-    else:
-        messages.success(request, "Adjustment saved; it goes on the partner's next document.")
-    return redirect("console:partner", entity=entity.slug, code=partner.code)
+        return "Adjustment saved; it goes on the partner's next document."
+
+    return perform(request, adjust, refused="Adjustment not saved", then=_to_partner(entity, partner))
 
 
 @require_POST
@@ -215,20 +210,16 @@ def adjustment_new(request: HttpRequest, code: str) -> HttpResponse:
 def topup_new(request: HttpRequest, code: str) -> HttpResponse:
     entity = entity_of(request)
     partner = partner_or_404(entity, code)
-    try:
-        minor = _amount(request.POST.get("amount", ""), partner.currency)
-        day = request.POST.get("received_on") or billing.today_in(entity).isoformat()
-        try:
-            occurred = datetime.combine(datetime.fromisoformat(day).date(), time(12), periods.zone(entity.timezone))
-        except ValueError:
-            raise DomainError("give the date the money arrived", field="received_on") from None
+
+    def top_up() -> str:
+        minor = amount_from_text(request.POST.get("amount", ""), partner.currency)
+        day = day_input(request.POST.get("received_on"), "received_on", billing.today_in(entity))
+        occurred = datetime.combine(day, time(12), periods.zone(entity.timezone))
         billing.topup_record(actor=actor_of(request), partner=partner, amount_minor=minor, occurred_at=occurred,
                              reference=request.POST.get("reference", "").strip()[:200])  # fmt: skip
-    except DomainError as exc:
-        messages.error(request, f"Top-up not recorded: {exc}")
-    else:
-        messages.success(request, "Top-up recorded.")
-    return redirect("console:partner", entity=entity.slug, code=partner.code)
+        return "Top-up recorded."
+
+    return perform(request, top_up, refused="Top-up not recorded", then=_to_partner(entity, partner))
 
 
 @require_POST
@@ -236,13 +227,18 @@ def topup_new(request: HttpRequest, code: str) -> HttpResponse:
 def credit_note_new(request: HttpRequest, code: str) -> HttpResponse:
     entity = entity_of(request)
     partner = partner_or_404(entity, code)
-    try:
-        note = billing.credit_note_issue(actor=actor_of(request), partner=partner)
-    except DomainError as exc:
-        messages.error(request, str(exc))
-        return redirect("console:partner", entity=entity.slug, code=partner.code)
-    messages.success(request, f"Credit note {note.number} issued.")
-    return redirect("console:invoice", entity=entity.slug, ref=note.number)
+    issued: list[str] = []
+
+    def credit() -> str:
+        issued.append(billing.credit_note_issue(actor=actor_of(request), partner=partner).number or "")
+        return f"Credit note {issued[0]} issued."
+
+    def then() -> HttpResponse:
+        if issued:
+            return redirect("console:invoice", entity=entity.slug, ref=issued[0])
+        return _to_partner(entity, partner)()
+
+    return perform(request, credit, refused="No credit note", then=then)
 
 
 @require_POST

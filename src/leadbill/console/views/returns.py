@@ -29,8 +29,7 @@ def returns(request: HttpRequest) -> HttpResponse:
         rows = rows.order_by("-decided_at", "-pk")
     page = list(rows[: SHOWN + 1])
     context = {"returns": page[:SHOWN], "more": len(page) > SHOWN, "status": status,
-               "tabs": [(s.value, s.label) for s in ReturnStatus], "nav": "returns",
-               "can_decide": request.membership.can("finance")}  # type: ignore[attr-defined]  # fmt: skip
+               "tabs": [(s.value, s.label) for s in ReturnStatus], "nav": "returns"}  # fmt: skip
     return render(request, "console/returns.html", context)
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,10 +11,9 @@ from django.views.decorators.http import require_POST
 from leadbill.console.lookups import entity_of
 from leadbill.domain import periods
 from leadbill.domain.errors import DomainError
-from leadbill.domain.money import decimal_to_minor
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice, InvoiceRun
-from leadbill.invoicing.selectors import preview_as_dict
+from leadbill.invoicing.selectors import preview_as_dict, preview_totals
 from leadbill.invoicing.services import invoice_run_preview, invoice_run_start, today_in
 from leadbill.web.access import actor_of, console_view
 
@@ -53,20 +49,14 @@ def run_preview(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc))
         return redirect("console:runs", entity=entity.slug)
-    summary = preview_as_dict(invoice_run_preview(entity=entity, period=period))
-    totals: dict[str, Any] = {}
-    for p in summary["partners"]:
-        if p["document"]:
-            t = totals.setdefault(p["currency"], {"documents": 0, "leads": 0, "total_minor": 0})
-            t["documents"] += 1
-            t["leads"] += p["billable"]
-            t["total_minor"] += decimal_to_minor(Decimal(p["total"]), p["currency"])
+    preview = invoice_run_preview(entity=entity, period=period)
+    summary = preview_as_dict(preview)
+    totals = preview_totals(preview)
     to_issue = sum(t["documents"] for t in totals.values())
     anomalies = sum(1 for p in summary["partners"] if p["anomalies"])
     context = {
         "summary": summary, "period": period, "to_issue": to_issue, "anomalies": anomalies, "totals": totals,
         "open": period.end > timezone.now(), "nav": "runs",
-        "can_issue": request.membership.can("finance"),  # type: ignore[attr-defined]
     }  # fmt: skip
     return render(request, "console/run_preview.html", context)
 
