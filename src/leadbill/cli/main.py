@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "returns",
     "apikey",
     "users",
+    "automation",
     "demo",
 )
 

@@ -53,6 +53,10 @@ INSTALLED_APPS = [
     "leadbill.deliveries",
     "leadbill.invoicing",
     "leadbill.documents",
+    "leadbill.jobs",
+    "leadbill.mailing",
+    "leadbill.webhooks",
+    "leadbill.scheduling",
     "leadbill.api",
     "leadbill.web",
     "leadbill.console",
@@ -128,16 +132,38 @@ if os.environ.get("EMAIL_HOST"):
     EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
     EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+    EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 30))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(HOME / "mail")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Leadbill <billing@localhost>")
 
-# Background work (invoice runs from the console) through Django's task framework:
-# inline by default; a deployment points TASKS at a worker backend without code change.
-TASKS = {
-    "default": {"BACKEND": os.environ.get("LEADBILL_TASK_BACKEND", "django.tasks.backends.immediate.ImmediateBackend")}
+# Background work through Django's task framework. LEADBILL_TASK_BACKEND:
+#   inline    (default) each task runs as it is queued, in the process that queued it;
+#   database  jobs are rows of the database (PostgreSQL: SKIP LOCKED), run by `leadbill worker`;
+#   redis     jobs are items of Redis lists at REDIS_URL, run by `leadbill worker`;
+#   or a backend's dotted path. The code that queues work is the same for all of them.
+TASK_BACKENDS = {
+    "inline": "django.tasks.backends.immediate.ImmediateBackend",
+    "database": "leadbill.jobs.backends.DatabaseBackend",
+    "redis": "leadbill.jobs.backends.RedisBackend",
 }
+_task_backend = os.environ.get("LEADBILL_TASK_BACKEND", "inline")
+TASKS = {
+    "default": {
+        "BACKEND": TASK_BACKENDS.get(_task_backend, _task_backend),
+        "OPTIONS": (
+            {"URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+             "PREFIX": os.environ.get("LEADBILL_REDIS_PREFIX", "leadbill")}
+            if TASK_BACKENDS.get(_task_backend, _task_backend).endswith("RedisBackend") else {}
+        ),
+    }
+}  # fmt: skip
+LEADBILL_WORKER_HEARTBEAT = float(os.environ.get("LEADBILL_WORKER_HEARTBEAT", 5))
+# Seconds between attempts after a temporary failure (the last failure is final).
+LEADBILL_EMAIL_RETRY_DELAYS = [int(x) for x in os.environ.get("LEADBILL_EMAIL_RETRY_DELAYS", "60,300,1800,7200,21600").split(",") if x]
+LEADBILL_WEBHOOK_RETRY_DELAYS = [int(x) for x in os.environ.get("LEADBILL_WEBHOOK_RETRY_DELAYS", "30,120,600,3600,21600,86400").split(",") if x]
+LEADBILL_WEBHOOKS_ALLOW_HTTP = env_bool("LEADBILL_WEBHOOKS_ALLOW_HTTP", DEBUG)
 ROOT_URLCONF = "leadbill.config.urls"
 USE_TZ = True
 TIME_ZONE = "UTC"

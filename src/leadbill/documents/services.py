@@ -81,32 +81,11 @@ def document_file(invoice: Invoice, fmt: str, *, actor: str) -> DocumentFile:
 def invoice_send(*, actor: str, invoice: Invoice, to: list[str] | None = None) -> list[str]:
     """Email an issued document to the partner's billing addresses with its Factur-X PDF and UBL.
 
-    The audit row is written in the transaction; the message leaves after commit. The
-    UBL copy is left out (and the message says so) when the partner has no Peppol id.
+    The send is queued in the transaction (`leadbill.mailing`): sent by a worker, or inline
+    after commit by default, with its status, the server's answer and retries kept on the
+    send. The UBL copy is left out (and the message says so) when it cannot be made.
     Returns the recipients.
     """
-    from django.core.mail import EmailMessage
+    from leadbill.mailing.services import invoice_send as queue_send
 
-    if invoice.status == "draft" or not invoice.number:
-        raise StateError("a draft cannot be sent; issue it first")
-    partner = invoice.partner
-    recipients = to or list(partner.billing_emails or []) or ([partner.contact_email] if partner.contact_email else [])
-    if not recipients:
-        raise DomainError(f"{partner.name} has no billing email; add one on the partner's page", field="to")
-    files = [document_file(invoice, Format.FACTURX, actor=actor)]
-    missing = ""
-    try:
-        files.append(document_file(invoice, Format.UBL, actor=actor))
-    except DomainError as exc:
-        missing = f"\n(The UBL e-invoice is not attached: {exc.message})\n"
-    seller = invoice.seller.get("name") or invoice.entity.legal_name
-    body = (f"Hello,\n\nplease find attached {invoice.get_kind_display().lower()} {invoice.number} from {seller}"
-            f"{' for ' + invoice.period_key if invoice.period_key else ''}.\n{missing}\nKind regards,\n{seller}\n")  # fmt: skip
-    message = EmailMessage(subject=f"{invoice.get_kind_display()} {invoice.number} from {seller}", body=body,
-                           to=recipients, reply_to=[invoice.entity.email] if invoice.entity.email else None)  # fmt: skip
-    for f in files:
-        message.attach(f.name, f.content, f.media_type)
-    with transaction.atomic():
-        audit_record(actor=actor, action="invoice.sent", obj=invoice, to=recipients, files=[f.name for f in files])
-        transaction.on_commit(message.send)
-    return recipients
+    return list(queue_send(actor=actor, invoice=invoice, to=to).recipients)

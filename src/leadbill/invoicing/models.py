@@ -31,9 +31,45 @@ class InvoiceRun(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     summary = models.JSONField(default=dict)
+    draft = models.BooleanField(default=False, help_text="leave drafts for review instead of issuing")
+    send_email = models.BooleanField(default=False, help_text="email each issued document to the partner")
+    scope = models.JSONField(
+        null=True, blank=True,
+        help_text='which buyers: null = all; {"partners": [codes]}; {"except_own_schedule": true}',
+    )  # fmt: skip
 
     def __str__(self) -> str:
         return f"run {self.pk} {self.period_key} {self.mode}"
+
+
+class ItemState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ISSUED = "issued", "Issued"
+    EMPTY = "empty", "Nothing to bill"
+    SKIPPED = "skipped", "Already invoiced"
+    FAILED = "failed", "Failed"
+
+
+class InvoiceRunItem(models.Model):
+    """One partner of a background run: the unit workers share, and what makes a re-run safe.
+
+    A worker that dies mid-chunk leaves its items pending; whoever runs them again finds
+    the partner already invoiced (a database constraint) and records that invoice.
+    """
+
+    run = models.ForeignKey(InvoiceRun, on_delete=models.CASCADE, related_name="items")
+    partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=8, choices=ItemState.choices, default=ItemState.PENDING)
+    invoice = models.ForeignKey("Invoice", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "partner"], name="run_item_unique")]
+        indexes = [models.Index(fields=["run", "state"])]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} partner {self.partner_id} {self.state}"
 
 
 class Invoice(models.Model):

@@ -191,27 +191,7 @@ def invoice_run_issue(
     _progress(run, 0, len(todo))
     for i in range(0, len(todo), batch_size):
         batch = todo[i : i + batch_size]
-        try:
-            issued, skipped = _issue_batch(actor, entity, period, batch, run, issue_date, whole=whole, draft=draft)
-        except Exception:
-            issued, skipped = [], []
-            for partner in batch:
-                try:
-                    one, skip = _issue_batch(actor, entity, period, [partner], run, issue_date, draft=draft)
-                except IntegrityError as exc:
-                    if _already_invoiced([partner], period):
-                        skipped.append(partner.code)
-                    else:
-                        logger.exception("run %s: partner %s refused by the database", run.pk, partner.code)
-                        result.failures[partner.code] = f"database refused: {exc}"
-                except Exception as exc:
-                    logger.exception("run %s: partner %s not issued", run.pk, partner.code)
-                    result.failures[partner.code] = f"{type(exc).__name__}: {exc}"
-                else:
-                    issued += one
-                    skipped += skip
-        result.issued += issued
-        result.skipped += skipped
+        _issue_chunk(actor, entity, period, batch, run, issue_date, whole=whole, draft=draft, result=result)
         _progress(run, min(i + batch_size, len(todo)), len(todo))
     with transaction.atomic():
         run.finished_at = timezone.now()
@@ -232,6 +212,50 @@ def invoice_run_issue(
     return result
 
 
+def _issue_chunk(
+    actor: str, entity: Entity, period: Period, batch: list[Partner], run: InvoiceRun, issue_date: date, *,
+    whole: bool = False, draft: bool = False, result: RunResult,
+) -> None:  # fmt: skip
+    """Issue a batch in one transaction; if it fails, each partner in its own, so one failure stops no other."""
+    try:
+        issued, skipped = _issue_batch(actor, entity, period, batch, run, issue_date, whole=whole, draft=draft)
+    except Exception:
+        issued, skipped = [], []
+        for partner in batch:
+            try:
+                one, skip = _issue_batch(actor, entity, period, [partner], run, issue_date, draft=draft)
+            except IntegrityError as exc:
+                if _already_invoiced([partner], period):
+                    skipped.append(partner.code)
+                else:
+                    logger.exception("run %s: partner %s refused by the database", run.pk, partner.code)
+                    result.failures[partner.code] = f"database refused: {exc}"
+            except Exception as exc:
+                logger.exception("run %s: partner %s not issued", run.pk, partner.code)
+                result.failures[partner.code] = f"{type(exc).__name__}: {exc}"
+            else:
+                issued += one
+                skipped += skip
+    result.issued += issued
+    result.skipped += skipped
+
+
+def invoice_run_issue_partners(*, run: InvoiceRun, partners: list[Partner], issue_date: date | None = None) -> RunResult:
+    """One worker's share of a background run (`invoicing.tasks`): issue these partners of the run."""
+    entity = run.entity
+    period = run_period(run)
+    result = RunResult(run)
+    _issue_chunk(run.actor, entity, period, partners, run, issue_date or today_in(entity), draft=run.draft,
+                 result=result)  # fmt: skip
+    return result
+
+
+def run_period(run: InvoiceRun) -> Period:
+    from leadbill.domain import periods
+
+    return periods.parse(run.period_key, run.entity.timezone)
+
+
 def _check_issuable(entity: Entity, period: Period, allow_open_period: bool) -> None:
     if period.timezone != entity.timezone:
         raise DomainError(f"period must be in the entity's time zone {entity.timezone}", field="period")
@@ -250,18 +274,28 @@ def _progress(run: InvoiceRun, done: int, total: int) -> None:
     InvoiceRun.objects.filter(pk=run.pk).update(summary=run.summary)
 
 
-def invoice_run_start(*, actor: str, entity: Entity, period: Period, draft: bool = False) -> InvoiceRun:
-    """Queue an issue run as background work (inline by default); its page follows the progress."""
+def invoice_run_start(
+    *, actor: str, entity: Entity, period: Period, draft: bool = False, send_email: bool = False,
+    scope: dict[str, object] | None = None,
+) -> InvoiceRun:  # fmt: skip
+    """Queue an issue run as background work (inline by default); its page follows the progress.
+
+    The run fans out: a coordinating task lists the partners (`InvoiceRunItem`) and queues
+    them in chunks, so several workers share one run (`leadbill.invoicing.tasks`).
+    """
     from leadbill.invoicing.tasks import invoice_run_task
+    from leadbill.jobs.kick import enqueue_on_commit
 
     _check_issuable(entity, period, allow_open_period=False)
     with transaction.atomic():
         run = InvoiceRun.objects.create(
             entity=entity, period_key=period.key, period_start=period.start, period_end=period.end,
-            mode="issue", actor=actor, summary={"queued": True, "draft": draft, "progress": {"done": 0, "total": None}},
+            mode="issue", actor=actor, draft=draft, send_email=send_email and not draft, scope=scope,
+            summary={"queued": True, "draft": draft, "progress": {"done": 0, "total": None}},
         )  # fmt: skip
-        audit_record(actor=actor, action="invoice_run.started", obj=run, entity=entity, period=period.key, draft=draft)
-        transaction.on_commit(lambda: invoice_run_task.enqueue(run.pk, draft))
+        audit_record(actor=actor, action="invoice_run.started", obj=run, entity=entity, period=period.key,
+                     draft=draft, send_email=run.send_email)  # fmt: skip
+        enqueue_on_commit(invoice_run_task, run.pk)
     return run
 
 
@@ -520,6 +554,10 @@ def _book_receipts(actor: str, invoices: Sequence[Invoice], period: Period | Non
         if inv.kind == Kind.RECEIPT
     ]  # fmt: skip
     LedgerEntry.objects.bulk_create(entries)
+    if entries:
+        from leadbill.mailing.services import low_balance_check
+
+        low_balance_check(actor=actor, partners=[inv.partner for inv in invoices if inv.kind == Kind.RECEIPT])
 
 
 # --- drafts: issue or discard ------------------------------------------------------------
@@ -788,4 +826,7 @@ def topup_record(
         )  # fmt: skip
         audit_record(actor=actor, action="topup.recorded", obj=entry, entity=partner.entity,
                      amount_minor=amount_minor, reference=reference)  # fmt: skip
+        from leadbill.mailing.services import low_balance_check
+
+        low_balance_check(actor=actor, partners=[partner])  # a top-up above the threshold clears the alert
         return entry

@@ -1,0 +1,192 @@
+"""`leadbill schedule|scheduler|worker|webhooks`: automatic runs, the processes that make them, and webhooks."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from leadbill.cli.lookups import entity_of, partner_of
+from leadbill.cli.main import CommandError
+from leadbill.cli.output import console, print_json, print_table
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    schedule = sub.add_parser("schedule", help="when invoices are made automatically (per entity, per partner)")
+    actions = schedule.add_subparsers(dest="schedule_action", metavar="ACTION", required=True)
+    p = actions.add_parser("set", help="set the entity's schedule, or a partner's own with --partner")
+    p.add_argument("--entity")
+    p.add_argument("--partner", help="give this partner its own schedule")
+    p.add_argument("frequency", choices=("manual", "weekly", "monthly"))
+    p.add_argument("--window", help="weekly billing window, e.g. 'mon 00:00-mon 00:00' or 'fri 18:00-fri 18:00'")
+    p.add_argument("--generate", help="weekly: 'mon 06:00'; monthly: '06:00' on the 1st (default 06:00)")
+    p.add_argument("--draft", action="store_true", help="leave drafts for review instead of issuing")
+    p.add_argument("--no-email", action="store_true", help="issue without emailing the documents")
+    p.set_defaults(handler=schedule_set)
+    p = actions.add_parser("clear", help="a partner follows the entity's schedule again")
+    p.add_argument("--entity")
+    p.add_argument("--partner", required=True)
+    p.set_defaults(handler=schedule_clear)
+    p = actions.add_parser("show", help="the schedules of an entity, their next and last runs")
+    p.add_argument("--entity")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=schedule_show)
+
+    p = sub.add_parser("scheduler", help="start due runs (and retries) every --interval seconds; --once for cron")
+    p.add_argument("--once", action="store_true", help="one tick, then exit (for cron or a systemd timer)")
+    p.add_argument("--interval", type=float, default=30.0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=scheduler)
+
+    p = sub.add_parser("worker", help="run queued background jobs (LEADBILL_TASK_BACKEND=database or redis)")
+    p.add_argument("--queue", action="append", help="queue name (repeatable; default: default)")
+    p.add_argument("--max-jobs", type=int, help="exit after this many jobs")
+    p.add_argument("--idle-exit", type=float, help="exit after this many seconds without a job")
+    p.set_defaults(handler=worker)
+
+    hooks = sub.add_parser("webhooks", help="webhook endpoints and their delivery log")
+    actions = hooks.add_subparsers(dest="webhooks_action", metavar="ACTION", required=True)
+    p = actions.add_parser("add", help="add an endpoint; prints its signing secret")
+    p.add_argument("--entity")
+    p.add_argument("url")
+    p.add_argument("--event", action="append", default=[], help="event type (repeatable; default: all)")
+    p.add_argument("--description", default="")
+    p.set_defaults(handler=webhooks_add)
+    p = actions.add_parser("list", help="endpoints with their last deliveries")
+    p.add_argument("--entity")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=webhooks_list)
+
+
+def _day_time(text: str, field: str) -> tuple[int, int]:
+    from leadbill.domain.schedules import read_clock
+
+    day, _, clock = text.strip().partition(" ")
+    if day.lower()[:3] not in DAYS:
+        raise CommandError(f"{field}: {text!r} should be a weekday and a time, e.g. 'mon 06:00'")
+    return DAYS.index(day.lower()[:3]), read_clock(clock, field)
+
+
+def schedule_set(args: argparse.Namespace) -> int:
+    from leadbill.domain.schedules import DEFAULT_MONTHLY_MINUTE, read_clock
+    from leadbill.scheduling.services import describe, next_due
+    from leadbill.scheduling.services import schedule_set as set_schedule
+
+    entity = entity_of(args.entity)
+    partner = partner_of(entity, args.partner) if args.partner else None
+    kwargs: dict[str, object] = {}
+    if args.frequency == "weekly":
+        if not args.window or "-" not in args.window or not args.generate:
+            raise CommandError("weekly needs --window 'mon 00:00-mon 00:00' and --generate 'mon 06:00'")
+        start, end = args.window.split("-", 1)
+        kwargs = {"window_start": _day_time(start, "window"), "window_end": _day_time(end, "window"),
+                  "generate_at": _day_time(args.generate, "generate")}  # fmt: skip
+    elif args.frequency == "monthly":
+        minute = read_clock(args.generate, "generate") if args.generate else DEFAULT_MONTHLY_MINUTE
+        kwargs = {"generate_at": (0, minute)}
+    schedule = set_schedule(actor=args.actor, entity=entity, partner=partner, frequency=args.frequency,
+                            draft=args.draft, send_email=not args.no_email, **kwargs)  # type: ignore[arg-type]
+    due = next_due(schedule)
+    whose = partner.code if partner else entity.slug
+    console.print(f"{whose}: {describe(schedule)['description']}")
+    if due:
+        console.print(f"next run: {due.period.key} at {due.at.isoformat()}")
+    return 0
+
+
+def schedule_clear(args: argparse.Namespace) -> int:
+    from leadbill.scheduling.services import schedule_clear as clear
+
+    entity = entity_of(args.entity)
+    partner = partner_of(entity, args.partner)
+    clear(actor=args.actor, partner=partner)
+    console.print(f"{partner.code} follows the entity's schedule again.")
+    return 0
+
+
+def schedule_show(args: argparse.Namespace) -> int:
+    from leadbill.scheduling.models import Schedule
+    from leadbill.scheduling.services import describe, next_due
+
+    entity = entity_of(args.entity)
+    rows = []
+    for s in Schedule.objects.filter(entity=entity).select_related("entity", "partner").order_by("partner__code"):
+        due = next_due(s)
+        last = s.runs.order_by("-due_at").first()
+        rows.append({"partner": s.partner.code if s.partner else None, **describe(s),
+                     "next": {"period": due.period.key, "at": due.at} if due else None,
+                     "last": {"period": last.period_key, "run": last.run_id} if last else None})  # fmt: skip
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(f"Schedules of {entity.slug}", ["Whose", "Schedule", "Next run", "Last run"],
+                    [(r["partner"] or "(entity)", r["description"],
+                      f"{r['next']['period']} at {r['next']['at']:%Y-%m-%d %H:%M %Z}" if r["next"] else "",
+                      f"{r['last']['period']} (run {r['last']['run']})" if r["last"] else "") for r in rows])  # fmt: skip
+    return 0
+
+
+def scheduler(args: argparse.Namespace) -> int:
+    from leadbill.scheduling.services import scheduler_loop, scheduler_tick
+
+    logging.getLogger("leadbill").setLevel(logging.INFO)
+    if args.once:
+        tick = scheduler_tick()
+        started = [{"period": s.period_key, "run": s.run_id, "schedule": s.schedule_id} for s in tick.started]
+        if args.json:
+            print_json({"started": started, "lost_races": tick.lost_races, "swept": tick.swept})
+        else:
+            for s in started:
+                console.print(f"started run {s['run']} for {s['period']} (schedule {s['schedule']})")
+            console.print(f"{len(started)} run(s) started; swept {tick.swept}")
+        return 0
+    console.print(f"scheduler: ticking every {args.interval:g} s (Ctrl-C stops)")
+    try:
+        scheduler_loop(interval=args.interval)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def worker(args: argparse.Namespace) -> int:
+    from leadbill.jobs.worker import NoWorkerBackend, Worker
+
+    logging.getLogger("leadbill").setLevel(logging.INFO)
+    try:
+        w = Worker(queues=args.queue, max_jobs=args.max_jobs, idle_exit=args.idle_exit)
+    except NoWorkerBackend as exc:
+        raise CommandError(str(exc)) from None
+    console.print(f"worker {w.worker_id}: {type(w.backend).__name__}, queues {', '.join(w.queues)}")
+    w.run()
+    console.print(f"worker {w.worker_id} stopped: {w.done} done, {w.failed} failed")
+    return 0
+
+
+def webhooks_add(args: argparse.Namespace) -> int:
+    from leadbill.webhooks.services import endpoint_add
+
+    entity = entity_of(args.entity)
+    endpoint = endpoint_add(actor=args.actor, entity=entity, url=args.url, events=args.event,
+                            description=args.description)  # fmt: skip
+    console.print(f"endpoint {endpoint.pk}: {endpoint.url} ({', '.join(endpoint.events) or 'all events'})")
+    console.print(f"signing secret: {endpoint.secret}")
+    return 0
+
+
+def webhooks_list(args: argparse.Namespace) -> int:
+    from leadbill.webhooks.models import Endpoint
+
+    entity = entity_of(args.entity)
+    rows = [{"id": e.pk, "url": e.url, "events": e.events, "active": e.is_active,
+             "delivered": e.deliveries.filter(state="delivered").count(),
+             "queued": e.deliveries.filter(state__in=["queued", "sending"]).count(),
+             "failed": e.deliveries.filter(state="failed").count()}
+            for e in Endpoint.objects.filter(entity=entity).order_by("pk")]  # fmt: skip
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(f"Webhook endpoints of {entity.slug}", ["Id", "URL", "Events", "Active", "Delivered", "Queued", "Failed"],
+                    [(r["id"], r["url"], ", ".join(r["events"]) or "all", "yes" if r["active"] else "no",
+                      r["delivered"], r["queued"], r["failed"]) for r in rows])  # fmt: skip
+    return 0
