@@ -30,3 +30,15 @@ def pytest_sessionstart(session):
 def _fast_password_hashing(settings):
     """Tests sign people in often; the production hasher's 1M iterations would dominate them."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    """Freeze the clock Leadbill reads (`django.utils.timezone.now`): `frozen(datetime)` sets it."""
+    from django.utils import timezone
+
+    def freeze(at):
+        monkeypatch.setattr(timezone, "now", lambda: at)
+        return at
+
+    return freeze

@@ -120,7 +120,7 @@ class Weekly:
         tz = periods.zone(timezone)
         first = since.astimezone(tz).date() - timedelta(days=15)
         first -= timedelta(days=(first.weekday() - self.window_start_day) % 7)
-        found = []
+        found: list[Due] = []
         while True:
             at = self.generation(first, timezone)
             if at > until:
@@ -143,7 +143,7 @@ class Monthly:
         tz = periods.zone(timezone)
         local = since.astimezone(tz).date()
         month = periods.month(local.year, local.month, timezone).previous()
-        found = []
+        found: list[Due] = []
         while True:
             at = local_at(month.end_day, self.generate_minute, tz)
             if at > until:

@@ -89,7 +89,7 @@ def _send_for(actor: str, invoice: Invoice, purpose: str, to: Sequence[str] | No
         entity=invoice.entity, invoice=invoice, partner=invoice.partner, purpose=purpose,
         sender=ms.sender or settings.DEFAULT_FROM_EMAIL, recipients=recipients,
         reply_to=ms.reply_to or invoice.entity.email, subject=wording.fill(ms.subject_template, values)[:400],
-        body=wording.fill(ms.body_template, values), created_by=actor,
+        body=wording.fill(ms.body_template, values), created_by=actor, next_attempt_at=timezone.now(),
     )  # fmt: skip
 
 
@@ -268,7 +268,7 @@ def low_balance_check(*, actor: str, partners: Sequence[Partner]) -> list[LowBal
         if below and partner.pk not in open_alerts:
             alert = LowBalanceAlert.objects.create(partner=partner, balance_minor=balance,
                                                    threshold_minor=partner.low_balance_minor or 0,
-                                                   currency=partner.currency)  # fmt: skip
+                                                   currency=partner.currency, raised_at=timezone.now())  # fmt: skip
             audit_record(actor=actor, action="partner.low_balance", obj=partner, entity=partner.entity,
                          alert=alert.pk, balance_minor=balance, threshold_minor=alert.threshold_minor,
                          currency=partner.currency)  # fmt: skip
@@ -293,6 +293,6 @@ def _alert_email(actor: str, partner: Partner, alert: LowBalanceAlert) -> None:
         body=(f"Hello,\n\nyour prepaid balance with {entity.legal_name} is {fmt.money(alert.balance_minor)}, under "
               f"the alert level of {fmt.money(alert.threshold_minor)}. Top it up to keep receiving leads.\n\n"
               f"Kind regards,\n{entity.legal_name}\n"),
-        created_by=actor,
+        created_by=actor, next_attempt_at=timezone.now(),
     )  # fmt: skip
     _kick([send])

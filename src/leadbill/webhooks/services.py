@@ -144,13 +144,14 @@ def events_from_audit(pairs: list[tuple[AuditEvent, Any]]) -> None:
     if not endpoints:
         return
     events, deliveries = [], []
+    now = timezone.now()
     for event_type, row, obj in wanted:
         targets = [e for e in endpoints if e.entity_id == row.entity_id and e.wants(event_type)]
         if not targets:
             continue
-        event = Event(entity_id=row.entity_id, type=event_type, payload=_payload(event_type, row, obj))
+        event = Event(entity_id=row.entity_id, type=event_type, payload=_payload(event_type, row, obj), created_at=now)
         events.append(event)
-        deliveries += [Delivery(event=event, endpoint=endpoint) for endpoint in targets]
+        deliveries += [Delivery(event=event, endpoint=endpoint, next_attempt_at=now) for endpoint in targets]
     Event.objects.bulk_create(events, batch_size=1000)
     Delivery.objects.bulk_create(deliveries, batch_size=1000)
     created = list(Delivery.objects.filter(event__in=events).values_list("pk", flat=True))
