@@ -58,8 +58,10 @@ def deliver(message: EmailMessage) -> Answer:
             raise TemporaryFailure(f"the {settings.EMAIL_BACKEND.rsplit('.', 2)[-2]} backend did not take it")
         return Answer(250, f"stored by {settings.EMAIL_BACKEND.rsplit('.', 2)[-2]} backend")
     recipients = message.recipients()
+    mime = message.message()
+    data = mime.as_bytes(policy=mime.policy.clone(linesep="\r\n"))
     try:
-        return _smtp(message.from_email, recipients, message.message().as_bytes(linesep="\r\n"))
+        return _smtp(message.from_email, recipients, data)
     except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, socket.timeout, ConnectionError, OSError) as exc:
         if isinstance(exc, smtplib.SMTPResponseException):
             _refuse(exc.smtp_code, exc.smtp_error, "server")
@@ -82,7 +84,9 @@ def _smtp(sender: str, recipients: list[str], data: bytes) -> Answer:
                 smtp.login(settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD)
             except smtplib.SMTPAuthenticationError as exc:
                 _refuse(exc.smtp_code, exc.smtp_error, "login")
-        code, text = smtp.mail(sender)
+        from email.utils import parseaddr
+
+        code, text = smtp.mail(parseaddr(sender)[1] or sender)
         if code != 250:
             _refuse(code, text, "MAIL FROM")
         refused = []
