@@ -159,6 +159,7 @@ TASKS = {
         ),
     }
 }  # fmt: skip
+LEADBILL_RUN_CHUNK = int(os.environ.get("LEADBILL_RUN_CHUNK", 50))  # partners per task of a background run
 LEADBILL_WORKER_HEARTBEAT = float(os.environ.get("LEADBILL_WORKER_HEARTBEAT", 5))
 # Seconds between attempts after a temporary failure (the last failure is final).
 LEADBILL_EMAIL_RETRY_DELAYS = [int(x) for x in os.environ.get("LEADBILL_EMAIL_RETRY_DELAYS", "60,300,1800,7200,21600").split(",") if x]

@@ -25,7 +25,13 @@ from leadbill.invoicing.models import Invoice, InvoiceRun, InvoiceRunItem, ItemS
 from leadbill.jobs.kick import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
-RUN_CHUNK = 50  # partners per chunk task: what one worker takes at a time
+
+
+def run_chunk() -> int:
+    """Partners per chunk task: what one worker takes at a time (LEADBILL_RUN_CHUNK)."""
+    from django.conf import settings
+
+    return int(getattr(settings, "LEADBILL_RUN_CHUNK", 50))
 
 
 @task
@@ -51,10 +57,11 @@ def invoice_run_task(run_id: int, draft: bool | None = None) -> dict[str, Any]:
     if not pending:
         run_finish(run.pk)
         return {"chunks": 0}
+    size = run_chunk()
     with transaction.atomic():
-        for i in range(0, len(pending), RUN_CHUNK):
-            enqueue_on_commit(invoice_run_chunk_task, run.pk, pending[i : i + RUN_CHUNK])
-    return {"chunks": (len(pending) + RUN_CHUNK - 1) // RUN_CHUNK}
+        for i in range(0, len(pending), size):
+            enqueue_on_commit(invoice_run_chunk_task, run.pk, pending[i : i + size])
+    return {"chunks": (len(pending) + size - 1) // size}
 
 
 @task

@@ -1,0 +1,193 @@
+"""Real `leadbill worker` processes on the PostgreSQL queue and on Redis: a scheduled run for many partners.
+
+The scheduler (`leadbill scheduler --once`, its own process) queues the run; workers
+issue it in chunks, email every invoice to an SMTP server this test runs (aiosmtpd) and
+announce it to a webhook receiver this test runs. One test kills a worker mid-run
+(SIGKILL) and starts another: no invoice, email or webhook may be made twice.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.db import connection
+
+from leadbill.invoicing.models import Invoice, InvoiceRun
+from leadbill.mailing.models import EmailSend, SendState
+from leadbill.scheduling.models import Schedule
+from leadbill.scheduling.services import schedule_set
+from leadbill.webhooks.models import Delivery, DeliveryState
+from leadbill.webhooks.services import endpoint_add
+from tests.factories import make_deliveries, make_entity, make_partner, make_plan
+from tests.mailing.test_smtp import Recorder, free_port
+from tests.webhooks.test_delivery import Receiver
+
+PARTNERS = 120
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def utc(*args):
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+def pg():
+    if connection.vendor != "postgresql":
+        pytest.skip("workers in other processes need a shared server database (PostgreSQL)")
+    s = connection.settings_dict
+    return f"postgres://{s['USER'] or 'postgres'}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def peers(settings):
+    settings.LEADBILL_WEBHOOKS_ALLOW_HTTP = True
+    smtp = Recorder()
+    controller = Controller(smtp, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    hooks = Receiver()
+    yield smtp, controller.port, hooks
+    controller.stop()
+    hooks.close()
+
+
+@pytest.fixture
+def scheduled(db, peers):
+    smtp, port, hooks = peers
+    entity = make_entity(timezone="UTC", currency="EUR", invoice_prefix="W-", credit_note_prefix="WC-")
+    for i in range(PARTNERS):
+        partner = make_partner(entity, code=f"p{i:03d}", currency="EUR")
+        make_plan(partner, "flat", {"price": "1.50"})
+        make_deliveries(partner, 3, utc(2026, 10, 5))
+    hooks.secret = endpoint_add(actor="test", entity=entity, url=hooks.url, events=["invoice.issued"]).secret
+    schedule = schedule_set(actor="test", entity=entity, frequency="monthly")
+    Schedule.objects.filter(pk=schedule.pk).update(active_from=utc(2026, 10, 20))
+    return entity
+
+
+def env_for(pg, backend, port, prefix):
+    return {
+        **os.environ, "DATABASE_URL": pg, "LEADBILL_TASK_BACKEND": backend, "LEADBILL_REDIS_PREFIX": prefix,
+        "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port), "EMAIL_USE_TLS": "0", "LEADBILL_WEBHOOKS_ALLOW_HTTP": "1",
+        "LEADBILL_WORKER_HEARTBEAT": "0.5", "LEADBILL_RUN_CHUNK": "10",
+    }  # fmt: skip
+
+
+def leadbill(*args):
+    return [sys.executable, "-m", "leadbill.cli.main", *args]
+
+
+def wait_for(condition, timeout=240.0, every=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return False
+
+
+def october_run(entity):
+    return InvoiceRun.objects.filter(entity=entity, period_key="2026-10").first()
+
+
+def all_done(entity):
+    run = october_run(entity)
+    if run is None or run.finished_at is None:
+        return False
+    open_sends = EmailSend.objects.filter(invoice__run=run).exclude(state=SendState.SENT).count()
+    open_hooks = Delivery.objects.filter(event__entity=entity).exclude(state=DeliveryState.DELIVERED).count()
+    return open_sends == 0 and open_hooks == 0
+
+
+def assert_each_once(entity, smtp, hooks, *, in_flight_allowed=0):
+    run = october_run(entity)
+    invoices = Invoice.objects.filter(run=run)
+    assert invoices.count() == PARTNERS
+    assert sorted(invoices.values_list("sequence", flat=True)) == list(range(1, PARTNERS + 1))
+    assert Invoice.objects.filter(entity=entity).count() == PARTNERS  # no other run invoiced anyone
+    sends = EmailSend.objects.filter(invoice__run=run)
+    assert sends.count() == PARTNERS and sends.values("invoice").distinct().count() == PARTNERS
+    ids = Counter()
+    for _, _, raw in smtp.accepted:
+        header = raw.split(b"\r\n\r\n", 1)[0]
+        ids[next(line for line in header.split(b"\r\n") if line.lower().startswith(b"message-id:"))] += 1
+    assert max(ids.values()) == 1, "an email was delivered twice"
+    sent = sends.filter(state=SendState.SENT).count()
+    assert sent >= PARTNERS - in_flight_allowed and len(smtp.accepted) <= sent + in_flight_allowed
+    accepted_ids = Counter(e["id"] for e in hooks.accepted)
+    assert len(accepted_ids) == len(hooks.accepted)
+    delivered = Delivery.objects.filter(event__entity=entity, state=DeliveryState.DELIVERED).count()
+    assert delivered >= PARTNERS - in_flight_allowed and len(hooks.seen_ids) >= delivered
+    return sent, delivered
+
+
+@pytest.mark.parametrize("backend", ["database", "redis"])
+def test_two_workers_share_a_scheduled_run_for_many_partners(backend, pg, peers, scheduled):
+    smtp, port, hooks = peers
+    prefix = f"lbtest-{uuid.uuid4().hex[:8]}"
+    env = env_for(pg, backend, port, prefix)
+    workers = [subprocess.Popen(leadbill("worker"), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for _ in range(2)]  # fmt: skip
+    try:
+        tick = subprocess.run(leadbill("scheduler", "--once", "--json"), env=env, capture_output=True, text=True,
+                              timeout=120)  # fmt: skip
+        assert tick.returncode == 0, tick.stderr
+        assert wait_for(lambda: all_done(scheduled)), "the run did not finish in time"
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        outputs = [w.communicate(timeout=30)[0] for w in workers]
+        _flush(backend, prefix)
+    assert all(w.returncode == 0 for w in workers), outputs
+    assert all("stopped:" in out for out in outputs), outputs
+    done = [int(out.rsplit("stopped: ", 1)[1].split(" done")[0]) for out in outputs]
+    print(f"{backend}: jobs done per worker {done}")
+    assert all(n > 0 for n in done), f"one worker did nothing: {done}"
+    sent, delivered = assert_each_once(scheduled, smtp, hooks)
+    assert (sent, delivered, len(smtp.accepted), len(hooks.accepted)) == (PARTNERS,) * 4
+
+
+@pytest.mark.parametrize("backend", ["database", "redis"])
+def test_worker_killed_mid_run_and_replaced_leaves_no_duplicate(backend, pg, peers, scheduled):
+    smtp, port, hooks = peers
+    prefix = f"lbtest-{uuid.uuid4().hex[:8]}"
+    env = env_for(pg, backend, port, prefix)
+    first = subprocess.Popen(leadbill("worker"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    second = None
+    try:
+        tick = subprocess.run(leadbill("scheduler", "--once"), env=env, capture_output=True, text=True, timeout=120)
+        assert tick.returncode == 0, tick.stderr
+        assert wait_for(lambda: Invoice.objects.filter(entity=scheduled).count() >= 30, every=0.05)
+        first.send_signal(signal.SIGKILL)  # no goodbye: its job is left running, its heartbeat stops
+        first.wait(timeout=10)
+        killed_at = Invoice.objects.filter(entity=scheduled).count()
+        second = subprocess.Popen(leadbill("worker"), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True)  # fmt: skip
+        assert wait_for(lambda: october_run(scheduled).finished_at is not None), "the run was not finished"
+        # everything but what the dead worker held mid-conversation gets out
+        wait_for(lambda: all_done(scheduled), timeout=60)
+    finally:
+        first.kill() if first.poll() is None else None
+        if second is not None:
+            second.send_signal(signal.SIGTERM)
+            print(second.communicate(timeout=30)[0][-2000:])
+        _flush(backend, prefix)
+    print(f"{backend}: killed with {killed_at} of {PARTNERS} invoices issued")
+    assert killed_at < PARTNERS, "the worker was killed too late to prove anything"
+    sent, delivered = assert_each_once(scheduled, smtp, hooks, in_flight_allowed=1)
+    print(f"{backend}: {sent} emails sent, {delivered} webhooks delivered, SMTP got {len(smtp.accepted)}")
+
+
+def _flush(backend, prefix):
+    if backend == "redis":
+        import redis
+
+        client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
