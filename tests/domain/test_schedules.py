@@ -1,5 +1,6 @@
 """When automatic runs fall due: weekly windows, monthly runs across DST and month ends, refused windows."""
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -35,7 +36,11 @@ def test_weekly_window_with_times_bills_friday_evening_to_friday_evening():
 def test_a_window_shorter_than_a_week_ends_where_it_says():
     rule = Weekly(MON, 0, FRI, 18 * 60, FRI, 20 * 60)
     (due,) = rule.due(utc(2026, 11, 16), utc(2026, 11, 21), "UTC")
-    assert (due.period.start, due.period.end, due.at) == (utc(2026, 11, 16), utc(2026, 11, 20, 18), utc(2026, 11, 20, 20))
+    assert (due.period.start, due.period.end, due.at) == (
+        utc(2026, 11, 16),
+        utc(2026, 11, 20, 18),
+        utc(2026, 11, 20, 20),
+    )
     assert due.period.last_day == date(2026, 11, 20)
 
 
@@ -136,6 +141,6 @@ def test_weekly_windows_never_generated_before_they_end_and_follow_each_other(sd
     for d in due:
         assert d.period.end <= d.at, (d.period.key, d.at)
         assert since < d.at <= since + timedelta(days=35)
-    for a, b in zip(due, due[1:], strict=False):
+    for a, b in itertools.pairwise(due):
         assert b.period.first_day - a.period.first_day == timedelta(days=7)
         assert a.at < b.at

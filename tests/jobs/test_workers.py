@@ -59,7 +59,7 @@ def peers(settings):
 
 @pytest.fixture
 def scheduled(db, peers):
-    smtp, port, hooks = peers
+    _, _, hooks = peers
     entity = make_entity(timezone="UTC", currency="EUR", invoice_prefix="W-", credit_note_prefix="WC-")
     for i in range(PARTNERS):
         partner = make_partner(entity, code=f"p{i:03d}", currency="EUR")

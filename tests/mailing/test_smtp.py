@@ -89,14 +89,16 @@ def test_partner_receives_the_message_with_facturx_and_ubl_as_sent(issued, smtp,
     send.refresh_from_db()
     assert send.state == SendState.SENT and send.attempts == 1
     assert send.server_answer.startswith("250 2.0.0 Ok: queued as LB42")
-    (mail_from, rcpt_tos, raw), = server.accepted
+    ((mail_from, rcpt_tos, raw),) = server.accepted
     assert mail_from == "billing@leadco.example" and rcpt_tos == ["ap@acme.example", "cfo@acme.example"]
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert message["Subject"] == f"Invoice {issued.number}: €10.00"
     assert message["Reply-To"] == "billing@leadco.example"
     assert message["Message-ID"] == send.message_id
     body = message.get_body(("plain",)).get_content()
-    assert "Dear Acme Insurance" in body and "October 1\u2009–\u200931, 2026" in body and f"Due: {issued.due_date}" in body
+    assert (
+        "Dear Acme Insurance" in body and "October 1\u2009–\u200931, 2026" in body and f"Due: {issued.due_date}" in body
+    )
     files = {part.get_filename(): part for part in message.iter_attachments()}
     assert set(files) == {f"{issued.number}-facturx.pdf", f"{issued.number}-ubl.xml"}
     pdf = files[f"{issued.number}-facturx.pdf"].get_content()

@@ -39,7 +39,7 @@ def world(db):
 
 
 def test_monthly_schedule_runs_each_month_once_on_the_first_at_six(world, frozen, django_capture_on_commit_callbacks):
-    entity, partners = world
+    entity, _ = world
     frozen(utc(2026, 9, 20))
     schedule = schedule_set(actor=ACTOR, entity=entity, frequency="monthly")
     assert next_due(schedule).at == utc(2026, 10, 1, 4)  # 06:00 CEST
@@ -66,7 +66,9 @@ def test_monthly_schedule_runs_each_month_once_on_the_first_at_six(world, frozen
     assert ScheduledRun.objects.count() == 1 and len(mail.outbox) == 3
 
 
-def test_scheduler_catches_up_missed_months_oldest_first_and_only_once(world, frozen, django_capture_on_commit_callbacks):
+def test_scheduler_catches_up_missed_months_oldest_first_and_only_once(
+    world, frozen, django_capture_on_commit_callbacks
+):
     entity, _ = world
     frozen(utc(2026, 8, 15))
     schedule_set(actor=ACTOR, entity=entity, frequency="monthly", send_email=False)
@@ -83,8 +85,10 @@ def test_scheduler_catches_up_missed_months_oldest_first_and_only_once(world, fr
     assert EmailSend.objects.count() == 0
 
 
-def test_weekly_window_run_bills_only_its_window_and_drafts_when_asked(world, frozen, django_capture_on_commit_callbacks):
-    entity, partners = world
+def test_weekly_window_run_bills_only_its_window_and_drafts_when_asked(
+    world, frozen, django_capture_on_commit_callbacks
+):
+    entity, _ = world
     frozen(utc(2026, 10, 13))
     schedule_set(actor=ACTOR, entity=entity, frequency="weekly", window_start=(MON, 0), window_end=(MON, 0),
                  generate_at=(MON, 6 * 60), draft=True)  # fmt: skip
@@ -99,8 +103,10 @@ def test_weekly_window_run_bills_only_its_window_and_drafts_when_asked(world, fr
     assert not EmailSend.objects.exists()  # drafts are never emailed
 
 
-def test_partner_override_takes_it_out_of_the_entity_run_into_its_own(world, frozen, django_capture_on_commit_callbacks):
-    entity, (a, b, c) = world
+def test_partner_override_takes_it_out_of_the_entity_run_into_its_own(
+    world, frozen, django_capture_on_commit_callbacks
+):
+    entity, (_, b, c) = world
     frozen(utc(2026, 9, 20))
     schedule_set(actor=ACTOR, entity=entity, frequency="monthly", send_email=False)
     schedule_set(actor=ACTOR, entity=entity, partner=b, frequency="weekly", window_start=(MON, 0),
@@ -121,7 +127,10 @@ def test_partner_override_takes_it_out_of_the_entity_run_into_its_own(world, fro
     with django_capture_on_commit_callbacks(execute=True):
         tick = scheduler_tick()
     october = next(s for s in tick.started if s.period_key == "2026-10")
-    assert set(Invoice.objects.filter(run=october.run).values_list("partner__code", flat=True)) == {"buyer-0", "buyer-2"}
+    assert set(Invoice.objects.filter(run=october.run).values_list("partner__code", flat=True)) == {
+        "buyer-0",
+        "buyer-2",
+    }
 
 
 def test_changing_a_schedule_does_not_catch_up_under_the_new_rule(world, frozen):
@@ -182,8 +191,13 @@ def test_two_schedulers_racing_start_one_run_per_period(frozen):
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(4242)")
         procs = [
-            subprocess.Popen([sys.executable, "-c", TICKER], env={**os.environ, "DATABASE_URL": url},
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+            subprocess.Popen(
+                [sys.executable, "-c", TICKER],
+                env={**os.environ, "DATABASE_URL": url},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             for _ in range(2)
         ]
         import time

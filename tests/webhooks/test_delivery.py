@@ -121,7 +121,11 @@ def test_receiver_failing_twice_then_succeeding_gets_exactly_one_accepted_delive
     (event,) = r.accepted
     assert event["type"] == "invoice.issued" and event["data"]["number"] == invoice.number
     assert event["data"]["total"] == "10.00" and event["data"]["partner"]["code"] == "acme"
-    assert list(Attempt.objects.filter(delivery=delivery).order_by("at").values_list("status", flat=True)) == [503, 503, 200]
+    assert list(Attempt.objects.filter(delivery=delivery).order_by("at").values_list("status", flat=True)) == [
+        503,
+        503,
+        200,
+    ]
     # a redelivered job or a later sweep sends nothing more
     assert webhook_deliver(delivery.pk) == DeliveryState.DELIVERED
     frozen(at + timedelta(hours=2))
@@ -178,9 +182,14 @@ def test_a_rolled_back_write_announces_nothing(world, receiver):
     entity, _ = world
     r = receiver()
     endpoint_add(actor=ACTOR, entity=entity, url=r.url)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        issue_october(entity)
-        raise RuntimeError("the caller's transaction fails after the run")
+
+    def run_then_fail():
+        with transaction.atomic():
+            issue_october(entity)
+            raise RuntimeError("the caller's transaction fails after the run")
+
+    with pytest.raises(RuntimeError):
+        run_then_fail()
     assert not Event.objects.exists() and not Delivery.objects.exists()
 
 
@@ -219,7 +228,7 @@ def test_endpoint_addresses_and_events_are_checked(world, settings):
     settings.LEADBILL_WEBHOOKS_ALLOW_HTTP = False
     with pytest.raises(DomainError, match="must use https"):
         endpoint_add(actor=ACTOR, entity=entity, url="http://example.com/hook")
-    with pytest.raises(DomainError, match="unknown event 'invoice.sent'"):
+    with pytest.raises(DomainError, match=r"unknown event 'invoice\.sent'"):
         endpoint_add(actor=ACTOR, entity=entity, url="https://example.com/hook", events=["invoice.sent"])
     with pytest.raises(DomainError, match="not an http"):
         endpoint_add(actor=ACTOR, entity=entity, url="ftp://example.com/hook")

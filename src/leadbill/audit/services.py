@@ -10,7 +10,6 @@ from django.db import transaction
 from leadbill.audit.models import AuditEvent
 from leadbill.bulk import bulk_insert
 
-
 Subscriber = Callable[[list[tuple[AuditEvent, Any]]], None]
 _subscribers: list[Subscriber] = []
 

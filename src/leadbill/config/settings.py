@@ -162,8 +162,12 @@ TASKS = {
 LEADBILL_RUN_CHUNK = int(os.environ.get("LEADBILL_RUN_CHUNK", 50))  # partners per task of a background run
 LEADBILL_WORKER_HEARTBEAT = float(os.environ.get("LEADBILL_WORKER_HEARTBEAT", 5))
 # Seconds between attempts after a temporary failure (the last failure is final).
-LEADBILL_EMAIL_RETRY_DELAYS = [int(x) for x in os.environ.get("LEADBILL_EMAIL_RETRY_DELAYS", "60,300,1800,7200,21600").split(",") if x]
-LEADBILL_WEBHOOK_RETRY_DELAYS = [int(x) for x in os.environ.get("LEADBILL_WEBHOOK_RETRY_DELAYS", "30,120,600,3600,21600,86400").split(",") if x]
+LEADBILL_EMAIL_RETRY_DELAYS = [
+    int(x) for x in os.environ.get("LEADBILL_EMAIL_RETRY_DELAYS", "60,300,1800,7200,21600").split(",") if x
+]
+LEADBILL_WEBHOOK_RETRY_DELAYS = [
+    int(x) for x in os.environ.get("LEADBILL_WEBHOOK_RETRY_DELAYS", "30,120,600,3600,21600,86400").split(",") if x
+]
 LEADBILL_WEBHOOKS_ALLOW_HTTP = env_bool("LEADBILL_WEBHOOKS_ALLOW_HTTP", DEBUG)
 ROOT_URLCONF = "leadbill.config.urls"
 USE_TZ = True

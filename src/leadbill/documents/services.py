@@ -19,7 +19,6 @@ from leadbill.documents.models import ArchivedDocument, Format
 from leadbill.documents.pdf import render_facturx, render_pdf
 from leadbill.documents.ubl import ubl_xml
 from leadbill.domain.document import Document
-from leadbill.domain.errors import DomainError, StateError
 from leadbill.invoicing.models import Invoice
 
 MEDIA_TYPES = {Format.PDF: "application/pdf", Format.FACTURX: "application/pdf", Format.UBL: "application/xml"}

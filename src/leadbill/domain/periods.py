@@ -112,7 +112,9 @@ class Period:
             return month(prev_last.year, prev_last.month, self.timezone)
         length = self.end_day - self.first_day
         if self.kind == "window":
-            return window(self.first_day - length, self.start_minute, self.end_day - length, self.end_minute, self.timezone)
+            return window(
+                self.first_day - length, self.start_minute, self.end_day - length, self.end_minute, self.timezone
+            )
         return Period(self.first_day - length, self.first_day, self.timezone, self.kind)
 
     def next(self) -> Period:
@@ -120,7 +122,9 @@ class Period:
             return month(self.end_day.year, self.end_day.month, self.timezone)
         length = self.end_day - self.first_day
         if self.kind == "window":
-            return window(self.first_day + length, self.start_minute, self.end_day + length, self.end_minute, self.timezone)
+            return window(
+                self.first_day + length, self.start_minute, self.end_day + length, self.end_minute, self.timezone
+            )
         return Period(self.end_day, self.end_day + length, self.timezone, self.kind)
 
     @property

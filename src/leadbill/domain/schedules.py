@@ -105,9 +105,9 @@ class Weekly:
         """The window starting on `first_day` (a window-start weekday)."""
         end_wall = self.window_start_minute + self.window_length
         end_day, end_minute = first_day + timedelta(days=end_wall // MINUTES_PER_DAY), end_wall % MINUTES_PER_DAY
-        if self.window_start_minute == 0 and end_minute == 0 and self.window_length == MINUTES_PER_WEEK:
-            if self.window_start_day == 0:
-                return periods.week(first_day, timezone)  # a Monday-to-Monday window is the ISO week
+        full_week = self.window_start_minute == 0 and end_minute == 0 and self.window_length == MINUTES_PER_WEEK
+        if full_week and self.window_start_day == 0:
+            return periods.week(first_day, timezone)  # a Monday-to-Monday window is the ISO week
         return periods.window(first_day, self.window_start_minute, end_day, end_minute, timezone)
 
     def generation(self, first_day: date, timezone: str) -> datetime:

@@ -240,7 +240,9 @@ def _issue_chunk(
     result.skipped += skipped
 
 
-def invoice_run_issue_partners(*, run: InvoiceRun, partners: list[Partner], issue_date: date | None = None) -> RunResult:
+def invoice_run_issue_partners(
+    *, run: InvoiceRun, partners: list[Partner], issue_date: date | None = None
+) -> RunResult:
     """One worker's share of a background run (`invoicing.tasks`): issue these partners of the run."""
     entity = run.entity
     period = run_period(run)

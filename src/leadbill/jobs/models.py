@@ -31,9 +31,7 @@ class Job(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(
-                fields=["queue", "-priority", "id"], condition=Q(state="ready"), name="job_ready_idx"
-            ),
+            models.Index(fields=["queue", "-priority", "id"], condition=Q(state="ready"), name="job_ready_idx"),
             models.Index(fields=["state", "worker_id"], name="job_state_worker_idx"),
         ]
 

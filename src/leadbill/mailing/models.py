@@ -19,7 +19,9 @@ class MailSettings(models.Model):
     """An entity's sender and templates; placeholders are listed in `leadbill.mailing.templates`."""
 
     entity = models.OneToOneField("entities.Entity", on_delete=models.CASCADE, related_name="mail_settings")
-    sender = models.CharField(max_length=200, blank=True, help_text='"Billing <billing@example.com>"; blank: the default')
+    sender = models.CharField(
+        max_length=200, blank=True, help_text='"Billing <billing@example.com>"; blank: the default'
+    )
     reply_to = models.EmailField(blank=True)
     subject_template = models.CharField(max_length=300, default=DEFAULT_SUBJECT)
     body_template = models.TextField(default=DEFAULT_BODY)
@@ -73,8 +75,11 @@ class EmailSend(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["invoice", "purpose"], condition=Q(invoice__isnull=False),
-                                    name="one_send_per_invoice_and_purpose"),  # fmt: skip
+            models.UniqueConstraint(
+                fields=["invoice", "purpose"],
+                condition=Q(invoice__isnull=False),
+                name="one_send_per_invoice_and_purpose",
+            ),
         ]
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="send_due_idx"),
@@ -100,8 +105,9 @@ class LowBalanceAlert(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["partner"], condition=Q(cleared_at__isnull=True),
-                                    name="one_open_low_balance_alert"),  # fmt: skip
+            models.UniqueConstraint(
+                fields=["partner"], condition=Q(cleared_at__isnull=True), name="one_open_low_balance_alert"
+            ),
         ]
 
     def __str__(self) -> str:

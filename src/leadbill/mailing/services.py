@@ -200,7 +200,10 @@ def _after_failure(send: EmailSend, answer: str, *, temporary: bool) -> str:
         if again:
             later = now + timedelta(seconds=delays[send.attempts - 1])
             EmailSend.objects.filter(pk=send.pk).update(
-                state=SendState.QUEUED, next_attempt_at=later, server_answer=answer[:2000], log=log,
+                state=SendState.QUEUED,
+                next_attempt_at=later,
+                server_answer=answer[:2000],
+                log=log,
                 kicked_at=kicked_at(email_send_task, later),
             )
             enqueue_on_commit(email_send_task, send.pk, run_after=later)
@@ -259,7 +262,9 @@ def low_balance_check(*, actor: str, partners: Sequence[Partner]) -> list[LowBal
         LedgerEntry.objects.filter(partner__in=watched).values_list("partner_id").annotate(b=Sum("amount_minor")).order_by()
     )  # fmt: skip
     open_alerts = set(
-        LowBalanceAlert.objects.filter(partner__in=watched, cleared_at__isnull=True).values_list("partner_id", flat=True)
+        LowBalanceAlert.objects.filter(partner__in=watched, cleared_at__isnull=True).values_list(
+            "partner_id", flat=True
+        )
     )
     raised = []
     for partner in watched:

@@ -10,7 +10,6 @@ in $LEADBILL_HOME/mail by default; memory in tests).
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass
 
@@ -62,7 +61,7 @@ def deliver(message: EmailMessage) -> Answer:
     data = mime.as_bytes(policy=mime.policy.clone(linesep="\r\n"))
     try:
         return _smtp(message.from_email, recipients, data)
-    except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, socket.timeout, ConnectionError, OSError) as exc:
+    except (TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, OSError) as exc:
         if isinstance(exc, smtplib.SMTPResponseException):
             _refuse(exc.smtp_code, exc.smtp_error, "server")
         raise TemporaryFailure(f"connection: {type(exc).__name__}: {exc}") from None

@@ -26,7 +26,7 @@ from leadbill.domain.errors import DomainError
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import InvoiceRun, InvoiceRunItem, ItemState
 from leadbill.partners.models import Partner
-from leadbill.scheduling.models import Frequency, ScheduledRun, Schedule
+from leadbill.scheduling.models import Frequency, Schedule, ScheduledRun
 
 logger = logging.getLogger(__name__)
 ACTOR = "system:scheduler"
@@ -116,7 +116,9 @@ def describe(schedule: Schedule) -> dict[str, Any]:
     elif schedule.frequency == Frequency.MONTHLY:
         text = f"monthly: generated on the 1st at {rules.clock(schedule.generate_minute)}"
     if schedule.frequency != Frequency.MANUAL:
-        text += ", left as drafts" if schedule.draft else (", issued and emailed" if schedule.send_email else ", issued")
+        text += (
+            ", left as drafts" if schedule.draft else (", issued and emailed" if schedule.send_email else ", issued")
+        )
     return {"frequency": schedule.frequency, "description": text}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 
 from leadbill.cli.lookups import entity_of, partner_of
@@ -85,8 +86,15 @@ def schedule_set(args: argparse.Namespace) -> int:
     elif args.frequency == "monthly":
         minute = read_clock(args.generate, "generate") if args.generate else DEFAULT_MONTHLY_MINUTE
         kwargs = {"generate_at": (0, minute)}
-    schedule = set_schedule(actor=args.actor, entity=entity, partner=partner, frequency=args.frequency,
-                            draft=args.draft, send_email=not args.no_email, **kwargs)  # type: ignore[arg-type]
+    schedule = set_schedule(
+        actor=args.actor,
+        entity=entity,
+        partner=partner,
+        frequency=args.frequency,
+        draft=args.draft,
+        send_email=not args.no_email,
+        **kwargs,
+    )  # type: ignore[arg-type]
     due = next_due(schedule)
     whose = partner.code if partner else entity.slug
     console.print(f"{whose}: {describe(schedule)['description']}")
@@ -142,10 +150,8 @@ def scheduler(args: argparse.Namespace) -> int:
             console.print(f"{len(started)} run(s) started; swept {tick.swept}")
         return 0
     console.print(f"scheduler: ticking every {args.interval:g} s (Ctrl-C stops)")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         scheduler_loop(interval=args.interval)
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
