@@ -12,8 +12,10 @@ from tests.webworld import OTHER_ADMIN, STAFF, Site
 
 POST_ONLY = {"adjustment_new", "topup_new", "credit_note_new", "partner_user_new", "returns_decide", "run_issue",
              "invoice_pay", "invoice_void", "invoice_send", "invoice_issue", "invoice_discard", "staff_new",
-             "staff_role", "staff_remove", "entity_documents"}  # fmt: skip
-ADMIN_ONLY = {"users", "staff_new", "staff_role", "staff_remove", "entity_documents"}
+             "staff_role", "staff_remove", "entity_documents", "schedule_save", "mail_save", "endpoint_new",
+             "endpoint_toggle", "delivery_redeliver"}  # fmt: skip
+ADMIN_ONLY = {"users", "staff_new", "staff_role", "staff_remove", "entity_documents", "automation", "schedule_save",
+              "mail_save", "endpoint_new", "endpoint_toggle", "delivery_redeliver"}  # fmt: skip
 READ_ONLY_MAY_POST = {"plan_quote"}  # computes a quote, writes nothing
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leadbill.console.views import admin, dashboard, deliveries, invoices, partners, returns, runs
+from leadbill.console.views import admin, automation, dashboard, deliveries, invoices, partners, returns, runs
 
 app_name = "console"
 P = "<slug:entity>/"
@@ -41,4 +41,10 @@ urlpatterns = [
     path(P + "users/staff/<int:pk>/role/", admin.staff_role, name="staff_role"),
     path(P + "users/staff/<int:pk>/remove/", admin.staff_delete, name="staff_remove"),
     path(P + "settings/documents/", admin.entity_documents, name="entity_documents"),
+    path(P + "automation/", automation.automation, name="automation"),
+    path(P + "automation/schedule/", automation.schedule_save, name="schedule_save"),
+    path(P + "automation/email/", automation.mail_save, name="mail_save"),
+    path(P + "automation/webhooks/", automation.endpoint_new, name="endpoint_new"),
+    path(P + "automation/webhooks/<int:pk>/toggle/", automation.endpoint_toggle, name="endpoint_toggle"),
+    path(P + "automation/deliveries/<int:pk>/retry/", automation.delivery_redeliver, name="delivery_redeliver"),
 ]

@@ -96,6 +96,7 @@ def invoice_detail(request: HttpRequest, ref: str) -> HttpResponse:
         "history": history(inv), "corrections": Invoice.objects.filter(corrects=inv).order_by("pk"),
         "today": billing.today_in(entity), "nav": "invoices",
         "recipients": list(inv.partner.billing_emails or []) or [inv.partner.contact_email],
+        "sends": inv.sends.order_by("-pk")[:20],
     }  # fmt: skip
     return render(request, "console/invoice.html", context)
 
