@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -213,3 +213,22 @@ def test_two_schedulers_racing_start_one_run_per_period(frozen):
     assert InvoiceRun.objects.filter(entity=entity).count() == 3
     assert Invoice.objects.filter(entity=entity).count() == 40
     assert sorted(Invoice.objects.filter(entity=entity).values_list("sequence", flat=True)) == list(range(1, 41))
+
+
+def test_sweep_queues_again_a_run_whose_task_was_lost(world, frozen, django_capture_on_commit_callbacks):
+    from leadbill.domain import periods
+    from leadbill.invoicing.services import invoice_run_start
+    from leadbill.scheduling.services import runs_sweep
+
+    entity, _ = world
+    start = frozen(utc(2026, 11, 21, 9))
+    run = invoice_run_start(actor=ACTOR, entity=entity, period=periods.month(2026, 10, "Europe/Berlin"))
+    # its on-commit enqueue never ran (the test transaction does not commit): as if the queue lost it
+    frozen(start + timedelta(minutes=9))
+    assert runs_sweep(start + timedelta(minutes=9)) == 0  # not stalled yet
+    frozen(start + timedelta(minutes=11))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert runs_sweep(start + timedelta(minutes=11)) == 1
+    run.refresh_from_db()
+    assert run.finished_at is not None and Invoice.objects.filter(run=run).count() == 3
+    assert runs_sweep(start + timedelta(hours=1)) == 0

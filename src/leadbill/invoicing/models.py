@@ -35,7 +35,7 @@ class InvoiceRun(models.Model):
     send_email = models.BooleanField(default=False, help_text="email each issued document to the partner")
     scope = models.JSONField(
         null=True, blank=True,
-        help_text='which buyers: null = all; {"partners": [codes]}; {"except_own_schedule": true}',
+        help_text='which buyers: null = all; {"partners": [codes]}; {"exclude": [codes]}',
     )  # fmt: skip
 
     def __str__(self) -> str:

@@ -17,7 +17,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
 from django.tasks import task
 from django.utils import timezone
 
@@ -35,7 +35,7 @@ def run_chunk() -> int:
 
 
 @task
-def invoice_run_task(run_id: int, draft: bool | None = None) -> dict[str, Any]:
+def invoice_run_task(run_id: int) -> dict[str, Any]:
     """Coordinate a run: create its items once, queue the pending ones in chunks."""
     from leadbill.invoicing.drafting import run_partners
 
@@ -95,17 +95,29 @@ def _record_chunk(run: InvoiceRun, partners: list[Any], failures: dict[str, str]
 
     invoices = {inv.partner_id: inv for inv in Invoice.objects.filter(run=run, partner_id__in=[p.pk for p in partners])}
     now = timezone.now()
+    states: dict[str, list[int]] = {}
+    for partner in partners:
+        if partner.pk in invoices:
+            state = ItemState.ISSUED
+        elif partner.code in failures:
+            state = ItemState.FAILED
+        else:
+            state = ItemState.SKIPPED if partner.code in skipped else ItemState.EMPTY
+        states.setdefault(state, []).append(partner.pk)
+    pending = InvoiceRunItem.objects.filter(run=run, state=ItemState.PENDING)
     with transaction.atomic():
-        for partner in partners:
-            pending = InvoiceRunItem.objects.filter(run=run, partner_id=partner.pk, state=ItemState.PENDING)
-            if partner.pk in invoices:
-                pending.update(state=ItemState.ISSUED, invoice=invoices[partner.pk], finished_at=now)
-            elif partner.code in failures:
-                pending.update(state=ItemState.FAILED, error=failures[partner.code], finished_at=now)
-            elif partner.code in skipped:
-                pending.update(state=ItemState.SKIPPED, finished_at=now)
-            else:
-                pending.update(state=ItemState.EMPTY, finished_at=now)
+        if ItemState.ISSUED in states:  # one statement: each item takes its partner's invoice of this run
+            own_invoice = Invoice.objects.filter(run=run, partner_id=OuterRef("partner_id")).values("pk")[:1]
+            pending.filter(partner_id__in=states.pop(ItemState.ISSUED)).update(
+                state=ItemState.ISSUED, invoice=Subquery(own_invoice), finished_at=now
+            )
+        for partner in partners:  # failures are rare and each has its own message
+            if partner.pk in states.get(ItemState.FAILED, ()):
+                pending.filter(partner_id=partner.pk).update(state=ItemState.FAILED, error=failures[partner.code],
+                                                              finished_at=now)  # fmt: skip
+        states.pop(ItemState.FAILED, None)
+        for state, partner_ids in states.items():
+            pending.filter(partner_id__in=partner_ids).update(state=state, finished_at=now)
         issued = [inv for inv in invoices.values() if inv.status != Status.DRAFT]
         if run.send_email and issued:
             sends_for_issued(actor=run.actor, invoices=issued, purpose=f"run:{run.pk}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.tasks.base import Task
 from django.utils import timezone
 
@@ -27,6 +28,16 @@ def enqueue_on_commit(task: Task, *args: Any, run_after: datetime | None = None,
         chosen.enqueue(*args, **kwargs)
 
     transaction.on_commit(go)
+
+
+# A queued row whose task never ran (lost with its queue, or skipped by a backend that cannot
+# defer) is queued again by the scheduler's sweep after this long.
+REKICK_AFTER = timedelta(minutes=30)
+
+
+def needs_kick(now: datetime) -> Q:
+    """Rows (sends, deliveries) with no task queued for them, or none for `REKICK_AFTER`."""
+    return Q(kicked_at__isnull=True) | Q(kicked_at__lt=now - REKICK_AFTER)
 
 
 def kicked_at(task: Task, run_after: datetime) -> datetime | None:

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from leadbill.audit.services import audit_record
@@ -19,14 +19,13 @@ from leadbill.documents.formatting import Formatter
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice, LedgerEntry
-from leadbill.jobs.kick import enqueue_on_commit, kicked_at
+from leadbill.jobs.kick import enqueue_on_commit, kicked_at, needs_kick
 from leadbill.mailing import wording
 from leadbill.mailing.models import EmailSend, LowBalanceAlert, MailSettings, SendState
 from leadbill.mailing.transport import PermanentFailure, TemporaryFailure, deliver
 from leadbill.partners.models import Partner
 
 logger = logging.getLogger(__name__)
-REKICK_AFTER = timedelta(minutes=30)  # a queued row whose task never ran (lost with its queue) is queued again
 STALE_SENDING = timedelta(minutes=10)  # a claim older than this belongs to a worker that died
 
 
@@ -237,7 +236,7 @@ def sends_sweep(now: Any = None) -> dict[str, int]:
     )  # fmt: skip
     due = list(
         EmailSend.objects.filter(state=SendState.QUEUED, next_attempt_at__lte=now)
-        .filter(Q(kicked_at__isnull=True) | Q(kicked_at__lt=now - REKICK_AFTER))
+        .filter(needs_kick(now))
         .order_by("next_attempt_at")[:5000]
     )  # fmt: skip
     if due:

@@ -17,14 +17,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leadbill.audit.services import audit_record
 from leadbill.domain import schedules as rules
 from leadbill.domain.errors import DomainError
 from leadbill.entities.models import Entity
-from leadbill.invoicing.models import InvoiceRun, InvoiceRunItem, ItemState
+from leadbill.invoicing.models import InvoiceRun, ItemState
 from leadbill.partners.models import Partner
 from leadbill.scheduling.models import Frequency, Schedule, ScheduledRun
 
@@ -212,16 +213,17 @@ def runs_sweep(now: datetime) -> int:
     from leadbill.invoicing.tasks import invoice_run_task
     from leadbill.jobs.kick import enqueue_on_commit
 
-    stalled = 0
-    for run in InvoiceRun.objects.filter(finished_at__isnull=True, mode="issue", started_at__lt=now - STALLED_RUN):
-        last = InvoiceRunItem.objects.filter(run=run).aggregate(at=Max("finished_at"))["at"] or run.started_at
-        pending = InvoiceRunItem.objects.filter(run=run, state=ItemState.PENDING).exists()
-        has_items = InvoiceRunItem.objects.filter(run=run).exists()
-        if last < now - STALLED_RUN and (pending or not has_items):
-            with transaction.atomic():
-                enqueue_on_commit(invoice_run_task, run.pk)
-            stalled += 1
-    return stalled
+    open_runs = InvoiceRun.objects.filter(finished_at__isnull=True, mode="issue", started_at__lt=now - STALLED_RUN)
+    stalled = list(
+        open_runs.annotate(last=Coalesce(Max("items__finished_at"), "started_at"),
+                           items_left=Count("items", filter=Q(items__state=ItemState.PENDING)), items_all=Count("items"))
+        .filter(Q(items_left__gt=0) | Q(items_all=0), last__lt=now - STALLED_RUN)
+        .values_list("pk", flat=True)
+    )  # fmt: skip
+    with transaction.atomic():
+        for run_id in stalled:
+            enqueue_on_commit(invoice_run_task, run_id)
+    return len(stalled)
 
 
 def scheduler_loop(*, interval: float = 30.0, stop: Any = None) -> None:

@@ -14,19 +14,19 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from leadbill.audit.models import AuditEvent
 from leadbill.audit.services import audit_record
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.entities.models import Entity
-from leadbill.jobs.kick import enqueue_on_commit, kicked_at
+from leadbill.invoicing.selectors import money as _money
+from leadbill.jobs.kick import enqueue_on_commit, kicked_at, needs_kick
 from leadbill.webhooks import signing
 from leadbill.webhooks.models import EVENT_TYPES, Attempt, Delivery, DeliveryState, Endpoint, Event
 
 logger = logging.getLogger(__name__)
-REKICK_AFTER = timedelta(minutes=30)  # a queued row whose task never ran (lost with its queue) is queued again
 STALE_SENDING = timedelta(minutes=5)
 TIMEOUT_SECONDS = 10
 # Audit actions that are webhook events; "payment.recorded" is one only when it pays the invoice.
@@ -95,12 +95,6 @@ def endpoint_rotate_secret(*, actor: str, endpoint: Endpoint) -> Endpoint:
 
 
 # --- events, from the audit rows of the writes they announce ------------------------------------
-
-
-def _money(minor: int | None, currency: str) -> str | None:
-    from leadbill.invoicing.selectors import money
-
-    return money(minor, currency)
 
 
 def _invoice_payload(inv: Any) -> dict[str, Any]:
@@ -258,7 +252,7 @@ def deliveries_sweep(now: Any = None) -> dict[str, int]:
     )
     due = list(
         Delivery.objects.filter(state=DeliveryState.QUEUED, next_attempt_at__lte=now)
-        .filter(Q(kicked_at__isnull=True) | Q(kicked_at__lt=now - REKICK_AFTER))
+        .filter(needs_kick(now))
         .values_list("pk", flat=True)[:5000]
     )  # fmt: skip
     if due:

@@ -14,7 +14,7 @@ from leadbill.domain.schedules import WEEKDAYS, clock, read_clock
 from leadbill.entities.models import Entity
 from leadbill.mailing.services import mail_settings_of, mail_settings_set
 from leadbill.mailing.wording import PLACEHOLDERS
-from leadbill.scheduling.models import Frequency, ScheduledRun
+from leadbill.scheduling.models import Frequency, Schedule, ScheduledRun
 from leadbill.scheduling.services import describe, next_due, schedule_of, schedule_set
 from leadbill.web.access import actor_of, console_view
 from leadbill.web.models import Role
@@ -57,14 +57,14 @@ def automation(request: HttpRequest) -> HttpResponse:
     return render(request, "console/automation.html", context)
 
 
-def _schedule_values(schedule: object) -> dict[str, object]:
-    s = schedule
+def _schedule_values(schedule: Schedule | None) -> dict[str, object]:
+    """The form's values: the saved schedule, or the model's defaults (manual, monthly time 06:00)."""
+    s = schedule or Schedule()
     return {
-        "frequency": getattr(s, "frequency", Frequency.MANUAL),
-        "start_day": getattr(s, "window_start_day", 0), "start_time": clock(getattr(s, "window_start_minute", 0)),
-        "end_day": getattr(s, "window_end_day", 0), "end_time": clock(getattr(s, "window_end_minute", 0)),
-        "generate_day": getattr(s, "generate_day", 0), "generate_time": clock(getattr(s, "generate_minute", 360)),
-        "draft": getattr(s, "draft", False), "send_email": getattr(s, "send_email", True),
+        "frequency": s.frequency, "start_day": s.window_start_day, "start_time": clock(s.window_start_minute),
+        "end_day": s.window_end_day, "end_time": clock(s.window_end_minute),
+        "generate_day": s.generate_day, "generate_time": clock(s.generate_minute),
+        "draft": s.draft, "send_email": s.send_email,
     }  # fmt: skip
 
 

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='invoicerun',
             name='scope',
-            field=models.JSONField(blank=True, help_text='which buyers: null = all; {"partners": [codes]}; {"except_own_schedule": true}', null=True),
+            field=models.JSONField(blank=True, help_text='which buyers: null = all; {"partners": [codes]}; {"exclude": [codes]}', null=True),
         ),
         migrations.AddField(
             model_name='invoicerun',
