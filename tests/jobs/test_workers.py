@@ -1,6 +1,7 @@
 """Real `leadbill worker` processes on the PostgreSQL queue and on Redis: a scheduled run for many partners.
 
-The scheduler (`leadbill scheduler --once`, its own process) queues the run; workers
+The scheduler (`leadbill scheduler --once`, its own process) queues the run (and, ticking
+beside the workers as it does when deployed, sweeps up work a dead process left); workers
 issue it in chunks, email every invoice to an SMTP server this test runs (aiosmtpd) and
 announce it to a webhook receiver this test runs. One test kills a worker mid-run
 (SIGKILL) and starts another: no invoice, email or webhook may be made twice.
@@ -170,8 +171,13 @@ def test_worker_killed_mid_run_and_replaced_leaves_no_duplicate(backend, pg, pee
         second = subprocess.Popen(leadbill("worker"), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   text=True)  # fmt: skip
         assert wait_for(lambda: october_run(scheduled).finished_at is not None), "the run was not finished"
+
+        def swept_and_done():  # the scheduler runs beside the workers, as deployed: its sweep
+            subprocess.run(leadbill("scheduler", "--once"), env=env, capture_output=True, timeout=120)
+            return all_done(scheduled)  # queues work whose job died with the killed worker
+
         # everything but what the dead worker held mid-conversation gets out
-        wait_for(lambda: all_done(scheduled), timeout=60)
+        wait_for(swept_and_done, timeout=90, every=1.0)
     finally:
         first.kill() if first.poll() is None else None
         if second is not None:

@@ -78,6 +78,7 @@ class DatabaseBackend(BaseTaskBackend):
     supports_defer = True
     supports_priority = True
     supports_get_result = True
+    enqueues_in_transaction = True  # a job row commits with the write that made it (leadbill.jobs.kick)
 
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
         from leadbill.jobs.models import Job

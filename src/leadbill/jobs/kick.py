@@ -1,4 +1,10 @@
-"""Enqueue after the write commits: the one way services start background work."""
+"""Enqueue with the write: the one way services start background work.
+
+A backend whose queue lives in the same database (`DatabaseBackend`) takes the job inside
+the write's transaction, so the work and its job commit together or not at all. Any other
+backend is handed the job after commit; a process that dies in between leaves the row
+without a job, and the scheduler's sweep queues it (`needs_kick`).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.tasks.base import Task
 from django.utils import timezone
 
 
 def enqueue_on_commit(task: Task, *args: Any, run_after: datetime | None = None, **kwargs: Any) -> None:
-    """Queue `task` once the current transaction commits (at once outside one).
+    """Queue `task` with the current transaction (see above; at once outside one).
 
     A job for later (a retry with backoff) goes to the queue with `run_after` where the
     backend can defer; the inline backend cannot, and the scheduler's sweep starts such
@@ -27,7 +33,29 @@ def enqueue_on_commit(task: Task, *args: Any, run_after: datetime | None = None,
             chosen = task.using(run_after=run_after)
         chosen.enqueue(*args, **kwargs)
 
-    transaction.on_commit(go)
+    if getattr(task.get_backend(), "enqueues_in_transaction", False):
+        go()
+    else:
+        transaction.on_commit(go)
+
+
+def kick_rows(task: Task, rows: Any, pks: list[int]) -> None:
+    """Queue `task(pk)` for each row and stamp the rows' `kicked_at` once the jobs exist.
+
+    The stamp follows the enqueue (in the transaction for the database queue, after commit
+    otherwise), so a row whose job was lost with a dying process keeps an empty stamp and
+    the next sweep queues it at once.
+    """
+
+    def go() -> None:
+        for pk in pks:
+            task.enqueue(pk)
+        rows.filter(pk__in=pks).update(kicked_at=timezone.now())
+
+    if getattr(task.get_backend(), "enqueues_in_transaction", False):
+        go()
+    else:
+        transaction.on_commit(go)
 
 
 # A queued row whose task never ran (lost with its queue, or skipped by a backend that cannot
@@ -36,8 +64,12 @@ REKICK_AFTER = timedelta(minutes=30)
 
 
 def needs_kick(now: datetime) -> Q:
-    """Rows (sends, deliveries) with no task queued for them, or none for `REKICK_AFTER`."""
-    return Q(kicked_at__isnull=True) | Q(kicked_at__lt=now - REKICK_AFTER)
+    """Rows (sends, deliveries) with no job queued for their next attempt.
+
+    No stamp (the job was lost, or the inline backend could not defer a retry), a stamp
+    older than the attempt it should serve, or one so old its job must have been lost.
+    """
+    return Q(kicked_at__isnull=True) | Q(kicked_at__lt=F("next_attempt_at")) | Q(kicked_at__lt=now - REKICK_AFTER)
 
 
 def kicked_at(task: Task, run_after: datetime) -> datetime | None:

@@ -19,7 +19,7 @@ from leadbill.documents.formatting import Formatter
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice, LedgerEntry
-from leadbill.jobs.kick import enqueue_on_commit, kicked_at, needs_kick
+from leadbill.jobs.kick import enqueue_on_commit, kick_rows, kicked_at, needs_kick
 from leadbill.mailing import wording
 from leadbill.mailing.models import EmailSend, LowBalanceAlert, MailSettings, SendState
 from leadbill.mailing.transport import PermanentFailure, TemporaryFailure, deliver
@@ -130,10 +130,7 @@ def sends_for_issued(*, actor: str, invoices: Sequence[Invoice], purpose: str) -
 def _kick(sends: Sequence[EmailSend]) -> None:
     from leadbill.mailing.tasks import email_send_task
 
-    now = timezone.now()
-    EmailSend.objects.filter(pk__in=[s.pk for s in sends]).update(kicked_at=now)
-    for send in sends:
-        enqueue_on_commit(email_send_task, send.pk)
+    kick_rows(email_send_task, EmailSend.objects, [s.pk for s in sends])
 
 
 # --- sending -----------------------------------------------------------------------------------

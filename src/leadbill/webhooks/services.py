@@ -22,7 +22,7 @@ from leadbill.audit.services import audit_record
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.entities.models import Entity
 from leadbill.invoicing.selectors import money as _money
-from leadbill.jobs.kick import enqueue_on_commit, kicked_at, needs_kick
+from leadbill.jobs.kick import enqueue_on_commit, kick_rows, kicked_at, needs_kick
 from leadbill.webhooks import signing
 from leadbill.webhooks.models import EVENT_TYPES, Attempt, Delivery, DeliveryState, Endpoint, Event
 
@@ -157,9 +157,7 @@ def events_from_audit(pairs: list[tuple[AuditEvent, Any]]) -> None:
 def _kick(delivery_ids: Sequence[int]) -> None:
     from leadbill.webhooks.tasks import webhook_deliver_task
 
-    Delivery.objects.filter(pk__in=delivery_ids).update(kicked_at=timezone.now())
-    for pk in delivery_ids:
-        enqueue_on_commit(webhook_deliver_task, pk)
+    kick_rows(webhook_deliver_task, Delivery.objects, list(delivery_ids))
 
 
 # --- delivering --------------------------------------------------------------------------------
