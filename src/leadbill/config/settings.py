@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "leadbill.mailing",
     "leadbill.webhooks",
     "leadbill.scheduling",
+    "leadbill.payouts",
     "leadbill.api",
     "leadbill.web",
     "leadbill.console",

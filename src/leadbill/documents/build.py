@@ -1,4 +1,4 @@
-"""An issued invoice, receipt or credit note → the `Document` every renderer reads.
+"""An issued invoice, receipt, credit note or self-billed document → the `Document` every renderer reads.
 
 Only the invoice's frozen snapshots and stored lines are read (STYLE 11): re-rendering a
 document issued last year gives last year's parties, prices and logo.
@@ -14,6 +14,7 @@ from leadbill.domain import tax
 from leadbill.domain.errors import DomainError
 from leadbill.domain.peppol import participant_id
 from leadbill.invoicing.models import Invoice
+from leadbill.payouts.models import SelfBilledDocument
 
 KIND_OF = {"invoice": d.INVOICE, "receipt": d.RECEIPT, "credit_note": d.CREDIT_NOTE}
 
@@ -119,4 +120,59 @@ def document_of(inv: Invoice) -> d.Document:
         buyer_reference=inv.buyer.get("buyer_reference") or buyer.code,
         notes=tuple(str(n) for n in inv.notes) if kind in d.CREDIT_KINDS else (),
         footer=inv.seller.get("footer") or "",
+    )
+
+
+def self_billed_document_of(doc: SelfBilledDocument) -> d.Document:
+    """A self-billed invoice (389) or credit note (261): the partner sells, the entity buys.
+
+    Read only from the document's own frozen rows: the partner's seller details, logo and
+    footer as they were when it was issued, the entity's billing details as the buyer.
+    """
+    kind = d.SELF_BILLED_CREDIT_NOTE if doc.is_credit else d.SELF_BILLED_INVOICE
+    seller, buyer = party(doc.seller), party(doc.buyer, contact_point=SELLER_CONTACT_POINT)
+    buyer_vat = tax.vat_id(buyer.tax_id, buyer.country)
+
+    def category(rate: Decimal) -> str:
+        return tax.category(rate, seller_country=seller.country, buyer_country=buyer.country, buyer_vat_id=buyer_vat)
+
+    lines = tuple(
+        d.Line(
+            position=line.position,
+            kind=line.kind,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price_micros=line.unit_price_micros,
+            amount_minor=line.amount_minor,
+            tax_rate=Decimal(line.tax_rate_bp) / 100,
+            tax_category=category(Decimal(line.tax_rate_bp) / 100),
+        )
+        for line in doc.lines.all()
+    )
+    taxes = []
+    for t in doc.taxes:
+        rate = Decimal(str(t["rate"]))
+        cat = category(rate)
+        code, reason = tax.EXEMPTIONS.get(cat, ("", ""))
+        taxes.append(d.TaxBreakdown(cat, rate, t["net_minor"], t["tax_minor"], code, reason))
+    corrected = doc.corrects if doc.corrects_id else None
+    return d.Document(
+        kind=kind,
+        number=doc.number,
+        issue_date=doc.issue_date,
+        currency=doc.currency,
+        locale=doc.seller.get("locale") or "en_US",
+        seller=seller,
+        buyer=buyer,
+        lines=lines,
+        taxes=tuple(taxes),
+        due_date=doc.due_date,
+        period_first_day=doc.period_first_day,
+        period_last_day=doc.period_last_day,
+        payment_terms_days=doc.payment_terms_days,
+        preceding_number=corrected.number if corrected else "",
+        preceding_issue_date=corrected.issue_date if corrected else None,
+        buyer_reference=doc.buyer.get("buyer_reference") or buyer.code,
+        notes=tuple(str(n) for n in doc.notes),
+        footer=doc.seller.get("footer") or "",
     )

@@ -30,10 +30,15 @@ class ArchivedDocument(models.Model):
 
     Rendering is deterministic, but templates, fonts and libraries change over the years;
     what was sent to a partner must be what we can show again (STYLE 11). One row per
-    invoice and format, enforced by the database.
+    document (an invoice or a self-billed document) and format, enforced by the database.
     """
 
-    invoice = models.ForeignKey("invoicing.Invoice", on_delete=models.PROTECT, related_name="archived")
+    invoice = models.ForeignKey(
+        "invoicing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="archived"
+    )
+    self_billed = models.ForeignKey(
+        "payouts.SelfBilledDocument", null=True, blank=True, on_delete=models.PROTECT, related_name="archived"
+    )
     format = models.CharField(max_length=10, choices=Format.choices)
     sha256 = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
@@ -41,7 +46,15 @@ class ArchivedDocument(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["invoice", "format"], name="one_archive_per_format")]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "format"], name="one_archive_per_format"),
+            models.UniqueConstraint(fields=["self_billed", "format"], name="one_self_billed_archive_per_format"),
+            models.CheckConstraint(
+                condition=models.Q(invoice__isnull=False, self_billed__isnull=True)
+                | models.Q(invoice__isnull=True, self_billed__isnull=False),
+                name="archive_of_one_document",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.format} of invoice {self.invoice_id}"
+        return f"{self.format} of {'invoice' if self.invoice_id else 'self-billed document'} {self.invoice_id or self.self_billed_id}"

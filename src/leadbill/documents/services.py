@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 
 from leadbill.audit.services import audit_record
-from leadbill.documents.build import document_of
+from leadbill.documents.build import document_of, self_billed_document_of
 from leadbill.documents.cii import cii_xml
 from leadbill.documents.models import ArchivedDocument, Format
 from leadbill.documents.pdf import render_facturx, render_pdf
 from leadbill.documents.ubl import ubl_xml
 from leadbill.domain.document import Document
 from leadbill.invoicing.models import Invoice
+from leadbill.payouts.models import SelfBilledDocument
 
 MEDIA_TYPES = {Format.PDF: "application/pdf", Format.FACTURX: "application/pdf", Format.UBL: "application/xml"}
 
@@ -50,18 +51,23 @@ def render(doc: Document, fmt: str) -> bytes:
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(Format.values)}")
 
 
-def document_file(invoice: Invoice, fmt: str, *, actor: str) -> DocumentFile:
-    """The invoice's document in `fmt`, archived on first use; raises DomainError for drafts and bad data."""
+def document_file(invoice: Invoice | SelfBilledDocument, fmt: str, *, actor: str) -> DocumentFile:
+    """The document in `fmt`, archived on first use; raises DomainError for drafts and bad data.
+
+    `invoice` is one of ours (invoice, receipt, credit note) or a self-billed document.
+    """
     fmt = Format(fmt)
     number = invoice.number or ""
-    archived = ArchivedDocument.objects.filter(invoice=invoice, format=fmt).first()
+    whose = {"self_billed": invoice} if isinstance(invoice, SelfBilledDocument) else {"invoice": invoice}
+    archived = ArchivedDocument.objects.filter(**whose, format=fmt).first()
     if archived is None:
-        content = render(document_of(invoice), fmt)
+        doc = self_billed_document_of(invoice) if isinstance(invoice, SelfBilledDocument) else document_of(invoice)
+        content = render(doc, fmt)
         sha = hashlib.sha256(content).hexdigest()
         try:
             with transaction.atomic():
                 archived = ArchivedDocument.objects.create(
-                    invoice=invoice, format=fmt, sha256=sha, size=len(content), content=content
+                    **whose, format=fmt, sha256=sha, size=len(content), content=content
                 )
                 audit_record(
                     actor=actor,
@@ -72,7 +78,7 @@ def document_file(invoice: Invoice, fmt: str, *, actor: str) -> DocumentFile:
                     size=len(content),
                 )
         except IntegrityError:  # another process archived it first: theirs is the original
-            archived = ArchivedDocument.objects.get(invoice=invoice, format=fmt)
+            archived = ArchivedDocument.objects.get(**whose, format=fmt)
     content = bytes(archived.content)
     return DocumentFile(file_name(number, fmt), MEDIA_TYPES[fmt], content, archived.sha256)
 

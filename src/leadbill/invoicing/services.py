@@ -176,7 +176,7 @@ def invoice_run_issue(
 
     `run` is a run `invoice_run_start` queued; its summary shows progress batch by batch.
     """
-    _check_issuable(entity, period, allow_open_period)
+    check_period_ended(entity, period, allow_open_period)
     issue_date = issue_date or today_in(entity)
     todo = run_partners(entity, partners)
     whole = partners is None and len(todo) <= batch_size
@@ -258,13 +258,14 @@ def run_period(run: InvoiceRun) -> Period:
     return periods.parse(run.period_key, run.entity.timezone)
 
 
-def _check_issuable(entity: Entity, period: Period, allow_open_period: bool) -> None:
+def check_period_ended(entity: Entity, period: Period, allow_open_period: bool, *, document: str = "invoice") -> None:
+    """Issue (or pay out) only periods that are over, unless told otherwise: late deliveries would be missed."""
     if period.timezone != entity.timezone:
         raise DomainError(f"period must be in the entity's time zone {entity.timezone}", field="period")
     if period.end > timezone.now() and not allow_open_period:
         raise DomainError(
             f"{period.label()} has not ended yet (it ends {period.end.astimezone(zone(entity.timezone)):%Y-%m-%d %H:%M} "
-            f"{entity.timezone}); deliveries still arriving would go to the next invoice. "
+            f"{entity.timezone}); deliveries still arriving would go to the next {document}. "
             "Preview it now, or allow an open period explicitly.",
             field="period",
         )
@@ -288,7 +289,7 @@ def invoice_run_start(
     from leadbill.invoicing.tasks import invoice_run_task
     from leadbill.jobs.kick import enqueue_on_commit
 
-    _check_issuable(entity, period, allow_open_period=False)
+    check_period_ended(entity, period, allow_open_period=False)
     with transaction.atomic():
         run = InvoiceRun.objects.create(
             entity=entity, period_key=period.key, period_start=period.start, period_end=period.end,

@@ -115,6 +115,14 @@ def _payload(event_type: str, row: AuditEvent, obj: Any) -> dict[str, Any]:
         return {"partner": {"code": obj.code, "name": obj.name}, "currency": c,
                 "balance": _money(row.data.get("balance_minor"), c),
                 "threshold": _money(row.data.get("threshold_minor"), c)}  # fmt: skip
+    if event_type == "payout.ready":
+        from leadbill.payouts.selectors import payout_as_dict
+
+        return payout_as_dict(obj)
+    if event_type == "self_invoice.issued":
+        from leadbill.payouts.selectors import self_billed_as_dict
+
+        return self_billed_as_dict(obj)
     if hasattr(obj, "number") and hasattr(obj, "total_minor") and hasattr(obj, "partner"):
         payload = _invoice_payload(obj)
         if event_type == "invoice.voided":

@@ -1,0 +1,91 @@
+"""Self-billing rules: when a self-invoice may be made, and what is on it.
+
+Self-billing (the buyer issuing the supplier's invoice) is lawful only with the supplier's
+prior agreement, the supplier's own details and number sequence, and the mention
+"Self-billing" (EU VAT Directive art. 224 and 226(10a)). These functions decide, from
+explicit facts, whether a ready payout gets a self-invoice, and say why not otherwise:
+the payout shows that reason and the partner may upload its own invoice instead.
+
+Tax is the supplier's: its optional rate is added on top of the payout's net amount,
+per rate on the sum of lines (EN 16931 BR-CO-17, `domain.tax.tax_subtotals`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from leadbill.domain.errors import DomainError
+from leadbill.domain.tax import TaxSubtotal, check_rate, tax_subtotals
+
+# The seller details a self-invoice cannot be issued without (EN 16931 BR-06, BR-08, BR-09,
+# and a tax id so the invoice names whom it is from for VAT: BR-CO-26 / BR-S-02).
+REQUIRED_DETAILS: tuple[tuple[str, str], ...] = (
+    ("legal_name", "legal name"),
+    ("address_line1", "street address"),
+    ("postal_code", "postal code"),
+    ("city", "city"),
+    ("country", "country"),
+    ("tax_id", "tax id"),
+)
+
+# Which half of a payout a document covers, and the documents that reverse them.
+INVOICE = "invoice"  # the payout's charges: type 389
+CREDIT = "credit"  # deductions for returned leads paid out before: type 261
+INVOICE_REVERSAL = "invoice_reversal"  # a cancelled payout's self-invoice, reversed: type 261
+CREDIT_REVERSAL = "credit_reversal"  # a cancelled payout's credit note, reversed: type 389
+ROLES = (INVOICE, CREDIT, INVOICE_REVERSAL, CREDIT_REVERSAL)
+REVERSAL_OF = {INVOICE: INVOICE_REVERSAL, CREDIT: CREDIT_REVERSAL}
+CREDIT_ROLES = frozenset({CREDIT, INVOICE_REVERSAL})
+
+
+def missing_details(details: Mapping[str, object]) -> tuple[str, ...]:
+    """The names of the required seller details that are empty, in form order."""
+    return tuple(label for key, label in REQUIRED_DETAILS if not str(details.get(key) or "").strip())
+
+
+def refusal(*, switch_on: bool, opted_in: bool, missing: Sequence[str], entity: str, partner: str) -> str:
+    """Why no self-invoice is made ('' when it is): the first condition that fails, in words."""
+    if not switch_on:
+        return f"Self-billing is switched off for {entity}."
+    if not opted_in:
+        return f"{partner} has not opted in to self-billing."
+    if missing:
+        return f"{partner}'s self-billing details are incomplete: {', '.join(missing)}."
+    return ""
+
+
+def parse_rate(text: str | Decimal | None, *, field: str = "tax_rate") -> Decimal | None:
+    """The supplier's optional tax %: empty means none; otherwise 0-100, at most two decimals."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    try:
+        value = Decimal(str(text).strip().rstrip("%").strip())
+    except ArithmeticError:
+        raise DomainError(f"a tax rate is a percentage such as 19 or 7.5, got {text!r}", field=field) from None
+    if not value.is_finite():
+        raise DomainError(f"a tax rate is a percentage such as 19 or 7.5, got {text!r}", field=field)
+    return check_rate(value, field=field)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    taxes: tuple[TaxSubtotal, ...]
+
+    @property
+    def net_minor(self) -> int:
+        return sum(t.net_minor for t in self.taxes)
+
+    @property
+    def tax_minor(self) -> int:
+        return sum(t.tax_minor for t in self.taxes)
+
+    @property
+    def total_minor(self) -> int:
+        return self.net_minor + self.tax_minor
+
+
+def totals(lines: Sequence[tuple[Decimal, int]], currency: str) -> Totals:
+    """Net, tax and total of a self-billed document from its (rate, net) lines."""
+    return Totals(tax_subtotals(lines, currency))

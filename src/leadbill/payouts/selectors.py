@@ -1,0 +1,94 @@
+"""Reads of payouts and self-billing, shaped once for the API, the webhooks and the pages."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+
+from leadbill.domain import selfbilling as sb
+from leadbill.domain.document import SELF_BILLED_CREDIT_NOTE, SELF_BILLED_INVOICE, TYPE_CODES
+from leadbill.entities.models import Entity
+from leadbill.invoicing.selectors import money
+from leadbill.partners.models import Partner
+from leadbill.payouts.models import Agreement, Payout, SelfBilledDocument, SellerProfile
+
+
+def type_code(doc: SelfBilledDocument) -> str:
+    """UNTDID 1001: 389 self-billed invoice, 261 self-billed credit note."""
+    return TYPE_CODES[SELF_BILLED_CREDIT_NOTE if doc.is_credit else SELF_BILLED_INVOICE]
+
+
+def self_billed_as_dict(doc: SelfBilledDocument) -> dict[str, Any]:
+    c = doc.currency
+    return {
+        "id": doc.pk, "number": doc.number, "type_code": type_code(doc), "role": doc.role, "payout": doc.payout_id,
+        "partner": {"code": doc.partner.code, "name": doc.partner.name}, "issue_date": doc.issue_date.isoformat(),
+        "due_date": doc.due_date.isoformat() if doc.due_date else None, "currency": c,
+        "subtotal": money(doc.subtotal_minor, c), "tax": money(doc.tax_minor, c), "total": money(doc.total_minor, c),
+        "corrects": list(doc.references),
+    }  # fmt: skip
+
+
+def payout_as_dict(payout: Payout, *, lines: bool = False) -> dict[str, Any]:
+    c = payout.currency
+    out: dict[str, Any] = {
+        "id": payout.pk, "partner": {"code": payout.partner.code, "name": payout.partner.name},
+        "period": payout.period_key, "first_day": payout.period_first_day.isoformat(),
+        "last_day": payout.period_last_day.isoformat(), "currency": c, "status": payout.status,
+        "origin": payout.origin, "net": money(payout.amount_minor, c), "tax": money(payout.tax_minor, c),
+        "total": money(payout.total_minor, c), "leads_paid": payout.leads_paid,
+        "leads_deducted": payout.leads_deducted, "anomalies": list(payout.anomalies), "note": payout.note,
+        "self_billing": payout.self_billing or None,
+        "documents": [self_billed_as_dict(d) for d in payout.documents.all().order_by("pk")],
+        "supplier_invoices": [
+            {"id": s.pk, "name": s.name, "reference": s.reference, "media_type": s.media_type, "size": s.size,
+             "sha256": s.sha256, "uploaded_at": s.uploaded_at.isoformat()}
+            for s in payout.supplier_invoices.all().order_by("pk")
+        ],
+        "ready_at": payout.ready_at.isoformat() if payout.ready_at else None,
+        "paid_at": payout.paid_at.isoformat() if payout.paid_at else None, "paid_reference": payout.paid_reference,
+        "cancel_reason": payout.cancel_reason or None,
+    }  # fmt: skip
+    if lines:
+        out["lines"] = [
+            {"position": line.position, "kind": line.kind, "description": line.description,
+             "quantity": line.quantity, "unit_price": _price(line.unit_price_micros),
+             "amount": money(line.amount_minor, c)}
+            for line in payout.lines.all()
+        ]  # fmt: skip
+    return out
+
+
+def _price(micros: int | None) -> str | None:
+    from leadbill.domain.money import micros_to_unit_price
+
+    return None if micros is None else str(micros_to_unit_price(micros))
+
+
+def payouts_of(entity: Entity) -> QuerySet[Payout]:
+    return Payout.objects.filter(entity=entity).select_related("partner", "entity")
+
+
+def partner_payouts(partner: Partner) -> QuerySet[Payout]:
+    """What the partner sees: its payouts once submitted (drafts are the business's work in progress)."""
+    return Payout.objects.filter(partner=partner).exclude(status="draft").select_related("partner", "entity")
+
+
+def self_billing_status(partner: Partner) -> dict[str, Any]:
+    """Where the partner stands: opted in or not, which agreement, what is missing."""
+    profile = SellerProfile.objects.filter(partner=partner).first()
+    agreement = Agreement.objects.filter(partner=partner, withdrawn_at__isnull=True).first()
+    return {
+        "offered": partner.entity.self_billing,
+        "opted_in": agreement is not None,
+        "agreement": None if agreement is None else {
+            "version": agreement.version, "accepted_by": agreement.accepted_by,
+            "accepted_at": agreement.accepted_at.isoformat(), "accepted_from": agreement.accepted_from,
+            "via": agreement.via,
+        },
+        "missing": list(sb.missing_details(profile.details() if profile else {})),
+        "tax_rate": None if profile is None or profile.tax_rate_bp is None else str(
+            Decimal(profile.tax_rate_bp).scaleb(-2)),
+    }  # fmt: skip
