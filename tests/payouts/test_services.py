@@ -259,7 +259,11 @@ def test_acceptance_is_recorded_with_version_who_when_and_where(world):
         s.self_billing_opt_in(actor=ACTOR, partner=world.supplier, signer=MAIN, accepted=False)
     agreement = s.self_billing_opt_in(actor=ACTOR, partner=world.supplier, signer=MAIN, accepted=True, via="onboarding")
     assert (agreement.version, agreement.accepted_by, agreement.accepted_from, agreement.via) == (
-        "2026-11", "owner@leadgarden.example", "203.0.113.7", "onboarding")
+        "2026-11",
+        "owner@leadgarden.example",
+        "203.0.113.7",
+        "onboarding",
+    )
     assert len(agreement.text_sha256) == 64 and agreement.accepted_at is not None
     event = AuditEvent.objects.get(action="self_billing.opted_in")
     assert event.data["address"] == "203.0.113.7" and event.data["version"] == "2026-11"

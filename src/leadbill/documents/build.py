@@ -24,6 +24,7 @@ class NotIssuedError(DomainError):
 
 
 SELLER_CONTACT_POINT = "Accounts receivable"
+BUYER_CONTACT_POINT = "Accounts payable"  # the entity, when it buys (self-billing)
 
 
 def party(snapshot: dict[str, Any], *, contact_point: str = "") -> d.Party:
@@ -130,7 +131,7 @@ def self_billed_document_of(doc: SelfBilledDocument) -> d.Document:
     footer as they were when it was issued, the entity's billing details as the buyer.
     """
     kind = d.SELF_BILLED_CREDIT_NOTE if doc.is_credit else d.SELF_BILLED_INVOICE
-    seller, buyer = party(doc.seller), party(doc.buyer, contact_point=SELLER_CONTACT_POINT)
+    seller, buyer = party(doc.seller), party(doc.buyer, contact_point=BUYER_CONTACT_POINT)
     buyer_vat = tax.vat_id(buyer.tax_id, buyer.country)
 
     def category(rate: Decimal) -> str:
