@@ -368,7 +368,7 @@ def test_payout_ready_and_self_invoice_issued_reach_webhooks(world, django_captu
 
 def test_an_open_period_is_computed_only_when_asked(world, frozen):
     frozen(datetime(2026, 11, 21, 12, tzinfo=UTC))
-    with pytest.raises(DomainError, match="has not ended yet .* would go to the next payout"):
+    with pytest.raises(DomainError, match=r"has not ended yet .* would go to the next payout"):
         s.payout_compute(actor=ACTOR, entity=world.entity, period=NOVEMBER)
     (payout,) = s.payout_compute(actor=ACTOR, entity=world.entity, period=NOVEMBER, allow_open_period=True).created
     assert payout.leads_paid == 30  # October's leads, never paid, come along as earlier deliveries

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 
+from leadbill.domain.errors import DomainError
+from leadbill.domain.money import parse_decimal
 from leadbill.partners.models import BillingMode
+from leadbill.payouts.services import ManualLine
 from leadbill.web.models import Role
 
 MODELS = [("flat", "Flat: one price per lead"), ("graduated", "Graduated tiers: each lead priced by its own tier"),
@@ -172,3 +177,46 @@ class StaffForm(forms.Form):
     name = forms.CharField(max_length=150)
     email = forms.EmailField()
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class ManualPayoutForm(forms.Form):
+    """A payout by hand (commissions, bonuses): a supplier, a period and a few lines; the service checks them."""
+
+    partner = forms.ChoiceField(label="Supplier")
+    period = forms.CharField(max_length=40, help_text="a month such as 2026-10, a week 2026-W44, or 2026-10-01..2026-10-15")
+    currency = forms.CharField(max_length=3, required=False, help_text="empty: the supplier's currency")
+    note = forms.CharField(max_length=500, required=False)
+
+    LINE_ROWS = 5
+    MAX_QUANTITY = 1_000_000
+    MAX_UNIT_PRICE = Decimal(1_000_000_000)  # bounds what a typo can pay out (and what a bigint column holds)
+
+    def __init__(self, *args: object, suppliers: list[tuple[str, str]] | None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if suppliers is None:  # too many for a drop-down: a code
+            self.fields["partner"] = forms.CharField(max_length=60, label="Supplier", help_text="the supplier's code")
+        else:
+            self.fields["partner"].choices = [("", "choose a supplier"), *suppliers]
+
+    def line_rows(self) -> list[tuple[int, str, str, str]]:
+        """(row, description, quantity, unit price) as typed, for the form's table."""
+
+        def typed(name: str, i: int) -> str:
+            return str(self.data.get(f"{name}_{i}") or "").strip()
+
+        return [(i, typed("description", i), typed("quantity", i), typed("price", i)) for i in range(self.LINE_ROWS)]
+
+    def lines(self) -> list[tuple[int, ManualLine]]:
+        """The filled rows as (row number, line); empty rows are skipped."""
+        out = []
+        for i, description, quantity, price in self.line_rows():
+            if not (description or quantity or price):
+                continue
+            where = f"line {i + 1}"
+            if not quantity.isdigit() or len(quantity) > 7 or int(quantity) > self.MAX_QUANTITY:
+                raise DomainError(f"a whole number of at most {self.MAX_QUANTITY:,}", field=f"{where} quantity")
+            unit_price = parse_decimal(price[:30], field=f"{where} unit price")
+            if abs(unit_price) > self.MAX_UNIT_PRICE:
+                raise DomainError(f"at most {self.MAX_UNIT_PRICE:,}", field=f"{where} unit price")
+            out.append((i + 1, ManualLine(description=description, quantity=int(quantity), unit_price=unit_price)))
+        return out

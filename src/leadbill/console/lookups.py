@@ -15,6 +15,8 @@ from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice
 from leadbill.invoicing.selectors import invoice_by_number
 from leadbill.partners.models import Partner
+from leadbill.payouts.models import Payout
+from leadbill.payouts.selectors import payouts_of
 from leadbill.web.inputs import day_input
 
 
@@ -32,9 +34,12 @@ def partner_or_404(entity: Entity, code: str) -> Partner:
 PARTNER_SELECT_MAX = 300  # more partners than this: filters take a code instead of a drop-down
 
 
-def partner_choices(entity: Entity) -> list[Partner] | None:
-    """The partners for a filter's drop-down, or None when there are too many to list."""
-    rows = list(Partner.objects.filter(entity=entity).order_by("name").only("code", "name")[: PARTNER_SELECT_MAX + 1])
+def partner_choices(entity: Entity, *, suppliers: bool = False) -> list[Partner] | None:
+    """The partners (or only the suppliers) for a filter's drop-down, or None when there are too many to list."""
+    qs = Partner.objects.filter(entity=entity)
+    if suppliers:
+        qs = qs.filter(is_supplier=True)
+    rows = list(qs.order_by("name").only("code", "name")[: PARTNER_SELECT_MAX + 1])
     return None if len(rows) > PARTNER_SELECT_MAX else rows
 
 
@@ -46,6 +51,13 @@ def invoice_or_404(entity: Entity, reference: str, *, partner: Partner | None = 
     if partner is not None and invoice.partner_id != partner.pk:
         raise Http404("no such document")
     return invoice
+
+
+def payout_or_404(entity: Entity, pk: int) -> Payout:
+    payout = payouts_of(entity).filter(pk=pk).first()
+    if payout is None:
+        raise Http404("no such payout")
+    return payout
 
 
 def lead_type_or_none(entity: Entity, code: str | None) -> LeadType | None:

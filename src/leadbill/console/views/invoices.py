@@ -29,6 +29,7 @@ from leadbill.entities.models import Entity
 from leadbill.invoicing import services as billing
 from leadbill.invoicing.models import Invoice, Kind, Status
 from leadbill.invoicing.selectors import display_number
+from leadbill.payouts.models import SelfBilledDocument
 from leadbill.web.access import actor_of, console_view
 
 PAGE = 50
@@ -101,8 +102,8 @@ def invoice_detail(request: HttpRequest, ref: str) -> HttpResponse:
     return render(request, "console/invoice.html", context)
 
 
-def download(request: HttpRequest, inv: Invoice, fmt: str) -> HttpResponse:
-    """The archived bytes of a document (the first download archives them)."""
+def download(request: HttpRequest, inv: Invoice | SelfBilledDocument, fmt: str) -> HttpResponse:
+    """The archived bytes of a document, ours or self-billed (the first download archives them)."""
     try:
         file = document_file(inv, fmt, actor=actor_of(request))
     except DomainError as exc:
