@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leadbill.portal import views
+from leadbill.portal import payouts, views
 
 app_name = "portal"
 urlpatterns = [
@@ -11,4 +11,11 @@ urlpatterns = [
     path("report/", views.report, name="report"),
     path("returns/", views.returns, name="returns"),
     path("account/", views.account, name="account"),
+    path("account/self-billing/", payouts.self_billing, name="self_billing"),
+    path("onboarding/self-billing/", payouts.onboarding, name="onboarding"),
+    path("payouts/", payouts.payouts, name="payouts"),
+    path("payouts/<int:pk>/", payouts.payout, name="payout"),
+    path("payouts/<int:pk>/invoices/<int:upload>", payouts.supplier_invoice, name="supplier_invoice"),
+    path("self-billed/<str:number>/pdf", payouts.self_billed_pdf, name="self_billed_pdf"),
+    path("self-billed/<str:number>/einvoice", payouts.self_billed_einvoice, name="self_billed_einvoice"),
 ]

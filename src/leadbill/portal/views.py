@@ -23,6 +23,7 @@ from leadbill.loader.schema import SetupFileError
 from leadbill.loader.services import partner_apply
 from leadbill.partners.models import Partner
 from leadbill.partners.selectors import partner_as_dict
+from leadbill.payouts.services import onboarding_due
 from leadbill.web.access import actor_of, portal_view
 from leadbill.web.reports import report_page
 
@@ -49,6 +50,8 @@ def own_document(partner: Partner, ref: str) -> Invoice:
 @portal_view
 def invoices(request: HttpRequest) -> HttpResponse:
     partner = partner_of(request)
+    if request.partner_user.is_main_contact and onboarding_due(partner):  # type: ignore[attr-defined]
+        return redirect("portal:onboarding")
     today = today_in(partner.entity)
     qs, chosen = invoice_filters(own_documents(partner), request.GET, today)
     rows, after = keyset(qs, request.GET.get("after"))
