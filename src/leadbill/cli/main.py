@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "apikey",
     "users",
     "automation",
+    "payouts",
     "demo",
 )
 

@@ -95,6 +95,7 @@ def run_demo(console: Console, *, deliveries: int = 50_000, today: datetime | No
     console.print(f"\n[bold]6.[/bold] Wrote the month's {written} documents as Factur-X PDF/A-3 (EN 16931 XML "
                   f"inside) to {folder}")  # fmt: skip
     summary["documents"] = {"folder": str(folder), "written": written}
+    summary["self_billing"] = _self_billing(console, entities["acme-us"], now.date(), folder)
     summary["api"] = _api_key(console, next(iter(entities.values())))
     summary["web"] = _web_logins(console, list(entities.values()))
     return summary
@@ -138,6 +139,55 @@ def _api_key(console: Console, entity: Entity) -> dict[str, str]:
                   f"   curl -H 'Authorization: Bearer {new.token}' http://127.0.0.1:8000/api/v1/invoices/"
                   f"{first.number if first else ''}")  # fmt: skip
     return {"token": new.token, "entity": entity.slug}
+
+
+def _self_billing(console: Console, entity: Entity, today: object, folder: Path) -> dict[str, object]:
+    """Self-billing switched on for acme-us; two suppliers opt in, one does not; last month's payouts made ready."""
+    from leadbill.documents.services import document_file
+    from leadbill.invoicing.selectors import money
+    from leadbill.payouts import services as s
+    from leadbill.payouts.models import SelfBilledDocument
+    from leadbill.web.services import partner_user_invite
+
+    s.self_billing_switch(actor=ACTOR, entity=entity, on=True)
+    entity.refresh_from_db()
+    address = {"address_line1": "9 Affiliate Way", "postal_code": "94105", "city": "San Francisco", "country": "US"}
+    opted = {
+        "leadforge-media": ({**address, "legal_name": "LeadForge Media LLC", "tax_id": "94-3177001",
+                             "email": "payouts@leadforge-media.example", "peppol_id": "0060:081466849"},
+                            "LeadForge Media LLC · 9 Affiliate Way, San Francisco · payouts@leadforge-media.example",
+                            (LOGOS / "leadforge.svg").read_bytes()),
+        "clickharbor": ({**address, "legal_name": "ClickHarbor Inc.", "tax_id": "27-1450123",
+                         "peppol_id": "0060:080012345"}, "ClickHarbor Inc. · Thank you for your leads", None),
+    }  # fmt: skip
+    for code, (details, footer, logo) in opted.items():
+        partner = Partner.objects.get(entity=entity, code=code)
+        s.seller_details_set(actor=ACTOR, partner=partner, details=details, footer=footer,
+                             logo=(logo, "image/svg+xml") if logo else None)  # fmt: skip
+        signer = s.Signer(email=f"{code}@demo.leadbill.test", is_main_contact=True, address="127.0.0.1")
+        s.self_billing_opt_in(actor=ACTOR, partner=partner, signer=signer, accepted=True, via="onboarding")
+    partner_user_invite(actor=ACTOR, partner=Partner.objects.get(entity=entity, code="leadforge-media"),
+                        email="leadforge-media@demo.leadbill.test", name="Jordan Lee", main_contact=True,
+                        password=DEMO_PASSWORD)  # fmt: skip
+    period = periods.month(today.year, today.month, entity.timezone).previous()  # type: ignore[attr-defined]
+    result = s.payout_compute(actor=ACTOR, entity=entity, period=period)
+    lines = []
+    for payout in result.created:
+        s.payout_transition(actor=ACTOR, payout=payout, to="pending")
+        s.payout_transition(actor=ACTOR, payout=payout, to="ready")
+        payout.refresh_from_db()
+        docs = ", ".join(d.number for d in payout.documents.all()) or f"no self-invoice: {payout.self_billing}"
+        lines.append(f"   {payout.partner.code:<22} {money(payout.total_minor, payout.currency):>10} "
+                     f"{payout.currency} ({payout.leads_paid} leads) · {docs}")  # fmt: skip
+    written = 0
+    for doc in SelfBilledDocument.objects.filter(entity=entity).order_by("sequence"):
+        file = document_file(doc, "facturx", actor=ACTOR)
+        (folder / entity.slug / file.name).write_bytes(file.content)
+        written += 1
+    console.print(f"\n[bold]6b.[/bold] Self-billing on for {entity.slug}: {period.label()} payouts made ready; "
+                  f"{written} self-invoices (type 389) written beside the invoices:\n" + "\n".join(lines)
+                  + "\n   Portal login of a supplier: leadforge-media@demo.leadbill.test")  # fmt: skip
+    return {"payouts": len(result.created), "self_invoices": written}
 
 
 def write_documents(issue_date: object) -> tuple[Path, int]:

@@ -128,7 +128,7 @@ def _check_details(raw: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, st
 
 
 def default_prefix(partner: Partner) -> str:
-    return f"SB-{partner.code.upper()[:14]}-"
+    return f"SB-{partner.code.upper()[:16]}-"
 
 
 def seller_details_set(

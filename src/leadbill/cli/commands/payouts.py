@@ -1,0 +1,222 @@
+"""`leadbill payouts ...` and `leadbill self-billing on|off|show`: paying suppliers, and self-invoices."""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from leadbill.cli.lookups import entity_of, partner_of, period_of
+from leadbill.cli.main import CommandError
+from leadbill.cli.output import console, print_json, print_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    payouts = sub.add_parser("payouts", help="payouts to suppliers: compute, create, move along, list")
+    actions = payouts.add_subparsers(dest="payouts_action", metavar="ACTION", required=True)
+    p = actions.add_parser("compute", help="draft payouts for a period from the leads bought from each supplier")
+    p.add_argument("--entity")
+    p.add_argument("--period", help="e.g. 2026-10 (default: last month)")
+    p.add_argument("--partner", action="append", help="only this supplier (repeatable)")
+    p.add_argument("--allow-open-period", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=compute)
+    p = actions.add_parser("create", help="a payout by hand: --line 'description;quantity;unit price' (repeatable)")
+    p.add_argument("--entity")
+    p.add_argument("--partner", required=True)
+    p.add_argument("--period", required=True)
+    p.add_argument("--line", action="append", required=True)
+    p.add_argument("--currency")
+    p.add_argument("--note", default="")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=create)
+    for name, helptext in (("submit", "draft → pending (for review)"), ("ready", "pending → ready: self-invoice"),
+                           ("paid", "ready → paid"), ("cancel", "cancel (a ready one's documents are reversed)"),
+                           ("reopen", "pending → draft")):  # fmt: skip
+        p = actions.add_parser(name, help=helptext)
+        p.add_argument("payout", type=int)
+        p.add_argument("--reason", default="")
+        p.add_argument("--reference", default="")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(handler=transition, to={"submit": "pending", "ready": "ready", "paid": "paid",
+                                               "cancel": "cancelled", "reopen": "draft"}[name])  # fmt: skip
+    p = actions.add_parser("self-invoice", help="make the self-invoice of a ready payout that has none yet")
+    p.add_argument("payout", type=int)
+    p.set_defaults(handler=generate)
+    p = actions.add_parser("list", help="payouts of an entity")
+    p.add_argument("--entity")
+    p.add_argument("--period")
+    p.add_argument("--status")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=listing)
+    p = actions.add_parser("document", help="write a self-billed document to a file (pdf, ubl or facturx)")
+    p.add_argument("number")
+    p.add_argument("--entity")
+    p.add_argument("--format", choices=("pdf", "ubl", "facturx"), default="pdf")
+    p.add_argument("--output", "-o", type=Path)
+    p.set_defaults(handler=document)
+
+    sb = sub.add_parser("self-billing", help="the entity's self-billing switch and the partners' opt-ins")
+    actions = sb.add_subparsers(dest="self_billing_action", metavar="ACTION", required=True)
+    for name in ("on", "off"):
+        p = actions.add_parser(name, help=f"switch self-billing {name} for the entity")
+        p.add_argument("--entity")
+        p.set_defaults(handler=switch, on=name == "on")
+    p = actions.add_parser("show", help="the switch and each supplier's opt-in")
+    p.add_argument("--entity")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=show)
+
+
+def _payout(entity_slug: str | None, pk: int):  # type: ignore[no-untyped-def]
+    from leadbill.payouts.models import Payout
+
+    qs = Payout.objects.select_related("entity", "partner")
+    if entity_slug:
+        qs = qs.filter(entity=entity_of(entity_slug))
+    payout = qs.filter(pk=pk).first()
+    if payout is None:
+        raise CommandError(f"no payout {pk}")
+    return payout
+
+
+def _summary(payout) -> None:  # type: ignore[no-untyped-def]
+    from leadbill.invoicing.selectors import money
+
+    docs = ", ".join(d.number for d in payout.documents.order_by("sequence")) or payout.self_billing or "-"
+    console.print(f"payout {payout.pk} {payout.partner.code} {payout.period_key} {payout.status}: net "
+                  f"{money(payout.amount_minor, payout.currency)}, to pay {money(payout.total_minor, payout.currency)}"
+                  f" {payout.currency} · {docs}")  # fmt: skip
+
+
+def compute(args: argparse.Namespace) -> int:
+    from leadbill.payouts.services import payout_compute
+
+    entity = entity_of(args.entity)
+    partners = [partner_of(entity, code) for code in args.partner] if args.partner else None
+    result = payout_compute(actor=args.actor, entity=entity, period=period_of(entity, args.period),
+                            partners=partners, allow_open_period=args.allow_open_period)  # fmt: skip
+    if args.json:
+        print_json({"created": [p.pk for p in result.created], "refreshed": [p.pk for p in result.refreshed],
+                    "kept": [p.pk for p in result.kept], "empty": result.empty})  # fmt: skip
+        return 0
+    for payout in result.created + result.refreshed:
+        _summary(payout)
+        for anomaly in payout.anomalies:
+            console.print(f"  [yellow]![/yellow] {anomaly}")
+    for payout in result.kept:
+        console.print(f"payout {payout.pk} {payout.partner.code} is {payout.status}: kept as it is")
+    if result.empty:
+        console.print(f"nothing to pay: {', '.join(result.empty)}")
+    return 0
+
+
+def _line(text: str, index: int):  # type: ignore[no-untyped-def]
+    from leadbill.payouts.services import ManualLine
+
+    parts = [part.strip() for part in text.split(";")]
+    if len(parts) != 3:
+        raise CommandError(f"--line {index + 1}: give 'description;quantity;unit price', got {text!r}")
+    try:
+        return ManualLine(parts[0], int(parts[1]), Decimal(parts[2]))
+    except (ValueError, InvalidOperation):
+        raise CommandError(
+            f"--line {index + 1}: quantity is a whole number and price a decimal, got {text!r}"
+        ) from None
+
+
+def create(args: argparse.Namespace) -> int:
+    from leadbill.payouts.selectors import payout_as_dict
+    from leadbill.payouts.services import payout_create
+
+    entity = entity_of(args.entity)
+    payout = payout_create(actor=args.actor, partner=partner_of(entity, args.partner),
+                           period=period_of(entity, args.period), lines=[_line(t, i) for i, t in enumerate(args.line)],
+                           currency=args.currency, note=args.note)  # fmt: skip
+    print_json(payout_as_dict(payout, lines=True)) if args.json else _summary(payout)
+    return 0
+
+
+def transition(args: argparse.Namespace) -> int:
+    from leadbill.payouts.selectors import payout_as_dict
+    from leadbill.payouts.services import payout_transition
+
+    payout = payout_transition(actor=args.actor, payout=_payout(None, args.payout), to=args.to, reason=args.reason,
+                               reference=args.reference)  # fmt: skip
+    print_json(payout_as_dict(payout, lines=True)) if args.json else _summary(payout)
+    return 0
+
+
+def generate(args: argparse.Namespace) -> int:
+    from leadbill.payouts.services import self_billing_generate
+
+    payout = _payout(None, args.payout)
+    self_billing_generate(actor=args.actor, payout=payout)
+    payout.refresh_from_db()
+    _summary(payout)
+    return 0
+
+
+def listing(args: argparse.Namespace) -> int:
+    from leadbill.invoicing.selectors import money
+    from leadbill.payouts.selectors import payout_as_dict, payouts_of
+
+    entity = entity_of(args.entity)
+    qs = payouts_of(entity).order_by("-period_start", "partner__code", "pk")
+    if args.period:
+        qs = qs.filter(period_key=args.period)
+    if args.status:
+        qs = qs.filter(status=args.status)
+    rows = list(qs[:500])
+    if args.json:
+        print_json([payout_as_dict(p) for p in rows])
+        return 0
+    print_table(f"Payouts of {entity.slug}", ["id", "partner", "period", "status", "net", "to pay", "cur", "documents"],
+                [(p.pk, p.partner.code, p.period_key, p.status, money(p.amount_minor, p.currency),
+                  money(p.total_minor, p.currency), p.currency,
+                  ", ".join(d.number for d in p.documents.all()) or (p.self_billing[:40] if p.self_billing else "-"))
+                 for p in rows], right=(4, 5))  # fmt: skip
+    return 0
+
+
+def document(args: argparse.Namespace) -> int:
+    from leadbill.documents.services import document_file
+    from leadbill.payouts.models import SelfBilledDocument
+
+    qs = SelfBilledDocument.objects.filter(number=args.number)
+    if args.entity:
+        qs = qs.filter(entity=entity_of(args.entity))
+    doc = qs.first()
+    if doc is None:
+        raise CommandError(f"no self-billed document {args.number!r}")
+    file = document_file(doc, args.format, actor=args.actor)
+    target = args.output or Path(file.name)
+    target.write_bytes(file.content)
+    console.print(f"{target} ({len(file.content):,} bytes, sha256 {file.sha256[:12]}…)")
+    return 0
+
+
+def switch(args: argparse.Namespace) -> int:
+    from leadbill.payouts.services import self_billing_switch
+
+    entity = self_billing_switch(actor=args.actor, entity=entity_of(args.entity), on=args.on)
+    console.print(f"self-billing is {'on' if entity.self_billing else 'off'} for {entity.slug}")
+    return 0
+
+
+def show(args: argparse.Namespace) -> int:
+    from leadbill.partners.models import Partner
+    from leadbill.payouts.selectors import self_billing_status
+
+    entity = entity_of(args.entity)
+    rows = [(p.code, self_billing_status(p)) for p in Partner.objects.filter(entity=entity, is_supplier=True)
+            .select_related("entity").order_by("code")]  # fmt: skip
+    if args.json:
+        print_json({"entity": entity.slug, "enabled": entity.self_billing, "partners": dict(rows)})
+        return 0
+    console.print(f"self-billing is {'on' if entity.self_billing else 'off'} for {entity.slug}")
+    print_table("Suppliers", ["partner", "opted in", "agreement", "tax %", "missing"],
+                [(code, "yes" if st["opted_in"] else "no",
+                  f"{st['agreement']['version']} by {st['agreement']['accepted_by']}" if st["agreement"] else "-",
+                  st["tax_rate"] or "-", ", ".join(st["missing"]) or "-") for code, st in rows])  # fmt: skip
+    return 0
