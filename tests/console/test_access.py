@@ -2,30 +2,66 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 from django.urls import URLPattern, reverse
 
 from leadbill.console import urls as console_urls
+from leadbill.domain import periods
 from leadbill.invoicing.models import Invoice, Payment
+from leadbill.payouts import services as s
+from leadbill.payouts.models import Payout, SelfBilledDocument, SupplierInvoice
 from leadbill.web.models import Role
+from tests.payouts.conftest import World, compute, make_supplier, opt_in, ready, supply
 from tests.webworld import OTHER_ADMIN, STAFF, Site
 
 POST_ONLY = {"adjustment_new", "topup_new", "credit_note_new", "partner_user_new", "returns_decide", "run_issue",
              "invoice_pay", "invoice_void", "invoice_send", "invoice_issue", "invoice_discard", "staff_new",
              "staff_role", "staff_remove", "entity_documents", "schedule_save", "mail_save", "endpoint_new",
-             "endpoint_toggle", "delivery_redeliver"}  # fmt: skip
+             "endpoint_toggle", "delivery_redeliver", "payout_compute", "payout_move", "payout_self_bill",
+             "self_billing_switch"}  # fmt: skip
 ADMIN_ONLY = {"users", "staff_new", "staff_role", "staff_remove", "entity_documents", "automation", "schedule_save",
-              "mail_save", "endpoint_new", "endpoint_toggle", "delivery_redeliver"}  # fmt: skip
+              "mail_save", "endpoint_new", "endpoint_toggle", "delivery_redeliver", "self_billing_switch"}  # fmt: skip
 READ_ONLY_MAY_POST = {"plan_quote"}  # computes a quote, writes nothing
+
+
+@pytest.fixture(autouse=True)
+def payouts(site: Site) -> None:
+    """A supplier of the site with a ready payout and its self-invoice, and a pending one with its own invoice."""
+    world = World(site.entity, site.acme, make_supplier(site.entity), [])
+    world.leads = supply(world.supplier, site.acme, 3, datetime(2026, 10, 5, 9, tzinfo=UTC))
+    opt_in(world)
+    ready(compute(world, periods.month(2026, 10, "UTC")))
+    november = s.payout_create(actor="test", partner=world.supplier, period=periods.month(2026, 11, "UTC"),
+                               lines=[s.ManualLine("Bonus", 1, Decimal(50))])  # fmt: skip
+    s.payout_transition(actor="test", payout=november, to="pending")
+    s.self_billing_switch(actor="test", entity=site.entity, on=False)  # so november gets no self-invoice
+    s.supplier_invoice_upload(actor="test", payout=november, name="RE-1.pdf", content=b"%PDF-1.7 own")
 
 
 def patterns() -> list[URLPattern]:
     return [p for p in console_urls.urlpatterns if isinstance(p, URLPattern)]
 
 
+def object_pk(route: str, site: Site) -> int:
+    """The object a route's <int:pk> names: the site's run, its payout objects, or a staff membership."""
+    path = route.removeprefix("<slug:entity>/")
+    if path.startswith("runs/"):
+        return site.run.pk
+    if path.startswith("payouts/"):
+        return Payout.objects.get(entity=site.entity, status="ready").pk
+    if path.startswith("self-billed/"):
+        return SelfBilledDocument.objects.get(entity=site.entity).pk
+    if path.startswith("supplier-invoices/"):
+        return SupplierInvoice.objects.get(payout__entity=site.entity).pk
+    return site.admin_membership.pk
+
+
 def url_of(pattern: URLPattern, site: Site) -> str:
     values = {"entity": site.entity.slug, "code": site.acme.code, "ref": site.acme_invoice.number,
-              "pk": site.run.pk if "runs" in str(pattern.pattern) else site.admin_membership.pk}  # fmt: skip
+              "pk": object_pk(str(pattern.pattern), site)}  # fmt: skip
     url = reverse(f"console:{pattern.name}", kwargs={k: values[k] for k in pattern.pattern.converters})
     query = {"run_preview": "?period=2026-01", "invoice_einvoice": "?format=facturx"}
     return url + query.get(str(pattern.name), "")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -77,6 +77,10 @@ def test_computing_again_refreshes_a_draft_but_keeps_a_payout_under_review(world
     supply(world.supplier, world.buyer, 1, datetime(2026, 10, 31, tzinfo=UTC))
     result = s.payout_compute(actor=ACTOR, entity=world.entity, period=OCTOBER, partners=[world.supplier])
     assert [p.pk for p in result.kept] == [first.pk] and not result.created
+    # With nothing new it is still reported as kept, not as "nothing to pay".
+    late = result
+    result = s.payout_compute(actor=ACTOR, entity=world.entity, period=OCTOBER, partners=[world.supplier])
+    assert [p.pk for p in late.kept] == [p.pk for p in result.kept] == [first.pk] and result.empty == []
     assert Payout.objects.get(pk=first.pk).leads_paid == 32  # the late lead waits for a later payout
     november = compute(world, NOVEMBER)
     assert [line.description for line in november.lines.all()] == [
@@ -89,7 +93,9 @@ def test_lifecycle_refuses_skipping_review_and_cancelling_a_paid_payout(world):
     with pytest.raises(StateError, match="it can go to pending or cancelled"):
         s.payout_transition(actor=ACTOR, payout=payout, to="ready")
     ready(payout)
-    s.payout_transition(actor=ACTOR, payout=payout, to="paid", reference="SEPA 2026-11-03")
+    paid = s.payout_transition(actor=ACTOR, payout=payout, to="paid", reference="SEPA 2026-11-03",
+                               paid_on=date(2026, 11, 3))  # fmt: skip
+    assert (paid.paid_on, paid.paid_reference) == (date(2026, 11, 3), "SEPA 2026-11-03")
     with pytest.raises(StateError, match="the payout is paid; that is final"):
         s.payout_transition(actor=ACTOR, payout=payout, to="cancelled", reason="oops")
     with pytest.raises(DomainError, match="unknown payout status"):
@@ -104,6 +110,10 @@ def test_one_payout_per_partner_period_and_currency_is_a_database_constraint(wor
     with pytest.raises(IntegrityError), transaction.atomic():
         Payout.objects.create(**{f.attname: getattr(first, f.attname) for f in Payout._meta.concrete_fields
                                  if not f.primary_key})  # fmt: skip
+    with pytest.raises(DomainError, match="a quantity from 1 to 10,000,000") as caught:
+        s.payout_create(actor=ACTOR, partner=world.supplier, period=NOVEMBER,
+                        lines=[*line, s.ManualLine("Huge", 10**12, Decimal(10**9))])  # fmt: skip
+    assert caught.value.field == "lines[1].quantity"
     usd = s.payout_create(actor=ACTOR, partner=world.supplier, period=OCTOBER, lines=line, currency="USD")
     s.payout_transition(actor=ACTOR, payout=first, to="cancelled", reason="entered twice")
     again = s.payout_create(actor=ACTOR, partner=world.supplier, period=OCTOBER, lines=line)

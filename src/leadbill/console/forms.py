@@ -183,7 +183,9 @@ class ManualPayoutForm(forms.Form):
     """A payout by hand (commissions, bonuses): a supplier, a period and a few lines; the service checks them."""
 
     partner = forms.ChoiceField(label="Supplier")
-    period = forms.CharField(max_length=40, help_text="a month such as 2026-10, a week 2026-W44, or 2026-10-01..2026-10-15")
+    period = forms.CharField(
+        max_length=40, help_text="a month such as 2026-10, a week 2026-W44, or 2026-10-01..2026-10-15"
+    )
     currency = forms.CharField(max_length=3, required=False, help_text="empty: the supplier's currency")
     note = forms.CharField(max_length=500, required=False)
 

@@ -1,6 +1,17 @@
 from django.urls import path
 
-from leadbill.console.views import admin, automation, dashboard, deliveries, invoices, partners, returns, runs
+from leadbill.console.views import (
+    admin,
+    automation,
+    dashboard,
+    deliveries,
+    invoices,
+    partners,
+    payouts,
+    returns,
+    runs,
+    selfbilling,
+)
 
 app_name = "console"
 P = "<slug:entity>/"
@@ -35,6 +46,17 @@ urlpatterns = [
     path(P + "invoices/<str:ref>/send/", invoices.invoice_send_view, name="invoice_send"),
     path(P + "invoices/<str:ref>/issue/", invoices.invoice_issue_draft, name="invoice_issue"),
     path(P + "invoices/<str:ref>/discard/", invoices.invoice_discard, name="invoice_discard"),
+    path(P + "payouts/", payouts.payout_list, name="payouts"),
+    path(P + "payouts/compute/", payouts.payout_compute, name="payout_compute"),
+    path(P + "payouts/new/", payouts.payout_new, name="payout_new"),
+    path(P + "payouts/<int:pk>/", payouts.payout_detail, name="payout"),
+    path(P + "payouts/<int:pk>/status/", payouts.payout_move, name="payout_move"),
+    path(P + "payouts/<int:pk>/self-invoice/", payouts.payout_self_bill, name="payout_self_bill"),
+    path(P + "self-billed/<int:pk>/pdf", payouts.self_billed_pdf, name="self_billed_pdf"),
+    path(P + "self-billed/<int:pk>/einvoice", payouts.self_billed_einvoice, name="self_billed_einvoice"),
+    path(P + "supplier-invoices/<int:pk>/", payouts.supplier_invoice_file, name="supplier_invoice"),
+    path(P + "self-billing/", selfbilling.self_billing, name="self_billing"),
+    path(P + "self-billing/switch/", selfbilling.self_billing_switch, name="self_billing_switch"),
     path(P + "audit/", admin.audit, name="audit"),
     path(P + "users/", admin.users, name="users"),
     path(P + "users/staff/", admin.staff_new, name="staff_new"),

@@ -113,6 +113,7 @@ class Payout(models.Model):
     updated_at = models.DateTimeField()
     ready_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    paid_on = models.DateField(null=True, blank=True, help_text="the day the money left, as given")
     paid_reference = models.CharField(max_length=200, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=500, blank=True)

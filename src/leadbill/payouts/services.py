@@ -54,6 +54,8 @@ from leadbill.payouts.models import (
 
 COST = "cost"  # the scope suffix of leads priced at their recorded cost
 SUPPLIER_INVOICE_MAX_BYTES = 5_000_000
+MAX_QUANTITY = 10_000_000  # per manual line; with MAX_UNIT_PRICE a line stays far inside a 64-bit amount
+MAX_UNIT_PRICE = Decimal(1_000_000)
 
 
 def _bp(rate: Decimal) -> int:
@@ -513,12 +515,14 @@ def payout_compute(
                              refreshed=current is not None)  # fmt: skip
                 (result.refreshed if current is not None else result.created).append(payout)
             for currency, po in existing.items():
-                if po.status == p.DRAFT and po.origin == Origin.COMPUTED and currency not in facts:
+                if currency not in facts and (po.status != p.DRAFT or po.origin != Origin.COMPUTED):
+                    result.kept.append(po)  # under review or made by hand: never touched by a computation
+                elif po.status == p.DRAFT and po.origin == Origin.COMPUTED and currency not in facts:
                     # A draft whose leads are all gone (returned, or paid on another payout).
                     audit_record(actor=actor, action="payout.discarded", obj=po, partner=partner.code,
                                  period=period.key, currency=currency)  # fmt: skip
                     po.delete()
-            if not facts:
+            if not facts and all(po.status == p.DRAFT and po.origin == Origin.COMPUTED for po in existing.values()):
                 result.empty.append(partner.code)
     return result
 
@@ -566,10 +570,10 @@ def payout_create(
             raise DomainError("say what the line pays for", field=f"{where}.description")
         if len(line.description) > 300:
             raise DomainError("at most 300 characters", field=f"{where}.description")
-        if line.quantity <= 0:
-            raise DomainError("a quantity of at least 1", field=f"{where}.quantity")
-        if line.unit_price <= 0:
-            raise DomainError("a positive unit price", field=f"{where}.unit_price")
+        if not 0 < line.quantity <= MAX_QUANTITY:
+            raise DomainError(f"a quantity from 1 to {MAX_QUANTITY:,}", field=f"{where}.quantity")
+        if not 0 < line.unit_price <= MAX_UNIT_PRICE:
+            raise DomainError(f"a unit price above 0 and at most {MAX_UNIT_PRICE:,}", field=f"{where}.unit_price")
         micros = unit_price_to_micros(line.unit_price, field=f"{where}.unit_price")
         rows.append((line, micros, line_amount_minor(line.quantity, micros, currency)))
     with transaction.atomic():
@@ -625,6 +629,7 @@ def payout_transition(
             po.cancelled_at, po.cancel_reason = now, reason.strip()[:500]
         elif to == p.PAID:
             po.paid_at, po.paid_reference = now, reference.strip()[:200]
+            po.paid_on = paid_on or today_in(po.entity)
         elif to == p.READY:
             po.ready_at = now
         po.status, po.updated_at = to, now

@@ -44,7 +44,9 @@ def demo(args: argparse.Namespace) -> int:
         f"  {prefix}.venv/bin/leadbill report --entity acme-us --partner atlas-life-annuity "
         f"--from {_last_month_key()}-01 --to {_last_month_end()} --format pdf"
     )
-    failures = sum(len(s["failures"]) for k, s in summary.items() if k not in ("documents", "api", "web", "self_billing"))  # type: ignore[index,arg-type]
+    failures = sum(
+        len(s["failures"]) for k, s in summary.items() if k not in ("documents", "api", "web", "self_billing")
+    )  # type: ignore[index,arg-type]
     return 1 if failures else 0
 
 

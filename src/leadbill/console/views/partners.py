@@ -27,6 +27,7 @@ from leadbill.loader.schema import SetupFileError
 from leadbill.loader.services import partner_apply, plan_apply
 from leadbill.partners.models import Partner
 from leadbill.partners.selectors import partner_as_dict
+from leadbill.payouts.selectors import self_billing_status
 from leadbill.web.access import actor_of, console_view
 from leadbill.web.models import PartnerUser
 from leadbill.web.services import partner_user_invite
@@ -68,6 +69,7 @@ def partner_detail(request: HttpRequest, code: str) -> HttpResponse:
         if partner.is_prepay else [],
         "users": PartnerUser.objects.filter(partner=partner).select_related("user").order_by("user__email"),
         "invite_form": InviteForm(), "nav": "partners",
+        "self_billing": self_billing_status(partner) if partner.is_supplier else None,
         "open_credit": Adjustment.objects.filter(partner=partner, invoice__isnull=True, amount_minor__lt=0)
         .aggregate(s=Sum("amount_minor"))["s"],
     }  # fmt: skip
