@@ -96,3 +96,8 @@ def test_a_single_return_refuses_fields_it_does_not_take(world):
     world.ingest.post("/deliveries/batch", {"deliveries": [delivery(0)]})
     response = world.ingest.post("/returns", {"external_id": "ext-0", "reason": "r", "status": "accepted"})
     assert response.status_code == 422 and response.body["errors"][0]["pointer"] == "/status"
+
+
+def test_a_key_of_unicode_digits_is_named_not_a_500(world):
+    response = world.full.put("/partners/newco", {"name": "New Co", "caps": {"\u00b9": 1}})  # '¹'.isdigit() is True
+    assert response.status_code == 422 and response.body["errors"][0]["pointer"] == "/caps/\u00b9"

@@ -18,6 +18,8 @@ BODIES = {
     ("post", "/invoices/{number}/issue"): {},
     ("post", "/invoices/{number}/discard"): {},
     ("post", "/partners/{code}/topups"): {"amount": "1.00", "currency": "EUR"},
+    ("post", "/payouts/{payout_id}/transition"): {"to": "ready"},
+    ("post", "/payouts/{payout_id}/self-invoice"): {},
 }
 QUERIES = {"/partners/{code}/report": {"first_day": "2026-01-01", "last_day": "2026-01-31"}}
 # PUT by code creates the object in the caller's own entity: not a way into another's.
@@ -34,16 +36,40 @@ def _operations():
 
 
 def _fill(short: str, ids: dict[str, str]) -> str:
-    return short.format(**{k: ids[k] for k in ("code", "profile", "number", "return_id", "run_id", "external_id")
-                           if "{" + k + "}" in short})  # fmt: skip
+    ids = {**ids, "number": ids["self_billed"]} if short.startswith("/self-billed/") else ids
+    return short.format(**{k: ids[k] for k in ("code", "profile", "number", "return_id", "run_id", "external_id",
+                                               "payout_id", "upload_id") if "{" + k + "}" in short})  # fmt: skip
 
 
 @pytest.fixture
 def ids(billed):
     ret = billed.ingest.post("/returns", {"external_id": "ext-1", "reason": "x"}).body
     run = billed.full.get("/invoice-runs").body["items"][0]
+    self_billed, pending, upload = _payouts(billed)
     return {"code": "blue", "profile": "web", "number": "INV-000002", "return_id": str(ret["id"]),
-            "run_id": str(run["id"]), "external_id": "ext-10"}  # fmt: skip
+            "run_id": str(run["id"]), "external_id": "ext-10", "self_billed": self_billed,
+            "payout_id": str(pending), "upload_id": str(upload)}  # fmt: skip
+
+
+def _payouts(world) -> tuple[str, int, int]:
+    """A ready payout of the supplier with its self-invoice, and a pending one with the supplier's own invoice."""
+    from leadbill.payouts import services as s
+    from leadbill.payouts.models import Payout
+    from tests.payouts.conftest import COMPLETE, MAIN
+
+    s.self_billing_switch(actor="test:api", entity=world.entity, on=True)
+    world.source.refresh_from_db()
+    s.seller_details_set(actor="test:api", partner=world.source, details=COMPLETE)
+    s.self_billing_opt_in(actor="test:api", partner=world.source, signer=MAIN, accepted=True)
+    bonus = [{"description": "Bonus", "quantity": 1, "unit_price": "10.00"}]
+    ready = world.full.post("/payouts", {"partner": "source", "period": "2026-01", "lines": bonus}).body["id"]
+    world.full.post(f"/payouts/{ready}/transition", {"to": "pending"})
+    (doc,) = world.full.post(f"/payouts/{ready}/transition", {"to": "ready"}).body["documents"]
+    pending = world.full.post("/payouts", {"partner": "source", "period": "2026-02", "lines": bonus}).body["id"]
+    world.full.post(f"/payouts/{pending}/transition", {"to": "pending"})
+    upload = s.supplier_invoice_upload(actor="test:api", payout=Payout.objects.get(pk=pending), name="own.pdf",
+                                       content=b"%PDF-1.7 own")  # fmt: skip
+    return doc["number"], pending, upload.pk
 
 
 @pytest.mark.parametrize(("method", "short"), list(_operations()))
@@ -60,6 +86,7 @@ def test_another_entitys_lists_show_nothing_of_this_entity(billed):
     assert other.get("/deliveries").body["items"] == []
     assert other.get("/returns").body["items"] == []
     assert other.get("/invoice-runs").body["items"] == []
+    assert other.get("/payouts").body["items"] == []
     assert [p["code"] for p in other.get("/partners").body["items"]] == ["acme"]
     assert other.get("/partners/acme").body["name"] == "Other Acme"
     assert other.get("/lead-types").body == [{"code": "auto", "name": "Auto"}]
@@ -91,6 +118,8 @@ def test_a_partner_key_sees_only_its_own_documents(billed):
         ("post", "/credit-notes", {"partner": "acme"}),
         ("put", "/partners/acme", {"name": "Mine now"}),
         ("get", "/deliveries", None),
+        ("post", "/payouts/compute", {"period": "2026-01"}),
+        ("put", "/self-billing", {"enabled": True}),
     ],
 )
 def test_a_partner_key_cannot_write_or_read_beyond_its_documents(billed, method, url, body):
@@ -107,6 +136,8 @@ def test_a_partner_key_cannot_write_or_read_beyond_its_documents(billed, method,
         ("get", "/invoices/INV-000001/pdf", None),
         ("put", "/partners/acme", {"name": "x"}),
         ("post", "/returns/decide", {"ids": [1], "decision": "accept"}),
+        ("get", "/payouts", None),
+        ("post", "/payouts/compute", {"period": "2026-01"}),
     ],
 )
 def test_an_ingest_key_only_pushes(billed, method, url, body):

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
@@ -23,7 +23,7 @@ from leadbill.api.problems import ApiProblem, error_item, not_found
 from leadbill.catalog.models import LeadType
 from leadbill.domain import periods
 from leadbill.domain.errors import DomainError
-from leadbill.domain.money import amount_from_text
+from leadbill.domain.money import amount_from_text, check_currency
 from leadbill.invoicing.models import Invoice
 from leadbill.invoicing.selectors import DRAFT_PREFIX
 from leadbill.loader.schema import SetupFileError
@@ -88,7 +88,7 @@ def json_object(request: HttpRequest, *, fast: bool = False) -> dict[str, Any]:
 
 def path_parts(path: str) -> list[str | int]:
     """A set-up problem path ("plans[0].tiers[1].price") as pointer parts: plans, 0, tiers, 1, price."""
-    return [int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", path)]
+    return [int(part) if part.isascii() and part.isdigit() else part for part in re.findall(r"[^.\[\]]+", path)]
 
 
 # --- lookups scoped to the key ---------------------------------------------------------------
@@ -162,6 +162,14 @@ def amount_minor(text: str, currency: str, field: str = "amount") -> int:
         raise ApiProblem(422, "invalid", f"{field}: {exc.message}", errors=[error_item(exc.message, field)]) from None
 
 
+def currency_in_body(code: str, field: str = "currency") -> str:
+    """An ISO 4217 code Leadbill bills in; another is an input error naming the field."""
+    try:
+        return check_currency(code)
+    except DomainError as exc:
+        raise ApiProblem(422, "invalid", f"{field}: {exc.message}", errors=[error_item(exc.message, field)]) from None
+
+
 def same_currency(given: str, expected: str, what: str, field: str = "currency") -> None:
     if given != expected:
         message = f"{what} is in {expected}; got {given}"
@@ -172,6 +180,15 @@ def day_range(first: date, last: date) -> None:
     if last < first:
         message = f"the range ends ({last}) before it starts ({first})"
         raise ApiProblem(422, "invalid", message, errors=[{**error_item(message, "last_day"), "in": "query"}])
+
+
+def attachment(content: bytes, media_type: str, name: str, sha256: str) -> HttpResponse:
+    """A file to download, named, with its SHA-256 as the ETag (the bytes never change)."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "file"  # as documents.file_name
+    response = HttpResponse(content, content_type=media_type)
+    response["Content-Disposition"] = f'attachment; filename="{safe}"'
+    response["ETag"] = f'"{sha256}"'
+    return response
 
 
 # --- keyset pages ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from ninja.openapi.docs import Swagger
 from leadbill.api.auth import KeyAuth
 from leadbill.api.common import path_parts
 from leadbill.api.problems import MEDIA_TYPE, ApiProblem, error_item
-from leadbill.api.routers import catalog, deliveries, invoices, ledger, reports, returns, runs
+from leadbill.api.routers import catalog, deliveries, invoices, ledger, payouts, reports, returns, runs
 from leadbill.api.schemas import extra_components
 from leadbill.domain.errors import DomainError
 from leadbill.loader.schema import SetupFileError
@@ -28,7 +28,7 @@ Push deliveries and returns as they happen; run and read invoices; fetch documen
 
 * **Keys**: `Authorization: Bearer lb_…`, created with `leadbill apikey create`. A key belongs to
   one entity and has a scope: `ingest` (push deliveries and returns), `full`, or `partner`
-  (read one partner's own documents and report). Another entity's objects are simply not found.
+  (read one partner's own documents, payouts and report). Another entity's objects are simply not found.
 * **Money** is a decimal string (`"12.50"`) next to its ISO 4217 `currency`; never a JSON number.
 * **Times** are ISO 8601 with an offset; dates are `YYYY-MM-DD`.
 * **Errors** are RFC 9457 problem details (`application/problem+json`) whose `errors` name each
@@ -62,7 +62,7 @@ api = LeadbillAPI(
     openapi_url="/openapi.json",
 )
 
-for module in (catalog, deliveries, returns, runs, invoices, ledger, reports):
+for module in (catalog, deliveries, returns, runs, invoices, ledger, reports, payouts):
     api.add_router("/", module.router)
 
 
@@ -83,7 +83,7 @@ def _domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
         return ApiProblem(422, "invalid", detail, errors=errors).response(_instance(request))
     status = 409 if exc.code in CONFLICT_CODES else 422
     code = "conflict" if status == 409 else exc.code
-    errors = [error_item(exc.message, exc.field)] if exc.field else None
+    errors = [error_item(exc.message, *path_parts(exc.field))] if exc.field else None  # lines[0].x: /lines/0/x
     return ApiProblem(status, code, str(exc), errors=errors).response(_instance(request))
 
 

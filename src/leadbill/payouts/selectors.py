@@ -50,7 +50,8 @@ def payout_as_dict(payout: Payout, *, lines: bool = False) -> dict[str, Any]:
             for s in sorted(payout.supplier_invoices.all(), key=_pk)
         ],
         "ready_at": payout.ready_at.isoformat() if payout.ready_at else None,
-        "paid_at": payout.paid_at.isoformat() if payout.paid_at else None, "paid_reference": payout.paid_reference,
+        "paid_at": payout.paid_at.isoformat() if payout.paid_at else None,
+        "paid_on": payout.paid_on.isoformat() if payout.paid_on else None, "paid_reference": payout.paid_reference,
         "cancel_reason": payout.cancel_reason or None,
     }  # fmt: skip
     if lines:

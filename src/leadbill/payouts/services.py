@@ -572,7 +572,7 @@ def payout_create(
             raise DomainError("at most 300 characters", field=f"{where}.description")
         if not 0 < line.quantity <= MAX_QUANTITY:
             raise DomainError(f"a quantity from 1 to {MAX_QUANTITY:,}", field=f"{where}.quantity")
-        if not 0 < line.unit_price <= MAX_UNIT_PRICE:
+        if not line.unit_price.is_finite() or not 0 < line.unit_price <= MAX_UNIT_PRICE:
             raise DomainError(f"a unit price above 0 and at most {MAX_UNIT_PRICE:,}", field=f"{where}.unit_price")
         micros = unit_price_to_micros(line.unit_price, field=f"{where}.unit_price")
         rows.append((line, micros, line_amount_minor(line.quantity, micros, currency)))

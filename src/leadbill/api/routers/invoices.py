@@ -12,6 +12,7 @@ from leadbill.api.auth import FULL, READ_DOCUMENTS, require
 from leadbill.api.common import (
     DEFAULT_PAGE,
     amount_minor,
+    attachment,
     invoice_for,
     invoices_for,
     keyset_page,
@@ -130,10 +131,7 @@ def _file(request: HttpRequest, number: str, fmt: str) -> HttpResponse:
         doc = document_file(invoice, fmt, actor=key.actor)
     except DomainError as exc:  # the stored data cannot make this format (e.g. no Peppol id): not the request's fault
         raise ApiProblem(409, "document", f"{display_number(invoice)} cannot be rendered as {fmt}: {exc}") from None
-    response = HttpResponse(doc.content, content_type=doc.media_type)
-    response["Content-Disposition"] = f'attachment; filename="{doc.name}"'
-    response["ETag"] = f'"{doc.sha256}"'
-    return response
+    return attachment(doc.content, doc.media_type, doc.name, doc.sha256)
 
 
 @router.get(
