@@ -170,3 +170,10 @@ def test_a_buyer_only_partner_has_no_payout_pages_and_no_onboarding_step(site):
     assert client.get("/portal/payouts/").status_code == 404
     assert client.get("/portal/account/self-billing/").status_code == 404
     assert b"Payouts" not in client.get("/portal/").content
+
+
+def test_the_saved_tax_rate_is_shown_as_written(world, owner):
+    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    for given, shown in (("10", b'value="10"'), ("7.5", b'value="7.5"'), ("19.25", b'value="19.25"')):
+        s.seller_details_set(actor=ACTOR, partner=world.supplier, details=COMPLETE, tax_rate=given)
+        assert shown in owner.get("/portal/account/self-billing/").content

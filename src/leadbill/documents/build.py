@@ -6,6 +6,7 @@ document issued last year gives last year's parties, prices and logo.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -57,6 +58,29 @@ def tier_detail(rank_from: int | None, rank_to: int | None) -> str:
     return f"leads {rank_from:,}\u2013{rank_to:,}"
 
 
+def categoriser(seller: d.Party, buyer: d.Party) -> Callable[[Decimal], str]:
+    """The UNCL 5305 category of a rate between these two parties (`domain.tax.category`)."""
+    buyer_vat = tax.vat_id(buyer.tax_id, buyer.country)
+
+    def category(rate: Decimal) -> str:
+        return tax.category(rate, seller_country=seller.country, buyer_country=buyer.country, buyer_vat_id=buyer_vat)
+
+    return category
+
+
+def breakdown(
+    taxes: Iterable[dict[str, Any]], category: Callable[[Decimal], str], sign: int
+) -> tuple[d.TaxBreakdown, ...]:
+    """A stored per-rate tax summary as the document presents it, with exemption codes where due."""
+    out = []
+    for t in taxes:
+        rate = Decimal(str(t["rate"]))
+        cat = category(rate)
+        code, reason = tax.EXEMPTIONS.get(cat, ("", ""))
+        out.append(d.TaxBreakdown(cat, rate, sign * t["net_minor"], sign * t["tax_minor"], code, reason))
+    return tuple(out)
+
+
 def document_of(inv: Invoice) -> d.Document:
     """The document of an issued (or paid, or voided) invoice; drafts have no number to print."""
     if inv.status == "draft" or not inv.number or inv.issue_date is None:
@@ -64,10 +88,7 @@ def document_of(inv: Invoice) -> d.Document:
     kind = KIND_OF[inv.kind]
     sign = -1 if kind in d.CREDIT_KINDS else 1
     seller, buyer = party(inv.seller, contact_point=SELLER_CONTACT_POINT), party(inv.buyer)
-    buyer_vat = tax.vat_id(buyer.tax_id, buyer.country)
-
-    def category(rate: Decimal) -> str:
-        return tax.category(rate, seller_country=seller.country, buyer_country=buyer.country, buyer_vat_id=buyer_vat)
+    category = categoriser(seller, buyer)
 
     lines = tuple(
         d.Line(
@@ -84,12 +105,7 @@ def document_of(inv: Invoice) -> d.Document:
         )
         for line in inv.lines.all()
     )
-    taxes = []
-    for t in inv.taxes:
-        rate = Decimal(str(t["rate"]))
-        cat = category(rate)
-        code, reason = tax.EXEMPTIONS.get(cat, ("", ""))
-        taxes.append(d.TaxBreakdown(cat, rate, sign * t["net_minor"], sign * t["tax_minor"], code, reason))
+    taxes = breakdown(inv.taxes, category, sign)
 
     prepaid = 0
     if kind == d.RECEIPT and inv.opening_balance_minor is not None:
@@ -105,7 +121,7 @@ def document_of(inv: Invoice) -> d.Document:
         seller=seller,
         buyer=buyer,
         lines=lines,
-        taxes=tuple(taxes),
+        taxes=taxes,
         due_date=inv.due_date if kind == d.INVOICE else None,
         period_first_day=inv.period_first_day,
         period_last_day=inv.period_last_day,
@@ -132,10 +148,7 @@ def self_billed_document_of(doc: SelfBilledDocument) -> d.Document:
     """
     kind = d.SELF_BILLED_CREDIT_NOTE if doc.is_credit else d.SELF_BILLED_INVOICE
     seller, buyer = party(doc.seller), party(doc.buyer, contact_point=BUYER_CONTACT_POINT)
-    buyer_vat = tax.vat_id(buyer.tax_id, buyer.country)
-
-    def category(rate: Decimal) -> str:
-        return tax.category(rate, seller_country=seller.country, buyer_country=buyer.country, buyer_vat_id=buyer_vat)
+    category = categoriser(seller, buyer)
 
     lines = tuple(
         d.Line(
@@ -150,12 +163,7 @@ def self_billed_document_of(doc: SelfBilledDocument) -> d.Document:
         )
         for line in doc.lines.all()
     )
-    taxes = []
-    for t in doc.taxes:
-        rate = Decimal(str(t["rate"]))
-        cat = category(rate)
-        code, reason = tax.EXEMPTIONS.get(cat, ("", ""))
-        taxes.append(d.TaxBreakdown(cat, rate, t["net_minor"], t["tax_minor"], code, reason))
+    taxes = breakdown(doc.taxes, category, 1)
     corrected = doc.corrects if doc.corrects_id else None
     return d.Document(
         kind=kind,
@@ -166,7 +174,7 @@ def self_billed_document_of(doc: SelfBilledDocument) -> d.Document:
         seller=seller,
         buyer=buyer,
         lines=lines,
-        taxes=tuple(taxes),
+        taxes=taxes,
         due_date=doc.due_date,
         period_first_day=doc.period_first_day,
         period_last_day=doc.period_last_day,

@@ -327,6 +327,7 @@ def _unpaid_leads(partner: Partner, period: Period) -> list[_Lead]:
 def _facts(partner: Partner, period: Period) -> dict[str, _Facts]:
     plans = _buy_plans(partner)
     lead_types = {lt.pk: lt for lt in LeadType.objects.filter(entity_id=partner.entity_id)}
+    names = {lt.code: lt.name for lt in lead_types.values()}
     by_currency: dict[str, _Facts] = {}
     groups: dict[tuple[str, bool, str, str, int], list[_Lead]] = defaultdict(list)
     versions: dict[int, generation.PlanVersion] = {}
@@ -352,9 +353,7 @@ def _facts(partner: Partner, period: Period) -> dict[str, _Facts]:
         by_currency.setdefault(currency, _Facts(currency))
     for (currency, prior, bucket, scope, version_id), leads in sorted(groups.items()):
         version = cost_version if version_id == 0 else versions[version_id]
-        code = scope.split(":")[0]
-        label = next(lt.name for lt in lead_types.values() if lt.code == code)
-        label = f"Leads supplied \u2014 {label}"
+        label = f"Leads supplied \u2014 {names[scope.split(':')[0]]}"
         facts = by_currency[currency]
         facts.usage.append(
             generation.UsageGroup(
@@ -390,7 +389,9 @@ def _deductions(partner: Partner, by_currency: dict[str, _Facts]) -> None:
         return
     returns = {
         r.delivery_id: r
-        for r in Return.objects.filter(delivery_id__in=[pl.delivery_id for pl in paid_leads], status="accepted")
+        for r in Return.objects.filter(
+            delivery_id__in=[pl.delivery_id for pl in paid_leads], status=ReturnStatus.ACCEPTED
+        )
     }
     invoices = {
         doc.payout_id: doc
@@ -404,15 +405,15 @@ def _deductions(partner: Partner, by_currency: dict[str, _Facts]) -> None:
         doc = invoices.get(payout_id)
         where = f"payout {original.period_key}" + (f", self-invoice {doc.number}" if doc else "")
         description = f"Returned leads paid out on {where}"
-        rate = _percent(_doc_rate_bp(doc)) if doc else Decimal(0)
+        rate = _percent(_invoice_rate_bp(doc)) if doc else Decimal(0)
         facts = by_currency.setdefault(currency, _Facts(currency))
         facts.deductions.append(p.Deduction(description, len(leads), sum(pl.amount_minor for pl in leads), rate))
         facts.deducted[description] = [(pl, returns[pl.delivery_id]) for pl in leads]
 
 
-def _doc_rate_bp(doc: SelfBilledDocument) -> int:
-    rates = {line.tax_rate_bp for line in doc.lines.all()}
-    return max(rates) if rates else 0
+def _invoice_rate_bp(doc: SelfBilledDocument) -> int:
+    """The tax rate of a self-invoice, from its stored summary (one rate: the partner's at issue)."""
+    return max((_bp(Decimal(t["rate"])) for t in doc.taxes), default=0)
 
 
 def _lines_and_leads(payout: Payout, draft: p.PayoutDraft, facts: _Facts) -> None:
@@ -711,10 +712,11 @@ def _self_bill(actor: str, po: Payout) -> list[SelfBilledDocument]:
         rows = [(line, rate_bp, line.amount_minor) for line in charges]
         docs.append(_issue(actor, po, sb.INVOICE, rows, issue_date, seller, buyer, agreement))
     if deductions:
+        # Taken back at the rate the leads were invoiced at; leads paid without a self-invoice at today's rate.
         originals = _originals(deductions)
-        rows = [(line, _bp(originals[line.pk][1]) if originals[line.pk][0] else rate_bp, -line.amount_minor)
+        rows = [(line, _invoice_rate_bp(originals[line.pk]) if originals[line.pk] else rate_bp, -line.amount_minor)
                 for line in deductions]  # fmt: skip
-        refs = [doc for doc, _ in originals.values() if doc is not None]
+        refs = list({doc.pk: doc for doc in originals.values() if doc is not None}.values())
         docs.append(_issue(actor, po, sb.CREDIT, rows, issue_date, seller, buyer, agreement, refs=refs))
     po.self_billing = ""
     po.tax_minor = sum(-d.tax_minor if d.is_credit else d.tax_minor for d in docs)
@@ -724,18 +726,16 @@ def _self_bill(actor: str, po: Payout) -> list[SelfBilledDocument]:
     return docs
 
 
-def _originals(deductions: Sequence[PayoutLine]) -> dict[int, tuple[SelfBilledDocument | None, Decimal]]:
-    """For each deduction line, the self-invoice that paid its leads and that invoice's tax rate."""
-    out: dict[int, tuple[SelfBilledDocument | None, Decimal]] = {}
-    for line in deductions:
-        first = DeductedLead.objects.filter(line=line).select_related("paid").first()
-        doc = (
-            SelfBilledDocument.objects.filter(payout_id=first.paid.payout_id, role=sb.INVOICE).first()
-            if first
-            else None
-        )
-        out[line.pk] = (doc, _percent(_doc_rate_bp(doc)) if doc else Decimal(0))
-    return out
+def _originals(deductions: Sequence[PayoutLine]) -> dict[int, SelfBilledDocument | None]:
+    """For each deduction line, the self-invoice that paid its leads (None: paid without one), in two queries."""
+    payout_of_line = dict(
+        DeductedLead.objects.filter(line__in=deductions).values_list("line_id", "paid__payout_id").distinct()
+    )
+    invoices = {
+        doc.payout_id: doc
+        for doc in SelfBilledDocument.objects.filter(payout_id__in=set(payout_of_line.values()), role=sb.INVOICE)
+    }
+    return {line.pk: invoices.get(payout_of_line.get(line.pk, 0)) for line in deductions}
 
 
 def _seller_snapshot(partner: Partner, profile: SellerProfile) -> dict[str, Any]:

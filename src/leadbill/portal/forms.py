@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -54,6 +55,6 @@ class SellerDetailsForm(forms.Form):
             }  # fmt: skip
         initial = profile.details()
         rate = profile.tax_rate_bp
-        initial.update(tax_rate="" if rate is None else f"{rate / 100:g}", number_prefix=profile.number_prefix,
+        initial.update(tax_rate="" if rate is None else f"{Decimal(rate).scaleb(-2).normalize():f}", number_prefix=profile.number_prefix,
                        footer=profile.footer)  # fmt: skip
         return initial

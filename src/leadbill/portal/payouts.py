@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from leadbill.console.views.invoices import download, fmt_of
+from leadbill.console.views.payouts import supplier_invoice_response
 from leadbill.documents.models import Format
 from leadbill.domain import selfbilling as sb
 from leadbill.domain.errors import DomainError
@@ -211,6 +212,4 @@ def supplier_invoice(request: HttpRequest, pk: int, upload: int) -> HttpResponse
     file = SupplierInvoice.objects.filter(payout=po, pk=upload).first()
     if file is None:
         raise Http404("no such upload")
-    response = HttpResponse(bytes(file.content), content_type=file.media_type)
-    response["Content-Disposition"] = f'attachment; filename="{file.name}"'
-    return response
+    return supplier_invoice_response(file)

@@ -206,11 +206,11 @@ def switch(args: argparse.Namespace) -> int:
 
 def show(args: argparse.Namespace) -> int:
     from leadbill.partners.models import Partner
-    from leadbill.payouts.selectors import self_billing_status
+    from leadbill.payouts.selectors import self_billing_statuses
 
     entity = entity_of(args.entity)
-    rows = [(p.code, self_billing_status(p)) for p in Partner.objects.filter(entity=entity, is_supplier=True)
-            .select_related("entity").order_by("code")]  # fmt: skip
+    suppliers = list(Partner.objects.filter(entity=entity, is_supplier=True).order_by("code"))
+    rows = [(p.code, st) for p, st in zip(suppliers, self_billing_statuses(entity, suppliers), strict=True)]
     if args.json:
         print_json({"entity": entity.slug, "enabled": entity.self_billing, "partners": dict(rows)})
         return 0

@@ -260,7 +260,11 @@ def self_billed_einvoice(request: HttpRequest, pk: int) -> HttpResponse:
 @console_view()
 def supplier_invoice_file(request: HttpRequest, pk: int) -> HttpResponse:
     """The partner's own invoice, as uploaded."""
-    upload = get_object_or_404(SupplierInvoice, payout__entity=entity_of(request), pk=pk)
+    return supplier_invoice_response(get_object_or_404(SupplierInvoice, payout__entity=entity_of(request), pk=pk))
+
+
+def supplier_invoice_response(upload: SupplierInvoice) -> HttpResponse:
+    """An uploaded invoice as an attachment (never rendered by the browser), for console and portal alike."""
     response = HttpResponse(bytes(upload.content), content_type=upload.media_type)
     response["Content-Disposition"] = content_disposition_header(True, upload.name or "invoice")
     response["X-Content-Type-Options"] = "nosniff"
