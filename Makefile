@@ -1,22 +1,33 @@
 # Leadbill: `make demo` runs the product on the embedded SQLite default, `make test` runs the tests.
-# Both set up a virtual environment first (Python >= 3.12, which Django 6 needs).
+# Both set up a virtual environment first (Python >= 3.12, which Django 6 needs), installed exactly
+# from requirements.lock, so every clone and CI get the versions CI tested. `make lock` upgrades them.
 
-PYTHON ?= $(shell for p in python3.13 python3.12 /root/.pyenv/versions/3.13*/bin/python /root/.pyenv/versions/3.12*/bin/python; do \
-	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v $$p || echo $$p; } && break; done)
+PYTHON ?= $(shell scripts/find-python)
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_HOME ?= demo
+LOCK := requirements.lock
+LOCK_INPUTS := pyproject.toml requirements/build.in
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint lock bench clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
-	@test -n "$(PYTHON)" || { echo "Python >= 3.12 not found; set PYTHON=/path/to/python3.12"; exit 1; }
+$(VENV)/.installed: pyproject.toml $(LOCK)
+	@test -n "$(PYTHON)" || { echo "Python >= 3.12 was not found on PATH (python3.13, python3.12, python3) nor in pyenv;" \
+	  "install one, or name it: make $(MAKECMDGOALS) PYTHON=/path/to/python3.12" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	@# a dependency added to pyproject.toml but not to the lock shows up here: run `make lock`
+	$(BIN)/pip check
 	@touch $@
+
+# Re-resolve every dependency to its newest allowed version; commit the changed lock deliberately.
+lock:
+	@test -x $(BIN)/uv || { echo "run make setup first (uv comes with the dev dependencies)" >&2; exit 1; }
+	$(BIN)/uv pip compile $(LOCK_INPUTS) --extra dev --universal --python-version 3.12 --generate-hashes \
+	  --upgrade --quiet --custom-compile-command "make lock" -o $(LOCK)
 
 demo: setup
 	@mkdir -p $(DEMO_HOME)

@@ -1,4 +1,10 @@
-"""Printing helpers shared by the commands: JSON for tools, tables for people."""
+"""Printing helpers shared by the commands: JSON for tools, tables and amounts for people.
+
+Tables are Rich tables fitted to the terminal: columns of numbers, amounts, dates and
+document numbers are never cut or wrapped (they are what people copy and compare), text
+columns wrap, and when even that cannot fit, the lesser columns each table names are
+dropped, in its order, with a line saying which (`--json` always has everything).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,26 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from leadbill.domain.money import minor_to_decimal
+
 # Pipes and CI logs get a wide fixed width instead of rich's 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 150)
+console = Console(width=None if sys.stdout.isatty() else 150, highlight=False)
+
+# What a column costs beside its text: one space of padding on each side between columns.
+_GAP = 2
+# A wrapping column still needs some room to be readable.
+_MIN_WRAP = 8
+
+
+def amount(minor: int | None, currency: str) -> str:
+    """Money for people: '1,234.50 USD', '-25.00 EUR', '1,200 JPY' (the currency's own decimals)."""
+    if minor is None:
+        return "-"
+    return f"{minor_to_decimal(minor, currency):,} {currency}"
 
 
 def _default(value: Any) -> Any:
@@ -34,12 +55,69 @@ def print_json(data: Any) -> None:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
 
 
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return str(value)
+
+
+def fit_columns(
+    widths: Sequence[int], headers: Sequence[str], whole: set[int], drop: Sequence[int], width: int
+) -> list[int]:
+    """The indexes of the columns to show at `width`: all of them, or all but the first of `drop`, ..."""
+    shown = list(range(len(widths)))
+
+    def needed() -> int:
+        total = 0
+        for i in shown:
+            if i in whole:
+                total += max(widths[i], len(headers[i]))
+            else:
+                total += min(max(widths[i], len(headers[i])), _MIN_WRAP)
+        return total + _GAP * (len(shown) - 1)
+
+    for index in drop:
+        if needed() <= width:
+            break
+        shown.remove(index)
+    return shown
+
+
 def print_table(
-    title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[int] = ()
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    right: Sequence[int] = (),
+    keep: Sequence[int] = (),
+    drop: Sequence[int] = (),
+    target: Console | None = None,
 ) -> None:
-    table = Table(title=title, title_justify="left")
-    for i, column in enumerate(columns):
-        table.add_column(column, justify="right" if i in right else "left")
-    for row in rows:
-        table.add_row(*(str(cell) for cell in row))
-    console.print(table)
+    """A table that stays readable at any width.
+
+    right: right-aligned columns (counts and amounts); they are never cut.
+    keep:  other columns never cut (numbers of documents, dates, codes).
+    drop:  lesser columns, dropped in this order while the table does not fit.
+    """
+    out = target or console
+    cells = [[_cell(value) for value in row] for row in rows]
+    whole = set(right) | set(keep)
+    widths = [max((len(row[i]) for row in cells), default=0) for i in range(len(columns))]
+    shown = fit_columns(widths, columns, whole, drop, out.width)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for i in shown:
+        if i in whole:
+            table.add_column(
+                columns[i],
+                justify="right" if i in right else "left",
+                no_wrap=True,
+                min_width=max(widths[i], len(columns[i])),
+            )
+        else:
+            table.add_column(columns[i], overflow="fold")
+    for row in cells:
+        table.add_row(*(row[i] for i in shown))
+    out.print(table)
+    dropped = [columns[i] for i in range(len(columns)) if i not in shown]
+    if dropped:
+        out.print(f"[dim](not shown at {out.width} columns: {', '.join(dropped)}; widen the terminal or use --json)[/dim]")

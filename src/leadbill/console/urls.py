@@ -11,11 +11,13 @@ from leadbill.console.views import (
     returns,
     runs,
     selfbilling,
+    start,
 )
 
 app_name = "console"
 P = "<slug:entity>/"
 urlpatterns = [
+    path("", start.start, name="start"),
     path(P, dashboard.dashboard, name="dashboard"),
     path(P + "dashboard/billable/", dashboard.billable, name="dashboard_billable"),
     path(P + "partners/", partners.partner_list, name="partners"),

@@ -2,8 +2,10 @@
 
 Console pages live under /console/<entity>/: a user who is not a member of that entity
 gets 404 (the entity's existence is not revealed), a member whose role is too weak for
-the action gets 403. Portal pages serve the signed-in partner user's own partner only;
-every object they look up is filtered by that partner, so another partner's object is 404.
+the action gets 403. `staff_memberships` is the one answer to "which entities may this user
+open": /console/ itself lists them (or opens the only one). Portal pages serve the signed-in
+partner user's own partner only; every object they look up is filtered by that partner, so
+another partner's object is 404.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
 from leadbill.web.models import PartnerUser, Role, StaffMembership
@@ -27,6 +30,16 @@ def actor_of(request: HttpRequest) -> str:
     return f"user:{request.user.get_username()}"
 
 
+def staff_memberships(user: Any) -> QuerySet[StaffMembership]:
+    """The entities `user` may open in the console: their memberships, each with its entity."""
+    return StaffMembership.objects.select_related("entity").filter(user=user, user__is_active=True)
+
+
+def is_partner_user(user: Any) -> bool:
+    """A portal login (a partner's user): never staff, so the console is not theirs."""
+    return PartnerUser.objects.filter(user=user).exists()
+
+
 def console_view(*, read: str = Role.READONLY, write: str = Role.FINANCE) -> Callable[[View], View]:
     """A console page of one entity: reading needs `read`, a POST needs `write`."""
 
@@ -35,11 +48,7 @@ def console_view(*, read: str = Role.READONLY, write: str = Role.FINANCE) -> Cal
         def wrapper(request: HttpRequest, entity: str, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            membership = (
-                StaffMembership.objects.select_related("entity")
-                .filter(user=request.user, entity__slug=entity, user__is_active=True)
-                .first()
-            )
+            membership = staff_memberships(request.user).filter(entity__slug=entity).first()
             if membership is None:
                 raise Http404("no such entity")
             needed = read if request.method in SAFE_METHODS else write

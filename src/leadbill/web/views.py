@@ -6,13 +6,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 
+from leadbill.console.views.start import start as console_start
 from leadbill.web import throttle
-from leadbill.web.models import PartnerUser, StaffMembership
+from leadbill.web.access import is_partner_user
 
 
 class SignIn(auth_views.LoginView):
@@ -42,18 +41,14 @@ class SignIn(auth_views.LoginView):
         throttle.failures_clear(form.get_user().get_username())
         return super().form_valid(form)
 
+    def get_default_redirect_url(self) -> str:
+        """No `next`: partner users to the portal, staff to /console/ (their entity, or a choice of them)."""
+        return reverse("portal:invoices" if is_partner_user(self.request.user) else "console:start")
 
-@login_required
+
 def home(request: HttpRequest) -> HttpResponse:
-    """Staff go to their entity's console (or choose one), partner users to the portal."""
-    if PartnerUser.objects.filter(user=request.user).exists():
-        return redirect("portal:invoices")
-    memberships = list(
-        StaffMembership.objects.filter(user=request.user).select_related("entity").order_by("entity__slug")
-    )
-    if len(memberships) == 1:
-        return redirect("console:dashboard", entity=memberships[0].entity.slug)
-    return render(request, "web/choose_entity.html", {"memberships": memberships})
+    """The start page does what /console/ does: staff to their entity (or a choice), partner users to the portal."""
+    return console_start(request)
 
 
 class Invitation(auth_views.PasswordResetConfirmView):

@@ -18,25 +18,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     key = sub.add_parser("apikey", help="create, list and revoke API keys")
     actions = key.add_subparsers(dest="apikey_action", metavar="ACTION", required=True)
     p = actions.add_parser("create", help="a new key; the token is printed once and never stored")
-    p.add_argument("--entity", help="entity slug (optional when there is one)")
+    p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
     p.add_argument("--name", required=True, help="who or what uses the key, e.g. 'router-prod'")
     p.add_argument("--scope", required=True, choices=("ingest", "full", "partner"),
                    help="ingest: push deliveries and returns; full: everything; partner: one partner's documents")  # fmt: skip
-    p.add_argument("--partner", help="the partner of a partner key")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--partner", help="partner code of a partner key (required for --scope partner, refused for others)")
+    p.add_argument("--json", action="store_true", help="print the key and its token as JSON")
     p.set_defaults(handler=create)
     p = actions.add_parser("list", help="the entity's keys (never their secrets)")
-    p.add_argument("--entity")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=list_keys)
     p = actions.add_parser("revoke", help="refuse every later request with this key")
-    p.add_argument("prefix", help="the key's prefix (the 12 characters after lb_)")
-    p.add_argument("--entity")
+    p.add_argument("prefix", help="the key's prefix (the 12 characters after lb_); the whole token works too")
+    p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
     p.set_defaults(handler=revoke)
 
     serve = sub.add_parser("serve", help="run the console, portal and API with gunicorn (a production server)")
-    serve.add_argument("--bind", default=os.environ.get("LEADBILL_BIND", "127.0.0.1:8000"))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("LEADBILL_WORKERS", "2")))
+    serve.add_argument("--bind", default=os.environ.get("LEADBILL_BIND", "127.0.0.1:8000"), metavar="HOST:PORT",
+                       help="address to listen on (default: $LEADBILL_BIND, else 127.0.0.1:8000)")  # fmt: skip
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("LEADBILL_WORKERS", "2")),
+                       help="number of gunicorn worker processes (default: $LEADBILL_WORKERS, else 2)")  # fmt: skip
     serve.set_defaults(handler=run_server)
 
 

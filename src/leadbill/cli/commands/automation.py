@@ -17,46 +17,55 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     schedule = sub.add_parser("schedule", help="when invoices are made automatically (per entity, per partner)")
     actions = schedule.add_subparsers(dest="schedule_action", metavar="ACTION", required=True)
     p = actions.add_parser("set", help="set the entity's schedule, or a partner's own with --partner")
-    p.add_argument("--entity")
-    p.add_argument("--partner", help="give this partner its own schedule")
-    p.add_argument("frequency", choices=("manual", "weekly", "monthly"))
-    p.add_argument("--window", help="weekly billing window, e.g. 'mon 00:00-mon 00:00' or 'fri 18:00-fri 18:00'")
-    p.add_argument("--generate", help="weekly: 'mon 06:00'; monthly: '06:00' on the 1st (default 06:00)")
+    p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
+    p.add_argument("--partner", help="give this partner its own schedule (partner code)")
+    p.add_argument("frequency", choices=("manual", "weekly", "monthly"),
+                   help="manual: no automatic runs; weekly: a billing window (needs --window and --generate); "
+                        "monthly: the calendar month, made on the 1st")  # fmt: skip
+    p.add_argument("--window", help="weekly billing window, e.g. 'mon 00:00-mon 00:00' or 'fri 18:00-fri 18:00' "
+                   "(weekday and HH:MM in the entity's time zone; required for weekly)")  # fmt: skip
+    p.add_argument("--generate", help="weekly: 'mon 06:00' (required); monthly: '06:00' on the 1st (default 06:00); "
+                   "in the entity's time zone")  # fmt: skip
     p.add_argument("--draft", action="store_true", help="leave drafts for review instead of issuing")
     p.add_argument("--no-email", action="store_true", help="issue without emailing the documents")
     p.set_defaults(handler=schedule_set)
     p = actions.add_parser("clear", help="a partner follows the entity's schedule again")
-    p.add_argument("--entity")
-    p.add_argument("--partner", required=True)
+    p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
+    p.add_argument("--partner", required=True, help="partner code of the partner whose own schedule is removed")
     p.set_defaults(handler=schedule_clear)
     p = actions.add_parser("show", help="the schedules of an entity, their next and last runs")
-    p.add_argument("--entity")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=schedule_show)
 
     p = sub.add_parser("scheduler", help="start due runs (and retries) every --interval seconds; --once for cron")
     p.add_argument("--once", action="store_true", help="one tick, then exit (for cron or a systemd timer)")
-    p.add_argument("--interval", type=float, default=30.0)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--interval", type=float, default=30.0, metavar="SECONDS",
+                   help="seconds between ticks (default: 30)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="with --once: print the tick's result as JSON")
     p.set_defaults(handler=scheduler)
 
     p = sub.add_parser("worker", help="run queued background jobs (LEADBILL_TASK_BACKEND=database or redis)")
     p.add_argument("--queue", action="append", help="queue name (repeatable; default: default)")
-    p.add_argument("--max-jobs", type=int, help="exit after this many jobs")
-    p.add_argument("--idle-exit", type=float, help="exit after this many seconds without a job")
+    p.add_argument("--max-jobs", type=int, help="exit after this many jobs (default: no limit)")
+    p.add_argument("--idle-exit", type=float, metavar="SECONDS",
+                   help="exit after this many seconds without a job (default: keep waiting)")  # fmt: skip
     p.set_defaults(handler=worker)
 
     hooks = sub.add_parser("webhooks", help="webhook endpoints and their delivery log")
     actions = hooks.add_subparsers(dest="webhooks_action", metavar="ACTION", required=True)
     p = actions.add_parser("add", help="add an endpoint; prints its signing secret")
-    p.add_argument("--entity")
-    p.add_argument("url")
-    p.add_argument("--event", action="append", default=[], help="event type (repeatable; default: all)")
-    p.add_argument("--description", default="")
+    p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
+    p.add_argument("url", help="the address that receives the signed events, e.g. https://erp.example/hooks "
+                   "(http:// only with LEADBILL_WEBHOOKS_ALLOW_HTTP)")  # fmt: skip
+    p.add_argument("--event", action="append", default=[],
+                   help="event type (repeatable; default: all): invoice.issued, invoice.paid, invoice.voided, "
+                        "credit_note.issued, payout.ready, self_invoice.issued, partner.low_balance")  # fmt: skip
+    p.add_argument("--description", default="", help="a note to recognise the endpoint by (default: none)")
     p.set_defaults(handler=webhooks_add)
     p = actions.add_parser("list", help="endpoints with their last deliveries")
-    p.add_argument("--entity")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=webhooks_list)
 
 

@@ -12,59 +12,68 @@ from leadbill.cli.output import console, print_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    entity_help = "entity slug (optional when only one entity exists)"
     payouts = sub.add_parser("payouts", help="payouts to suppliers: compute, create, move along, list")
     actions = payouts.add_subparsers(dest="payouts_action", metavar="ACTION", required=True)
     p = actions.add_parser("compute", help="draft payouts for a period from the leads bought from each supplier")
-    p.add_argument("--entity")
-    p.add_argument("--period", help="e.g. 2026-10 (default: last month)")
-    p.add_argument("--partner", action="append", help="only this supplier (repeatable)")
-    p.add_argument("--allow-open-period", action="store_true")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--entity", help=entity_help)
+    p.add_argument("--period", help="e.g. 2026-10 (month), 2026-W40 (ISO week) or 2026-10-01..2026-10-15 "
+                   "(default: last month)")  # fmt: skip
+    p.add_argument("--partner", action="append", help="only this supplier (partner code; repeatable)")
+    p.add_argument("--allow-open-period", action="store_true", help="compute a period that has not ended yet")
+    p.add_argument("--json", action="store_true", help="print the payout ids (created, refreshed, kept) as JSON")
     p.set_defaults(handler=compute)
     p = actions.add_parser("create", help="a payout by hand: --line 'description;quantity;unit price' (repeatable)")
-    p.add_argument("--entity")
-    p.add_argument("--partner", required=True)
-    p.add_argument("--period", required=True)
-    p.add_argument("--line", action="append", required=True)
-    p.add_argument("--currency")
-    p.add_argument("--note", default="")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--entity", help=entity_help)
+    p.add_argument("--partner", required=True, help="the supplier's partner code")
+    p.add_argument("--period", required=True, help="the period paid for: 2026-10 (month), 2026-W40 (ISO week) "
+                   "or 2026-10-01..2026-10-15")  # fmt: skip
+    p.add_argument("--line", action="append", required=True, metavar="DESCRIPTION;QUANTITY;PRICE",
+                   help="a line: whole quantity and decimal unit price, e.g. 'October bonus;1;250.00' "
+                        "(repeatable)")  # fmt: skip
+    p.add_argument("--currency", help="ISO 4217 code, e.g. EUR (default: the partner's currency)")
+    p.add_argument("--note", default="", help="a note kept with the payout (default: none)")
+    p.add_argument("--json", action="store_true", help="print the payout with its lines as JSON")
     p.set_defaults(handler=create)
     for name, helptext in (("submit", "draft → pending (for review)"), ("ready", "pending → ready: self-invoice"),
                            ("paid", "ready → paid"), ("cancel", "cancel (a ready one's documents are reversed)"),
                            ("reopen", "pending → draft")):  # fmt: skip
         p = actions.add_parser(name, help=helptext)
-        p.add_argument("payout", type=int)
-        p.add_argument("--reason", default="")
-        p.add_argument("--reference", default="")
-        p.add_argument("--json", action="store_true")
+        p.add_argument("payout", type=int, help="the payout's id (see `payouts list`)")
+        p.add_argument("--reason", default="", help="why, kept in the audit trail (required to cancel)")
+        p.add_argument(
+            "--reference", default="", help="payment reference, e.g. the bank transfer's (stored when marking paid)"
+        )
+        p.add_argument("--json", action="store_true", help="print the payout with its lines as JSON")
         p.set_defaults(handler=transition, to={"submit": "pending", "ready": "ready", "paid": "paid",
                                                "cancel": "cancelled", "reopen": "draft"}[name])  # fmt: skip
     p = actions.add_parser("self-invoice", help="make the self-invoice of a ready payout that has none yet")
-    p.add_argument("payout", type=int)
+    p.add_argument("payout", type=int, help="the payout's id (see `payouts list`)")
     p.set_defaults(handler=generate)
     p = actions.add_parser("list", help="payouts of an entity")
-    p.add_argument("--entity")
-    p.add_argument("--period")
-    p.add_argument("--status")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--entity", help=entity_help)
+    p.add_argument("--period", help="only this period, by its key as listed, e.g. 2026-10 or 2026-W40")
+    p.add_argument("--status", help="only payouts in this status: draft, pending, ready, paid or cancelled")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=listing)
     p = actions.add_parser("document", help="write a self-billed document to a file (pdf, ubl or facturx)")
-    p.add_argument("number")
-    p.add_argument("--entity")
-    p.add_argument("--format", choices=("pdf", "ubl", "facturx"), default="pdf")
-    p.add_argument("--output", "-o", type=Path)
+    p.add_argument("number", help="the self-billed document's number, e.g. SB-LEADFORGE-MEDIA-000001")
+    p.add_argument("--entity", help="entity slug (default: look in every entity)")
+    p.add_argument("--format", choices=("pdf", "ubl", "facturx"), default="pdf", help="file format (default: pdf)")
+    p.add_argument(
+        "--output", "-o", type=Path, help="file to write (default: the document's file name in the current folder)"
+    )
     p.set_defaults(handler=document)
 
     sb = sub.add_parser("self-billing", help="the entity's self-billing switch and the partners' opt-ins")
     actions = sb.add_subparsers(dest="self_billing_action", metavar="ACTION", required=True)
     for name in ("on", "off"):
         p = actions.add_parser(name, help=f"switch self-billing {name} for the entity")
-        p.add_argument("--entity")
+        p.add_argument("--entity", help=entity_help)
         p.set_defaults(handler=switch, on=name == "on")
     p = actions.add_parser("show", help="the switch and each supplier's opt-in")
-    p.add_argument("--entity")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--entity", help=entity_help)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=show)
 
 

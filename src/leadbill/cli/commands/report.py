@@ -17,12 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Every lead delivered to the partner from --from to --to (days in the entity's time zone, "
         "both included): lead fields, billed price and invoice, return and credit.",
     )
-    p.add_argument("--partner", required=True)
-    p.add_argument("--from", dest="first_day", required=True, metavar="YYYY-MM-DD")
-    p.add_argument("--to", dest="last_day", required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--partner", required=True, help="partner code")
+    p.add_argument("--from", dest="first_day", required=True, metavar="YYYY-MM-DD", help="first day (included)")
+    p.add_argument("--to", dest="last_day", required=True, metavar="YYYY-MM-DD", help="last day (included)")
     p.add_argument("--lead-type", help="only this lead type (default: all)")
-    p.add_argument("--format", choices=["csv", "pdf"], default="csv")
-    p.add_argument("--entity")
+    p.add_argument("--format", choices=["csv", "pdf"], default="csv", help="csv (streamed) or pdf (default: csv)")
+    p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
     p.add_argument("-o", "--output", type=Path, help="file to write (default: stdout for CSV, ./report-….pdf for PDF)")
     p.set_defaults(handler=report)
 

@@ -21,19 +21,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     a = actions.add_parser("list", help="list an entity's returns (default: those waiting for a decision)")
-    a.add_argument("--entity", required=True, metavar="SLUG")
+    a.add_argument("--entity", required=True, metavar="SLUG", help="slug of the entity whose returns are listed")
     a.add_argument("--status", choices=STATUSES, default="requested", help="which returns (default: requested)")
     a.add_argument("--json", action="store_true", help="print JSON")
     a.set_defaults(handler=list_returns)
 
     a = actions.add_parser("accept", help="accept requested returns: their leads will be credited")
-    a.add_argument("ids", metavar="ID", type=int, nargs="+")
+    a.add_argument("ids", metavar="ID", type=int, nargs="+", help="return id(s), as shown by `returns list`")
     a.add_argument("--note", default="", help="a note kept with the decision")
     a.add_argument("--entity", metavar="SLUG", help="refuse ids of other entities")
     a.set_defaults(handler=decide, accept=True)
 
     a = actions.add_parser("reject", help="reject requested returns (a reason is required)")
-    a.add_argument("ids", metavar="ID", type=int, nargs="+")
+    a.add_argument("ids", metavar="ID", type=int, nargs="+", help="return id(s), as shown by `returns list`")
     a.add_argument("--note", required=True, metavar="REASON", help="why the returns are rejected")
     a.add_argument("--entity", metavar="SLUG", help="refuse ids of other entities")
     a.set_defaults(handler=decide, accept=False)

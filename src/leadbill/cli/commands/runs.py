@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ("issue", issue, "issue one invoice per partner with billable activity"),
     ):
         p = actions.add_parser(name, help=text)
-        p.add_argument("--entity", help="entity slug (optional when there is one)")
+        p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
         p.add_argument("--period", help="2026-01 (month), 2026-W03 (ISO week) or 2026-01-01..2026-01-15; "
                        "default: last month")  # fmt: skip
         p.add_argument("--partner", action="append", help="only this partner code (repeatable)")
@@ -32,12 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                 "`leadbill invoices issue`")  # fmt: skip
         p.set_defaults(handler=handler)
     p = actions.add_parser("show", help="a past run's summary")
-    p.add_argument("run_id", type=int)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("run_id", type=int, help="the run's id (see `run list`)")
+    p.add_argument("--json", action="store_true", help="print JSON for other tools")
     p.set_defaults(handler=show)
     p = actions.add_parser("list", help="past runs")
-    p.add_argument("--entity")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=list_runs)
 
 

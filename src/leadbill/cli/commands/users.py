@@ -14,16 +14,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     users = sub.add_parser("users", help="staff logins of the web console")
     actions = users.add_subparsers(dest="users_action", metavar="ACTION", required=True)
     p = actions.add_parser("add", help="give a person a role in an entity (emails an invitation unless --password)")
-    p.add_argument("--entity", help="entity slug (optional when there is one)")
-    p.add_argument("--email", required=True)
-    p.add_argument("--name", default="")
-    p.add_argument("--role", required=True, choices=("admin", "finance", "readonly"))
+    p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
+    p.add_argument("--email", required=True, help="the person's email address, also their sign-in name")
+    p.add_argument("--name", default="", help="the person's name (default: none)")
+    p.add_argument("--role", required=True, choices=("admin", "finance", "readonly"),
+                   help="readonly: read everything; finance: also issue, pay, void, decide returns, edit partners; "
+                        "admin: also staff, roles, logo and footer")  # fmt: skip
     p.add_argument("--password", action="store_true", help="type a password now instead of emailing an invitation")
-    p.add_argument("--base-url", default="", help="the console's address for the invitation link")
+    p.add_argument("--base-url", default="",
+                   help="the console's address for the invitation link, e.g. https://bill.example "
+                        "(default: $LEADBILL_BASE_URL, else http://127.0.0.1:8000)")  # fmt: skip
     p.set_defaults(handler=add)
     p = actions.add_parser("list", help="the entity's staff and their roles")
-    p.add_argument("--entity")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=list_users)
 
 
