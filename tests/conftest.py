@@ -1,6 +1,15 @@
 import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+
+# The team's shared e-invoice validator lives beside the project root (../shared/einvoice/run.sh),
+# as on our machines and in CI; LEADBILL_EINVOICE=/path/to/run.sh points at another copy.
+EINVOICE_BESIDE = Path(__file__).resolve().parents[2] / "shared" / "einvoice" / "run.sh"
+
+Validate = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def pytest_report_header(config):
@@ -42,3 +51,34 @@ def frozen(monkeypatch):
         return at
 
     return freeze
+
+
+def einvoice_validator() -> Path:
+    """Where the shared validator's run.sh is expected: LEADBILL_EINVOICE, else ../shared/einvoice/run.sh."""
+    return Path(os.environ.get("LEADBILL_EINVOICE") or EINVOICE_BESIDE)
+
+
+@pytest.fixture
+def einvoice() -> Validate:
+    """The shared EN 16931 / Peppol / Factur-X validator: `einvoice(paths, *options)` runs it once on all files.
+
+    Every test that checks documents against the official rules goes through this fixture; list it
+    first so a missing validator stops the test before its data is built. Without the validator the
+    test skips, and says how to get it; with LEADBILL_REQUIRE_EINVOICE set (CI) it fails instead.
+    """
+    run_sh = einvoice_validator()
+    if not run_sh.is_file():
+        why = (
+            f"the shared e-invoice validator is not at {run_sh}: clone the project beside the team's shared/ "
+            "folder (../shared/einvoice/run.sh) or set LEADBILL_EINVOICE=/path/to/run.sh"
+        )
+        if os.environ.get("LEADBILL_REQUIRE_EINVOICE"):
+            pytest.fail(why, pytrace=False)
+        pytest.skip(why)
+
+    def validate(paths: list[Path], *options: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", str(run_sh), *options, *map(str, paths)], capture_output=True, text=True, timeout=600
+        )
+
+    return validate

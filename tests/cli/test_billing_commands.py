@@ -92,5 +92,5 @@ def test_draft_then_issue_from_the_cli(billed_setup, capsys):
     (draft,) = drafts
     assert draft["number"] is None and draft["reference"].startswith("draft-")
     assert main(["invoices", "issue", draft["reference"], "--issue-date", "2026-02-02"]) == 0
-    assert "issued A-000001" in capsys.readouterr().out
+    assert "Issued A-000001" in capsys.readouterr().out
     assert main(["invoices", "discard", draft["reference"]]) == 2  # it is no longer a draft

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -18,11 +15,6 @@ from leadbill.invoicing.services import invoice_run_issue, invoice_void, topup_r
 from tests.factories import TIERS_2_150_1, make_deliveries, make_entity, make_partner, make_plan
 
 ACTOR = "test:documents"
-# Beside the project root, as on every machine of ours and in CI; LEADBILL_EINVOICE_VALIDATOR overrides.
-VALIDATOR = Path(
-    os.environ.get("LEADBILL_EINVOICE_VALIDATOR")
-    or Path(__file__).resolve().parents[3] / "shared" / "einvoice" / "run.sh"
-)
 LOGO = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="40" height="40" fill="#0b6e4f"/>'
     b'<text x="48" y="28" font-family="Source Sans Pro" font-size="20">Nordlicht</text></svg>'
@@ -96,13 +88,4 @@ def history(db) -> History:
         receipt=by[("vorkasse", "2026-01")],
         voided=voided,
         credit_note=credit_note,
-    )
-
-
-def validate(paths: list[Path], *extra: str) -> subprocess.CompletedProcess[str]:
-    """The shared EN 16931 / Peppol / Factur-X validator (../shared/einvoice), one process for all files."""
-    assert VALIDATOR.exists(), f"the shared validator is missing at {VALIDATOR}"
-    env = {**os.environ}
-    return subprocess.run(
-        ["bash", str(VALIDATOR), *extra, *map(str, paths)], capture_output=True, text=True, env=env, timeout=600
     )

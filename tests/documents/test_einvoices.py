@@ -15,7 +15,6 @@ from leadbill.documents.pdf import render_facturx
 from leadbill.documents.ubl import PeppolAddressMissing, ubl_xml
 from leadbill.domain import document as d
 from leadbill.domain import tax
-from tests.documents.conftest import validate
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +47,7 @@ def self_billed(kind: str) -> d.Document:
     )  # fmt: skip
 
 
-def test_every_document_kind_passes_the_official_rules_in_ubl_cii_and_facturx(history, tmp_path):
+def test_every_document_kind_passes_the_official_rules_in_ubl_cii_and_facturx(einvoice, history, tmp_path):
     docs = {
         "invoice-domestic": document_of(history.domestic),
         "invoice-with-return-credit": document_of(history.february),
@@ -65,7 +64,7 @@ def test_every_document_kind_passes_the_official_rules_in_ubl_cii_and_facturx(hi
         (tmp_path / f"{name}.ubl.xml").write_bytes(ubl_xml(doc))
         (tmp_path / f"{name}.facturx.pdf").write_bytes(render_facturx(doc, cii_xml(doc)))
         files += [tmp_path / f"{name}.ubl.xml", tmp_path / f"{name}.facturx.pdf"]
-    result = validate(files, "-q")
+    result = einvoice(files, "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     summary = [line for line in result.stdout.splitlines() if line.startswith("RESULT")]
     assert len(summary) == len(files) and all("PASS" in line for line in summary), summary
@@ -74,13 +73,13 @@ def test_every_document_kind_passes_the_official_rules_in_ubl_cii_and_facturx(hi
     assert result.stdout.count("PEPPOL-BILLING") == len(docs) - 2
 
 
-def test_validator_catches_a_broken_document(history, tmp_path):
+def test_validator_catches_a_broken_document(einvoice, history, tmp_path):
     """The check can fail: the same invoice with its seller name removed is refused (BR-06)."""
     doc = document_of(history.domestic)
     broken = dataclasses.replace(doc, seller=dataclasses.replace(doc.seller, name=""))
     path = tmp_path / "broken.xml"
     path.write_bytes(cii_xml(broken))
-    result = validate([path])
+    result = einvoice([path])
     assert result.returncode == 1
     assert "BR-06" in result.stdout
 

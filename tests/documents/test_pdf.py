@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from datetime import date
 
 import pikepdf
 import pytest
@@ -96,7 +97,9 @@ def test_many_lines_run_over_several_pages_with_page_numbers(history):
 def test_english_locale_formats_money_and_periods_the_us_way(history):
     doc = dataclasses.replace(document_of(history.domestic), locale="en_US")
     text = text_of(render_pdf(doc))
-    assert "Invoice" in text and "January 1 – 31, 2026" in text
+    # The invoice prints "January 1\u2009\u2013\u200931, 2026" (PERIODS below). Source Sans Pro has no U+2009
+    # glyph, so Typst draws the font's space at a fifth of an em, and the text layer reads it as U+0020.
+    assert "Invoice" in text and "January 1 \u2013 31, 2026" in text
     assert Formatter("en_US", "EUR").money(doc.total_minor) in text  # "€337.45"
 
 
@@ -149,14 +152,40 @@ def test_drafts_have_no_documents(history):
         document_file(draft, "pdf", actor=ACTOR)
 
 
-def test_formatter_writes_months_out_across_month_and_year_ends():
-    from datetime import date
+# What invoices print as their period: CLDR's interval format exactly as the pinned Babel (2.19.0,
+# CLDR 47) gives it, months written out (docs/decisions/0006-period-ranges-follow-cldr.md). English
+# sets the en dash between thin spaces (U+2009); German writes a same-month range closed up. A Babel
+# upgrade is a lock-file commit that re-checks these strings.
+PERIODS = {
+    "en_GB": (
+        "1\u2009\u2013\u200931 January 2026",
+        "15 January\u2009\u2013\u200914 February 2026",
+        "28 December 2026\u2009\u2013\u20093 January 2027",
+    ),
+    "en_US": (
+        "January 1\u2009\u2013\u200931, 2026",
+        "January 15\u2009\u2013\u2009February 14, 2026",
+        "December 28, 2026\u2009\u2013\u2009January 3, 2027",
+    ),
+    "de_DE": (
+        "1.\u201331. Januar 2026",
+        "15. Januar\u2009\u2013\u200914. Februar 2026",
+        "28. Dezember 2026\u2009\u2013\u20093. Januar 2027",
+    ),
+}
 
-    f = Formatter("en_GB", "EUR")
-    assert f.period(date(2026, 1, 1), date(2026, 1, 31)) == "1–31 January 2026"
-    assert (
-        f.period(date(2026, 12, 28), date(2027, 1, 3)) == "28 December 2026\u2009–\u20093 January 2027"
-    )  # CLDR: thin spaces
+
+@pytest.mark.parametrize("locale", PERIODS)
+def test_formatter_writes_months_out_across_month_and_year_ends(locale):
+    f = Formatter(locale, "EUR")
+    same_month, across_months, across_years = PERIODS[locale]
+    assert f.period(date(2026, 1, 1), date(2026, 1, 31)) == same_month
+    assert f.period(date(2026, 1, 15), date(2026, 2, 14)) == across_months
+    assert f.period(date(2026, 12, 28), date(2027, 1, 3)) == across_years
+    assert f.period(date(2026, 1, 1), date(2026, 1, 1)) == f.date(date(2026, 1, 1))  # one day is a date
+
+
+def test_formatter_writes_money_in_the_locale_and_falls_back_to_en_us():
     assert Formatter("de_DE", "EUR").price(125_000) == "0,125\xa0€"
     assert Formatter("en_US", "USD").money(-123456) == "-$1,234.56"
     assert Formatter("xx_YY", "USD").money(100) == "$1.00"  # an unknown locale falls back to en_US

@@ -18,7 +18,6 @@ from leadbill.documents.services import document_file, render
 from leadbill.payouts import services as s
 from leadbill.payouts.models import SelfBilledDocument
 from leadbill.payouts.tasks import self_billed_archive_task
-from tests.documents.conftest import validate
 from tests.payouts.conftest import (
     ACTOR,
     COMPLETE,
@@ -68,7 +67,7 @@ def documents_of_every_kind(world):
     return list(SelfBilledDocument.objects.order_by("pk"))
 
 
-def test_every_self_billed_document_passes_the_official_rules_as_ubl_and_facturx(world, tmp_path):
+def test_every_self_billed_document_passes_the_official_rules_as_ubl_and_facturx(einvoice, world, tmp_path):
     docs = documents_of_every_kind(world)
     assert [(d.partner.code, d.role) for d in docs] == [
         ("lead-garden", "invoice"),  # October
@@ -94,21 +93,21 @@ def test_every_self_billed_document_passes_the_official_rules_as_ubl_and_facturx
         for root in codes
     ]
     assert type_codes == ["389", "389", "261", "261", "389", "389", "389"]
-    result = validate(files, "-q")
+    result = einvoice(files, "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     summary = [line for line in result.stdout.splitlines() if line.startswith("RESULT")]
     assert len(summary) == len(files) and all("PASS" in line for line in summary), summary
     assert result.stdout.count("PEPPOL-SELFBILLING") == len(docs)  # the Self-Billing rules ran on each UBL
 
 
-def test_validator_refuses_a_self_invoice_without_the_sellers_name(world, tmp_path):
+def test_validator_refuses_a_self_invoice_without_the_sellers_name(einvoice, world, tmp_path):
     """The check can fail: the same 389 with the partner's legal name blanked is refused (BR-06)."""
     opt_in(world)
     (doc,) = ready(compute(world)).documents.all()
     doc.seller = {**doc.seller, "name": ""}
     path = tmp_path / "broken.ubl.xml"
     path.write_bytes(document_file(doc, "ubl", actor=ACTOR).content)
-    result = validate([path])
+    result = einvoice([path])
     assert result.returncode == 1 and "BR-06" in result.stdout
 
 

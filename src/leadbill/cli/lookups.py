@@ -19,10 +19,13 @@ def entity_of(slug: str | None) -> Entity:
         except Entity.DoesNotExist:
             known = ", ".join(Entity.objects.values_list("slug", flat=True)) or "none loaded yet"
             raise CommandError(f"unknown entity {slug!r} (known: {known})") from None
-    entities = list(Entity.objects.all()[:2])
+    entities = list(Entity.objects.order_by("slug")[:21])
     if len(entities) == 1:
         return entities[0]
-    raise CommandError("give --entity SLUG" if entities else "no entity yet: run `leadbill load setup.yaml` first")
+    if not entities:
+        raise CommandError("no entity yet: run `leadbill load setup.yaml` first")
+    known = ", ".join(e.slug for e in entities[:20]) + (", ..." if len(entities) > 20 else "")
+    raise CommandError(f"there are several entities: give --entity SLUG ({known})")
 
 
 def partner_of(entity: Entity, code: str) -> Partner:
@@ -35,7 +38,10 @@ def partner_of(entity: Entity, code: str) -> Partner:
 def period_of(entity: Entity, text: str | None) -> periods.Period:
     """A period in the entity's time zone; default: last month."""
     if text:
-        return periods.parse(text, entity.timezone)
+        try:
+            return periods.parse(text, entity.timezone)
+        except DomainError as exc:
+            raise CommandError(f"period {text!r}: {exc}") from None
     from leadbill.invoicing.services import today_in
 
     this_month = periods.month(today_in(entity).year, today_in(entity).month, entity.timezone)

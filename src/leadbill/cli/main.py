@@ -161,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CommandError, DomainError) as exc:
         print(f"leadbill: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except OSError as exc:  # a path the user gave: missing folder, no permission, disk full
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"leadbill: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("leadbill: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -181,5 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL_ERROR
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m leadbill.cli.main`: run the imported module's main, whose errors match
+    from leadbill.cli.main import main as imported_main
+
+    sys.exit(imported_main())

@@ -22,13 +22,21 @@ from rich.table import Table
 
 from leadbill.domain.money import minor_to_decimal
 
-# Pipes and CI logs get a wide fixed width instead of rich's 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 150, highlight=False)
 
-# What a column costs beside its text: one space of padding on each side between columns.
-_GAP = 2
-# A wrapping column still needs some room to be readable.
-_MIN_WRAP = 8
+def _width() -> int | None:
+    """COLUMNS when set (tests, `COLUMNS=80 leadbill ...`), the terminal's own, or 150 for pipes and CI logs."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isascii() and columns.isdigit() and 20 <= int(columns) <= 1000:
+        return int(columns)
+    return None if sys.stdout.isatty() else 150
+
+
+console = Console(width=_width(), highlight=False)
+
+# What a column costs beside its text: the (blank) divider and a space of padding on each side.
+_GAP = 3
+# A wrapping column keeps this much room (or its longest text, if shorter) before lesser columns give way.
+_MIN_WRAP = 12
 
 
 def amount(minor: int | None, currency: str) -> str:
@@ -63,8 +71,8 @@ def _cell(value: Any) -> str:
 
 def fit_columns(
     widths: Sequence[int], headers: Sequence[str], whole: set[int], drop: Sequence[int], width: int
-) -> list[int]:
-    """The indexes of the columns to show at `width`: all of them, or all but the first of `drop`, ..."""
+) -> tuple[list[int], int]:
+    """The columns to show at `width` (all, or all but the first of `drop`, ...) and the width they need."""
     shown = list(range(len(widths)))
 
     def needed() -> int:
@@ -80,7 +88,7 @@ def fit_columns(
         if needed() <= width:
             break
         shown.remove(index)
-    return shown
+    return shown, needed()
 
 
 def print_table(
@@ -103,7 +111,7 @@ def print_table(
     cells = [[_cell(value) for value in row] for row in rows]
     whole = set(right) | set(keep)
     widths = [max((len(row[i]) for row in cells), default=0) for i in range(len(columns))]
-    shown = fit_columns(widths, columns, whole, drop, out.width)
+    shown, needed = fit_columns(widths, columns, whole, drop, out.width)
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for i in shown:
         if i in whole:
@@ -114,10 +122,19 @@ def print_table(
                 min_width=max(widths[i], len(columns[i])),
             )
         else:
-            table.add_column(columns[i], overflow="fold")
+            table.add_column(columns[i], overflow="fold", min_width=min(max(widths[i], len(columns[i])), _MIN_WRAP))
     for row in cells:
         table.add_row(*(row[i] for i in shown))
-    out.print(table)
+    # Narrower than even the kept columns: print wider and let the terminal wrap, but never cut a number.
+    available = out.width
+    if needed > available:
+        out.width = needed
+    try:
+        out.print(table, crop=False)
+    finally:
+        out.width = available
     dropped = [columns[i] for i in range(len(columns)) if i not in shown]
     if dropped:
-        out.print(f"[dim](not shown at {out.width} columns: {', '.join(dropped)}; widen the terminal or use --json)[/dim]")
+        out.print(
+            f"[dim](not shown at {available} columns: {', '.join(dropped)}; widen the terminal or use --json)[/dim]"
+        )

@@ -209,23 +209,23 @@ def write_documents(issue_date: object) -> tuple[Path, int]:
 
 
 def _print_summary(console: Console, entities: object, issue_date: object) -> None:
-    from leadbill.cli.output import print_table
-    from leadbill.invoicing.selectors import money
+    from leadbill.cli.output import amount, print_table
 
     rows = []
     for entity in entities:  # type: ignore[attr-defined]
         docs = Invoice.objects.filter(entity=entity, issue_date=issue_date)
         c = entity.currency
         rows.append((
-            entity.legal_name, docs.filter(kind="invoice").count(), docs.filter(kind="receipt").count(),
+            entity.slug, docs.filter(kind="invoice").count(), docs.filter(kind="receipt").count(),
             docs.filter(kind="credit_note").count(), sum(d.leads_billed for d in docs),
             sum(d.leads_returned for d in docs),
-            f"{money(sum(d.subtotal_minor for d in docs), c)} {c}", f"{money(sum(d.tax_minor for d in docs), c)} {c}",
-            f"{money(sum(d.total_minor for d in docs), c)} {c}",
+            amount(sum(d.subtotal_minor for d in docs), c), amount(sum(d.tax_minor for d in docs), c),
+            amount(sum(d.total_minor for d in docs), c),
         ))  # fmt: skip
     console.print()
     print_table("Summary of last month's billing", ["Entity", "Invoices", "Receipts", "Credit notes", "Leads billed",
-                "Returned", "Net", "Tax", "Total"], rows, right=(1, 2, 3, 4, 5, 6, 7, 8))  # fmt: skip
+                "Returned", "Net", "Tax", "Total"], rows, right=(1, 2, 3, 4, 5, 6, 7, 8), keep=(0,),
+                drop=(2, 3, 5, 6, 7), target=console)  # fmt: skip
 
 
 def _returns(rng: random.Random, history: periods.Period, count: int, *, before: bool) -> int:

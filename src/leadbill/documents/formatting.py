@@ -58,7 +58,11 @@ class Formatter:
         return format_date(day, "short", locale=self.locale)
 
     def period(self, first: date, last: date) -> str:
-        """'October 1 – 31, 2026', '1.–31. Oktober 2026', '1–31 October 2026': CLDR's interval, months written out."""
+        """CLDR's interval, months written out, exactly as the pinned Babel gives it (decision 0006).
+
+        'October 1\u2009–\u200931, 2026' (en_US), '1\u2009–\u200931 October 2026' (en_GB): thin spaces
+        around the dash; '1.–31. Oktober 2026' (de_DE).
+        """
         if first == last:
             return self.date(first)
         forms = self.locale.interval_formats.get("yMMMd")

@@ -31,7 +31,11 @@ def display_number(inv: Invoice) -> str:
 
 def invoice_by_number(entity: Entity | None, number: str) -> Invoice:
     qs = Invoice.objects.select_related("partner", "entity")
-    if number.startswith(DRAFT_PREFIX) and number[len(DRAFT_PREFIX) :].isdigit():
+    if (
+        number.startswith(DRAFT_PREFIX)
+        and number[len(DRAFT_PREFIX) :].isascii()
+        and number[len(DRAFT_PREFIX) :].isdigit()
+    ):
         qs = qs.filter(pk=int(number[len(DRAFT_PREFIX) :]), status="draft")
     else:
         qs = qs.filter(number=number)

@@ -85,7 +85,8 @@ def list_keys(args: argparse.Namespace) -> int:
         print_table(f"API keys of {entity.slug}", ["Prefix", "Name", "Scope", "Partner", "Created", "Last used", "Revoked"],
                     [(k["prefix"], k["name"], k["scope"], k["partner"] or "", f"{k['created_at']:%Y-%m-%d}",
                       f"{k['last_used_at']:%Y-%m-%d %H:%M}" if k["last_used_at"] else "",
-                      f"{k['revoked_at']:%Y-%m-%d %H:%M}" if k["revoked_at"] else "") for k in keys])  # fmt: skip
+                      f"{k['revoked_at']:%Y-%m-%d %H:%M}" if k["revoked_at"] else "") for k in keys],
+                    keep=(0, 4, 5, 6), drop=(4, 3, 5))  # fmt: skip
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+from zoneinfo import ZoneInfo
 
 from leadbill.cli.lookups import entity_of, partner_of
 from leadbill.cli.main import CommandError
@@ -108,7 +109,8 @@ def schedule_set(args: argparse.Namespace) -> int:
     whose = partner.code if partner else entity.slug
     console.print(f"{whose}: {describe(schedule)['description']}")
     if due:
-        console.print(f"next run: {due.period.key} at {due.at.isoformat()}")
+        local = due.at.astimezone(ZoneInfo(entity.timezone))
+        console.print(f"next run: period {due.period.key}, on {local:%Y-%m-%d %H:%M %Z} ({entity.timezone})")
     return 0
 
 
@@ -127,6 +129,7 @@ def schedule_show(args: argparse.Namespace) -> int:
     from leadbill.scheduling.services import describe, next_due
 
     entity = entity_of(args.entity)
+    zone = ZoneInfo(entity.timezone)
     rows = []
     for s in Schedule.objects.filter(entity=entity).select_related("entity", "partner").order_by("partner__code"):
         due = next_due(s)
@@ -137,10 +140,11 @@ def schedule_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
     else:
-        print_table(f"Schedules of {entity.slug}", ["Whose", "Schedule", "Next run", "Last run"],
+        print_table(f"Schedules of {entity.slug} (times in {entity.timezone})", ["Whose", "Schedule", "Next run", "Last run"],
                     [(r["partner"] or "(entity)", r["description"],
-                      f"{r['next']['period']} at {r['next']['at']:%Y-%m-%d %H:%M %Z}" if r["next"] else "",
-                      f"{r['last']['period']} (run {r['last']['run']})" if r["last"] else "") for r in rows])  # fmt: skip
+                      f"{r['next']['period']} on {r['next']['at'].astimezone(zone):%Y-%m-%d %H:%M %Z}" if r["next"] else "",
+                      f"{r['last']['period']} (run {r['last']['run']})" if r["last"] else "") for r in rows],
+                    keep=(2,), drop=(3,))  # fmt: skip
     return 0
 
 
@@ -203,5 +207,6 @@ def webhooks_list(args: argparse.Namespace) -> int:
     else:
         print_table(f"Webhook endpoints of {entity.slug}", ["Id", "URL", "Events", "Active", "Delivered", "Queued", "Failed"],
                     [(r["id"], r["url"], ", ".join(r["events"]) or "all", "yes" if r["active"] else "no",
-                      r["delivered"], r["queued"], r["failed"]) for r in rows])  # fmt: skip
+                      r["delivered"], r["queued"], r["failed"]) for r in rows],
+                    right=(0, 4, 5, 6), drop=(3, 2))  # fmt: skip
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from leadbill.cli.lookups import amount_minor, day_of, entity_of, partner_of
 from leadbill.cli.main import CommandError
-from leadbill.cli.output import console, print_json, print_table
+from leadbill.cli.output import amount, console, print_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -82,7 +82,7 @@ def _find(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def list_invoices(args: argparse.Namespace) -> int:
-    from leadbill.invoicing.selectors import display_number, invoice_as_dict, invoices_list, money
+    from leadbill.invoicing.selectors import display_number, invoice_as_dict, invoices_list
 
     entity = entity_of(args.entity)
     partner = partner_of(entity, args.partner) if args.partner else None
@@ -90,15 +90,19 @@ def list_invoices(args: argparse.Namespace) -> int:
     if args.json:
         print_json([invoice_as_dict(i) for i in invoices.prefetch_related("lines", "payments")])
         return 0
+    rows = list(invoices)
+    if not rows:
+        console.print(f"No documents of {entity.slug} match")
+        return 0
     print_table(
         f"Documents of {entity.slug}",
         ["Number", "Kind", "Status", "Partner", "Period", "Issued", "Due", "Total", "Paid"],
         [
-            (display_number(i), i.kind, i.status, i.partner.code, i.period_key or "-", i.issue_date, i.due_date or "",
-             f"{money(i.total_minor, i.currency)} {i.currency}", money(i.paid_minor, i.currency))
-            for i in invoices
+            (display_number(i), i.kind.replace("_", " "), i.status, i.partner.code, i.period_key, i.issue_date,
+             i.due_date, amount(i.total_minor, i.currency), amount(i.paid_minor, i.currency))
+            for i in rows
         ],
-        right=(7, 8),
+        right=(7, 8), keep=(0, 2, 5, 6), drop=(1, 4, 8, 5),
     )  # fmt: skip
     return 0
 
@@ -106,13 +110,15 @@ def list_invoices(args: argparse.Namespace) -> int:
 def show(args: argparse.Namespace) -> int:
     from leadbill.invoicing.selectors import invoice_as_dict
 
-    data = invoice_as_dict(_find(args))
+    inv = _find(args)
+    data = invoice_as_dict(inv)
     if args.json:
         print_json(data)
         return 0
     c = data["currency"]
-    console.print(f"[bold]{data['kind'].replace('_', ' ').title()} {data['number']}[/bold] ({data['status']})")
-    console.print(f"To: {data['buyer']['name']}  Issued: {data['issue_date']}  Due: {data['due_date'] or '-'}")
+    console.print(f"[bold]{data['kind'].replace('_', ' ').title()} {data['reference']}[/bold] ({data['status']})")
+    issued = data["issue_date"] or "not yet (draft)"
+    console.print(f"To: {data['buyer']['name']}  Issued: {issued}  Due: {data['due_date'] or '-'}")
     if data["period"]:
         console.print(f"Period: {data['period']['first_day']} to {data['period']['last_day']}")
     console.print(f"Leads purchased: {data['leads_purchased']}  returned: {data['leads_returned']}")
@@ -123,12 +129,18 @@ def show(args: argparse.Namespace) -> int:
             (ln["position"], ln["description"], ln["quantity"], ln["unit_price"] or "", ln["amount"])
             for ln in data["lines"]
         ],
-        right=(2, 3, 4),
+        right=(0, 2, 3, 4),
     )
-    console.print(f"Subtotal {data['subtotal']}  Tax {data['tax']}  [bold]Total {data['total']} {c}[/bold]")
+    console.print(
+        f"Subtotal {amount(inv.subtotal_minor, c)}  Tax {amount(inv.tax_minor, c)}  "
+        f"[bold]Total {amount(inv.total_minor, c)}[/bold]"
+        + (f"  Paid {amount(inv.paid_minor, c)}" if inv.paid_minor else "")
+    )
     if data["prepay"]:
-        p = data["prepay"]
-        console.print(f"Balance: opening {p['opening_balance']}, top-ups {p['topups']}, closing {p['closing_balance']}")
+        console.print(
+            f"Balance: opening {amount(inv.opening_balance_minor, c)}, top-ups {amount(inv.topups_minor, c)}, "
+            f"closing {amount(inv.closing_balance_minor, c)}"
+        )
     for note in data["notes"]:
         console.print(f"Note: {note}")
     return 0
@@ -152,9 +164,10 @@ def issue_drafts(args: argparse.Namespace) -> int:
     else:
         raise CommandError("name the drafts to issue, or pass --all")
     for inv in issued:
-        console.print(f"issued {inv.number} ({inv.kind}, {inv.partner.code})")
+        console.print(f"Issued {inv.number}: {inv.kind.replace('_', ' ')} to {inv.partner.code}, "
+                      f"{amount(inv.total_minor, inv.currency)}")  # fmt: skip
     if not issued:
-        console.print("no drafts to issue")
+        console.print("No drafts to issue")
     return 0
 
 
@@ -178,7 +191,12 @@ def pay(args: argparse.Namespace) -> int:
         paid_on=day_of(args.on) or date.today(), reference=args.reference,
     )  # fmt: skip
     inv.refresh_from_db()
-    console.print(f"{inv.number}: paid {inv.paid_minor} of {inv.total_minor} (minor units) \u2014 {inv.status}")
+    left = inv.total_minor - inv.paid_minor
+    console.print(
+        f"{inv.number}: paid {amount(inv.paid_minor, inv.currency)} of {amount(inv.total_minor, inv.currency)}"
+        + (f", {amount(left, inv.currency)} still due" if left > 0 else "")
+        + f" \u2014 {inv.status}"
+    )
     return 0
 
 
@@ -200,7 +218,7 @@ def credit_note(args: argparse.Namespace) -> int:
     if args.json:
         print_json(invoice_as_dict(note))
     else:
-        console.print(f"Credit note {note.number} issued: {note.total_minor} minor units {note.currency}")
+        console.print(f"Credit note {note.number} issued: {amount(note.total_minor, note.currency)}")
     return 0
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from leadbill.cli.lookups import amount_minor, entity_of, partner_of
 from leadbill.cli.main import CommandError
-from leadbill.cli.output import console, print_json
+from leadbill.cli.output import amount, console, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -54,11 +54,11 @@ def balance(args: argparse.Namespace) -> int:
 
     entity = entity_of(args.entity)
     partner = partner_of(entity, args.partner)
-    value = money(partner_balance(partner), partner.currency)
+    minor = partner_balance(partner)
     if args.json:
-        print_json({"partner": partner.code, "balance": value, "currency": partner.currency})
+        print_json({"partner": partner.code, "balance": money(minor, partner.currency), "currency": partner.currency})
     else:
-        console.print(f"{partner.code}: balance {value} {partner.currency}")
+        console.print(f"{partner.code}: balance {amount(minor, partner.currency)}")
     return 0
 
 
@@ -69,5 +69,9 @@ def adjust(args: argparse.Namespace) -> int:
     partner = partner_of(entity, args.partner)
     adj = adjustment_create(actor=args.actor, partner=partner,
                             amount_minor=amount_minor(args.amount, partner.currency), reason=args.reason)  # fmt: skip
-    console.print(f"Adjustment {adj.pk} recorded for {partner.code}; it is billed on the next document")
+    kind = "credit" if adj.amount_minor < 0 else "charge"
+    console.print(
+        f"Adjustment {adj.pk} recorded for {partner.code}: a {kind} of {amount(abs(adj.amount_minor), partner.currency)}, "
+        "on the next document (or now with `leadbill invoices credit-note`)"
+    )
     return 0

@@ -69,6 +69,7 @@ def load(args: argparse.Namespace) -> int:
             "Changes",
             ["action", "kind", "key", "fields", "at"],
             [[c.action, c.kind, c.key, ", ".join(c.fields), c.path] for c in result.changes],
+            drop=(4, 3),
         )
     prefix = "dry run: " if args.dry_run else ""
     console.print(f"{prefix}{result.summary()}", highlight=False)

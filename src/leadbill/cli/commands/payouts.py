@@ -8,7 +8,7 @@ from pathlib import Path
 
 from leadbill.cli.lookups import entity_of, partner_of, period_of
 from leadbill.cli.main import CommandError
-from leadbill.cli.output import console, print_json, print_table
+from leadbill.cli.output import amount, console, print_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -90,12 +90,10 @@ def _payout(entity_slug: str | None, pk: int):  # type: ignore[no-untyped-def]
 
 
 def _summary(payout) -> None:  # type: ignore[no-untyped-def]
-    from leadbill.invoicing.selectors import money
-
     docs = ", ".join(d.number for d in payout.documents.order_by("sequence")) or payout.self_billing or "-"
-    console.print(f"payout {payout.pk} {payout.partner.code} {payout.period_key} {payout.status}: net "
-                  f"{money(payout.amount_minor, payout.currency)}, to pay {money(payout.total_minor, payout.currency)}"
-                  f" {payout.currency} · {docs}")  # fmt: skip
+    console.print(f"Payout {payout.pk} {payout.partner.code} {payout.period_key} {payout.status}: net "
+                  f"{amount(payout.amount_minor, payout.currency)}, to pay {amount(payout.total_minor, payout.currency)}"
+                  f" · {docs}")  # fmt: skip
 
 
 def compute(args: argparse.Namespace) -> int:
@@ -167,7 +165,6 @@ def generate(args: argparse.Namespace) -> int:
 
 
 def listing(args: argparse.Namespace) -> int:
-    from leadbill.invoicing.selectors import money
     from leadbill.payouts.selectors import payout_as_dict, payouts_of
 
     entity = entity_of(args.entity)
@@ -180,11 +177,14 @@ def listing(args: argparse.Namespace) -> int:
     if args.json:
         print_json([payout_as_dict(p) for p in rows])
         return 0
-    print_table(f"Payouts of {entity.slug}", ["id", "partner", "period", "status", "net", "to pay", "cur", "documents"],
-                [(p.pk, p.partner.code, p.period_key, p.status, money(p.amount_minor, p.currency),
-                  money(p.total_minor, p.currency), p.currency,
-                  ", ".join(d.number for d in p.documents.all()) or (p.self_billing[:40] if p.self_billing else "-"))
-                 for p in rows], right=(4, 5))  # fmt: skip
+    if not rows:
+        console.print(f"No payouts of {entity.slug} match")
+        return 0
+    print_table(f"Payouts of {entity.slug}", ["Id", "Partner", "Period", "Status", "Net", "To pay", "Documents"],
+                [(p.pk, p.partner.code, p.period_key, p.status, amount(p.amount_minor, p.currency),
+                  amount(p.total_minor, p.currency),
+                  ", ".join(d.number for d in p.documents.all()) or p.self_billing or "-")
+                 for p in rows], right=(0, 4, 5), keep=(2,), drop=(3, 4))  # fmt: skip
     return 0
 
 
@@ -200,6 +200,8 @@ def document(args: argparse.Namespace) -> int:
         raise CommandError(f"no self-billed document {args.number!r}")
     file = document_file(doc, args.format, actor=args.actor)
     target = args.output or Path(file.name)
+    if target.is_dir():
+        target = target / file.name
     target.write_bytes(file.content)
     console.print(f"{target} ({len(file.content):,} bytes, sha256 {file.sha256[:12]}…)")
     return 0

@@ -43,9 +43,12 @@ def report(args: argparse.Namespace) -> int:
     assert first is not None and last is not None
     try:
         query = ReportQuery(partner, first, last, lead_type)
+        name = f"report-{partner.code}{'-' + lead_type.code if lead_type else ''}-{first}-{last}.{args.format}"
+        if args.output is not None and args.output.is_dir():
+            args.output = args.output / name
         if args.format == "pdf":
             content = report_pdf(query)
-            target = args.output or Path(f"report-{partner.code}-{first}-{last}.pdf")
+            target = args.output or Path(name)
             if str(target) == "-":
                 sys.stdout.buffer.write(content)
             else:

@@ -80,6 +80,8 @@ def list_returns(args: argparse.Namespace) -> int:
             for r in rows
         ],
         right=(0,),
+        keep=(1, 3, 4),
+        drop=(3, 2),
     )
     return 0
 

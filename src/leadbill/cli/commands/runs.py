@@ -7,7 +7,7 @@ from typing import Any
 
 from leadbill.cli.lookups import day_of, entity_of, period_of
 from leadbill.cli.main import CommandError
-from leadbill.cli.output import console, print_json, print_table
+from leadbill.cli.output import amount, console, print_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,8 +42,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def print_preview(preview: Any) -> None:
-    from leadbill.invoicing.selectors import money
-
     rows = []
     for d in preview.drafts:
         rows.append(
@@ -54,27 +52,41 @@ def print_preview(preview: Any) -> None:
                 d.facts.returned_unbilled + d.draft.leads_credited,
                 d.billable,
                 d.facts.late or "",
-                f"{money(d.draft.total_minor, d.draft.currency)} {d.draft.currency}" if d.draft.lines else "-",
+                amount(d.draft.total_minor, d.draft.currency) if d.draft.lines else "-",
                 len(d.anomalies) or "",
             )
         )
-    print_table(
-        f"Delivery summary {preview.entity.slug} \u2014 {preview.period.label()} (preview, nothing written)",
-        ["Partner", "Mode", "Delivered", "Returned", "Billable", "Late", "Amount", "Anomalies"],
-        rows,
-        right=(2, 3, 4, 5, 6, 7),
-    )
+    title = f"Delivery summary {preview.entity.slug} \u2014 {preview.period.label()} (preview, nothing written)"
+    if rows:
+        print_table(
+            title,
+            ["Partner", "Mode", "Delivered", "Returned", "Billable", "Late", "Amount", "Anomalies"],
+            rows,
+            right=(2, 3, 4, 5, 6, 7),
+            keep=(0,),
+            drop=(1, 5, 3),
+        )
+    else:
+        console.print(title)
     for d in preview.drafts:
         for anomaly in d.anomalies:
             console.print(f"  [yellow]![/yellow] {d.partner.code}: {anomaly}")
     totals: dict[str, int] = {}
+    count = 0
     for d in preview.drafts:
-        totals[d.draft.currency] = totals.get(d.draft.currency, 0) + d.draft.total_minor
-    console.print(
-        f"{sum(1 for d in preview.drafts if d.draft.lines)} documents would be issued; total "
-        + ", ".join(f"{money(v, k)} {k}" for k, v in sorted(totals.items()))
-        + (f"; already invoiced: {len(preview.already_invoiced)}" if preview.already_invoiced else "")
-    )
+        if d.draft.lines:
+            count += 1
+            totals[d.draft.currency] = totals.get(d.draft.currency, 0) + d.draft.total_minor
+    done = preview.already_invoiced
+    already = f"already invoiced for this period: {', '.join(p.code for p in done)}" if done else ""
+    if count:
+        documents = "1 document" if count == 1 else f"{count} documents"
+        total = ", ".join(amount(v, k) for k, v in sorted(totals.items()))
+        console.print(f"{documents} would be issued, total {total}" + (f"; {already}" if already else ""))
+    elif done:
+        console.print(f"Nothing to issue: {already}")
+    else:
+        console.print("Nothing to issue: no billable activity in this period")
 
 
 def preview(args: argparse.Namespace) -> int:
@@ -108,18 +120,28 @@ def issue(args: argparse.Namespace) -> int:
 
 
 def print_issued(result: Any) -> None:
-    from leadbill.invoicing.selectors import display_number, money
+    """Say what happened: documents issued, drafts written, or nothing to do (and why)."""
+    from leadbill.invoicing.selectors import display_number
 
-    print_table(
-        f"Issued \u2014 run {result.run.pk}, period {result.run.period_key}",
-        ["Number", "Kind", "Partner", "Leads", "Returned", "Total", "Due"],
-        [
-            (display_number(inv), inv.kind, inv.partner.code, inv.leads_billed, inv.leads_returned,
-             f"{money(inv.total_minor, inv.currency)} {inv.currency}", inv.due_date or "")
-            for inv in result.issued
-        ],
-        right=(3, 4, 5),
-    )  # fmt: skip
+    run = result.run
+    if result.issued:
+        heading = (
+            f"Drafts \u2014 run {run.pk}, period {run.period_key}: review, then `leadbill invoices issue`"
+            if all(inv.status == "draft" for inv in result.issued)
+            else f"Issued \u2014 run {run.pk}, period {run.period_key}"
+        )
+        print_table(
+            heading,
+            ["Number", "Kind", "Partner", "Leads", "Returned", "Total", "Due"],
+            [
+                (display_number(inv), inv.kind, inv.partner.code, inv.leads_billed, inv.leads_returned,
+                 amount(inv.total_minor, inv.currency), inv.due_date)
+                for inv in result.issued
+            ],
+            right=(3, 4, 5), keep=(0, 6), drop=(1, 4),
+        )  # fmt: skip
+    elif not result.failures:
+        console.print(f"Nothing to issue for period {run.period_key} (run {run.pk})")
     if result.skipped:
         console.print(f"Already invoiced for this period (skipped): {', '.join(result.skipped)}")
     for code, reason in result.failures.items():
@@ -137,10 +159,27 @@ def show(args: argparse.Namespace) -> int:
     data = run_as_dict(run)
     if args.json:
         print_json(data)
-    else:
-        for key, value in data.items():
-            console.print(f"[bold]{key}[/bold]: {value}")
+        return 0
+    finished = f"{run.finished_at:%Y-%m-%d %H:%M} UTC" if run.finished_at else "not finished"
+    console.print(f"[bold]Run {run.pk}[/bold] \u2014 {run.entity.slug}, period {run.period_key} ({_mode(run)})")
+    console.print(f"Started {run.started_at:%Y-%m-%d %H:%M} UTC by {run.actor}; finished: {finished}")
+    drafts = data.get("drafts") or []
+    console.print(f"Issued: {', '.join(data.get('issued') or []) or 'none'}")
+    if drafts:
+        console.print(f"Drafts: {', '.join(f'draft-{pk}' for pk in drafts)}")
+    skipped = data.get("skipped_already_invoiced") or []
+    if skipped:
+        console.print(f"Already invoiced (skipped): {', '.join(skipped)}")
+    for code, reason in (data.get("failures") or {}).items():
+        console.print(f"[red]Not issued[/red] {code}: {reason}")
+    totals = data.get("total_minor_by_currency") or {}
+    if totals:
+        console.print("Total: " + ", ".join(amount(v, k) for k, v in sorted(totals.items())))
     return 0
+
+
+def _mode(run: Any) -> str:
+    return "drafts" if run.draft or (run.summary.get("drafts") and not run.summary.get("issued")) else run.mode
 
 
 def list_runs(args: argparse.Namespace) -> int:
@@ -148,11 +187,16 @@ def list_runs(args: argparse.Namespace) -> int:
     from leadbill.invoicing.selectors import run_as_dict
 
     entity = entity_of(args.entity)
-    runs = [run_as_dict(r) for r in InvoiceRun.objects.filter(entity=entity).select_related("entity").order_by("-pk")]
+    runs = list(InvoiceRun.objects.filter(entity=entity).select_related("entity").order_by("-pk"))
     if args.json:
-        print_json(runs)
-    else:
-        print_table("Runs", ["Id", "Period", "Actor", "Started", "Issued", "Failures"],
-                    [(r["id"], r["period"], r["actor"], f"{r['started_at']:%Y-%m-%d %H:%M}",
-                      len(r.get("issued", [])), len(r.get("failures", {}))) for r in runs])  # fmt: skip
+        print_json([run_as_dict(r) for r in runs])
+        return 0
+    if not runs:
+        console.print(f"No runs of {entity.slug} yet")
+        return 0
+    print_table(f"Runs of {entity.slug}", ["Id", "Period", "Mode", "Actor", "Started (UTC)", "Documents", "Failures"],
+                [(r.pk, r.period_key, _mode(r), r.actor, f"{r.started_at:%Y-%m-%d %H:%M}",
+                  len(r.summary.get("issued") or r.summary.get("drafts") or []), len(r.summary.get("failures") or {}))
+                 for r in runs],
+                right=(0, 5, 6), keep=(1, 4), drop=(3, 2))  # fmt: skip
     return 0

@@ -57,5 +57,5 @@ def list_users(args: argparse.Namespace) -> int:
     else:
         print_table(f"Staff of {entity.slug}", ["Email", "Name", "Role", "Last sign-in"],
                     [(r["email"], r["name"], r["role"], f"{r['last_login']:%Y-%m-%d %H:%M}" if r["last_login"] else "never")
-                     for r in rows])  # fmt: skip
+                     for r in rows], keep=(0, 3), drop=(1,))  # fmt: skip
     return 0
