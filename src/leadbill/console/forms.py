@@ -68,7 +68,11 @@ class PartnerForm(forms.Form):
         return head if head in self.fields else None
 
     def as_mapping(self) -> dict[str, object]:
-        """The set-up file's partner mapping for these answers (empty text = not set)."""
+        """The set-up file's partner mapping of the fields this form shows; empty text clears a field.
+
+        Fields the form does not show (currency, Peppol id, report fields, ...) are not in it, so
+        saving the form keeps them (`loader.services.partner_apply` changes only what it is given).
+        """
         d = self.cleaned_data
 
         def opt(name: str) -> str | None:
@@ -80,7 +84,7 @@ class PartnerForm(forms.Form):
             return int(value) if value is not None and value.isdigit() and len(value) < 19 else value
 
         emails = [e.strip() for e in (d.get("billing_emails") or "").replace(";", ",").split(",") if e.strip()]
-        return _without_blanks({
+        return {
             "code": d["code"], "name": d["name"], "legal_name": d.get("legal_name") or "",
             "roles": [r for r, on in (("buyer", d.get("is_buyer")), ("supplier", d.get("is_supplier"))) if on],
             "active": bool(d.get("active")),
@@ -96,7 +100,7 @@ class PartnerForm(forms.Form):
             "caps": {"daily": whole("cap_daily"), "weekly": whole("cap_weekly"), "monthly": whole("cap_monthly")},
             "returns": {"allowed": bool(d.get("returns_allowed")), "max_age_days": whole("return_max_age_days"),
                         "max_share": opt("return_max_share"), "auto_accept": bool(d.get("return_auto_accept"))},
-        })  # fmt: skip
+        }  # fmt: skip
 
     @classmethod
     def initial_from(cls, mapping: dict[str, object]) -> dict[str, object]:
@@ -113,17 +117,6 @@ class PartnerForm(forms.Form):
             "returns_allowed": m["returns"]["allowed"], "return_max_age_days": m["returns"]["max_age_days"] or "",
             "return_max_share": m["returns"]["max_share"] or "", "return_auto_accept": m["returns"]["auto_accept"],
         }  # fmt: skip
-
-
-def _without_blanks(mapping: dict[str, object]) -> dict[str, object]:
-    """Leave out what was left empty: the set-up file's reader then applies its defaults (a cleared field)."""
-    out: dict[str, object] = {}
-    for key, value in mapping.items():
-        if isinstance(value, dict):
-            value = _without_blanks(value)
-        if value not in ("", None):
-            out[key] = value
-    return out
 
 
 class PlanForm(forms.Form):

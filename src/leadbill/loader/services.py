@@ -295,14 +295,57 @@ def partner_read(*, entity: Entity, code: str, raw: Any) -> PartnerSpec:
     return spec
 
 
+def without_blanks(mapping: dict[str, Any]) -> dict[str, Any]:
+    """The mapping without empty values ("" or None, also nested): the reader then applies its default."""
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            value = without_blanks(value)
+        if value not in ("", None):
+            out[key] = value
+    return out
+
+
+def merged_mapping(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`current` with what `changes` carries: nested mappings key by key, lists and values whole.
+
+    A key `changes` does not carry keeps its value; a key it carries as "" or null is cleared
+    (the reader's default). So a form or a PUT changes exactly what it sends, never what it omits.
+    """
+    out = dict(current)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged_mapping(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def partner_mapping(*, entity: Entity, code: str, raw: Any) -> Any:
+    """What a partner write means: for a partner that exists, its current mapping with `raw`'s keys.
+
+    Profiles are not carried over: the ones `raw` lists are created or updated, others are left alone.
+    """
+    if not isinstance(raw, dict):
+        return raw
+    existing = Partner.objects.filter(entity=entity, code=code).prefetch_related("profiles").first()
+    if existing is None:
+        return without_blanks(raw)
+    from leadbill.partners.selectors import partner_as_dict
+
+    current = {k: v for k, v in partner_as_dict(existing).items() if k not in ("code", "profiles")}
+    return without_blanks(merged_mapping(current, raw))
+
+
 def partner_apply(*, actor: str, entity: Entity, code: str, raw: Any) -> tuple[Partner, LoadResult]:
-    """Create or replace one partner from a mapping in the set-up file's partner format.
+    """Create a partner, or change the fields a mapping in the set-up file's partner format carries.
 
     The same reader as a file, so the same checks and messages; problem paths are
-    relative to the mapping ("contact.email", "plans[0].tiers[1].price"). Profiles and
-    plans it lists are created or updated; ones it does not list are left alone.
+    relative to the mapping ("contact.email", "plans[0].tiers[1].price"). What the mapping
+    does not carry keeps its value (see `merged_mapping`). Profiles and plans it lists are
+    created or updated; ones it does not list are left alone.
     """
-    spec = partner_read(entity=entity, code=code, raw=raw)
+    spec = partner_read(entity=entity, code=code, raw=partner_mapping(entity=entity, code=code, raw=raw))
     result = LoadResult()
     with transaction.atomic():
         _load_partner(actor, entity, spec, {}, result)

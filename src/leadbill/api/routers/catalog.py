@@ -26,7 +26,14 @@ from leadbill.api.schemas import (
     body,
 )
 from leadbill.catalog.models import LeadType, PricePlan
-from leadbill.loader.services import lead_type_put, partner_apply, partner_read, plan_apply, profile_put
+from leadbill.loader.services import (
+    lead_type_put,
+    partner_apply,
+    partner_mapping,
+    partner_read,
+    plan_apply,
+    profile_put,
+)
 from leadbill.partners.models import Partner
 from leadbill.partners.selectors import partner_as_dict
 
@@ -72,14 +79,20 @@ def get_partner(request: HttpRequest, code: str) -> dict[str, Any]:
     "/partners/{code}",
     response={200: PartnerSaved, 201: PartnerSaved, ERRORS: Problem},
     openapi_extra=body(PartnerIn),
-    summary="Create or replace a partner (set-up file format)",
+    summary="Create a partner, or change the fields the body carries (set-up file format)",
 )
 def put_partner(request: HttpRequest, code: str) -> Status[dict[str, Any]]:
     key = require(request, *FULL)
-    raw = conforming(
-        PartnerIn, json_body(request), also=lambda body: partner_read(entity=key.entity, code=code, raw=body)
+    body = json_body(request)
+    if isinstance(body, dict) and body.get("code", code) != code:
+        partner_read(entity=key.entity, code=code, raw=body)  # names the mismatch (422)
+    # A partner that exists keeps what the body does not carry; the schema checks the result.
+    conforming(
+        PartnerIn,
+        partner_mapping(entity=key.entity, code=code, raw=body),
+        also=lambda whole: partner_read(entity=key.entity, code=code, raw=whole),
     )
-    partner, result = partner_apply(actor=key.actor, entity=key.entity, code=code, raw=raw)
+    partner, result = partner_apply(actor=key.actor, entity=key.entity, code=code, raw=body)
     status = 201 if result.counts["partner"]["created"] else 200
     changes = result.as_dict()
     return Status(
