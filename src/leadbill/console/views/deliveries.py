@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,7 +15,7 @@ from django.utils.http import urlencode
 from leadbill.catalog.models import LeadType
 from leadbill.console.lookups import cursor_read, cursor_text, day_or_none, entity_of, partner_choices
 from leadbill.deliveries.selectors import DELIVERY_STATUSES, deliveries_log
-from leadbill.domain import periods
+from leadbill.domain import csvsafe, periods
 from leadbill.domain.money import micros_to_unit_price
 from leadbill.entities.models import Entity
 from leadbill.partners.models import Partner, Profile
@@ -110,7 +109,10 @@ def _status(row: Any) -> str:
 
 @console_view()
 def deliveries_export(request: HttpRequest) -> HttpResponse:
-    """Every delivery the filters select, as CSV, in keyset chunks: memory stays flat."""
+    """Every delivery the filters select, as CSV, in keyset chunks: memory stays flat.
+
+    Text cells a spreadsheet would run as formulas are neutralised (csvsafe); the price is a Decimal, a number.
+    """
     entity = entity_of(request)
     kwargs, _, problems = _filters(entity, request.GET)
     if problems:
@@ -119,7 +121,7 @@ def deliveries_export(request: HttpRequest) -> HttpResponse:
 
     def chunks() -> Iterator[bytes]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = csvsafe.writer(buffer, lineterminator="\n")
         writer.writerow(EXPORT_HEADER)
         before = None
         while True:
