@@ -1,4 +1,5 @@
 import os
+import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -82,3 +83,33 @@ def einvoice() -> Validate:
         )
 
     return validate
+
+
+@pytest.fixture
+def fake_dns(monkeypatch):
+    """`fake_dns({"hooks.example": ["93.184.216.34"]})`: those names resolve to those addresses.
+
+    Address literals and other names go to the real resolver (a literal never reaches DNS). Returns
+    the list of names looked up, in order, so a test can count lookups.
+    """
+    real = socket.getaddrinfo
+    names: dict[str, list[str]] = {}
+    looked_up: list[str] = []
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name in names:
+            looked_up.append(name)
+            return [
+                (socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "",
+                 (ip, port, 0, 0) if ":" in ip else (ip, port))
+                for ip in names[name]
+            ]  # fmt: skip
+        return real(host, port, family, type, proto, flags)
+
+    def answer(mapping):
+        names.update(mapping)
+        return looked_up
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answer

@@ -24,7 +24,8 @@ def test_admin_sets_a_weekly_schedule_and_a_refused_window_is_explained(site: Si
     assert (schedule.generate_day, schedule.generate_minute, schedule.send_email) == (0, 360, True)
 
 
-def test_admin_edits_email_templates_and_adds_an_endpoint(site: Site, settings):
+def test_admin_edits_email_templates_and_adds_an_endpoint(site: Site, settings, fake_dns):
+    fake_dns({"hooks.example": ["93.184.216.34"]})
     admin = site.login(STAFF["admin"])
     url = f"/console/{site.entity.slug}/automation/"
     page = admin.post(url + "email/", {"sender": "Billing <b@leadco.test>", "subject_template": "$oops",

@@ -49,6 +49,7 @@ def pg():
 @pytest.fixture
 def peers(settings):
     settings.LEADBILL_WEBHOOKS_ALLOW_HTTP = True
+    settings.LEADBILL_WEBHOOKS_ALLOW_PRIVATE = True  # the receiver listens on 127.0.0.1
     smtp = Recorder()
     controller = Controller(smtp, hostname="127.0.0.1", port=free_port())
     controller.start()
@@ -76,6 +77,7 @@ def env_for(pg, backend, port, prefix):
     return {
         **os.environ, "DATABASE_URL": pg, "LEADBILL_TASK_BACKEND": backend, "LEADBILL_REDIS_PREFIX": prefix,
         "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port), "EMAIL_USE_TLS": "0", "LEADBILL_WEBHOOKS_ALLOW_HTTP": "1",
+        "LEADBILL_WEBHOOKS_ALLOW_PRIVATE": "1",
         "LEADBILL_WORKER_HEARTBEAT": "0.5", "LEADBILL_RUN_CHUNK": "10",
     }  # fmt: skip
 

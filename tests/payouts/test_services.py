@@ -358,7 +358,8 @@ def test_a_draft_with_returned_leads_must_be_computed_again_before_review(world)
     assert s.payout_transition(actor=ACTOR, payout=payout, to="pending").leads_paid == 29
 
 
-def test_payout_ready_and_self_invoice_issued_reach_webhooks(world, django_capture_on_commit_callbacks):
+def test_payout_ready_and_self_invoice_issued_reach_webhooks(world, django_capture_on_commit_callbacks, fake_dns):
+    fake_dns({"hooks.example": ["93.184.216.34"]})
     from leadbill.webhooks.models import Event
     from leadbill.webhooks.services import endpoint_add
 

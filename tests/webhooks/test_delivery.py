@@ -72,6 +72,7 @@ class Receiver:
 @pytest.fixture
 def receiver(settings):
     settings.LEADBILL_WEBHOOKS_ALLOW_HTTP = True
+    settings.LEADBILL_WEBHOOKS_ALLOW_PRIVATE = True  # the receiver listens on 127.0.0.1
     made = []
 
     def make(**kw):
@@ -223,8 +224,9 @@ def test_prepay_balance_under_its_threshold_alerts_once_by_email_and_webhook(
     assert len(r.accepted) == 2  # topped up above, then under again: a new alert
 
 
-def test_endpoint_addresses_and_events_are_checked(world, settings):
+def test_endpoint_addresses_and_events_are_checked(world, settings, fake_dns):
     entity, _ = world
+    fake_dns({"example.com": ["93.184.216.34"]})
     settings.LEADBILL_WEBHOOKS_ALLOW_HTTP = False
     with pytest.raises(DomainError, match="must use https"):
         endpoint_add(actor=ACTOR, entity=entity, url="http://example.com/hook")

@@ -1,17 +1,31 @@
 """Settings from the environment; the embedded default is a SQLite file.
 
 DATABASE_URL   postgres://user@127.0.0.1:5432/db or sqlite:///path (default: ./leadbill.sqlite3)
-SECRET_KEY     required when DEBUG is off
+SECRET_KEY     signs sessions, messages and password/invitation links; the same for every process.
+               Unset with the embedded default (no DATABASE_URL): a random key kept in
+               $LEADBILL_HOME/secret_key (mode 0600), made once the home's database exists.
+               Unset with DATABASE_URL: a random key per process (management commands and tests
+               work), and `leadbill serve` refuses to start.
 DEBUG          1 / 0
-LEADBILL_HOME  folder for the SQLite file and generated documents (default: current dir)
+LEADBILL_HOME  folder for the SQLite file, its secret_key and generated documents (default: current dir)
+LEADBILL_BASE_URL  the console's address, e.g. https://billing.example (links in emails)
+LEADBILL_HTTPS     1 / 0 (default: 1 when LEADBILL_BASE_URL starts with https://): Secure cookies,
+                   HSTS (LEADBILL_HSTS_SECONDS, default a year, with subdomains; LEADBILL_HSTS_PRELOAD),
+                   http:// redirected to https:// (LEADBILL_SSL_REDIRECT=0 turns that off)
+LEADBILL_PROXY_SSL_HEADER  e.g. X-Forwarded-Proto: a TLS-terminating proxy's header that says https
+                   (only if the proxy always sets it; gunicorn already trusts it from 127.0.0.1)
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import lazy
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -21,12 +35,76 @@ def env_bool(name: str, default: bool) -> bool:
 
 HOME = Path(os.environ.get("LEADBILL_HOME", Path.cwd()))
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "leadbill-embedded-default-key-change-me-in-production")
+EMBEDDED_DATABASE = HOME / "leadbill.sqlite3"  # the database when DATABASE_URL is unset
+
+
+def secret_key_file(path: Path) -> tuple[str, bool]:
+    """The key kept in `path`, made (random, mode 0600) when there is none; and whether it was made now."""
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    else:
+        if not key:
+            raise ImproperlyConfigured(f"the secret key file {path} is empty: delete it (a new one is made) or fill it")
+        return key, False
+    key = secrets.token_urlsafe(50)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(key + "\n")
+    try:
+        os.link(draft, path)  # whole and at once; fails when another process made it first
+    except FileExistsError:
+        return secret_key_file(path)
+    except OSError:  # a file system without hard links
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(key + "\n")
+    finally:
+        draft.unlink(missing_ok=True)
+    print(f"leadbill: made a secret key for this home in {path} (kept there; SECRET_KEY overrides it)", file=sys.stderr)
+    return key, True
+
+
+_embedded_key: list[str] = []
+
+
+def embedded_secret_key() -> str:
+    """SECRET_KEY of the embedded default, read on first use: the home's key file, made if the home's database exists.
+
+    A process that never signs anything reads nothing; one that has no database there yet (a
+    command run in the wrong folder) or uses another one (the tests' database) leaves no file
+    and signs with a key of its own.
+    """
+    if not _embedded_key:
+        path = HOME / "secret_key"
+        if path.exists():
+            key = secret_key_file(path)[0]
+        else:
+            from django.db import connections
+
+            in_use = str(connections["default"].settings_dict["NAME"]) == str(EMBEDDED_DATABASE)
+            key = secret_key_file(path)[0] if in_use and EMBEDDED_DATABASE.exists() else secrets.token_urlsafe(50)
+        _embedded_key.append(key)
+    return _embedded_key[0]
+
+
+# Where SECRET_KEY comes from: "env", "home" (the embedded default's key file) or "process" (a random
+# key of this process: a server database without SECRET_KEY; `leadbill serve` refuses it).
+if os.environ.get("SECRET_KEY"):
+    SECRET_KEY = os.environ["SECRET_KEY"]
+    LEADBILL_SECRET_KEY_SOURCE = "env"
+elif not os.environ.get("DATABASE_URL"):
+    SECRET_KEY = lazy(embedded_secret_key, str)()
+    LEADBILL_SECRET_KEY_SOURCE = "home"
+else:
+    SECRET_KEY = secrets.token_urlsafe(50)
+    LEADBILL_SECRET_KEY_SOURCE = "process"
+LEADBILL_SECRET_KEY_FILE = HOME / "secret_key"
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{HOME / 'leadbill.sqlite3'}",
+        os.environ.get("DATABASE_URL") or f"sqlite:///{EMBEDDED_DATABASE}",
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
     )
 }
@@ -102,9 +180,6 @@ LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
 SESSION_COOKIE_AGE = int(os.environ.get("LEADBILL_SESSION_SECONDS", 12 * 3600))
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool(
-    "LEADBILL_SECURE_COOKIES", not DEBUG and "SECRET_KEY" in os.environ
-)
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "SAMEORIGIN"  # the invoice page shows its own PDF in a frame
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -119,9 +194,29 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LEADBILL_LOGIN_FAILURES_PER_ACCOUNT", 5))
 LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LEADBILL_LOGIN_FAILURES_PER_ADDRESS", 30))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LEADBILL_LOGIN_FAILURE_WINDOW", 15 * 60))
+# Password reset requests, counted the same way (every request, whether or not the account exists).
+PASSWORD_RESETS_PER_ACCOUNT = int(os.environ.get("LEADBILL_PASSWORD_RESETS_PER_ACCOUNT", 3))
+PASSWORD_RESETS_PER_ADDRESS = int(os.environ.get("LEADBILL_PASSWORD_RESETS_PER_ADDRESS", 10))
+PASSWORD_RESET_WINDOW_SECONDS = int(os.environ.get("LEADBILL_PASSWORD_RESET_WINDOW", 3600))
 # Trust X-Forwarded-For only behind a proxy that sets it (the address login throttling counts).
 LEADBILL_TRUST_FORWARDED_FOR = env_bool("LEADBILL_TRUST_FORWARDED_FOR", False)
 LEADBILL_BASE_URL = os.environ.get("LEADBILL_BASE_URL", "http://127.0.0.1:8000")
+# Served over HTTPS: cookies only over HTTPS, HSTS, and http:// redirected (see the top of this file).
+LEADBILL_HTTPS = env_bool("LEADBILL_HTTPS", LEADBILL_BASE_URL.strip().lower().startswith("https://"))
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool(
+    "LEADBILL_SECURE_COOKIES", LEADBILL_HTTPS or (not DEBUG and bool(os.environ.get("SECRET_KEY")))
+)
+SECURE_HSTS_SECONDS = int(os.environ.get("LEADBILL_HSTS_SECONDS", 365 * 24 * 3600 if LEADBILL_HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LEADBILL_HSTS_INCLUDE_SUBDOMAINS", LEADBILL_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("LEADBILL_HSTS_PRELOAD", False)  # asking browsers to preload is the domain's call
+SECURE_SSL_REDIRECT = env_bool("LEADBILL_SSL_REDIRECT", LEADBILL_HTTPS)
+if os.environ.get("LEADBILL_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + os.environ["LEADBILL_PROXY_SSL_HEADER"].strip().upper().replace("-", "_"),
+                               "https")  # fmt: skip
+SILENCED_SYSTEM_CHECKS = [
+    "security.W019",  # X_FRAME_OPTIONS is SAMEORIGIN on purpose: the invoice page frames its own PDF
+    "security.W021",  # HSTS preload is opt-in (LEADBILL_HSTS_PRELOAD=1): a commitment for the whole domain
+]
 
 # Email: SMTP when EMAIL_HOST is set; otherwise each message is written as a file under
 # $LEADBILL_HOME/mail (the embedded default), so invitations and resets can be read there.
@@ -170,6 +265,7 @@ LEADBILL_WEBHOOK_RETRY_DELAYS = [
     int(x) for x in os.environ.get("LEADBILL_WEBHOOK_RETRY_DELAYS", "30,120,600,3600,21600,86400").split(",") if x
 ]
 LEADBILL_WEBHOOKS_ALLOW_HTTP = env_bool("LEADBILL_WEBHOOKS_ALLOW_HTTP", DEBUG)
+LEADBILL_WEBHOOKS_ALLOW_PRIVATE = env_bool("LEADBILL_WEBHOOKS_ALLOW_PRIVATE", False)  # loopback/private targets
 ROOT_URLCONF = "leadbill.config.urls"
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -51,10 +51,15 @@ class PartnerUser(models.Model):
 
 
 class LoginFailure(models.Model):
-    """One failed sign-in, counted per account and per address to throttle guessing."""
+    """One throttled try (a failed sign-in or a password reset request), counted per account and per address.
+
+    `username` is `leadbill.web.throttle.account_key` of the typed name, so look-alike spellings
+    of one account are one account here.
+    """
 
     username = models.CharField(max_length=254)
     address = models.CharField(max_length=64)
+    kind = models.CharField(max_length=10, default="signin")  # throttle.SIGN_IN or throttle.PASSWORD_RESET
     at = models.DateTimeField(db_index=True)
 
     class Meta:

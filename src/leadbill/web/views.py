@@ -1,7 +1,8 @@
-"""Sign in (throttled), sign out, password reset, accepting an invitation, and the home redirect."""
+"""Sign in (throttled), sign out, password reset (throttled), accepting an invitation, and the home redirect."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib import messages
@@ -12,6 +13,8 @@ from django.urls import reverse, reverse_lazy
 from leadbill.console.views.start import start as console_start
 from leadbill.web import throttle
 from leadbill.web.access import is_partner_user
+
+log = logging.getLogger(__name__)
 
 
 class SignIn(auth_views.LoginView):
@@ -65,10 +68,26 @@ class Invitation(auth_views.PasswordResetConfirmView):
 
 
 class PasswordReset(auth_views.PasswordResetView):
+    """Django's password reset, throttled per account and per address like sign-in.
+
+    Every request counts, whether or not the address has a login, and a throttled request
+    gets the same "check your email" page as any other: only no email is sent. So neither
+    the page nor the throttle tells whether an account exists.
+    """
+
     template_name = "web/password_reset.html"
     email_template_name = "web/email/password_reset.txt"
     subject_template_name = "web/email/password_reset_subject.txt"
     success_url = reverse_lazy("web:password_reset_sent")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        email = form.cleaned_data["email"]
+        address = throttle.client_address(self.request)
+        if throttle.wait_seconds(email, address, throttle.PASSWORD_RESET):
+            log.warning("password reset throttled for %s from %s: no email sent", throttle.account_key(email), address)
+            return HttpResponseRedirect(self.get_success_url())
+        throttle.failure_record(email, address, throttle.PASSWORD_RESET)
+        return super().form_valid(form)
 
 
 class PasswordResetConfirm(auth_views.PasswordResetConfirmView):

@@ -83,7 +83,7 @@ class Attempt(models.Model):
     at = models.DateTimeField(default=timezone.now)
     status = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
-    response = models.TextField(blank=True, help_text="the first 500 characters of the answer")
+    response = models.TextField(blank=True, help_text="the outcome in short (HTTP status or reason); never the body")
     duration_ms = models.PositiveIntegerField(default=0)
 
     class Meta:

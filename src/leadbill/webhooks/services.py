@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -23,7 +21,7 @@ from leadbill.domain.errors import DomainError, StateError
 from leadbill.entities.models import Entity
 from leadbill.invoicing.selectors import money as _money
 from leadbill.jobs.kick import enqueue_on_commit, kick_rows, kicked_at, needs_kick
-from leadbill.webhooks import signing
+from leadbill.webhooks import signing, targets
 from leadbill.webhooks.models import EVENT_TYPES, Attempt, Delivery, DeliveryState, Endpoint, Event
 
 logger = logging.getLogger(__name__)
@@ -63,6 +61,7 @@ def _check_url(url: str) -> str:
     if parts.scheme == "http" and not getattr(settings, "LEADBILL_WEBHOOKS_ALLOW_HTTP", settings.DEBUG):
         raise DomainError("webhook addresses must use https (signed bodies still travel in clear over http)",
                           field="url")  # fmt: skip
+    targets.check_target(url)  # resolves the host now: public addresses only (see targets)
     return url.strip()
 
 
@@ -192,27 +191,26 @@ def webhook_deliver(delivery_id: int) -> str:
         Delivery.objects.filter(pk=delivery.pk).update(state=DeliveryState.FAILED, last_error="endpoint disabled")
         return DeliveryState.FAILED
     body = body_of(event)
-    request = urllib.request.Request(
-        endpoint.url, data=body, method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "Leadbill-Webhooks/1",
-                 "Leadbill-Event": event.type, "Leadbill-Delivery": str(event.id),
-                 signing.HEADER: signing.sign(endpoint.secret, body)},
-    )  # fmt: skip
+    headers = {"Content-Type": "application/json", "User-Agent": "Leadbill-Webhooks/1", "Leadbill-Event": event.type,
+               "Leadbill-Delivery": str(event.id), signing.HEADER: signing.sign(endpoint.secret, body)}  # fmt: skip
     started = time.monotonic()
-    status, error, response = None, "", ""
+    status, error = None, ""
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:
-            status, response = answer.status, answer.read(500).decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        status, response = exc.code, exc.read(500).decode("utf-8", "replace")
-        error = f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+        # resolved and checked again now (DNS may have changed since the endpoint was added); the
+        # request goes to the addresses checked here, follows no redirect and reads no body
+        status = targets.post(targets.check_target(endpoint.url), body, headers, timeout=TIMEOUT_SECONDS)
+    except targets.SEND_ERRORS as exc:
+        error = targets.failure_reason(exc)
+    else:
+        if not 200 <= status < 300:
+            error = targets.outcome(status)
     duration = int((time.monotonic() - started) * 1000)
     ok = status is not None and 200 <= status < 300
     delays = retry_delays()
     with transaction.atomic():
-        Attempt.objects.create(delivery=delivery, status=status, error=error, response=response, duration_ms=duration)
+        # `response` keeps the outcome in short ("HTTP 200", "timeout"): never the receiver's body
+        Attempt.objects.create(delivery=delivery, status=status, error=error, duration_ms=duration,
+                               response=error or f"HTTP {status}")  # fmt: skip
         if ok:
             Delivery.objects.filter(pk=delivery.pk).update(
                 state=DeliveryState.DELIVERED, delivered_at=timezone.now(), last_status=status, last_error=""

@@ -104,16 +104,44 @@ def revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+SECRET_KEY_NEEDED = (
+    "SECRET_KEY is not set: with DATABASE_URL every process needs the same key, so set SECRET_KEY to a long "
+    "random string (python -c 'import secrets; print(secrets.token_urlsafe(50))') and start again"
+)
+
+
+def serve_refusal(secret_key_source: str) -> str | None:
+    """Why `serve` must not start with this key, or None: a per-process random key would sign what no other worker reads."""
+    return SECRET_KEY_NEEDED if secret_key_source == "process" else None
+
+
+def secret_key_ready() -> str:
+    """Make sure every worker finds the same key (the home's key file is made now if needed); say where it is from."""
+    from django.conf import settings
+
+    from leadbill.config.settings import secret_key_file
+
+    if settings.LEADBILL_SECRET_KEY_SOURCE == "home":
+        secret_key_file(settings.LEADBILL_SECRET_KEY_FILE)
+        return f"secret key from {settings.LEADBILL_SECRET_KEY_FILE}"
+    return "secret key from SECRET_KEY"
+
+
 def run_server(args: argparse.Namespace) -> int:
     """Replace this process with gunicorn serving the WSGI app (static files by WhiteNoise)."""
+    from django.conf import settings
     from django.core.management import call_command
 
+    refusal = serve_refusal(settings.LEADBILL_SECRET_KEY_SOURCE)
+    if refusal:
+        raise CommandError(refusal)
     call_command("migrate", verbosity=0)
+    key_note = secret_key_ready()  # after migrate: the home's key file belongs beside its database
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     argv = [gunicorn, "leadbill.config.wsgi:application", "--bind", args.bind, "--workers", str(args.workers),
             "--access-logfile", "-", "--worker-tmp-dir", "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"]  # fmt: skip
     print(f"Leadbill on http://{args.bind}/ : console and portal (sign in at /accounts/login/), API at /api/v1/ "
-          f"(docs at /api/v1/docs); {args.workers} workers", file=sys.stderr)  # fmt: skip
+          f"(docs at /api/v1/docs); {args.workers} workers; {key_note}", file=sys.stderr)  # fmt: skip
     sys.stdout.flush()
     os.execv(gunicorn, argv)
     return 0  # pragma: no cover - execv does not return
