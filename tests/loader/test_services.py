@@ -233,7 +233,8 @@ def test_a_partner_with_deliveries_cannot_change_currency_and_nothing_is_applied
     make_delivery(partner, datetime(2026, 1, 5, tzinfo=UTC))
     audits = AuditEvent.objects.count()
     changed = edited(
-        "        peppol_id: \"9959:987654321\"\n        currency: USD\n", "        peppol_id: \"9959:987654321\"\n        currency: EUR\n"
+        '        peppol_id: "9959:987654321"\n        currency: USD\n',
+        '        peppol_id: "9959:987654321"\n        currency: EUR\n',
     )
     with pytest.raises(SetupFileError) as refused:
         setup_load(actor="test", document=setup_read(changed))
