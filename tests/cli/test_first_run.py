@@ -90,6 +90,8 @@ def loaded_home(tmp_path_factory):
         (["run", "preview", "--entity", "acme-us", "--period", "2026-13"], ["2026-13"]),
         (["invoices", "show", "ACME-999999"], ["ACME-999999"]),
         (["invoices", "pay", "draft-²", "1.00"], ["draft-²"]),
+        (["schedule", "set", "weekly", "--entity", "acme-us", "--window", "mon 00:00-sun 23:59", "--generate",
+          "mon 0²:00"], ["generate", "0²:00"]),
         (["topup", "lakeside-direct", "lots", "--entity", "acme-us"], ["lots"]),
         (["adjust", "harbor-health", "-5", "--entity", "acme-us", "--reason", "x"], ["unknown partner 'harbor-health'"]),
         (["import", "deliveries", "no-such.csv", "--entity", "acme-us"], ["no-such.csv"]),

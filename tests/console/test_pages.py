@@ -88,6 +88,15 @@ def test_returns_are_accepted_in_bulk_and_rejection_needs_a_reason(site: Site, f
     assert Return.objects.filter(pk__in=ids, status="accepted").count() == 2
 
 
+def test_unicode_digits_in_return_ids_are_not_ids(site: Site, finance):
+    """'²' passes str.isdigit() but int() refuses it: no 500, nothing decided."""
+    response = finance.post("/console/leadco/returns/decide/", {"one": "accept:²"}, follow=True)
+    assert response.status_code == 200
+    response = finance.post("/console/leadco/returns/decide/", {"bulk": "accept", "ids": ["²", "٣"]}, follow=True)
+    assert response.status_code == 200
+    assert Return.objects.filter(status="requested").count() == 2
+
+
 def test_deciding_another_entitys_return_decides_nothing(site: Site, finance):
     from leadbill.deliveries.services import return_request
     from tests.factories import make_delivery

@@ -24,8 +24,9 @@ from leadbill.catalog.models import LeadType
 from leadbill.domain import periods
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import amount_from_text, check_currency
+from leadbill.domain.numbers import whole_number
 from leadbill.invoicing.models import Invoice
-from leadbill.invoicing.selectors import DRAFT_PREFIX
+from leadbill.invoicing.selectors import by_reference
 from leadbill.loader.schema import SetupFileError
 from leadbill.partners.models import Partner
 
@@ -88,7 +89,7 @@ def json_object(request: HttpRequest, *, fast: bool = False) -> dict[str, Any]:
 
 def path_parts(path: str) -> list[str | int]:
     """A set-up problem path ("plans[0].tiers[1].price") as pointer parts: plans, 0, tiers, 1, price."""
-    return [int(part) if part.isascii() and part.isdigit() else part for part in re.findall(r"[^.\[\]]+", path)]
+    return [part if (n := whole_number(part)) is None else n for part in re.findall(r"[^.\[\]]+", path)]
 
 
 # --- lookups scoped to the key ---------------------------------------------------------------
@@ -125,13 +126,7 @@ def invoices_for(key: ApiKey) -> QuerySet[Invoice]:
 
 def invoice_for(key: ApiKey, reference: str) -> Invoice:
     """An invoice by its number, or a draft by draft-<id>."""
-    qs = invoices_for(key)
-    tail = reference[len(DRAFT_PREFIX) :]
-    if reference.startswith(DRAFT_PREFIX) and tail.isascii() and tail.isdigit() and len(tail) < 19:
-        qs = qs.filter(pk=int(tail), status="draft")
-    else:
-        qs = qs.filter(number=reference)
-    invoice = qs.first()
+    invoice = by_reference(invoices_for(key), reference).first()
     if invoice is None:
         raise not_found(f"document {reference!r}")
     return invoice
@@ -202,9 +197,10 @@ def _cursor_pk(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, _, pk = text.partition(":")
-        if version != "k1" or not pk.isdigit() or len(pk) > 18:
+        number = whole_number(pk)
+        if version != "k1" or number is None:
             raise ValueError
-        return int(pk)
+        return number
     except (ValueError, UnicodeDecodeError):
         message = "not a cursor this API gave out; start again without one"
         raise ApiProblem(400, "cursor", message, errors=[error_item(message, "cursor")]) from None

@@ -21,13 +21,14 @@ from rich.console import Console
 from rich.table import Table
 
 from leadbill.domain.money import minor_to_decimal
+from leadbill.domain.numbers import whole_number
 
 
 def _width() -> int | None:
     """COLUMNS when set (tests, `COLUMNS=80 leadbill ...`), the terminal's own, or 150 for pipes and CI logs."""
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isascii() and columns.isdigit() and 20 <= int(columns) <= 1000:
-        return int(columns)
+    columns = whole_number(os.environ.get("COLUMNS", ""), max_digits=4)
+    if columns is not None and 20 <= columns <= 1000:
+        return columns
     return None if sys.stdout.isatty() else 150
 
 

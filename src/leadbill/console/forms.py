@@ -8,6 +8,7 @@ from django import forms
 
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import parse_decimal
+from leadbill.domain.numbers import whole_number
 from leadbill.partners.models import BillingMode
 from leadbill.payouts.services import ManualLine
 from leadbill.web.models import Role
@@ -81,7 +82,8 @@ class PartnerForm(forms.Form):
 
         def whole(name: str) -> int | str | None:
             value = opt(name)
-            return int(value) if value is not None and value.isdigit() and len(value) < 19 else value
+            number = whole_number(value)
+            return value if number is None else number
 
         emails = [e.strip() for e in (d.get("billing_emails") or "").replace(";", ",").split(",") if e.strip()]
         return {
@@ -142,7 +144,8 @@ class PlanForm(forms.Form):
             up_to = (self.data.get(f"up_to_{i}") or "").strip()
             price = (self.data.get(f"tier_price_{i}") or "").strip()
             if up_to or price:
-                rows.append({"up_to": int(up_to) if up_to.isdigit() else (up_to or None), "price": price})
+                number = whole_number(up_to)
+                rows.append({"up_to": (up_to or None) if number is None else number, "price": price})
         return rows
 
     def as_mapping(self) -> dict[str, object]:
@@ -208,10 +211,11 @@ class ManualPayoutForm(forms.Form):
             if not (description or quantity or price):
                 continue
             where = f"line {i + 1}"
-            if not quantity.isdigit() or len(quantity) > 7 or int(quantity) > self.MAX_QUANTITY:
+            count = whole_number(quantity, max_digits=7)
+            if count is None or count > self.MAX_QUANTITY:
                 raise DomainError(f"a whole number of at most {self.MAX_QUANTITY:,}", field=f"{where} quantity")
             unit_price = parse_decimal(price[:30], field=f"{where} unit price")
             if abs(unit_price) > self.MAX_UNIT_PRICE:
                 raise DomainError(f"at most {self.MAX_UNIT_PRICE:,}", field=f"{where} unit price")
-            out.append((i + 1, ManualLine(description=description, quantity=int(quantity), unit_price=unit_price)))
+            out.append((i + 1, ManualLine(description=description, quantity=count, unit_price=unit_price)))
         return out

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from leadbill.domain.errors import PeriodError
+from leadbill.domain.numbers import whole_number
 
 PERIOD_KINDS = ("month", "week", "range", "window")
 MINUTES_PER_DAY = 24 * 60
@@ -182,11 +183,11 @@ def _wall(day: date, minute: int) -> str:
 def _read_wall(text: str) -> tuple[date, int]:
     day, _, clock = text.partition("T")
     hours, _, minutes = clock.partition(":")
-    if not (len(hours) == 2 and len(minutes) == 2 and hours.isdigit() and minutes.isdigit()):
+    h = whole_number(hours, max_digits=2) if len(hours) == 2 else None
+    m = whole_number(minutes, max_digits=2) if len(minutes) == 2 else None
+    if h is None or m is None or h > 23 or m > 59:
         raise ValueError(text)
-    if int(hours) > 23 or int(minutes) > 59:
-        raise ValueError(text)
-    return date.fromisoformat(day), int(hours) * 60 + int(minutes)
+    return date.fromisoformat(day), h * 60 + m
 
 
 def date_range(first_day: date, last_day: date, timezone: str) -> Period:

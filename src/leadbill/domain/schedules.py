@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 
 from leadbill.domain import periods
 from leadbill.domain.errors import DomainError
+from leadbill.domain.numbers import whole_number
 from leadbill.domain.periods import MINUTES_PER_DAY, Period, local_at
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -38,11 +39,13 @@ def clock(minute: int) -> str:
 def read_clock(text: str, field: str) -> int:
     """'06:00' -> 360; refuses anything but HH:MM on a 24-hour clock."""
     hours, sep, minutes = text.strip().partition(":")
-    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) in (1, 2)):
+    h = whole_number(hours, max_digits=2)
+    m = whole_number(minutes, max_digits=2) if len(minutes) == 2 else None
+    if not sep or h is None or m is None:
         raise ScheduleError(f"{text!r} is not a time of day; write it as HH:MM, e.g. 06:00", field=field)
-    if int(hours) > 23 or int(minutes) > 59:
+    if h > 23 or m > 59:
         raise ScheduleError(f"{text!r} is not a time of day (00:00 to 23:59)", field=field)
-    return int(hours) * 60 + int(minutes)
+    return h * 60 + m
 
 
 def _check(day: int, minute: int, field: str) -> None:

@@ -8,6 +8,7 @@ from django.db.models import QuerySet, Sum
 
 from leadbill.audit.models import AuditEvent
 from leadbill.domain.money import minor_to_decimal, unit_price_text
+from leadbill.domain.numbers import whole_number
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice, InvoiceRun, LedgerEntry
 from leadbill.partners.models import Partner
@@ -29,16 +30,14 @@ def display_number(inv: Invoice) -> str:
     return inv.number or f"{DRAFT_PREFIX}{inv.pk}"
 
 
+def by_reference(qs: QuerySet[Invoice], reference: str) -> QuerySet[Invoice]:
+    """`qs` narrowed to the document a person names: its number, or draft-<id> for a draft."""
+    pk = whole_number(reference[len(DRAFT_PREFIX) :]) if reference.startswith(DRAFT_PREFIX) else None
+    return qs.filter(pk=pk, status="draft") if pk is not None else qs.filter(number=reference)
+
+
 def invoice_by_number(entity: Entity | None, number: str) -> Invoice:
-    qs = Invoice.objects.select_related("partner", "entity")
-    if (
-        number.startswith(DRAFT_PREFIX)
-        and number[len(DRAFT_PREFIX) :].isascii()
-        and number[len(DRAFT_PREFIX) :].isdigit()
-    ):
-        qs = qs.filter(pk=int(number[len(DRAFT_PREFIX) :]), status="draft")
-    else:
-        qs = qs.filter(number=number)
+    qs = by_reference(Invoice.objects.select_related("partner", "entity"), number)
     if entity is not None:
         qs = qs.filter(entity=entity)
     matches = list(qs[:2])

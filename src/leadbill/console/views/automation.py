@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from leadbill.console.lookups import entity_of, perform
 from leadbill.domain.errors import DomainError
+from leadbill.domain.numbers import whole_number
 from leadbill.domain.schedules import WEEKDAYS, clock, read_clock
 from leadbill.entities.models import Entity
 from leadbill.mailing.services import mail_settings_of, mail_settings_set
@@ -69,10 +70,10 @@ def _schedule_values(schedule: Schedule | None) -> dict[str, object]:
 
 
 def _day(request: HttpRequest, name: str) -> int:
-    value = request.POST.get(name, "0")
-    if not value.isdigit() or int(value) > 6:
+    day = whole_number(request.POST.get(name, "0"), max_digits=1)
+    if day is None or day > 6:
         raise DomainError(f"{name}: choose a weekday", field=name)
-    return int(value)
+    return day
 
 
 @require_POST

@@ -13,6 +13,7 @@ from leadbill.deliveries import services
 from leadbill.deliveries.models import ReturnStatus
 from leadbill.deliveries.selectors import returns_by_ids, returns_for_entity
 from leadbill.domain.errors import DomainError
+from leadbill.domain.numbers import whole_number
 from leadbill.web.access import actor_of, console_view
 
 SHOWN = 200
@@ -40,10 +41,10 @@ def returns_decide(request: HttpRequest) -> HttpResponse:
     note = request.POST.get("note", "").strip()
     if request.POST.get("one"):
         verdict, _, pk = request.POST["one"].partition(":")
-        ids = [int(pk)] if pk.isdigit() else []
+        ids = [n for n in [whole_number(pk)] if n is not None]
     else:
         verdict = request.POST.get("bulk", "")
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = [n for n in map(whole_number, request.POST.getlist("ids")) if n is not None]
     back = reverse("console:returns", kwargs={"entity": entity.slug})
     if verdict not in ("accept", "reject") or not ids:
         messages.error(request, "Select at least one return, then accept or reject.")
