@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from leadbill.catalog.models import LeadType
 from leadbill.domain import csvsafe, periods
 from leadbill.domain.errors import DomainError
-from leadbill.domain.money import exponent
+from leadbill.domain.money import exponent, minor_to_decimal
 from leadbill.invoicing.facts import sql_false
 from leadbill.partners.models import Partner
 
@@ -166,19 +166,18 @@ def leads(q: ReportQuery) -> Iterator[Lead]:
 def rows(q: ReportQuery) -> Iterator[list[str | Decimal]]:
     """The report's rows as the CSV writes them: amounts as Decimal (written as numbers), ISO times with offset."""
     for lead in leads(q):
-        places = exponent(lead.currency)
         yield [
             lead.delivered_at.isoformat(timespec="seconds"),
             lead.lead_id,
             lead.lead_type,
             lead.profile,
             *lead.fields,
-            "" if lead.billed_minor is None else Decimal(lead.billed_minor).scaleb(-places),
+            "" if lead.billed_minor is None else minor_to_decimal(lead.billed_minor, lead.currency),
             lead.currency,
             lead.invoice,
             lead.return_status,
             lead.return_reason,
-            "" if lead.credited_minor is None else Decimal(lead.credited_minor).scaleb(-places),
+            "" if lead.credited_minor is None else minor_to_decimal(lead.credited_minor, lead.currency),
             lead.credit_document,
         ]
 

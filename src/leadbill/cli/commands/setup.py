@@ -17,31 +17,21 @@ def migrate(args: argparse.Namespace) -> int:
     import os
 
     from django.core.management import call_command
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
 
-    from leadbill.cli.main import _where
+    from leadbill.cli.main import database_name, missing_sqlite_file, pending_migrations
     from leadbill.cli.output import console
 
-    name = str(connection.settings_dict["NAME"])
-    new_file = connection.vendor == "sqlite" and not _exists(name)
-    executor = MigrationExecutor(connection)
-    pending = len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    new_file = missing_sqlite_file() is not None
+    pending = pending_migrations()
     call_command("migrate", verbosity=0, interactive=False)
     if new_file:
         where = "" if os.environ.get("LEADBILL_HOME") else " (LEADBILL_HOME is not set: the current folder)"
-        console.print(f"Created the {_where()}{where}: {pending} migrations applied")
+        console.print(f"Created the {database_name()}{where}: {pending} migrations applied")
     elif pending:
-        console.print(f"Upgraded the {_where()}: {pending} migrations applied")
+        console.print(f"Upgraded the {database_name()}: {pending} migrations applied")
     else:
-        console.print(f"The {_where()} is up to date")
+        console.print(f"The {database_name()} is up to date")
     return 0
-
-
-def _exists(name: str) -> bool:
-    import os
-
-    return name == ":memory:" or name.startswith("file:") or os.path.exists(name)
 
 
 def manage(args: argparse.Namespace) -> int:
