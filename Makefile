@@ -9,7 +9,7 @@ DEMO_HOME ?= demo
 LOCK := requirements.lock
 LOCK_INPUTS := pyproject.toml requirements/build.in
 
-.PHONY: setup demo test lint lock bench clean
+.PHONY: setup demo test lint lock upgrade clean
 
 setup: $(VENV)/.installed
 
@@ -23,11 +23,12 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(BIN)/pip check
 	@touch $@
 
-# Re-resolve every dependency to its newest allowed version; commit the changed lock deliberately.
-lock:
+# After editing pyproject.toml: lock what it adds, keeping every other pin. `make upgrade` moves
+# every dependency to its newest allowed version. Either way, commit the changed lock deliberately.
+lock upgrade:
 	@test -x $(BIN)/uv || { echo "run make setup first (uv comes with the dev dependencies)" >&2; exit 1; }
 	$(BIN)/uv pip compile $(LOCK_INPUTS) --extra dev --universal --python-version 3.12 --generate-hashes \
-	  --upgrade --quiet --custom-compile-command "make lock" -o $(LOCK)
+	  $(if $(filter upgrade,$@),--upgrade) --quiet --custom-compile-command "make lock" -o $(LOCK)
 
 demo: setup
 	@mkdir -p $(DEMO_HOME)

@@ -271,6 +271,8 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Seconds one PDF render may take; past it the render process is killed and the download says so.
+LEADBILL_RENDER_TIMEOUT = float(os.environ.get("LEADBILL_RENDER_TIMEOUT", 20))
 OUTPUT_DIR = Path(os.environ.get("LEADBILL_OUTPUT", HOME / "output"))
 LOGGING = {
     "version": 1,

@@ -5,34 +5,43 @@ in a few milliseconds as PDF/A-3b with the attachment and AF entry Factur-X need
 pip wheel with no system libraries. Everything is formatted in Python (Babel) and handed to
 the template as JSON; the template only lays it out.
 
-The compiler is kept per process (fonts load once). Typst reads files only below its root,
-so the templates and the logos a document prints are copied into a private folder.
+Typst compiles in child processes kept between renders (fonts load once per child), so a
+render past the time limit (LEADBILL_RENDER_TIMEOUT) is stopped and raises RenderError, a
+DomainError the interfaces answer with a message. Typst reads files only below its root:
+each render's root holds the templates and that document's logo, nothing else.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import importlib.resources
 import io
 import json
-import shutil
-import tempfile
+import multiprocessing
+import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pikepdf
-import typst
+from pebble import ProcessExpired, ProcessPool
 
+from leadbill.documents import typst_worker
 from leadbill.documents.assets import asset_bytes
 from leadbill.documents.cii import payment_terms_text
 from leadbill.documents.formatting import Formatter
 from leadbill.documents.labels import labels
+from leadbill.documents.logos import logo_check
 from leadbill.domain import document as d
 from leadbill.domain import tax
+from leadbill.domain.errors import DomainError
 
 TEMPLATES = Path(__file__).parent / "templates"
+DEFAULT_RENDER_TIMEOUT = 20.0
 FONT_FAMILY = "Source Sans Pro"
 ACCENT = "#1f4e79"
 FACTURX_FILE = "factur-x.xml"
@@ -46,51 +55,118 @@ def font_dir() -> Path:
     return Path(str(importlib.resources.files("font_source_sans_pro") / "files"))
 
 
+class RenderError(DomainError):
+    """A document could not be rendered: Typst refused it, or it took longer than the time limit."""
+
+    code = "render"
+
+
+def render_timeout() -> float:
+    """Seconds one render may take (setting LEADBILL_RENDER_TIMEOUT, default 20); past it the render is stopped."""
+    try:
+        from django.conf import settings
+
+        return float(getattr(settings, "LEADBILL_RENDER_TIMEOUT", DEFAULT_RENDER_TIMEOUT))
+    except Exception:  # Django not configured (a script): the default
+        return DEFAULT_RENDER_TIMEOUT
+
+
 class Workspace:
-    """The per-process folder Typst compiles in, and one compiler per template."""
+    """This process's Typst renderers: a pebble process pool, started on first use.
+
+    A render past the time limit is stopped (pebble kills its process and starts another), so
+    no document holds a web worker past the limit. Each render compiles in a folder holding
+    the templates and that document's logo only (see typst_worker). The pool is spawned, not
+    forked: a web or task worker has threads and database connections a fork would copy.
+    """
 
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="leadbill-typst-"))
-        atexit.register(shutil.rmtree, self.root, ignore_errors=True)
-        shutil.copytree(TEMPLATES, self.root, dirs_exist_ok=True)
-        fonts = typst.Fonts(include_system_fonts=False, include_embedded_fonts=False, font_paths=[font_dir()])
-        self.compilers = {
-            name: typst.Compiler(str(self.root / f"{name}.typ"), root=str(self.root), font_paths=fonts)
-            for name in ("invoice", "report")
-        }
-        self.lock = threading.Lock()
+        self.pid = os.getpid()
+        self.pool = ProcessPool(
+            max_workers=RENDER_PROCESSES,
+            initializer=typst_worker.start,
+            initargs=(str(TEMPLATES), str(font_dir())),
+            context=multiprocessing.get_context("spawn"),
+        )
+        atexit.register(self.close)
 
-    def asset(self, sha256: str) -> str | None:
-        """A logo as a path Typst can read, or None when the asset is missing."""
-        for ext in MEDIA_EXT.values():
-            if (self.root / "assets" / f"{sha256}.{ext}").exists():
-                return f"assets/{sha256}.{ext}"
-        found = asset_bytes(sha256)
-        if found is None:
-            return None
-        content, media_type = found
-        (self.root / "assets").mkdir(exist_ok=True)
-        name = f"assets/{sha256}.{MEDIA_EXT.get(media_type, 'png')}"
-        (self.root / name).write_bytes(content)
-        return name
+    def compile(
+        self,
+        template: str,
+        inputs: dict[str, str],
+        *,
+        when: datetime,
+        files: dict[str, bytes] | None = None,
+        timeout: float | None = None,
+    ) -> bytes:
+        """The PDF of `template` with `inputs` (and `files` beside it); raises RenderError, never hangs."""
+        limit = render_timeout() if timeout is None else timeout
+        args = (template, inputs, when.timestamp(), template in TAGGED, files or {})
+        return self.run(typst_worker.compile_job, args, limit=limit)
 
-    def compile(self, template: str, inputs: dict[str, str], *, when: datetime) -> bytes:
-        with self.lock:  # a Compiler is not meant to be shared between threads
-            result = self.compilers[template].compile(
-                sys_inputs=inputs, pdf_standards=["a-3b"], timestamp=when, format="pdf", pdf_tags=template in TAGGED
-            )
-        assert isinstance(result, bytes)
-        return result
+    def run(self, function: Callable[..., bytes], args: tuple[Any, ...], *, limit: float) -> bytes:
+        """`function(*args)` in a render process, stopped at `limit` seconds; failures are RenderError."""
+        future = self.pool.schedule(function, args=args, timeout=limit)
+        try:
+            return future.result()
+        except FutureTimeout:
+            raise RenderError(f"rendering took longer than {limit:g} s and was stopped") from None
+        except typst_worker.Failed as exc:
+            raise RenderError(str(exc)) from None
+        except ProcessExpired as exc:
+            raise RenderError(f"the renderer stopped (exit status {exc.exitcode})") from None
+
+    def close(self) -> None:
+        """At exit: let the render processes finish starting and leave (a process killed while it
+        starts prints a traceback), then stop whatever is still there."""
+        if os.getpid() != self.pid:
+            return
+        self.pool.close()
+        self.pool.join(timeout=5)
+        if self.pool.active:
+            self.pool.stop()
+            self.pool.join(timeout=5)
 
 
+RENDER_PROCESSES = 2  # per web or task worker process; each holds its fonts and compilers
 _workspace: Workspace | None = None
+_workspace_lock = threading.Lock()
 
 
 def workspace() -> Workspace:
     global _workspace
-    if _workspace is None:
-        _workspace = Workspace()
-    return _workspace
+    with _workspace_lock:
+        if _workspace is None or _workspace.pid != os.getpid():  # a forked process starts its own pool
+            _workspace = Workspace()
+        return _workspace
+
+
+@functools.lru_cache(maxsize=32)
+def _logo(sha256: str) -> tuple[str, bytes] | None:
+    """The logo a document prints, as (file name, bytes), checked again as it is drawn; None when missing.
+
+    Logos are checked when they are stored; this catches any stored before that check, so a
+    hostile logo is refused in milliseconds instead of holding a renderer.
+    """
+    found = asset_bytes(sha256)
+    if found is None:
+        return None
+    content, _ = found
+    try:
+        logo = logo_check(content, "the seller's logo")
+    except DomainError as exc:
+        raise RenderError(exc.message) from None
+    return f"logo-{sha256}.{MEDIA_EXT[logo.media_type]}", content
+
+
+def _compile_document(doc: d.Document, inputs: dict[str, str]) -> bytes:
+    """Compile the invoice template for `doc`, naming the document (and its logo) when it cannot be rendered."""
+    logo = _logo(doc.seller.logo_sha256) if doc.seller.logo_sha256 else None
+    try:
+        return workspace().compile("invoice", inputs, when=_timestamp(doc), files=dict([logo]) if logo else None)
+    except RenderError as exc:
+        cause = "the seller's logo or the document" if logo else "the document"
+        raise RenderError(f"{doc.number or 'the document'} could not be rendered ({cause}): {exc.message}") from None
 
 
 CITY_FIRST = frozenset({"US", "CA", "AU", "GB", "IE"})
@@ -197,7 +273,7 @@ def payload(doc: d.Document) -> dict[str, Any]:
     # Outside VAT (a US seller) there is nothing to explain; exemptions inside the VAT area need their reason.
     tax_notes = [w[f"vatex_{t.category.lower()}"] for t in doc.taxes if t.category in (tax.REVERSE_CHARGE, tax.EXPORT)]
     show_tax = any(line.tax_category != tax.NOT_SUBJECT for line in doc.lines)
-    logo = workspace().asset(doc.seller.logo_sha256) if doc.seller.logo_sha256 else None
+    logo = _logo(doc.seller.logo_sha256) if doc.seller.logo_sha256 else None
     return {
         "title": w[doc.kind],
         "number": doc.number,
@@ -205,7 +281,7 @@ def payload(doc: d.Document) -> dict[str, Any]:
         "region": region or "US",
         "paper": "us-letter" if region in ("US", "CA") else "a4",
         "accent": ACCENT,
-        "logo": logo,
+        "logo": logo[0] if logo else None,
         "issuer": {"name": doc.seller.name, "lines": _party_lines(doc.seller, w, f, home="", with_contact=True)},
         "recipient_label": w["bill_to"],
         "recipient": {
@@ -254,14 +330,12 @@ def _timestamp(doc: d.Document) -> datetime:
 
 def render_pdf(doc: d.Document) -> bytes:
     """The human-readable document as PDF/A-3b."""
-    return workspace().compile("invoice", {"doc": json.dumps(payload(doc))}, when=_timestamp(doc))
+    return _compile_document(doc, {"doc": json.dumps(payload(doc))})
 
 
 def render_facturx(doc: d.Document, xml: bytes) -> bytes:
     """Factur-X: the PDF/A-3b with the CII XML attached, and the XMP that declares it (EN 16931 profile)."""
-    pdf = workspace().compile(
-        "invoice", {"doc": json.dumps(payload(doc)), "facturx": xml.decode("utf-8")}, when=_timestamp(doc)
-    )
+    pdf = _compile_document(doc, {"doc": json.dumps(payload(doc)), "facturx": xml.decode("utf-8")})
     return add_facturx_metadata(pdf)
 
 

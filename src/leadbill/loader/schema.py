@@ -14,7 +14,6 @@ The file format is documented in docs/setup-file.md.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +27,9 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from leadbill.documents.logos import LOGO_MAX_BYTES as LOGO_MAX_BYTES
+from leadbill.documents.logos import LOGO_MAX_PIXELS as LOGO_MAX_PIXELS
+from leadbill.documents.logos import Logo, logo_check, logo_read
 from leadbill.domain.errors import DomainError, PricingError
 from leadbill.domain.money import check_currency, decimal_to_minor, parse_decimal
 from leadbill.domain.peppol import check_participant_id
@@ -272,81 +274,9 @@ class PartnerSpec:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Logo:
-    media_type: str
-    content: bytes
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
-
-
-LOGO_MAX_BYTES = 1_000_000
-
-
-def read_logo(path: Path) -> Logo:
-    """A PNG, JPEG or SVG file of at most 1 MB, recognised by its content, not its name."""
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise DomainError(f"cannot read {path}: {exc.strerror}") from None
-    return logo_from_bytes(content, path.name)
-
-
-LOGO_MAX_PIXELS = 4096
-
-
-def logo_from_bytes(content: bytes, name: str) -> Logo:
-    """Check an image by decoding it, not by its name: a real PNG or JPEG, or an SVG without scripts.
-
-    Used for set-up files and uploads alike; the message names the file.
-    """
-    if len(content) > LOGO_MAX_BYTES:
-        raise DomainError(f"{name} is {len(content):,} bytes; a logo may have at most {LOGO_MAX_BYTES:,}")
-    if content.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
-        media_type = "image/png" if content.startswith(b"\x89PNG") else "image/jpeg"
-        _check_raster(content, name)
-        return Logo(media_type, content)
-    head = content[:1024].lstrip().lower()
-    if head.startswith((b"<svg", b"<?xml")) and b"<svg" in content[:4096].lower():
-        _check_svg(content, name)
-        return Logo("image/svg+xml", content)
-    raise DomainError(f"{name} is not a PNG, JPEG or SVG image")
-
-
-def _check_raster(content: bytes, name: str) -> None:
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(content)) as image:
-            width, height = image.size
-            if width > LOGO_MAX_PIXELS or height > LOGO_MAX_PIXELS:
-                raise DomainError(f"{name} is {width}×{height} pixels; a logo may be at most {LOGO_MAX_PIXELS} a side")
-            image.load()  # decodes every pixel: a truncated or forged file fails here
-    except DomainError:
-        raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise DomainError(f"{name} is not a readable image ({exc})") from None
-
-
-def _check_svg(content: bytes, name: str) -> None:
-    import xml.etree.ElementTree as ET
-
-    if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
-        raise DomainError(f"{name}: an SVG logo may not declare a DOCTYPE or entities")
-    try:
-        root = ET.fromstring(content)
-    except ET.ParseError as exc:
-        raise DomainError(f"{name} is not well-formed SVG ({exc})") from None
-    if root.tag not in ("svg", "{http://www.w3.org/2000/svg}svg"):
-        raise DomainError(f"{name} is XML but not SVG")
-    for element in root.iter():
-        tag = element.tag.rsplit("}", 1)[-1]
-        if tag in ("script", "foreignObject") or any(k.lower().startswith("on") for k in element.attrib):
-            raise DomainError(f"{name}: an SVG logo may not contain scripts or event handlers")
+# The one logo check lives with the documents that print logos; these names are kept for callers.
+read_logo = logo_read
+logo_from_bytes = logo_check
 
 
 @dataclass(frozen=True, slots=True)
@@ -704,7 +634,7 @@ class _Reader:
         path = Path(name)
         if not path.is_absolute():
             path = (self.base_dir or Path.cwd()) / path
-        return read_logo(path)
+        return logo_read(path)
 
     def document(self, raw: Any) -> SetupDocument:
         if raw is None:
