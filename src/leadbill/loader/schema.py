@@ -29,7 +29,7 @@ from django.core.validators import validate_email
 
 from leadbill.documents.logos import LOGO_MAX_BYTES as LOGO_MAX_BYTES
 from leadbill.documents.logos import LOGO_MAX_PIXELS as LOGO_MAX_PIXELS
-from leadbill.documents.logos import Logo, logo_check, logo_read
+from leadbill.documents.logos import Logo, logo_read
 from leadbill.domain.errors import DomainError, PricingError
 from leadbill.domain.money import check_currency, decimal_to_minor, parse_decimal
 from leadbill.domain.peppol import check_participant_id
@@ -272,11 +272,6 @@ class PartnerSpec:
             "return_auto_accept": self.return_auto_accept,
             "report_fields": list(self.report_fields),
         }
-
-
-# The one logo check lives with the documents that print logos; these names are kept for callers.
-read_logo = logo_read
-logo_from_bytes = logo_check
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,10 @@ from django.shortcuts import redirect, render
 
 from leadbill.console.views.invoices import download, fmt_of
 from leadbill.console.views.payouts import supplier_invoice_response
+from leadbill.documents.logos import logo_check
 from leadbill.documents.models import Format
 from leadbill.domain import selfbilling as sb
 from leadbill.domain.errors import DomainError
-from leadbill.loader.schema import logo_from_bytes
 from leadbill.partners.models import Partner
 from leadbill.payouts import services
 from leadbill.payouts.agreement import VERSION, agreement_text
@@ -58,7 +58,7 @@ def _save_details(request: HttpRequest, form: SellerDetailsForm) -> bool:
     upload = request.FILES.get("logo")
     if upload is not None:
         try:
-            checked = logo_from_bytes(upload.read(1_000_001), upload.name or "the upload")
+            checked = logo_check(upload.read(1_000_001), upload.name or "the upload")
         except DomainError as exc:
             form.add_error("logo", exc.message)
             return False

@@ -13,10 +13,10 @@ from django.views.decorators.http import require_POST
 from leadbill.audit.models import AuditEvent
 from leadbill.console.forms import StaffForm
 from leadbill.console.lookups import cursor_read, cursor_text, entity_of, perform
+from leadbill.documents.logos import logo_check
 from leadbill.domain.errors import DomainError
 from leadbill.entities.models import Entity
 from leadbill.entities.services import entity_documents_set
-from leadbill.loader.schema import logo_from_bytes
 from leadbill.web.access import actor_of, console_view
 from leadbill.web.models import Role, StaffMembership
 from leadbill.web.services import staff_add, staff_remove, staff_role_set
@@ -113,7 +113,7 @@ def entity_documents(request: HttpRequest) -> HttpResponse:
     try:
         logo = None
         if upload is not None:
-            checked = logo_from_bytes(upload.read(1_000_001), upload.name or "the upload")
+            checked = logo_check(upload.read(1_000_001), upload.name or "the upload")
             logo = (checked.content, checked.media_type)
         entity_documents_set(actor=actor_of(request), entity=entity, logo=logo, footer=request.POST.get("footer", ""))
     except DomainError as exc:
