@@ -137,3 +137,19 @@ def test_unit_prices_show_at_least_the_currency_decimals(micros, currency, text)
     from leadbill.domain.money import unit_price_text
 
     assert unit_price_text(micros, currency) == text
+
+
+def test_parse_decimal_refuses_hostile_text_before_any_arithmetic():
+    import time
+
+    from leadbill.domain.errors import MoneyError
+    from leadbill.domain.money import parse_decimal, unit_price_to_micros
+
+    started = time.perf_counter()
+    for text in ("1e999990", "1e999999999", "9" * 100_000, "١٢", "1_000", "0x10", " NaN", "Infinity", "1e1e1"):
+        with pytest.raises(MoneyError):
+            parse_decimal(text, field="price")
+    with pytest.raises(MoneyError, match="below"):
+        unit_price_to_micros(parse_decimal("1e999"), field="price")
+    assert time.perf_counter() - started < 0.1
+    assert parse_decimal("1e-7") == Decimal("1E-7") and parse_decimal(" -12.50 ") == Decimal("-12.50")

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from leadbill.domain.errors import DomainError
-from leadbill.domain.money import KNOWN_CURRENCIES, parse_decimal, unit_price_to_micros
+from leadbill.domain.money import KNOWN_CURRENCIES, MICROS, parse_decimal, unit_price_to_micros
 from leadbill.domain.periods import MAX_YEAR, MIN_YEAR
 
 DELIVERY_COLUMNS = ("external_id", "partner", "profile", "lead_type", "lead_id", "delivered_at", "price", "currency")
@@ -130,11 +130,12 @@ def parse_timestamp(text: str, *, field: str) -> datetime:
 
 def parse_micros(text: str | Decimal, *, field: str) -> int:
     """An exact, non-negative decimal with at most six decimals, as integer micro-units."""
-    micros = unit_price_to_micros(parse_decimal(text, field=field), field=field)
+    price = parse_decimal(text, field=field)
+    if price * MICROS > MAX_MICROS:  # before the conversion builds the integer
+        raise DomainError(f"{text} is too large", field=field)
+    micros = unit_price_to_micros(price, field=field)
     if micros < 0:
         raise DomainError(f"{text} is negative", field=field)
-    if micros > MAX_MICROS:
-        raise DomainError(f"{text} is too large", field=field)
     return micros
 
 

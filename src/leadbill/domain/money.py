@@ -7,8 +7,9 @@ unit (0.125 per lead) and are stored as integer micro-units (six decimals).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from leadbill.domain.errors import MoneyError
 
@@ -70,6 +71,9 @@ KNOWN_CURRENCIES: frozenset[str] = frozenset(
 
 MICROS_EXPONENT = 6
 MICROS = Decimal(10) ** MICROS_EXPONENT
+# What the integer columns hold (a signed 64-bit integer is about 9.2e18), checked before conversion.
+MAX_UNIT_PRICE = Decimal(10) ** 12  # in micro-units: below 1e18
+MAX_AMOUNT = Decimal(10) ** 15  # in minor units (3 decimals at most): below 1e18
 
 
 def check_currency(code: str) -> str:
@@ -84,21 +88,48 @@ def exponent(currency: str) -> int:
     return _EXPONENTS.get(check_currency(currency), 2)
 
 
+# The one reader of decimals from outside (CSV, JSON, YAML, forms, CLI). It checks the text's
+# length and shape before any arithmetic: "1e999990" costs a worker seconds of CPU once
+# multiplied out, and "1e999999999" overflows the decimal context.
+MAX_DECIMAL_CHARS = 40
+MAX_DECIMAL_DIGITS = 30
+# Digits, an optional point, and at most a three-digit exponent ("1e-7" reads; "1e999990" does not).
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+_NOT_FINITE = re.compile(r"[+-]?(?:nan|snan|inf|infinity)", re.IGNORECASE)
+
+
 def parse_decimal(text: str | int | Decimal, *, field: str = "amount") -> Decimal:
-    """Parse an exact decimal from text; floats are refused because they are not exact."""
+    """An exact decimal from outside: ASCII digits with an optional sign, point and small exponent, bounded.
+
+    Floats are refused (not exact), and so are NaN and infinities, digits of other scripts,
+    exponents beyond three digits and more than MAX_DECIMAL_CHARS characters, before anything
+    is computed.
+    """
     if isinstance(text, bool) or not isinstance(text, str | int | Decimal):
         raise MoneyError(f"expected a decimal string, got {type(text).__name__}", field=field)
-    try:
-        value = Decimal(text.strip() if isinstance(text, str) else text)
-    except InvalidOperation:
-        raise MoneyError(f"not a decimal number: {text!r}", field=field) from None
+    if isinstance(text, str):
+        plain = text.strip()
+        if len(plain) > MAX_DECIMAL_CHARS:
+            raise MoneyError(
+                f"too long for a number ({len(plain)} characters, at most {MAX_DECIMAL_CHARS})", field=field
+            )
+        if _NOT_FINITE.fullmatch(plain):
+            raise MoneyError(f"not a finite number: {text!r}", field=field)
+        if not _PLAIN_DECIMAL.fullmatch(plain):
+            raise MoneyError(f"not a decimal number: {text!r}", field=field)
+        return Decimal(plain)
+    value = Decimal(text)
     if not value.is_finite():
         raise MoneyError(f"not a finite number: {text!r}", field=field)
+    if len(value.as_tuple().digits) > MAX_DECIMAL_DIGITS or abs(value.adjusted()) > 999:
+        raise MoneyError(f"out of range: {text!r}"[:80], field=field)
     return value
 
 
 def unit_price_to_micros(price: Decimal, *, field: str = "price") -> int:
-    """Exact conversion of a unit price to integer micro-units; refuses finer prices."""
+    """Exact conversion of a unit price to integer micro-units; refuses finer prices and absurd sizes."""
+    if not price.is_finite() or abs(price) >= MAX_UNIT_PRICE:
+        raise MoneyError(f"a unit price must be below {MAX_UNIT_PRICE:,}", field=field)
     scaled = price * MICROS
     if scaled != scaled.to_integral_value():
         raise MoneyError(f"{price} has more than {MICROS_EXPONENT} decimals", field=field)
@@ -131,6 +162,8 @@ def decimal_to_minor(amount: Decimal, currency: str, *, field: str = "amount") -
 
     Rounding is not done here on purpose: only `rounding.py` rounds.
     """
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
+        raise MoneyError(f"an amount must be below {MAX_AMOUNT:,}", field=field)
     scaled = amount.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise MoneyError(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from leadbill.domain.errors import DomainError
+from leadbill.domain.money import parse_decimal
 from leadbill.domain.tax import TaxSubtotal, check_rate, tax_subtotals
 
 # The seller details a self-invoice cannot be issued without (EN 16931 BR-06, BR-08, BR-09,
@@ -61,11 +62,9 @@ def parse_rate(text: str | Decimal | None, *, field: str = "tax_rate") -> Decima
     if text is None or (isinstance(text, str) and not text.strip()):
         return None
     try:
-        value = Decimal(str(text).strip().rstrip("%").strip())
-    except ArithmeticError:
-        raise DomainError(f"a tax rate is a percentage such as 19 or 7.5, got {text!r}", field=field) from None
-    if not value.is_finite():
-        raise DomainError(f"a tax rate is a percentage such as 19 or 7.5, got {text!r}", field=field)
+        value = parse_decimal(text if isinstance(text, Decimal) else text.strip().rstrip("%"), field=field)
+    except DomainError:
+        raise DomainError(f"a tax rate is a percentage such as 19 or 7.5, got {text!r}"[:120], field=field) from None
     return check_rate(value, field=field)
 
 

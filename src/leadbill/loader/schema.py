@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -31,7 +31,7 @@ from leadbill.documents.logos import LOGO_MAX_BYTES as LOGO_MAX_BYTES
 from leadbill.documents.logos import LOGO_MAX_PIXELS as LOGO_MAX_PIXELS
 from leadbill.documents.logos import Logo, logo_read
 from leadbill.domain.errors import DomainError, PricingError
-from leadbill.domain.money import check_currency, decimal_to_minor, parse_decimal
+from leadbill.domain.money import MAX_DECIMAL_CHARS, check_currency, decimal_to_minor, parse_decimal
 from leadbill.domain.peppol import check_participant_id
 from leadbill.domain.periods import check_day, local_midnight, zone
 from leadbill.domain.pricing import model_from_config
@@ -117,12 +117,10 @@ class SetupLoader(yaml.SafeLoader):
 def _construct_decimal(loader: SetupLoader, node: yaml.ScalarNode) -> Decimal:
     text = str(loader.construct_scalar(node))
     try:
-        value = Decimal(text.replace("_", ""))
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite():
-        raise yaml.constructor.ConstructorError(None, None, f"{text!r} is not an exact decimal number", node.start_mark)
-    return value
+        return parse_decimal(text.replace("_", ""))
+    except DomainError:
+        message = f"{text[:40]!r} is not an exact decimal number (at most {MAX_DECIMAL_CHARS} characters)"
+        raise yaml.constructor.ConstructorError(None, None, message, node.start_mark) from None
 
 
 for _tag, _pattern, _first in (

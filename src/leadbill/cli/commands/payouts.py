@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from leadbill.cli.lookups import entity_of, partner_of, period_of
 from leadbill.cli.main import CommandError
 from leadbill.cli.output import amount, console, print_json, print_table
+from leadbill.domain.errors import DomainError
+from leadbill.domain.money import parse_decimal
+from leadbill.domain.numbers import whole_number
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -124,12 +126,14 @@ def _line(text: str, index: int):  # type: ignore[no-untyped-def]
     parts = [part.strip() for part in text.split(";")]
     if len(parts) != 3:
         raise CommandError(f"--line {index + 1}: give 'description;quantity;unit price', got {text!r}")
+    quantity = whole_number(parts[1], max_digits=7)
     try:
-        return ManualLine(parts[0], int(parts[1]), Decimal(parts[2]))
-    except (ValueError, InvalidOperation):
-        raise CommandError(
-            f"--line {index + 1}: quantity is a whole number and price a decimal, got {text!r}"
-        ) from None
+        price = parse_decimal(parts[2], field="unit price")
+    except DomainError:
+        price = None
+    if quantity is None or price is None:
+        raise CommandError(f"--line {index + 1}: quantity is a whole number and price a decimal, got {text!r}")
+    return ManualLine(parts[0], quantity, price)
 
 
 def create(args: argparse.Namespace) -> int:
