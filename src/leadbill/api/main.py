@@ -10,9 +10,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
+from ninja.parser import Parser
 
 from leadbill.api.auth import KeyAuth
-from leadbill.api.common import path_parts
+from leadbill.api.common import json_body, path_parts
 from leadbill.api.problems import MEDIA_TYPE, ApiProblem, error_item
 from leadbill.api.routers import catalog, deliveries, invoices, ledger, payouts, reports, returns, runs
 from leadbill.api.schemas import extra_components
@@ -51,7 +52,15 @@ class LeadbillAPI(NinjaAPI):
         return schema
 
 
+class JsonParser(Parser):
+    """Ninja's schema-validated bodies through the API's one JSON reader (media type checked, 413, 400)."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return json_body(request, fast=True)
+
+
 api = LeadbillAPI(
+    parser=JsonParser(),
     title="Leadbill API",
     version="1.0",
     description=DESCRIPTION,
@@ -112,6 +121,8 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, ApiProblem):  # ninja wraps what JsonParser raised in a 400
+        return exc.__cause__.response(_instance(request))
     code = "malformed-json" if exc.status_code == 400 else "http"
     detail = "the body is not valid JSON" if "parse request body" in exc.message else exc.message
     return ApiProblem(exc.status_code, code, detail).response(_instance(request))

@@ -14,14 +14,35 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
+from pydantic_core import PydanticCustomError
 
 from leadbill.domain.errors import DomainError
 from leadbill.domain.periods import check_day, check_instant
+from leadbill.domain.text import unsafe_character
+
+
+def _one_line(value: str) -> str:
+    """A text field of a JSON body: a control character is refused, naming the field (`domain.text`)."""
+    problem = unsafe_character(value)
+    if problem is not None:
+        raise PydanticCustomError("text", problem)
+    return value
+
+
+def _multi_line(value: str) -> str:
+    problem = unsafe_character(value, multiline=True)
+    if problem is not None:
+        raise PydanticCustomError("text", problem)
+    return value
+
+
+OneLine = AfterValidator(_one_line)
+MultiLine = AfterValidator(_multi_line)
 
 Amount = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["12.50"], description="decimal string")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"], description="ISO 4217 code")]
 Code = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[-a-zA-Z0-9_]+$")]
-Text = Annotated[str, Field(max_length=500)]
+Text = Annotated[str, Field(max_length=500), MultiLine]
 
 
 def _day(value: date) -> date:
@@ -97,8 +118,8 @@ class DeliveryBatchIn(_Strict):
 
 
 class ReturnIn(_Strict):
-    external_id: Annotated[str, Field(min_length=1, max_length=120, description="the delivery's external id")]
-    reason: Annotated[str, Field(min_length=1, max_length=200)]
+    external_id: Annotated[str, Field(min_length=1, max_length=120, description="the delivery's external id"), OneLine]
+    reason: Annotated[str, Field(min_length=1, max_length=200), OneLine]
     requested_at: Instant | None = None
 
 
@@ -281,7 +302,7 @@ class PlanSaved(Schema):
 
 
 class LeadTypeIn(Schema):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200), OneLine]
 
 
 class LeadTypeOut(Schema):
@@ -290,7 +311,7 @@ class LeadTypeOut(Schema):
 
 
 class ProfileIn(Schema):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200), OneLine]
     active: bool = True
 
 
@@ -349,13 +370,13 @@ class ReturnPage(Schema):
 
 
 class DecisionIn(Schema):
-    note: Annotated[str, Field(max_length=500)] = ""
+    note: Annotated[str, Field(max_length=500), MultiLine] = ""
 
 
 class BulkDecisionIn(Schema):
     ids: Annotated[list[int], Field(min_length=1, max_length=MAX_BATCH)]
     decision: Literal["accept", "reject"]
-    note: Annotated[str, Field(max_length=500)] = ""
+    note: Annotated[str, Field(max_length=500), MultiLine] = ""
 
 
 class DecisionError(Schema):
@@ -539,7 +560,7 @@ class PaymentIn(Schema):
     amount: Amount | None = Field(None, description="default: the whole balance due (mark paid)")
     currency: Currency
     paid_on: Day
-    reference: Annotated[str, Field(max_length=200)] = ""
+    reference: Annotated[str, Field(max_length=200), OneLine] = ""
 
 
 class PaymentSaved(Schema):
@@ -548,7 +569,7 @@ class PaymentSaved(Schema):
 
 
 class VoidIn(Schema):
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Annotated[str, Field(min_length=1, max_length=500), OneLine]
     issue_date: Day | None = Field(None, description="of the credit note that reverses it")
 
 
@@ -572,7 +593,7 @@ class AdjustmentIn(Schema):
     partner: Code
     amount: Amount = Field(description="negative: a credit; positive: a debit, on the next document")
     currency: Currency
-    reason: Annotated[str, Field(min_length=1, max_length=300)]
+    reason: Annotated[str, Field(min_length=1, max_length=300), OneLine]
 
 
 class AdjustmentOut(Schema):
@@ -594,7 +615,7 @@ class TopupIn(Schema):
     amount: Amount
     currency: Currency
     occurred_at: Instant | None = Field(None, description="default: now")
-    reference: Annotated[str, Field(max_length=200)] = ""
+    reference: Annotated[str, Field(max_length=200), OneLine] = ""
 
 
 class LedgerEntryOut(Schema):
@@ -626,7 +647,7 @@ PeriodText = Annotated[str, Field(examples=["2026-10", "2026-W44", "2026-10-01..
 
 
 class PayoutLineIn(Schema):
-    description: Annotated[str, Field(min_length=1, max_length=300)]
+    description: Annotated[str, Field(min_length=1, max_length=300), OneLine]
     quantity: Annotated[int, Field(ge=1)]
     unit_price: UnitPrice = Field(description="decimal string, up to six decimals; the line is quantity × unit price")
 

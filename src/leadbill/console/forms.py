@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import parse_decimal
 from leadbill.domain.numbers import whole_number
+from leadbill.domain.text import check_text, unsafe_character
 from leadbill.partners.models import BillingMode
 from leadbill.payouts.services import ManualLine
 from leadbill.web.models import Role
@@ -18,7 +21,37 @@ MODELS = [("flat", "Flat: one price per lead"), ("graduated", "Graduated tiers: 
           ("delivered", "Delivered price: the price carried on each delivery")]  # fmt: skip
 
 
-class PartnerForm(forms.Form):
+class _TextValidator:
+    """Refuses a control character in a typed value, naming it (`leadbill.domain.text`)."""
+
+    def __init__(self, *, multiline: bool) -> None:
+        self.multiline = multiline
+
+    def __call__(self, value: Any) -> None:
+        if isinstance(value, str) and (problem := unsafe_character(value, multiline=self.multiline)):
+            raise ValidationError(problem, code="control_character")
+
+
+class TextForm(forms.Form):
+    """A form whose every text field refuses control characters; the base of the console and portal forms.
+
+    Each CharField (and EmailField, SlugField, ...) gets the one check of `domain.text`: a
+    Textarea is multi-line (tab and line breaks allowed), any other text input one line. A
+    field a subclass adds after `__init__` should call `guard_text`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            self.guard_text(field)
+
+    @staticmethod
+    def guard_text(field: forms.Field) -> None:
+        if isinstance(field, forms.CharField):
+            field.validators.append(_TextValidator(multiline=isinstance(field.widget, forms.Textarea)))
+
+
+class PartnerForm(TextForm):
     """The partner's terms; saved through the set-up file's reader (one set of rules and messages)."""
 
     code = forms.SlugField(max_length=60, help_text="the name deliveries and files use; cannot change later")
@@ -121,7 +154,7 @@ class PartnerForm(forms.Form):
         }  # fmt: skip
 
 
-class PlanForm(forms.Form):
+class PlanForm(TextForm):
     model = forms.ChoiceField(choices=MODELS, label="Pricing model")
     effective_from = forms.DateField(label="In effect from", widget=forms.DateInput(attrs={"type": "date"}),
                                      help_text="local midnight in the entity's time zone")  # fmt: skip
@@ -163,19 +196,19 @@ class PlanForm(forms.Form):
         return raw
 
 
-class InviteForm(forms.Form):
+class InviteForm(TextForm):
     name = forms.CharField(max_length=150)
     email = forms.EmailField()
     main_contact = forms.BooleanField(required=False, label="Main contact (may accept agreements for the partner)")
 
 
-class StaffForm(forms.Form):
+class StaffForm(TextForm):
     name = forms.CharField(max_length=150)
     email = forms.EmailField()
     role = forms.ChoiceField(choices=Role.choices)
 
 
-class ManualPayoutForm(forms.Form):
+class ManualPayoutForm(TextForm):
     """A payout by hand (commissions, bonuses): a supplier, a period and a few lines; the service checks them."""
 
     partner = forms.ChoiceField(label="Supplier")
@@ -193,6 +226,7 @@ class ManualPayoutForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         if suppliers is None:  # too many for a drop-down: a code
             self.fields["partner"] = forms.CharField(max_length=60, label="Supplier", help_text="the supplier's code")
+            self.guard_text(self.fields["partner"])
         else:
             self.fields["partner"].choices = [("", "choose a supplier"), *suppliers]
 
@@ -211,6 +245,7 @@ class ManualPayoutForm(forms.Form):
             if not (description or quantity or price):
                 continue
             where = f"line {i + 1}"
+            check_text(description, field=f"{where} description")
             count = whole_number(quantity, max_digits=7)
             if count is None or count > self.MAX_QUANTITY:
                 raise DomainError(f"a whole number of at most {self.MAX_QUANTITY:,}", field=f"{where} quantity")

@@ -5,6 +5,11 @@ so they resolve codes through plain dicts built once per import (`Codes`), cache
 parsed prices, and build the `fields` JSON text directly. Each parser turns one CSV
 record into a tuple in `STAGE_COLUMNS` order or raises `DomainError(field=...)`;
 the services stage the tuples and write them set-based (docs/csv-import.md).
+
+Control characters in a row are removed, not refused (`leadbill.domain.text`): a lead's
+own fields keep tab and line breaks, every other value is one line (a break becomes a
+space). NUL is still refused, naming the field. The API's batches share these parsers, so
+they clean the same way.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import orjson
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import KNOWN_CURRENCIES, MICROS, parse_decimal, unit_price_to_micros
 from leadbill.domain.periods import MAX_YEAR, MIN_YEAR
+from leadbill.domain.text import clean_text, has_unsafe
 
 DELIVERY_COLUMNS = ("external_id", "partner", "profile", "lead_type", "lead_id", "delivered_at", "price", "currency")
 DELIVERY_OPTIONAL_COLUMNS = ("source", "cost")
@@ -151,6 +157,16 @@ def _refuse_nul(record: Sequence[str], names: Sequence[str]) -> None:
     raise DomainError("contains a NUL character (\\u0000)", field="fields" if field != name else name)
 
 
+def _cleaned(record: Sequence[str], names: Sequence[str]) -> list[str]:
+    """The values of a row with their control characters removed (`domain.text.clean_text`); NUL refused."""
+    if any("\x00" in value for value in record):
+        _refuse_nul(record, names)
+    return [
+        clean_text(value, multiline=name.startswith(LEAD_FIELD_PREFIX))
+        for name, value in zip(names, record, strict=True)
+    ]
+
+
 def _checked_key(text: str, field: str) -> str:
     if not text:
         raise DomainError("is empty", field=field)
@@ -251,8 +267,8 @@ class DeliveryRowParser:
     def parse(self, record: Sequence[str]) -> tuple[Any, ...]:
         if len(record) != self.width:
             raise DomainError(f"has {len(record)} values, the header has {self.width} columns", field="row")
-        if any("\x00" in value for value in record):
-            _refuse_nul(record, self._names)
+        if has_unsafe("".join(record)):  # rare: one scan of the whole row finds it
+            record = _cleaned(record, self._names)
         external_id, partner, profile, lead_type, lead_id, delivered, price, currency = self._pick(record)
         external_id = _checked_key(external_id.strip(), "external_id")
         partner_id = self._buyers.get(partner) or self._buyer_id(partner)
@@ -361,6 +377,10 @@ def _json_kind(value: Any) -> str:
 _PLAIN_VALUES = frozenset((str, int, float))
 
 
+def _strings(lead_fields: dict[Any, Any]) -> list[str]:
+    return [v for v in lead_fields.values() if v.__class__ is str]
+
+
 def _fields_json(lead_fields: Any) -> str:
     """A lead's own fields as the JSON text the table stores: {name: scalar}; nothing nested."""
     if (
@@ -373,7 +393,7 @@ def _fields_json(lead_fields: Any) -> str:
         except TypeError:  # an integer beyond 64 bits: the slow path below
             pass
         else:
-            if "\\u0000" not in text:
+            if not has_unsafe("".join((*lead_fields, *_strings(lead_fields)))):
                 return text
     if not isinstance(lead_fields, Mapping):
         raise DomainError(f"fields must be an object, got {_json_kind(lead_fields)}", field="fields")
@@ -385,6 +405,11 @@ def _fields_json(lead_fields: Any) -> str:
             continue
         if isinstance(value, str) and "\x00" in value:
             raise DomainError(f"fields.{name} contains a NUL character (\\u0000)", field="fields")
+        name = clean_text(name)
+        if not name:
+            raise DomainError("field names are text of 1 to 100 characters", field="fields")
+        if isinstance(value, str):
+            value = clean_text(value, multiline=True)
         if isinstance(value, str | int | float):
             texts[name] = value
         elif isinstance(value, Decimal):
@@ -413,9 +438,11 @@ class ReturnRowParser:
         if len(record) != self.width:
             raise DomainError(f"has {len(record)} values, the header has {self.width} columns", field="row")
         ix = self._index
-        for name, i in ix.items():
-            if "\x00" in record[i]:
-                raise DomainError("contains a NUL character (\\u0000)", field=name)
+        if has_unsafe("".join(record)):
+            for name, i in ix.items():
+                if "\x00" in record[i]:
+                    raise DomainError("contains a NUL character (\\u0000)", field=name)
+            record = [clean_text(value) for value in record]
         external_id = _checked_key(record[ix["external_id"]].strip(), "external_id")
         reason = record[ix["reason"]].strip()
         if not reason:

@@ -46,6 +46,7 @@ from leadbill.deliveries.selectors import (
     return_share_counts,
 )
 from leadbill.domain.errors import DomainError, StateError
+from leadbill.domain.text import check_text
 from leadbill.entities.models import Entity
 from leadbill.partners.models import Partner
 
@@ -542,7 +543,7 @@ def return_request(*, actor: str, delivery: Delivery, reason: str, requested_at:
     requests cannot both slip under the limit. With auto-accept the return is
     accepted at once by "system:auto-accept".
     """
-    reason = (reason or "").strip()
+    reason = check_text((reason or "").strip(), field="reason")  # one line: refused, not cleaned
     if not reason:
         raise DomainError("give the reason of the return", field="reason")
     if len(reason) > MAX_REASON_LENGTH:
@@ -584,6 +585,7 @@ def return_request(*, actor: str, delivery: Delivery, reason: str, requested_at:
 
 
 def _decide(*, actor: str, ret: Return, status: str, note: str) -> Return:
+    check_text(note, field="note", multiline=True)
     if len(note) > MAX_NOTE_LENGTH:
         raise DomainError(f"the note is longer than {MAX_NOTE_LENGTH} characters", field="note")
     with transaction.atomic():
@@ -627,6 +629,7 @@ def returns_decide(*, actor: str, returns: Iterable[Return], accept: bool, note:
     """Accept or reject several returns, each in its own transaction: one refusal stops no other."""
     if not accept and not (note or "").strip():
         raise DomainError("give the reason for rejecting the returns", field="note")
+    check_text(note or "", field="note", multiline=True)
     result = DecideResult()
     for ret in returns:
         try:

@@ -225,14 +225,17 @@ def payload(doc: d.Document) -> dict[str, Any]:
 
     rows = []
     for line in doc.lines:
-        _, unit, _ = line.invoiced(doc.currency)
+        # The quantity the e-invoice states (UBL InvoicedQuantity, CII BilledQuantity): a credit or
+        # adjustment on an invoice is a negative quantity at a positive price (EN 16931 BR-27), so
+        # the PDF prints -1 × 25.00 = -25.00 where the XML says -1, never 1 beside it.
+        quantity, unit, _ = line.invoiced(doc.currency)
         lump = unit == d.UNIT_LUMP_SUM
         rows.append(
             {
                 "position": str(line.position),
                 "description": line.description,
                 "detail": line.detail,
-                "quantity": f.count(line.quantity),
+                "quantity": f.count(quantity),
                 "price": _price_text(line, lump, f, w, doc.currency),
                 "tax": f.percent(line.tax_rate) if line.tax_category != tax.NOT_SUBJECT else "\u2013",
                 "amount": f.money(line.amount_minor),

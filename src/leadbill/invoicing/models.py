@@ -30,6 +30,9 @@ class InvoiceRun(models.Model):
     actor = models.CharField(max_length=200)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(
+        null=True, blank=True, help_text="last sign of life: progress written; a run silent too long is stale"
+    )
     summary = models.JSONField(default=dict)
     draft = models.BooleanField(default=False, help_text="leave drafts for review instead of issuing")
     send_email = models.BooleanField(default=False, help_text="email each issued document to the partner")
@@ -40,6 +43,13 @@ class InvoiceRun(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.pk} {self.period_key} {self.mode}"
+
+    @property
+    def state(self) -> str:
+        """running, finished, or "failed (stale)" for a run marked failed after it stopped without a word."""
+        if self.finished_at is None:
+            return "running"
+        return "failed (stale)" if self.summary.get("stale") else "finished"
 
 
 class ItemState(models.TextChoices):

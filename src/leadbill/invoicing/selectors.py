@@ -144,6 +144,7 @@ def run_as_dict(run: InvoiceRun) -> dict[str, Any]:
         "started_at": run.started_at,
         "finished_at": run.finished_at,
         **run.summary,
+        "state": run.state,
     }
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from leadbill.audit.services import audit_event, audit_record, audit_record_many
@@ -42,6 +44,8 @@ from leadbill.invoicing.models import (
     Invoice,
     InvoiceLine,
     InvoiceRun,
+    InvoiceRunItem,
+    ItemState,
     Kind,
     LedgerEntry,
     LedgerKind,
@@ -181,10 +185,11 @@ def invoice_run_issue(
     todo = run_partners(entity, partners)
     whole = partners is None and len(todo) <= batch_size
     if run is None:
+        runs_mark_stale(timezone.now(), entity=entity)  # a killed run of this period is failed, not left running
         with transaction.atomic():
             run = InvoiceRun.objects.create(
                 entity=entity, period_key=period.key, period_start=period.start, period_end=period.end,
-                mode="issue", actor=actor,
+                mode="issue", actor=actor, progress_at=timezone.now(),
             )  # fmt: skip
             audit_record(actor=actor, action="invoice_run.started", obj=run, entity=entity, period=period.key)
     result = RunResult(run)
@@ -272,9 +277,84 @@ def check_period_ended(entity: Entity, period: Period, allow_open_period: bool, 
 
 
 def _progress(run: InvoiceRun, done: int, total: int) -> None:
-    """Partners handled so far, for the console's progress bar (its own tiny write)."""
+    """Partners handled so far, for the console's progress bar (its own tiny write), and the run's sign of life."""
     run.summary = {**run.summary, "progress": {"done": done, "total": total}}
-    InvoiceRun.objects.filter(pk=run.pk).update(summary=run.summary)
+    InvoiceRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(
+        summary=run.summary, progress_at=timezone.now()
+    )
+
+
+# --- stale runs ---------------------------------------------------------------------------------
+
+
+def stale_after() -> timedelta:
+    """How long an unfinished run may go without progress before it is stale (LEADBILL_STALE_RUN_MINUTES)."""
+    from django.conf import settings
+
+    return timedelta(minutes=int(getattr(settings, "LEADBILL_STALE_RUN_MINUTES", 30)))
+
+
+def runs_stale(now: datetime, *, entity: Entity | None = None) -> list[int]:
+    """Unfinished issue runs with no progress for `stale_after()`: their process was killed or lost.
+
+    Progress is the run's own `progress_at` (written with every batch or chunk), the last item a
+    worker finished, or else its start.
+    """
+    runs = InvoiceRun.objects.filter(finished_at__isnull=True, mode="issue", started_at__lt=now - stale_after())
+    if entity is not None:
+        runs = runs.filter(entity=entity)
+    last = Greatest(Coalesce("progress_at", "started_at"), Coalesce(Max("items__finished_at"), "started_at"))
+    return list(
+        runs.annotate(last=last).filter(last__lt=now - stale_after()).order_by("pk").values_list("pk", flat=True)
+    )
+
+
+def runs_mark_stale(now: datetime, *, entity: Entity | None = None) -> list[InvoiceRun]:
+    """Mark stale runs failed, in one transaction with an audit row each; return them.
+
+    What a stale run issued stays issued (each batch committed whole); its pending partners
+    are marked failed. Running the period again finishes it: issue skips partners already
+    invoiced. The update is conditional, so a run that finishes meanwhile is left alone.
+    """
+    stale = runs_stale(now, entity=entity)
+    if not stale:
+        return []
+    minutes = int(stale_after().total_seconds() // 60)
+    error = f"no progress for {minutes} minutes (the process was stopped); run the period again to finish it"
+    marked = []
+    with transaction.atomic():
+        for run in InvoiceRun.objects.select_for_update().select_related("entity").filter(pk__in=stale).order_by("pk"):
+            if run.finished_at is not None:
+                continue
+            invoices = Invoice.objects.filter(run=run)
+            failures = dict(run.summary.get("failures") or {})
+            for code in InvoiceRunItem.objects.filter(run=run, state=ItemState.PENDING).values_list(
+                "partner__code", flat=True
+            ):
+                failures[code] = "not issued: the run went stale"
+            summary = {
+                **run.summary,
+                "status": "failed",
+                "stale": True,
+                "error": error,
+                "period": run.period_key,
+                "issued": list(invoices.exclude(number=None).order_by("sequence").values_list("number", flat=True)),
+                "drafts": list(invoices.filter(status=Status.DRAFT).order_by("pk").values_list("pk", flat=True)),
+                "failures": failures,
+            }
+            if "queued" in summary:  # a background run: no longer waiting for a worker
+                summary["queued"] = False
+            InvoiceRunItem.objects.filter(run=run, state=ItemState.PENDING).update(
+                state=ItemState.FAILED, error="the run went stale", finished_at=now
+            )
+            run.finished_at, run.summary = now, summary
+            run.save(update_fields=["finished_at", "summary"])
+            audit_record(actor="system:stale-runs", action="invoice_run.failed_stale", obj=run, entity=run.entity,
+                         period=run.period_key, started_at=run.started_at.isoformat(), issued=len(summary["issued"]),
+                         minutes=minutes)  # fmt: skip
+            logger.warning("run %s (%s) marked failed: %s", run.pk, run.period_key, error)
+            marked.append(run)
+    return marked
 
 
 def invoice_run_start(
@@ -290,10 +370,12 @@ def invoice_run_start(
     from leadbill.jobs.kick import enqueue_on_commit
 
     check_period_ended(entity, period, allow_open_period=False)
+    runs_mark_stale(timezone.now(), entity=entity)
     with transaction.atomic():
         run = InvoiceRun.objects.create(
             entity=entity, period_key=period.key, period_start=period.start, period_end=period.end,
             mode="issue", actor=actor, draft=draft, send_email=send_email and not draft, scope=scope,
+            progress_at=timezone.now(),
             summary={"queued": True, "draft": draft, "progress": {"done": 0, "total": None}},
         )  # fmt: skip
         audit_record(actor=actor, action="invoice_run.started", obj=run, entity=entity, period=period.key,

@@ -130,7 +130,7 @@ def _progress(run: InvoiceRun) -> None:
     total = sum(counts.values())
     done = total - counts.get(ItemState.PENDING, 0)
     InvoiceRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(
-        summary={**run.summary, "progress": {"done": done, "total": total}}
+        summary={**run.summary, "progress": {"done": done, "total": total}}, progress_at=timezone.now()
     )
 
 

@@ -36,6 +36,7 @@ from leadbill.domain.peppol import check_participant_id
 from leadbill.domain.periods import check_day, local_midnight, zone
 from leadbill.domain.pricing import model_from_config
 from leadbill.domain.tax import check_rate
+from leadbill.domain.text import check_text
 
 FORMAT_VERSION = 1
 ROLES = ("buyer", "supplier")
@@ -450,7 +451,11 @@ class _Fields:
             self.problem(str(key), f"unknown key ({expected})")
 
 
-def _text(max_length: int, *, pattern: re.Pattern[str] | None = None, expected: str = "") -> Callable[[Any], str]:
+def _text(
+    max_length: int, *, pattern: re.Pattern[str] | None = None, expected: str = "", multiline: bool = False
+) -> Callable[[Any], str]:
+    """Text of at most `max_length` characters; a control character is refused (`domain.text`)."""
+
     def convert(value: Any) -> str:
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
@@ -463,6 +468,7 @@ def _text(max_length: int, *, pattern: re.Pattern[str] | None = None, expected: 
             raise DomainError(f"at most {max_length} characters, got {len(text)}")
         if "\x00" in text:
             raise DomainError("contains a NUL character")
+        check_text(text, multiline=multiline)
         if pattern is not None and text and not pattern.fullmatch(text):
             raise DomainError(expected or f"does not match {pattern.pattern}")
         return text
@@ -668,7 +674,7 @@ class _Reader:
         payment_terms = f.read("payment_terms_days", _integer(), 30)
         tax_rate_bp = f.read("tax_rate", _tax_rate_bp, 0)
         peppol_id = f.read("peppol_id", _peppol_id, "")
-        invoice_footer = f.text("invoice_footer", 500)
+        invoice_footer = f.text("invoice_footer", 500, multiline=True)
         logo = f.read("logo", self._logo, None)
 
         lead_types: list[LeadTypeSpec] = []

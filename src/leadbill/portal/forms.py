@@ -7,11 +7,12 @@ from typing import Any
 
 from django import forms
 
+from leadbill.console.forms import TextForm
 from leadbill.payouts.models import SellerProfile
 from leadbill.payouts.services import default_prefix
 
 
-class SellerDetailsForm(forms.Form):
+class SellerDetailsForm(TextForm):
     """What a self-invoice prints as the seller: the partner's own details, tax rate, logo and footer."""
 
     legal_name = forms.CharField(max_length=200, label="Legal name")

@@ -202,10 +202,12 @@ def _start(schedule: Schedule, due: rules.Due) -> ScheduledRun | None:
 
 def sweep(now: datetime) -> dict[str, Any]:
     """Work that fell due or stalled: email and webhook retries, runs whose worker vanished."""
+    from leadbill.invoicing.services import runs_mark_stale
     from leadbill.mailing.services import sends_sweep
     from leadbill.webhooks.services import deliveries_sweep
 
-    return {"email": sends_sweep(now), "webhooks": deliveries_sweep(now), "runs": runs_sweep(now)}
+    stale = [run.pk for run in runs_mark_stale(now)]  # before the re-queue: a stale run is failed, not retried
+    return {"email": sends_sweep(now), "webhooks": deliveries_sweep(now), "runs": runs_sweep(now), "stale_runs": stale}
 
 
 def runs_sweep(now: datetime) -> int:
@@ -213,7 +215,10 @@ def runs_sweep(now: datetime) -> int:
     from leadbill.invoicing.tasks import invoice_run_task
     from leadbill.jobs.kick import enqueue_on_commit
 
-    open_runs = InvoiceRun.objects.filter(finished_at__isnull=True, mode="issue", started_at__lt=now - STALLED_RUN)
+    # Background runs only (queued by invoice_run_start): a CLI run has no task to queue again; if its
+    # process died, runs_mark_stale fails it and the period is simply run again.
+    open_runs = InvoiceRun.objects.filter(finished_at__isnull=True, mode="issue", started_at__lt=now - STALLED_RUN,
+                                          summary__has_key="queued")  # fmt: skip
     stalled = list(
         open_runs.annotate(last=Coalesce(Max("items__finished_at"), "started_at"),
                            items_left=Count("items", filter=Q(items__state=ItemState.PENDING)), items_all=Count("items"))

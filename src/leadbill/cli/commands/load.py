@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -23,18 +25,45 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(handler=load)
 
 
+SETUP_MAX_BYTES = 5 * 1024 * 1024  # a set-up file is a few kilobytes; anything near this is not one
+
+
+def read_setup_file(path: Path) -> str:
+    """The file's text, read only if it is a regular file of at most SETUP_MAX_BYTES (never more is read).
+
+    A device (/dev/zero), FIFO or folder is refused unread; the open does not block on a FIFO.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise CommandError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise CommandError(f"{path}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CommandError(f"{path}: not a regular file; give the path of a YAML set-up file")
+        if info.st_size > SETUP_MAX_BYTES:
+            raise CommandError(f"{path}: {info.st_size:,} bytes; a set-up file may have at most {SETUP_MAX_BYTES:,}")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            content = f.read(SETUP_MAX_BYTES + 1)  # a file that grew since fstat still stops here
+    except OSError as exc:
+        raise CommandError(f"{path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(content) > SETUP_MAX_BYTES:
+        raise CommandError(f"{path}: more than {SETUP_MAX_BYTES:,} bytes; a set-up file may have at most that")
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CommandError(f"{path}: not UTF-8 text") from None
+
+
 def load(args: argparse.Namespace) -> int:
     from leadbill.loader.schema import SetupFileError
     from leadbill.loader.services import KINDS, setup_load, setup_read
 
-    try:
-        text = args.file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CommandError(f"{args.file}: no such file") from None
-    except UnicodeDecodeError:
-        raise CommandError(f"{args.file}: not UTF-8 text") from None
-    except OSError as exc:
-        raise CommandError(f"{args.file}: {exc.strerror}") from None
+    text = read_setup_file(args.file)
 
     try:
         result = setup_load(

@@ -163,6 +163,9 @@ def show(args: argparse.Namespace) -> int:
     finished = f"{run.finished_at:%Y-%m-%d %H:%M} UTC" if run.finished_at else "not finished"
     console.print(f"[bold]Run {run.pk}[/bold] \u2014 {run.entity.slug}, period {run.period_key} ({_mode(run)})")
     console.print(f"Started {run.started_at:%Y-%m-%d %H:%M} UTC by {run.actor}; finished: {finished}")
+    console.print(f"Status: {run.state}", highlight=False)
+    if run.summary.get("stale"):
+        console.print(f"[red]Failed (stale)[/red]: {run.summary.get('error')}", highlight=False)
     drafts = data.get("drafts") or []
     console.print(f"Issued: {', '.join(data.get('issued') or []) or 'none'}")
     if drafts:
@@ -194,9 +197,10 @@ def list_runs(args: argparse.Namespace) -> int:
     if not runs:
         console.print(f"No runs of {entity.slug} yet")
         return 0
-    print_table(f"Runs of {entity.slug}", ["Id", "Period", "Mode", "Actor", "Started (UTC)", "Documents", "Failures"],
-                [(r.pk, r.period_key, _mode(r), r.actor, f"{r.started_at:%Y-%m-%d %H:%M}",
+    print_table(f"Runs of {entity.slug}",
+                ["Id", "Period", "Mode", "Actor", "Started (UTC)", "Status", "Documents", "Failures"],
+                [(r.pk, r.period_key, _mode(r), r.actor, f"{r.started_at:%Y-%m-%d %H:%M}", r.state,
                   len(r.summary.get("issued") or r.summary.get("drafts") or []), len(r.summary.get("failures") or {}))
                  for r in runs],
-                right=(0, 5, 6), keep=(1, 4), drop=(3, 2))  # fmt: skip
+                right=(0, 6, 7), keep=(1, 4, 5), drop=(3, 2))  # fmt: skip
     return 0
