@@ -87,7 +87,8 @@ def test_the_walkthrough_runs_as_written_on_a_fresh_home(tmp_path):
             timeout=300,
         )
         assert done.returncode == 0, f"{line}\nexit {done.returncode}\n{done.stdout}\n{done.stderr}"
-        assert "Traceback" not in done.stderr and "Task id=" not in done.stdout + done.stderr, line
+        assert "Traceback" not in done.stderr, f"{line}\n{done.stderr}"
+        assert "Task id=" not in done.stdout + done.stderr, f"{line}\n{done.stdout}\n{done.stderr}"
         outputs[" ".join(words[1:3])] = outputs.get(" ".join(words[1:3]), "") + done.stdout + done.stderr
         if words[1] in ("run", "invoices", "returns") and words[2] in ("preview", "issue", "list", "show"):
             tables += done.stdout

@@ -205,3 +205,36 @@ def test_a_hung_renderer_is_killed_at_the_limit_and_the_download_is_a_domain_err
     assert 0.4 < time.perf_counter() - started < 2
     monkeypatch.undo()
     assert document_file(history.domestic, "pdf", actor=ACTOR).content.startswith(b"%PDF")  # a fresh process
+
+
+EXIT_RIGHT_AFTER_A_RENDER = """
+import os
+import django
+os.environ["DJANGO_SETTINGS_MODULE"] = "leadbill.config.settings"
+django.setup()
+from leadbill.documents import pdf
+workspace = pdf.workspace()
+print(workspace.run(os.getpid, (), limit=60))  # the first ready process answers; the other may still be starting
+print(" ".join(str(child.pid) for child in __import__("multiprocessing").active_children()))
+"""
+
+
+def test_a_command_that_exits_right_after_a_render_leaves_no_traceback_and_no_render_process(tmp_path):
+    """Exiting while a render process is still starting used to leave a half-printed traceback on stderr."""
+    import subprocess
+    import sys
+
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", EXIT_RIGHT_AFTER_A_RENDER],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "LEADBILL_HOME": str(tmp_path)},
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr, done.stderr
+        children = [int(pid) for pid in done.stdout.splitlines()[1].split()]
+        assert len(children) == pdf.RENDER_PROCESSES
+        for pid in children:
+            assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()

@@ -20,7 +20,10 @@ import io
 import json
 import multiprocessing
 import os
+import shutil
+import tempfile
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
@@ -82,10 +85,11 @@ class Workspace:
 
     def __init__(self) -> None:
         self.pid = os.getpid()
+        self.ready = Path(tempfile.mkdtemp(prefix="leadbill-render-ready-"))
         self.pool = ProcessPool(
             max_workers=RENDER_PROCESSES,
             initializer=typst_worker.start,
-            initargs=(str(TEMPLATES), str(font_dir())),
+            initargs=(str(TEMPLATES), str(font_dir()), str(self.ready)),
             context=multiprocessing.get_context("spawn"),
         )
         atexit.register(self.close)
@@ -117,17 +121,37 @@ class Workspace:
             raise RenderError(f"the renderer stopped (exit status {exc.exitcode})") from None
 
     def close(self) -> None:
-        """At exit: let the render processes finish starting and leave (a process killed while it
-        starts prints a traceback), then stop whatever is still there."""
+        """At exit: let render processes that are still starting finish their start, then stop them all.
+
+        A process stopped halfway through its start (spawning, loading Typst and the fonts) can
+        leave a half-printed traceback on the command's stderr, so the pool waits, at most
+        READY_WAIT seconds, until each live render process has said it is ready. Nothing here
+        may raise: it runs as the interpreter exits.
+        """
         if os.getpid() != self.pid:
             return
-        self.pool.close()
-        self.pool.join(timeout=5)
-        if self.pool.active:
+        try:
+            deadline = time.monotonic() + READY_WAIT
+            while time.monotonic() < deadline and self.starting():
+                time.sleep(0.02)
             self.pool.stop()
-            self.pool.join(timeout=5)
+            self.pool.join(timeout=10)
+        except Exception:  # at exit there is no one left to tell
+            pass
+        finally:
+            shutil.rmtree(self.ready, ignore_errors=True)
+
+    def starting(self) -> list[int]:
+        """Render processes alive but not yet ready (their start-up has not finished)."""
+        return [
+            child.pid
+            for child in multiprocessing.active_children()
+            if child.name == PEBBLE_WORKER_NAME and child.pid and not (self.ready / str(child.pid)).exists()
+        ]
 
 
+PEBBLE_WORKER_NAME = "pebble_pool_worker"  # the name pebble gives its processes (another name: no wait)
+READY_WAIT = 30.0  # seconds a command's exit waits for render processes still starting
 RENDER_PROCESSES = 2  # per web or task worker process; each holds its fonts and compilers
 _workspace: Workspace | None = None
 _workspace_lock = threading.Lock()

@@ -12,6 +12,7 @@ nothing a document names can reach another document's (another tenant's) files.
 from __future__ import annotations
 
 import atexit
+import os
 import re
 import shutil
 import tempfile
@@ -36,8 +37,12 @@ class _State:
 _state: _State | None = None
 
 
-def start(templates_dir: str, font_dir: str) -> None:
-    """The pool's initializer: fonts and one compiler per template, loaded once per process."""
+def start(templates_dir: str, font_dir: str, ready_dir: str) -> None:
+    """The pool's initializer: fonts and one compiler per template, loaded once per process.
+
+    Ends by leaving a file named by its pid in `ready_dir`, so the parent knows it may stop
+    this process without cutting its start short.
+    """
     global _state
     warnings.simplefilter("ignore")
     import typst
@@ -53,6 +58,7 @@ def start(templates_dir: str, font_dir: str) -> None:
     }
     state.present = {}
     _state = state
+    Path(ready_dir, str(os.getpid())).touch()
 
 
 def compile_job(template: str, inputs: dict[str, str], timestamp: float, tags: bool, files: dict[str, bytes]) -> bytes:
