@@ -12,6 +12,7 @@ nothing a document names can reach another document's (another tenant's) files.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import re
 import shutil
@@ -23,6 +24,21 @@ from typing import Any
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}\Z")
 
+# Text no font draws. PDF/A forbids a missing glyph: Typst refuses the whole document and names
+# the first text it could not draw. So before a document compiles, the characters it prints that
+# this process has not yet seen are probed on a one-page probe (glyphs.typ, ~1 ms per missing
+# character instead of a whole document per character); those no font draws are printed as
+# REPLACEMENT, which the fallback fonts draw. A cluster that fails only in the document (a
+# combination no single font has) is replaced the same way, and the document compiles again.
+# Only the JSON inputs the template prints change: the attached Factur-X XML keeps the exact text.
+NO_GLYPH = re.compile(r'the text `"(?P<text>(?:[^"\\]|\\.)*?)"` could not be displayed', re.S)
+RUST_ESCAPE = re.compile(r"\\(?:u\{(?P<hex>[0-9a-fA-F]{1,6})\}|(?P<char>.))", re.S)
+RUST_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "0": "\0"}
+REPLACEMENT = "\ufffd"
+SHOWN_INPUTS = frozenset({"doc", "report"})
+PROBE = "glyphs"
+MAX_MISSING = 4096  # texts no font draws, per render; the render's time limit bounds it too
+
 
 class Failed(Exception):
     """Typst refused the document (or a file it names); the message says why."""
@@ -32,6 +48,8 @@ class _State:
     root: Path
     compilers: dict[str, Any]
     present: dict[str, bytes]
+    drawn: set[str]
+    missing: set[str]
 
 
 _state: _State | None = None
@@ -51,12 +69,17 @@ def start(templates_dir: str, font_dir: str, ready_dir: str) -> None:
     state.root = Path(tempfile.mkdtemp(prefix="leadbill-typst-"))  # this process's own
     atexit.register(shutil.rmtree, state.root, ignore_errors=True)
     shutil.copytree(templates_dir, state.root, dirs_exist_ok=True)
-    fonts = typst.Fonts(include_system_fonts=False, include_embedded_fonts=False, font_paths=[font_dir])
+    # Typst's own fonts (DejaVu Sans Mono, Libertinus Serif, New Computer Modern) are the fallback
+    # for what Source Sans Pro lacks (ſ, U+FFFD, box drawing, …); system fonts never, so a render
+    # is the same on every machine.
+    fonts = typst.Fonts(include_system_fonts=False, include_embedded_fonts=True, font_paths=[font_dir])
     state.compilers = {  # one per template: a compiler given its input per call is slower by ~1.5 ms
         path.stem: typst.Compiler(str(path), root=str(state.root), font_paths=fonts)
         for path in state.root.glob("*.typ")
     }
     state.present = {}
+    state.drawn = set()
+    state.missing = set()
     _state = state
     Path(ready_dir, str(os.getpid())).touch()
 
@@ -81,17 +104,95 @@ def compile_job(template: str, inputs: dict[str, str], timestamp: float, tags: b
             raise Failed(f"bad file name {name!r}")
         (root / name).write_bytes(content)
         present[name] = content
-    try:
-        result = _state.compilers[template].compile(
-            sys_inputs=inputs,
-            pdf_standards=["a-3b"],
-            timestamp=datetime.fromtimestamp(timestamp, UTC),
-            format="pdf",
-            pdf_tags=tags,
-        )
-    except typst.TypstError as exc:
-        hints = "; ".join(getattr(exc, "hints", None) or [])
-        message = (getattr(exc, "message", None) or str(exc)).strip()
-        raise Failed(message + (f" (hint: {hints})" if hints else "")) from None
-    assert isinstance(result, bytes)
-    return result
+    shown = {key: json.loads(value) for key, value in inputs.items() if key in SHOWN_INPUTS}
+    _probe({char for value in shown.values() for text in _texts(value) for char in text})
+    for _ in range(MAX_MISSING):
+        if _state.missing:
+            inputs = {**inputs, **{key: json.dumps(_substitute(value, _state.missing)) for key, value in shown.items()}}
+        try:
+            result = _state.compilers[template].compile(
+                sys_inputs=inputs,
+                pdf_standards=["a-3b"],
+                timestamp=datetime.fromtimestamp(timestamp, UTC),
+                format="pdf",
+                pdf_tags=tags,
+            )
+        except typst.TypstError as exc:
+            missing = _no_glyph(exc)
+            if missing and shown and missing not in _state.missing and missing != REPLACEMENT:
+                _state.missing.add(missing)
+                continue
+            raise Failed(_message(exc)) from None
+        assert isinstance(result, bytes)
+        return result
+    raise Failed(f"more than {MAX_MISSING} different texts no font can draw")
+
+
+def _probe(chars: set[str]) -> None:
+    """Sort `chars` not seen before into drawn and missing, one probe compile per missing one."""
+    import typst
+
+    assert _state is not None
+    unknown = chars - _state.drawn - _state.missing - {REPLACEMENT}
+    for _ in range(MAX_MISSING):
+        if not unknown:
+            return
+        try:
+            _state.compilers[PROBE].compile(
+                sys_inputs={"chars": json.dumps(sorted(unknown))}, pdf_standards=["a-3b"], format="pdf"
+            )
+        except typst.TypstError as exc:
+            missing = _no_glyph(exc)
+            if not missing or not (found := set(missing) & unknown):
+                raise Failed(_message(exc)) from None
+            _state.missing |= found
+            unknown -= found
+            continue
+        _state.drawn |= unknown
+        return
+    raise Failed(f"more than {MAX_MISSING} different characters no font can draw")
+
+
+def _no_glyph(exc: Any) -> str | None:
+    """The text Typst names as one no font can draw (its Rust escapes undone), or None."""
+    found = NO_GLYPH.search(getattr(exc, "message", None) or str(exc))
+    if found is None:
+        return None
+
+    def undo(escape: re.Match[str]) -> str:
+        if escape["hex"]:
+            return chr(int(escape["hex"], 16))
+        return RUST_ESCAPES.get(escape["char"], escape["char"])
+
+    return RUST_ESCAPE.sub(undo, found["text"]) or None
+
+
+def _message(exc: Any) -> str:
+    hints = "; ".join(getattr(exc, "hints", None) or [])
+    message = (getattr(exc, "message", None) or str(exc)).strip()
+    return message + (f" (hint: {hints})" if hints else "")
+
+
+def _texts(item: Any) -> list[str]:
+    """Every string in a JSON value."""
+    if isinstance(item, str):
+        return [item]
+    if isinstance(item, list):
+        return [text for x in item for text in _texts(x)]
+    if isinstance(item, dict):
+        return [text for x in item.values() for text in _texts(x)]
+    return []
+
+
+def _substitute(item: Any, missing: set[str]) -> Any:
+    """`item` (a JSON value) with every text no font can draw shown as REPLACEMENT (longest first)."""
+    if isinstance(item, str):
+        for text in sorted(missing, key=len, reverse=True):
+            if text in item:
+                item = item.replace(text, REPLACEMENT)
+        return item
+    if isinstance(item, list):
+        return [_substitute(x, missing) for x in item]
+    if isinstance(item, dict):
+        return {key: _substitute(x, missing) for key, x in item.items()}
+    return item
