@@ -135,7 +135,7 @@ def setup_yaml(partners: int) -> str:
         "entities": [{
             "slug": "bench", "legal_name": "Bench Leads GmbH",
             "address": {"line1": "Hauptstr. 1", "postal_code": "10115", "city": "Berlin", "country": "DE"},
-            "tax_id": "DE811223344", "currency": "EUR", "timezone": TZ, "invoice_prefix": "B-",
+            "tax_id": "DE811223345", "currency": "EUR", "timezone": TZ, "invoice_prefix": "B-",
             "payment_terms_days": 30, "tax_rate": 19,
             "lead_types": [{"code": code, "name": name} for code, name, _ in LEAD_TYPES],
             "partners": partner_specs,

@@ -60,7 +60,7 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     entity = Entity.objects.create(slug="bench", legal_name="Bench Leads GmbH", country="DE", currency="EUR",
-                                   timezone="Europe/Berlin", invoice_prefix="B-", tax_id="DE811223344")  # fmt: skip
+                                   timezone="Europe/Berlin", invoice_prefix="B-", tax_id="DE811223345")  # fmt: skip
     ensure_series(entity)
     lead_type = LeadType.objects.create(entity=entity, code="auto", name="Auto")
     big = Partner.objects.create(entity=entity, code="big", name="Big Buyer", currency="EUR",

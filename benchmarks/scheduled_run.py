@@ -105,7 +105,7 @@ def _world(partners: int, tag: str):
 
     entity = Entity.objects.create(slug=f"bench-{tag}", legal_name=f"Bench {tag} Ltd", country="DE", currency="EUR",
                                    timezone="UTC", invoice_prefix=f"{tag.upper()}-", credit_note_prefix=f"{tag.upper()}C-",
-                                   address_line1="1 Road", city="Berlin", postal_code="10115", tax_id="DE123456789")  # fmt: skip
+                                   address_line1="1 Road", city="Berlin", postal_code="10115", tax_id="DE123456788")  # fmt: skip
     ensure_series(entity)
     lead_type = LeadType.objects.create(entity=entity, code="auto", name="Auto")
     rows = [Partner(entity=entity, code=f"p{i:05d}", name=f"Partner {i}", currency="EUR", country="DE",

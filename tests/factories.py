@@ -27,7 +27,7 @@ def make_entity(**kw: Any) -> Entity:
         "postal_code": "10115",
         "city": "Berlin",
         "country": "DE",
-        "tax_id": "DE123456789",
+        "tax_id": "DE123456788",
         "currency": "EUR",
         "timezone": "Europe/Berlin",
         "invoice_prefix": f"E{n}-",

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def invoiced():
     entity = make_entity(slug="acme", timezone="UTC", currency="EUR", invoice_prefix="A-", default_tax_rate_bp=1900,
                          iban="DE89370400440532013000", phone="+49 40 555 0100")  # fmt: skip
-    partner = make_partner(entity, code="blue", tax_id="DE665412094", report_fields=["state"])
+    partner = make_partner(entity, code="blue", tax_id="DE665412091", report_fields=["state"])
     make_plan(partner, "flat", {"price": "2.50"})
     make_deliveries(partner, 4, datetime(2026, 1, 5, tzinfo=UTC))
     assert main(["run", "issue", "--entity", "acme", "--period", "2026-01", "--issue-date", "2026-02-01"]) == 0

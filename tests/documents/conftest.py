@@ -44,12 +44,12 @@ def accept_return(delivery, when):
 def history(db) -> History:
     entity = make_entity(
         slug="nordlicht", legal_name="Nordlicht Leads GmbH", address_line1="Jungfernstieg 1", postal_code="20354",
-        city="Hamburg", tax_id="DE811223344", email="billing@nordlicht.example", phone="+49 40 555 0100",
+        city="Hamburg", tax_id="DE811223345", email="billing@nordlicht.example", phone="+49 40 555 0100",
         iban="DE89370400440532013000", bic="COBADEFFXXX", currency="EUR", timezone="Europe/Berlin", locale="de_DE",
         invoice_prefix="NL-", credit_note_prefix="NL-GS-", default_tax_rate_bp=1900,
         invoice_footer="Nordlicht Leads GmbH · Amtsgericht Hamburg HRB 123456", logo_sha256=asset_store(LOGO, "image/svg+xml"),
     )  # fmt: skip
-    domestic = make_partner(entity, code="elbe-versicherung", name="Elbe Versicherung AG", tax_id="DE665412094")
+    domestic = make_partner(entity, code="elbe-versicherung", name="Elbe Versicherung AG", tax_id="DE665412091")
     french = make_partner(
         entity, code="paris-assur", name="Paris Assurances SA", address_line1="12 rue de la Paix",
         postal_code="75002", city="Paris", country="FR", tax_id="FR40303265045", tax_rate_bp=0,
@@ -58,7 +58,7 @@ def history(db) -> History:
         entity, code="atlas-life", name="Atlas Life Inc.", address_line1="191 Commerce Street", postal_code="78701",
         city="Austin", country="US", tax_id="", peppol_id="0060:123456789", tax_rate_bp=0,
     )  # fmt: skip
-    prepay = make_partner(entity, code="vorkasse", name="Vorkasse KG", tax_id="DE300000001", billing_mode="prepay")
+    prepay = make_partner(entity, code="vorkasse", name="Vorkasse KG", tax_id="DE300000002", billing_mode="prepay")
     for p in (domestic, french, american, prepay):
         make_plan(p, "graduated", {"tiers": TIERS_2_150_1})
     jan, feb = periods.month(2026, 1, "Europe/Berlin"), periods.month(2026, 2, "Europe/Berlin")

@@ -23,12 +23,12 @@ def self_billed(kind: str) -> d.Document:
     """A self-billed document as the self-billing issue will build it: the partner sells, the business buys."""
     supplier = d.Party(
         name="Lead Garden BV", country="NL", address_line1="Keizersgracht 1", postal_code="1015 CJ",
-        city="Amsterdam", tax_id="NL123456789B01", endpoint="0106:12345678", email="payouts@leadgarden.example",
+        city="Amsterdam", tax_id="NL123456782B01", endpoint="0106:12345678", email="payouts@leadgarden.example",
         iban="NL91ABNA0417164300",
     )  # fmt: skip
     business = d.Party(
         name="Nordlicht Leads GmbH", country="DE", address_line1="Jungfernstieg 1", postal_code="20354",
-        city="Hamburg", tax_id="DE811223344", endpoint="9930:DE811223344",
+        city="Hamburg", tax_id="DE811223345", endpoint="9930:DE811223345",
     )  # fmt: skip
     lines = (
         d.Line(1, "charge", "Leads supplied — Kfz", 300, 900_000, 27_000, Decimal(0), tax.REVERSE_CHARGE),

@@ -39,7 +39,7 @@ def test_invoice_pdf_shows_number_parties_period_counts_and_totals_in_the_entity
     f = Formatter("de_DE", "EUR")
     assert "Rechnung" in text and inv.number in text
     assert "Elbe Versicherung AG" in text and "Nordlicht Leads GmbH" in text
-    assert "USt-IdNr.: DE665412094" in text
+    assert "USt-IdNr.: DE665412091" in text
     assert "1.–31. Januar 2026" in text  # the period, as German writes it
     assert "1. Februar 2026" in text  # issue date
     assert f"GEKAUFTE LEADS\n{f.count(inv.leads_billed)}" in text

@@ -262,7 +262,9 @@ def test_duplicate_partner_codes_are_refused():
         ("email", "billing-at-acme", "not an e-mail address: 'billing-at-acme'"),
         ("payment_terms_days", "-1", "must be from 0 to 2147483647, got -1"),
         ("payment_terms_days", "7.5", "expected a whole number, got a decimal number"),
-        ("iban", "DE89 3704 0044 0532 0130 01", "IBAN check digits do not match"),
+        ("iban", "DE89 3704 0044 0532 0130 01", "not a valid IBAN (Invalid checksum digits)"),
+        ("tax_id", "07-1234567", "not a valid tax id for US (checked as EIN, TIN): '07-1234567'"),
+        ("bic", "DEUTXXFF", "not a valid BIC (Invalid country code 'XX'), e.g. DEUTDEFF"),
     ],
 )
 def test_bad_entity_values_are_refused(key, value, message):

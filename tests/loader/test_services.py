@@ -263,7 +263,7 @@ def test_a_logo_that_is_not_an_image_and_a_bad_peppol_id_are_named_by_path(tmp_p
     (tmp_path / "logo.png").write_text("not really a png")
     text = minimal(
         "{model: flat, price: 1, from: 2026-01-01}",
-        partner_extra="        peppol_id: 'DE811223344'",
+        partner_extra="        peppol_id: 'DE811223345'",
         entity_extra="    logo: logo.png",
     )
     with pytest.raises(SetupFileError) as exc:

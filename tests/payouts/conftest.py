@@ -26,7 +26,7 @@ LOGO = (
 )
 COMPLETE = {
     "legal_name": "Lead Garden GmbH", "address_line1": "Gartenstraße 5", "postal_code": "50667", "city": "Köln",
-    "country": "DE", "tax_id": "DE287654321", "email": "payouts@leadgarden.example", "iban": "DE02120300000000202051",
+    "country": "DE", "tax_id": "DE287654324", "email": "payouts@leadgarden.example", "iban": "DE02120300000000202051",
 }  # fmt: skip
 MAIN = s.Signer(email="owner@leadgarden.example", is_main_contact=True, address="203.0.113.7", user_agent="pytest")
 
@@ -59,12 +59,12 @@ def make_supplier(entity: Entity, code: str = "lead-garden", **kw) -> Partner:
 def world(db) -> World:
     entity = make_entity(
         slug="nordlicht", legal_name="Nordlicht Leads GmbH", address_line1="Jungfernstieg 1", postal_code="20354",
-        city="Hamburg", tax_id="DE811223344", email="billing@nordlicht.example", iban="DE89370400440532013000",
+        city="Hamburg", tax_id="DE811223345", email="billing@nordlicht.example", iban="DE89370400440532013000",
         currency="EUR", timezone="Europe/Berlin", invoice_prefix="NL-", credit_note_prefix="NL-GS-",
         default_tax_rate_bp=1900,
     )  # fmt: skip
     make_lead_type(entity, "auto", name="Car insurance")
-    buyer = make_partner(entity, code="elbe", name="Elbe Versicherung AG", tax_id="DE665412094")
+    buyer = make_partner(entity, code="elbe", name="Elbe Versicherung AG", tax_id="DE665412091")
     make_plan(buyer, "flat", {"price": "10.00"})
     supplier = make_supplier(entity)
     leads = supply(supplier, buyer, 25, datetime(2026, 10, 5, 9, tzinfo=UTC))

@@ -294,7 +294,20 @@ def test_seller_details_name_every_wrong_field_and_save_nothing(world):
     assert set(caught.value.problems) == {"country", "iban", "email", "tax_rate"}
     with pytest.raises(s.DetailsError) as caught:
         s.seller_details_set(actor=ACTOR, partner=world.supplier, details={**COMPLETE, "tax_id": "FR40303265045"})
-    assert caught.value.problems == {"tax_id": "a VAT number of DE starts with DE, got FR40303265045"}
+    assert caught.value.problems == {"tax_id": "a VAT number of DE starts with DE, got 'FR40303265045'"}
+    assert not hasattr(world.supplier, "seller_profile") or world.supplier.seller_profile is None
+
+
+def test_seller_details_check_the_vat_number_bic_and_peppol_id_by_their_rules(world):
+    with pytest.raises(s.DetailsError) as caught:
+        s.seller_details_set(actor=ACTOR, partner=world.supplier,
+                             details={**COMPLETE, "tax_id": "DE287654321", "bic": "DEUTXXFF",
+                                      "peppol_id": "9930:DE287654321"})  # fmt: skip
+    assert caught.value.problems == {
+        "tax_id": "not a valid DE VAT number (check digit does not match): 'DE287654321'",
+        "bic": "not a valid BIC (Invalid country code 'XX'), e.g. DEUTDEFF",
+        "peppol_id": "9930:DE287654321 is not a valid VAT number of DE (DE…)",
+    }
     assert not hasattr(world.supplier, "seller_profile") or world.supplier.seller_profile is None
 
 

@@ -142,12 +142,12 @@ PRINTABLE = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Co
 def sample() -> d.Document:
     seller = d.Party(
         name="Nordlicht Leads GmbH", country="DE", address_line1="Jungfernstieg 1", postal_code="20354",
-        city="Hamburg", tax_id="DE811223344", endpoint="9930:DE811223344", email="billing@nordlicht.example",
+        city="Hamburg", tax_id="DE811223345", endpoint="9930:DE811223345", email="billing@nordlicht.example",
         iban="DE89370400440532013000",
     )  # fmt: skip
     buyer = d.Party(
         name="Elbe Versicherung AG", country="DE", address_line1="Ballindamm 2", postal_code="20095",
-        city="Hamburg", tax_id="DE665412094", endpoint="9930:DE665412094", contact_name="Ann", code="elbe",
+        city="Hamburg", tax_id="DE665412091", endpoint="9930:DE665412091", contact_name="Ann", code="elbe",
     )  # fmt: skip
     lines = (
         d.Line(1, "charge", "Leads — Kfz", 300, 2_000_000, 60_000, Decimal(19), tax.STANDARD_RATE),

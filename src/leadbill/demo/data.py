@@ -16,6 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 import yaml
+from stdnum import luhn
+from stdnum.iso7064 import mod_11_10
+from stdnum.us import ein as us_ein
 
 from leadbill.domain.periods import Period
 
@@ -97,7 +100,7 @@ def setup_document(history: Period, last: Period) -> tuple[dict[str, Any], list[
                 "address": {"line1": f"{100 + i * 7} Commerce Street", "postal_code": f"{10000 + i * 311}",
                             "city": rng.choice(["Austin", "Denver", "Columbus", "Raleigh"]) if country == "US"
                             else rng.choice(["Hamburg", "München", "Köln", "Leipzig"]), "country": country},
-                "tax_id": f"{'US' if country == 'US' else 'DE'}{rng.randrange(10**8, 10**9)}",
+                "tax_id": demo_tax_id(country, rng.randrange(10**8, 10**9)),
                 "payment_terms_days": rng.choice([15, 30, 30, 45]),
                 "billing_mode": "credit",
                 "returns": {"allowed": True, "max_age_days": 30, "max_share": 15, "auto_accept": i % 2 == 0},
@@ -111,7 +114,7 @@ def setup_document(history: Period, last: Period) -> tuple[dict[str, Any], list[
                 partner["address"].update(
                     {"line1": "12 rue de la Paix", "postal_code": "75002", "city": "Paris", "country": "FR"}
                 )
-                partner["tax_id"] = f"FR{rng.randrange(10**10, 10**11)}"
+                partner["tax_id"] = demo_tax_id("FR", rng.randrange(10**10, 10**11))
                 partner["tax_rate"] = "0"
             if slug_ == "acme-us" and i == 3:
                 partner["billing_mode"] = "prepay"
@@ -144,7 +147,7 @@ def setup_document(history: Period, last: Period) -> tuple[dict[str, Any], list[
                     "city": "New York" if country == "US" else "Hamburg",
                     "country": country,
                 },
-                "tax_id": "US98-7654321" if country == "US" else "DE811223344",
+                "tax_id": "98-7654321" if country == "US" else "DE811223345",
                 **({"peppol_id": "0060:123456789"} if country == "US" else {}),
                 "email": f"billing@{slug_}.example",
                 "phone": "+1 212 555 0100" if country == "US" else "+49 40 555 0100",
@@ -219,3 +222,15 @@ def months_before(today: date) -> tuple[date, date]:
     last_first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     history_first = (last_first - timedelta(days=1)).replace(day=1)
     return history_first, last_first
+
+
+def demo_tax_id(country: str, seed: int) -> str:
+    """A made-up tax id that passes `country`'s rules (check digits included), from a random number."""
+    digits = f"{seed % 10**9:09d}"
+    if country == "US":  # an EIN: two-digit campus prefix, seven digits
+        prefix = digits[:2] if us_ein.is_valid(f"{digits[:2]}-{digits[2:]}") else "12"
+        return f"{prefix}-{digits[2:]}"
+    if country == "FR":  # FR, two key digits, a SIREN (Luhn)
+        siren = digits[:8] + luhn.calc_check_digit(digits[:8])
+        return f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"
+    return f"DE{digits[:8]}{mod_11_10.calc_check_digit(digits[:8])}"

@@ -52,7 +52,7 @@ class Party:
     postal_code: str = ""
     city: str = ""
     tax_id: str = ""
-    # Peppol participant id as "scheme:identifier" (e.g. "0088:5790000435968", "9930:DE811223344").
+    # Peppol participant id as "scheme:identifier" (e.g. "0088:5790000435968", "9930:DE811223345").
     endpoint: str = ""
     email: str = ""
     phone: str = ""

@@ -8,9 +8,12 @@ VAT-based EAS scheme.
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Callable
 
 from leadbill.domain.errors import DomainError
+from leadbill.domain.identifiers import VAT_PREFIXES, vat_number
 
 # EAS codes accepted by Peppol BIS Billing 3.0.21 (the rule file's list).
 EAS_CODES = frozenset(
@@ -110,20 +113,71 @@ VAT_SCHEMES = {
     "ES": "9920",
 }  # fmt: skip
 
+_VAT_SCHEME_COUNTRY = {scheme: country for country, scheme in VAT_SCHEMES.items()}
+
 _ID = re.compile(r"(\d{4}):([A-Za-z0-9][A-Za-z0-9.:_\-]{0,99})")
 
 
+# EAS schemes whose identifiers have rules python-stdnum knows: (what it is, stdnum module).
+STDNUM_SCHEMES = {
+    "0002": ("a French SIREN", "stdnum.fr.siren"),
+    "0007": ("a Swedish organisation number", "stdnum.se.orgnr"),
+    "0009": ("a French SIRET", "stdnum.fr.siret"),
+    "0088": ("a GLN (13 digits)", "stdnum.ean"),
+    "0151": ("an Australian ABN", "stdnum.au.abn"),
+    "0184": ("a Danish CVR number", "stdnum.dk.cvr"),
+    "0192": ("a Norwegian organisation number", "stdnum.no.orgnr"),
+    "0196": ("an Icelandic kennitala", "stdnum.is_.kennitala"),
+    "0204": ("a German Leitweg-ID", "stdnum.de.leitweg"),
+    "0208": ("a Belgian enterprise number", "stdnum.be.vat"),
+    "0210": ("an Italian codice fiscale", "stdnum.it.codicefiscale"),
+    "0211": ("an Italian partita IVA", "stdnum.it.iva"),
+    "9959": ("a US EIN", "stdnum.us.ein"),
+}
+# EAS schemes that are only a number of fixed length.
+DIGIT_SCHEMES = {"0060": 9, "0106": 8, "0190": 20}
+
+
 def check_participant_id(text: str, *, field: str = "peppol_id") -> str:
-    """'scheme:identifier' with a Peppol EAS scheme; '' stays ''."""
+    """'scheme:identifier' with a Peppol EAS scheme and an identifier valid in it; '' stays ''.
+
+    Where the scheme is a national number python-stdnum knows (VAT numbers in the 99xx
+    schemes, GLN, SIRET, EIN, …), its format and check digits are checked too: an access
+    point refuses a participant that cannot exist.
+    """
     text = text.strip()
     if not text:
         return ""
     match = _ID.fullmatch(text)
     if not match:
         raise DomainError(f"expected 'scheme:identifier' such as 0088:5790000435968, got {text!r}", field=field)
-    if match.group(1) not in EAS_CODES:
-        raise DomainError(f"{match.group(1)} is not a Peppol EAS scheme", field=field)
+    scheme, identifier = match.groups()
+    if scheme not in EAS_CODES:
+        raise DomainError(f"{scheme} is not a Peppol EAS scheme", field=field)
+    problem = _identifier_problem(scheme, identifier)
+    if problem:
+        raise DomainError(f"{scheme}:{identifier} is not {problem}", field=field)
     return text
+
+
+def _identifier_problem(scheme: str, identifier: str) -> str:
+    """What the identifier should be in its scheme when it is not, else ''."""
+    country = _VAT_SCHEME_COUNTRY.get(scheme)
+    if country and country in VAT_PREFIXES:
+        try:
+            vat_number(identifier, country)
+        except DomainError:
+            return f"a valid VAT number of {country} ({VAT_PREFIXES[country]}…)"
+        return ""
+    if scheme in DIGIT_SCHEMES:
+        width = DIGIT_SCHEMES[scheme]
+        return "" if identifier.isascii() and identifier.isdigit() and len(identifier) == width else f"{width} digits"
+    if scheme in STDNUM_SCHEMES:
+        what, module_name = STDNUM_SCHEMES[scheme]
+        is_valid: Callable[[str], bool] = importlib.import_module(module_name).is_valid
+        ok = is_valid(identifier) and (scheme != "0088" or len(identifier) == 13)
+        return "" if ok else what
+    return ""
 
 
 def participant_id(explicit: str, *, country: str, vat_id: str) -> str:

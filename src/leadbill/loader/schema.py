@@ -30,6 +30,7 @@ from django.core.validators import validate_email
 from leadbill.documents.logos import LOGO_MAX_BYTES as LOGO_MAX_BYTES
 from leadbill.documents.logos import LOGO_MAX_PIXELS as LOGO_MAX_PIXELS
 from leadbill.documents.logos import Logo, logo_read
+from leadbill.domain import identifiers
 from leadbill.domain.errors import DomainError, PricingError
 from leadbill.domain.money import MAX_DECIMAL_CHARS, check_currency, decimal_to_minor, parse_decimal
 from leadbill.domain.peppol import check_participant_id
@@ -47,8 +48,6 @@ SIDES = ("sell", "buy")
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _LOCALE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
-_BIC = re.compile(r"[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?")
-_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MAX_INT = 2**31 - 1  # PositiveIntegerField
 _MAX_BIGINT = 2**63 - 1  # BigIntegerField
@@ -490,13 +489,20 @@ def _email(value: Any) -> str:
 
 
 def _iban(value: Any) -> str:
-    text = _text(60)(value).replace(" ", "").upper()
-    if not _IBAN.fullmatch(text):
-        raise DomainError("not an IBAN")
-    digits = "".join(str(int(c, 36)) for c in text[4:] + text[:4])
-    if int(digits) % 97 != 1:
-        raise DomainError("IBAN check digits do not match")
-    return text
+    return identifiers.iban(_text(60)(value))
+
+
+def _bic(value: Any) -> str:
+    return identifiers.bic(_text(20)(value))
+
+
+def _tax_id(country: str) -> Callable[[Any], str]:
+    """A tax id checked by the rules of `country` (the address's; '' lets a VAT prefix decide)."""
+
+    def convert(value: Any) -> str:
+        return identifiers.tax_id(_text(identifiers.MAX_LENGTH)(value), country)
+
+    return convert
 
 
 def _integer(minimum: int = 0, maximum: int = _MAX_INT) -> Callable[[Any], int]:
@@ -661,11 +667,11 @@ class _Reader:
         slug = f.read("slug", _text(50, pattern=_SLUG, expected="letters, digits, '-' and '_' only"))
         legal_name = f.text("legal_name", 200, _REQUIRED)
         address = _address(f, country_required=True)
-        tax_id = f.text("tax_id", 40)
+        tax_id = f.read("tax_id", _tax_id(address.country), "")
         email = f.read("email", _email, "")
         phone = f.text("phone", 40)
         iban = f.read("iban", _iban, "")
-        bic = f.text("bic", 11, pattern=_BIC, expected="a BIC of 8 or 11 characters, e.g. DEUTDEFF")
+        bic = f.read("bic", _bic, "")
         currency = f.read("currency", lambda v: check_currency(_text(20)(v)))
         timezone = f.read("timezone", _zone_name)
         locale = f.text("locale", 16, "en_US", pattern=_LOCALE, expected="a locale such as en_US or de_DE")
@@ -765,7 +771,7 @@ class _Reader:
             except DomainError as exc:
                 self.problems.append(Problem(item_path, exc.message))
         address = _address(f, country_required=False)
-        tax_id = f.text("tax_id", 40)
+        tax_id = f.read("tax_id", _tax_id(address.country), "")
         peppol_id = f.read("peppol_id", _peppol_id, "")
         buyer_reference = f.text("buyer_reference", 100)
         own_currency = f.read("currency", lambda v: check_currency(_text(20)(v)), currency)

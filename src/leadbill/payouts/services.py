@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -24,14 +24,13 @@ from django.utils import timezone
 from leadbill.audit.services import audit_record
 from leadbill.catalog.models import LeadType, PlanSide, PricePlan
 from leadbill.deliveries.models import Delivery, Return, ReturnStatus
-from leadbill.domain import generation
+from leadbill.domain import generation, identifiers
 from leadbill.domain import payouts as p
 from leadbill.domain import selfbilling as sb
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.money import unit_price_to_micros
 from leadbill.domain.periods import Period
 from leadbill.domain.pricing import DeliveredPrice, model_from_config
-from leadbill.domain.tax import VAT_PREFIX_COUNTRIES
 from leadbill.entities.models import Entity, NumberSeries
 from leadbill.entities.services import allocate_numbers, format_number
 from leadbill.invoicing.services import check_period_ended, today_in
@@ -95,7 +94,7 @@ class DetailsError(DomainError):
 def _check_details(raw: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     """Clean the seller details; returns (values, problems by field)."""
     from leadbill.domain.peppol import check_participant_id
-    from leadbill.loader.schema import _BIC, _email, _iban
+    from leadbill.loader.schema import _email
 
     limits = {f.name: f.max_length for f in SellerProfile._meta.get_fields() if getattr(f, "max_length", None)}
     values: dict[str, str] = {}
@@ -108,19 +107,18 @@ def _check_details(raw: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, st
     country = values["country"] = values["country"].upper()
     if country and (len(country) != 2 or not country.isalpha()):
         problems["country"] = "an ISO 3166-1 country code of two letters, e.g. DE"
-    tax_id = values["tax_id"] = values["tax_id"].replace(" ", "").upper()
-    prefix = "EL" if country == "GR" else country
-    if tax_id and country in VAT_PREFIX_COUNTRIES and tax_id[:2].isalpha() and not tax_id.startswith(prefix):
-        problems["tax_id"] = f"a VAT number of {country} starts with {prefix}, got {tax_id}"
-    for key, check in (("email", _email), ("iban", _iban)):
+    checks: dict[str, Callable[[str], str]] = {
+        "tax_id": lambda value: identifiers.tax_id(value, country if "country" not in problems else ""),
+        "email": _email,
+        "iban": identifiers.iban,
+        "bic": identifiers.bic,
+    }
+    for key, check in checks.items():
         if values[key] and key not in problems:
             try:
                 values[key] = check(values[key])
             except DomainError as exc:
                 problems[key] = exc.message
-    values["bic"] = values["bic"].replace(" ", "").upper()
-    if values["bic"] and not _BIC.fullmatch(values["bic"]):
-        problems["bic"] = "a BIC of 8 or 11 characters, e.g. DEUTDEFF"
     if values["peppol_id"]:
         try:
             values["peppol_id"] = check_participant_id(values["peppol_id"])
