@@ -2,7 +2,8 @@
 
 Schemathesis generates requests from the app's own OpenAPI document (valid and invalid
 ones) for every operation and checks that none gets a 5xx and that every response
-matches what the document says: status code, content type and body schema.
+matches what the document says: status code, content type and body schema. A second pass
+sends only invalid requests (negative data) to every operation, with the same key and checks.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -72,4 +74,25 @@ def token(billed):
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_conforms_to_its_own_openapi(case, token):
+    case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+
+
+# The negative pass: the same operations, key and checks, but every request breaks the document
+# somewhere (wrong type, pattern, bound or enum, a required part missing, a bad path or query
+# parameter, an unknown property). Only the coverage phase (deterministic edge cases of each
+# part) and fuzzing run: the examples phase would send the document's own, valid examples.
+# None may get a 5xx; each answer must be documented (status, content type, body), so a refusal
+# is a documented 4xx with its Problem.
+negative = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+negative.config.generation.update(modes=[GenerationMode.NEGATIVE])
+negative.config.phases.update(phases=["coverage", "fuzzing"])
+# Not negative_data_rejection here either: besides the reasons above, values the document forbids
+# are accepted where Pydantic's lax mode coerces them (`0` for a boolean, a number for a date in the
+# query string), "" clears a partner's field as null does, and a batch over maxItems gets 413.
+
+
+@negative.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_api_refuses_negative_data_without_a_server_error(case, token):
+    assert case.meta.generation.mode is GenerationMode.NEGATIVE, case.meta.phase
     case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
