@@ -212,3 +212,54 @@ def test_a_render_with_hundreds_of_characters_no_font_draws_stays_well_inside_it
     started = time.monotonic()
     assert render_pdf(hostile(sample(), text)).startswith(b"%PDF-")
     assert time.monotonic() - started < 10
+
+
+# --- free text the services keep: one check whatever the interface ------------------------
+
+
+def _shown(response) -> str:
+    import html as html_lib
+
+    return html_lib.unescape(response.content.decode())
+
+
+def test_console_reasons_and_references_with_control_characters_are_refused_naming_the_field(site: Site):
+    from leadbill.invoicing.models import Adjustment, Invoice, LedgerEntry, Payment
+
+    finance = site.login(STAFF["finance"])
+    number = site.acme_invoice.number
+    cases = [
+        (f"/console/leadco/invoices/{number}/void/", {"reason": "wrong\x1b[31m prices"}, "reason", "U+001B"),
+        (f"/console/leadco/invoices/{number}/payments/", {"amount": "1.00", "reference": "SEPA\x07 1"}, "reference",
+         "U+0007"),
+        ("/console/leadco/partners/acme/adjustments/", {"direction": "credit", "amount": "5.00",
+                                                        "reason": "good\x0bwill"}, "reason", "U+000B"),
+        ("/console/leadco/partners/blue/topups/", {"amount": "50.00", "received_on": "2026-02-03",
+                                                   "reference": "wire\x1b[0m"}, "reference", "U+001B"),
+    ]  # fmt: skip
+    topups = LedgerEntry.objects.filter(partner=site.blue, kind="topup").count()
+    for url, form, field, code in cases:
+        page = _shown(finance.post(url, form, follow=True))
+        assert f"{field}" in page and f"control character {code} is not allowed" in page, url
+    assert Invoice.objects.get(pk=site.acme_invoice.pk).status == "issued"
+    assert not Payment.objects.filter(invoice=site.acme_invoice).exists()
+    assert not Adjustment.objects.filter(partner=site.acme).exists()
+    assert LedgerEntry.objects.filter(partner=site.blue, kind="topup").count() == topups
+
+
+def test_console_webhook_description_and_entity_footer_with_control_characters_are_refused(site: Site, fake_dns):
+    from leadbill.entities.models import Entity
+    from leadbill.webhooks.models import Endpoint
+
+    admin = site.login(STAFF["admin"])
+    fake_dns({"hooks.example": ["93.184.216.34"]})
+    page = _shown(admin.post("/console/leadco/automation/webhooks/", {"url": "https://hooks.example/leadbill",
+                                                                       "description": "ERP\x1b[0m"}, follow=True))  # fmt: skip
+    assert "control character U+001B is not allowed" in page
+    assert not Endpoint.objects.exists()
+    footer = site.entity.invoice_footer
+    page = _shown(admin.post("/console/leadco/settings/documents/", {"footer": "Bank\x07 line\nsecond"}, follow=True))
+    assert "control character U+0007 is not allowed" in page
+    assert Entity.objects.get(pk=site.entity.pk).invoice_footer == footer
+    admin.post("/console/leadco/settings/documents/", {"footer": "Bank line\nsecond\tcolumn"}, follow=True)
+    assert Entity.objects.get(pk=site.entity.pk).invoice_footer == "Bank line\nsecond\tcolumn"  # breaks stay

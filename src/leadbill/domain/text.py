@@ -87,6 +87,18 @@ def check_text(text: str, *, field: str | None = None, multiline: bool = False) 
     return text
 
 
+def field_text(text: str, *, field: str, max_length: int, multiline: bool = False) -> str:
+    """One value a service stores: trimmed, then refused naming `field` if unsafe or too long.
+
+    Services call it on every free text they keep (a reason, a reference, a footer), so what
+    the console, the portal, the API or the CLI sends is held to the same rule.
+    """
+    text = check_text(text.strip(), field=field, multiline=multiline)
+    if len(text) > max_length:
+        raise DomainError(f"at most {max_length} characters, got {len(text)}", field=field)
+    return text
+
+
 def clean_text(text: str, *, multiline: bool = False) -> str:
     """`text` with its unsafe characters removed (a file of rows); in one line, a break becomes a space."""
     pattern = _pattern(multiline)

@@ -49,11 +49,9 @@ def entity_documents_set(*, actor: str, entity: Entity, logo: tuple[bytes, str] 
     """Change the logo (checked bytes and media type) and footer printed on new documents."""
     from leadbill.audit.services import audit_record
     from leadbill.documents.assets import asset_store
-    from leadbill.domain.errors import DomainError
+    from leadbill.domain.text import field_text
 
-    footer = footer.strip()
-    if len(footer) > 500:
-        raise DomainError("a footer may have at most 500 characters", field="footer")
+    footer = field_text(footer, field="footer", max_length=500, multiline=True)
     with transaction.atomic():
         entity = Entity.objects.select_for_update().get(pk=entity.pk)
         changed: dict[str, object] = {}

@@ -22,6 +22,7 @@ from leadbill.domain import generation
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.periods import Period, zone
 from leadbill.domain.rounding import micros_divisor
+from leadbill.domain.text import field_text
 from leadbill.entities.models import Entity
 from leadbill.entities.services import CREDIT_NOTE_SERIES, INVOICE_SERIES, allocate_numbers, format_number
 from leadbill.invoicing import facts as f
@@ -731,6 +732,7 @@ def payment_record(*, actor: str, invoice: Invoice, amount_minor: int, paid_on: 
             raise StateError(f"{inv.number} is {inv.status}; only issued invoices take payments")
         if amount_minor <= 0:
             raise DomainError("a payment must be positive", field="amount")
+        reference = field_text(reference, field="reference", max_length=200)
         due = inv.total_minor - inv.paid_minor
         if amount_minor > due:
             raise DomainError(f"payment exceeds the amount due on {inv.number}", field="amount")
@@ -751,7 +753,8 @@ def payment_record(*, actor: str, invoice: Invoice, amount_minor: int, paid_on: 
 
 def invoice_void(*, actor: str, invoice: Invoice, reason: str, issue_date: date | None = None) -> Invoice:
     """Void an issued invoice or receipt: a credit note reverses it and its leads become billable again."""
-    if not reason.strip():
+    reason = field_text(reason, field="reason", max_length=500)
+    if not reason:
         raise DomainError("say why the document is voided", field="reason")
     with transaction.atomic():
         inv = _locked(invoice)
@@ -882,7 +885,8 @@ def adjustment_create(*, actor: str, partner: Partner, amount_minor: int, reason
     """A manual credit (negative) or debit (positive), billed on the partner's next document."""
     if amount_minor == 0:
         raise DomainError("an adjustment cannot be zero", field="amount")
-    if not reason.strip():
+    reason = field_text(reason, field="reason", max_length=500)
+    if not reason:
         raise DomainError("say why (it is printed on the invoice)", field="reason")
     with transaction.atomic():
         adj = Adjustment.objects.create(
@@ -904,6 +908,7 @@ def topup_record(
         raise DomainError("a top-up must be positive", field="amount")
     if occurred_at.tzinfo is None:
         raise DomainError("give the time zone of the top-up time", field="occurred_at")
+    reference = field_text(reference, field="reference", max_length=200)
     with transaction.atomic():
         entry = LedgerEntry.objects.create(
             entity_id=partner.entity_id, partner=partner, kind=LedgerKind.TOPUP, amount_minor=amount_minor,

@@ -31,6 +31,7 @@ from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.money import unit_price_to_micros
 from leadbill.domain.periods import Period
 from leadbill.domain.pricing import DeliveredPrice, model_from_config
+from leadbill.domain.text import field_text, unsafe_character
 from leadbill.entities.models import Entity, NumberSeries
 from leadbill.entities.services import allocate_numbers, format_number
 from leadbill.invoicing.services import check_period_ended, today_in
@@ -103,6 +104,8 @@ def _check_details(raw: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, st
         text = str(raw.get(key) or "").strip()
         if len(text) > (limits.get(key) or 200):
             problems[key] = f"at most {limits.get(key)} characters"
+        elif (unsafe := unsafe_character(text)) is not None:
+            problems[key] = unsafe
         values[key] = text
     country = values["country"] = values["country"].upper()
     if country and (len(country) != 2 or not country.isalpha()):
@@ -151,9 +154,10 @@ def seller_details_set(
         rate_bp = None if rate is None else _bp(rate)
     except DomainError as exc:
         problems["tax_rate"] = exc.message
-    footer = footer.strip()
-    if len(footer) > 500:
-        problems["footer"] = "at most 500 characters"
+    try:
+        footer = field_text(footer, field="footer", max_length=500, multiline=True)
+    except DomainError as exc:
+        problems["footer"] = exc.message
     prefix = number_prefix.strip() or default_prefix(partner)
     if len(prefix) > 20 or not all(ch.isalnum() or ch in "-_/." for ch in prefix):
         problems["number_prefix"] = "at most 20 letters, digits or - _ / ."
@@ -614,6 +618,8 @@ def payout_transition(
     *, actor: str, payout: Payout, to: str, reason: str = "", reference: str = "", paid_on: date | None = None
 ) -> Payout:
     """Move a payout along its lifecycle; "ready" generates the self-billed documents."""
+    reason = field_text(reason, field="reason", max_length=500)
+    reference = field_text(reference, field="reference", max_length=200)
     with transaction.atomic():
         po = _locked(payout)
         p.check_transition(po.status, to)
@@ -935,6 +941,8 @@ def supplier_invoice_upload(
     *, actor: str, payout: Payout, name: str, content: bytes, reference: str = ""
 ) -> SupplierInvoice:
     """The partner's own invoice for a payout that has no self-invoice (PDF or e-invoice XML)."""
+    name = field_text(name, field="file", max_length=200) or "invoice"
+    reference = field_text(reference, field="reference", max_length=100)
     if len(content) > SUPPLIER_INVOICE_MAX_BYTES:
         raise DomainError(f"{name} is {len(content):,} bytes; at most {SUPPLIER_INVOICE_MAX_BYTES:,}", field="file")
     if content.startswith(b"%PDF-"):
@@ -952,7 +960,7 @@ def supplier_invoice_upload(
             raise StateError("this payout has a self-invoice; the partner does not invoice it again")
         upload = SupplierInvoice.objects.create(
             payout=po, name=name[:200] or "invoice", media_type=media_type, sha256=hashlib.sha256(content).hexdigest(),
-            size=len(content), content=content, reference=reference.strip()[:100], uploaded_by=actor,
+            size=len(content), content=content, reference=reference, uploaded_by=actor,
             uploaded_at=timezone.now(),
         )  # fmt: skip
         if po.status != p.PENDING:

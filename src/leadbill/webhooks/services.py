@@ -18,6 +18,7 @@ from django.utils import timezone
 from leadbill.audit.models import AuditEvent
 from leadbill.audit.services import audit_record
 from leadbill.domain.errors import DomainError, StateError
+from leadbill.domain.text import field_text
 from leadbill.entities.models import Entity
 from leadbill.invoicing.selectors import money as _money
 from leadbill.jobs.kick import enqueue_on_commit, kick_rows, kicked_at, needs_kick
@@ -68,9 +69,10 @@ def _check_url(url: str) -> str:
 def endpoint_add(
     *, actor: str, entity: Entity, url: str, events: Sequence[str] = (), description: str = ""
 ) -> Endpoint:
+    description = field_text(description, field="description", max_length=200)
     with transaction.atomic():
         endpoint = Endpoint.objects.create(entity=entity, url=_check_url(url), events=_check_events(events),
-                                           description=description.strip()[:200], secret=signing.new_secret())  # fmt: skip
+                                           description=description, secret=signing.new_secret())  # fmt: skip
         audit_record(actor=actor, action="webhook_endpoint.added", obj=endpoint, entity=entity, url=endpoint.url,
                      events=endpoint.events)  # fmt: skip
     return endpoint
