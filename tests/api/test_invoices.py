@@ -108,7 +108,7 @@ def test_payments_partial_then_whole_and_wrong_currency(billed):
     more = billed.full.post(
         "/invoices/INV-000001/payments", {"amount": "1.00", "currency": "EUR", "paid_on": "2026-02-12"}
     )
-    assert more.status_code == 409 and "only issued invoices take payments" in more.body["detail"]
+    assert more.status_code == 409 and "is paid; only open invoices take payments" in more.body["detail"]
 
 
 def test_void_issues_a_reversing_credit_note(billed):

@@ -54,7 +54,7 @@ def test_issue_then_show_then_pay_then_void(billed_setup, capsys):
     assert main(["invoices", "pay", "A-000001", "4.00", "--on", "2026-02-05", "--reference", "wire 1"]) == 0
     capsys.readouterr()
     _, inv = run_json(capsys, "invoices", "show", "A-000001")
-    assert (inv["status"], inv["paid"], inv["balance_due"]) == ("issued", "4.00", "6.00")
+    assert (inv["status"], inv["paid"], inv["balance_due"]) == ("partially_paid", "4.00", "6.00")
     assert main(["invoices", "void", "A-000001", "--reason", "duplicate"]) == 2  # has a payment
     assert "payments recorded" in capsys.readouterr().err
     code, run2 = run_json(capsys, "run", "show", str(run["id"]))

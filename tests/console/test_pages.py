@@ -40,7 +40,7 @@ def test_a_partial_payment_then_the_rest_marks_the_invoice_paid(site: Site, fina
     url = f"/console/leadco/invoices/{site.acme_invoice.number}/payments/"
     assert finance.post(url, {"amount": "2.00", "paid_on": "2026-02-10", "reference": "wire 1"}).status_code == 302
     invoice = Invoice.objects.get(pk=site.acme_invoice.pk)
-    assert invoice.status == "issued" and invoice.paid_minor == 200
+    assert invoice.status == "partially_paid" and invoice.paid_minor == 200
     finance.post(url, {"amount": "", "paid_on": "2026-02-11"})  # empty: the whole balance
     invoice.refresh_from_db()
     assert invoice.status == "paid" and invoice.paid_minor == invoice.total_minor

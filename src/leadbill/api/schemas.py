@@ -507,7 +507,7 @@ class InvoiceSummary(Schema):
     number: str | None
     reference: str
     kind: Literal["invoice", "receipt", "credit_note"]
-    status: Literal["draft", "issued", "paid", "void"]
+    status: Literal["draft", "issued", "partially_paid", "paid", "void", "written_off"]
     partner: str
     period: str
     issue_date: date | None
@@ -527,7 +527,7 @@ class InvoiceOut(Schema):
     number: str | None
     reference: str
     kind: Literal["invoice", "receipt", "credit_note"]
-    status: Literal["draft", "issued", "paid", "void"]
+    status: Literal["draft", "issued", "partially_paid", "paid", "void", "written_off"]
     entity: str
     partner: str
     seller: dict[str, Any]

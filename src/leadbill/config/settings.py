@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "leadbill.catalog",
     "leadbill.deliveries",
     "leadbill.invoicing",
+    "leadbill.receivables",
     "leadbill.documents",
     "leadbill.jobs",
     "leadbill.mailing",

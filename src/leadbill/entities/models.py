@@ -30,6 +30,10 @@ class Entity(models.Model):
     )
     logo_sha256 = models.CharField(max_length=64, blank=True, help_text="the logo, an asset in documents")
     invoice_footer = models.CharField(max_length=500, blank=True, help_text="printed at the foot of every page")
+    credit_on_account = models.CharField(
+        max_length=10, choices=[("automatic", "Applied to open invoices, oldest first"), ("manual", "Applied by finance")],
+        default="automatic", help_text="what happens to credit on account (overpayments, credit notes without a target)",
+    )  # fmt: skip
     self_billing = models.BooleanField(
         default=False,
         help_text="allow partners to opt in to self-invoicing and generate invoices on ready payouts automatically",

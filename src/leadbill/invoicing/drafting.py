@@ -120,7 +120,8 @@ def credits_due(partner_ids: Sequence[int]) -> dict[int, list[CreditDue]]:
             f"""SELECT d.partner_id, r.id, b.id, d.id, b.amount_minor, d.lead_type_id
                   FROM deliveries_return r
                   JOIN invoicing_billedlead b ON b.delivery_id = r.delivery_id AND b.voided = {false}
-                  JOIN invoicing_invoice i ON i.id = b.invoice_id AND i.status IN ('issued', 'paid')
+                  JOIN invoicing_invoice i ON i.id = b.invoice_id
+                                         AND i.status IN ('issued', 'partially_paid', 'paid', 'written_off')
                   JOIN deliveries_delivery d ON d.id = r.delivery_id
                  WHERE r.status = 'accepted' AND d.partner_id IN ({f.id_list(partner_ids)})
                    AND NOT EXISTS (SELECT 1 FROM invoicing_creditedlead c
@@ -211,11 +212,9 @@ def standing_of(partners: Sequence[Partner], period: Period) -> Standing:
         standing.ledger = {r["partner_id"]: (r["opening"] or 0, r["topups"] or 0, r["movements"] or 0) for r in rows}
     limited = [p.pk for p in partners if p.credit_limit_minor is not None and not p.is_prepay]
     if limited:
-        rows = (
-            Invoice.objects.filter(partner_id__in=limited, status="issued")
-            .values("partner_id")
-            .annotate(due=Sum("total_minor") - Sum("paid_minor"))
-        )
+        from leadbill.receivables.models import Entry
+
+        rows = Entry.objects.filter(partner_id__in=limited).values("partner_id").annotate(due=Sum("amount_minor"))
         standing.open_due = {r["partner_id"]: r["due"] or 0 for r in rows}
     return standing
 

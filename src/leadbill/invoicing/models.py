@@ -12,8 +12,13 @@ class Kind(models.TextChoices):
 class Status(models.TextChoices):
     DRAFT = "draft", "Draft"
     ISSUED = "issued", "Issued"
+    PARTIALLY_PAID = "partially_paid", "Partially paid"
     PAID = "paid", "Paid"
     VOID = "void", "Void"
+    WRITTEN_OFF = "written_off", "Written off"
+
+
+OPEN_STATUSES = (Status.ISSUED, Status.PARTIALLY_PAID)
 
 
 PERIOD_KINDS = [Kind.INVOICE, Kind.RECEIPT]
@@ -87,7 +92,7 @@ class Invoice(models.Model):
     partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="invoices")
     run = models.ForeignKey(InvoiceRun, null=True, blank=True, on_delete=models.SET_NULL)
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    status = models.CharField(max_length=6, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     series = models.CharField(max_length=40)
     sequence = models.PositiveBigIntegerField(null=True, blank=True)
     number = models.CharField(max_length=60, null=True, blank=True)
@@ -102,7 +107,7 @@ class Invoice(models.Model):
     subtotal_minor = models.BigIntegerField(default=0)
     tax_minor = models.BigIntegerField(default=0)
     total_minor = models.BigIntegerField(default=0)
-    paid_minor = models.BigIntegerField(default=0)
+    paid_minor = models.BigIntegerField(default=0, help_text="payments applied, net of reversals (kept by receivables)")
     taxes = models.JSONField(default=list, help_text="[{rate_bp, net_minor, tax_minor}] per rate")
     leads_billed = models.PositiveIntegerField(default=0)
     leads_returned = models.PositiveIntegerField(default=0)
@@ -142,7 +147,18 @@ class Invoice(models.Model):
 
     @property
     def balance_due_minor(self) -> int:
-        return self.total_minor - self.paid_minor
+        """What is still open, from the receivables ledger (annotated by `with_open`, else read once)."""
+        annotated = self.__dict__.get("open_minor")
+        if annotated is None:
+            from leadbill.receivables.selectors import open_minor
+
+            return open_minor(self)
+        return int(annotated)
+
+    @property
+    def is_open(self) -> bool:
+        """An invoice that still takes payments and credits."""
+        return self.kind == Kind.INVOICE and self.status in OPEN_STATUSES
 
 
 class InvoiceLine(models.Model):

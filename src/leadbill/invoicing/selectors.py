@@ -108,7 +108,7 @@ def invoice_as_dict(inv: Invoice) -> dict[str, Any]:
         "tax": money(inv.tax_minor, c),
         "total": money(inv.total_minor, c),
         "paid": money(inv.paid_minor, c),
-        "balance_due": money(inv.total_minor - inv.paid_minor, c) if inv.kind == "invoice" else None,
+        "balance_due": money(inv.balance_due_minor, c) if inv.kind == "invoice" else None,
         "prepay": {
             "opening_balance": money(inv.opening_balance_minor, c),
             "topups": money(inv.topups_minor, c),
@@ -190,7 +190,7 @@ def preview_as_dict(preview: RunPreview) -> dict[str, Any]:
 
 # --- console reads ---------------------------------------------------------------------------
 
-BILLED_STATUSES = ("issued", "paid")
+BILLED_STATUSES = ("issued", "partially_paid", "paid", "written_off")
 
 
 def billed_by_month(entity: Entity, months: list[tuple[int, int]]) -> dict[tuple[int, int, str], int]:
@@ -209,21 +209,10 @@ def billed_by_month(entity: Entity, months: list[tuple[int, int]]) -> dict[tuple
 
 
 def receivables(entity: Entity, today: Any) -> dict[str, Any]:
-    """Open and overdue invoices: counts and balances due per currency."""
-    from django.db.models import Count, F
+    """Open and overdue invoices per currency, from the receivables ledger (one selector for every screen)."""
+    from leadbill.receivables.selectors import entity_receivables
 
-    open_qs = Invoice.objects.filter(entity=entity, status="issued", kind="invoice")
-    rows = open_qs.values("currency").annotate(n=Count("pk"), due=Sum(F("total_minor") - F("paid_minor")))
-    late = (
-        open_qs.filter(due_date__lt=today)
-        .values("currency")
-        .annotate(n=Count("pk"), due=Sum(F("total_minor") - F("paid_minor")))
-    )
-    return {
-        "open": [{"currency": r["currency"], "count": r["n"], "due": int(r["due"] or 0)} for r in rows],
-        "overdue": [{"currency": r["currency"], "count": r["n"], "due": int(r["due"] or 0)} for r in late],
-        "drafts": Invoice.objects.filter(entity=entity, status="draft").count(),
-    }
+    return entity_receivables(entity, today)
 
 
 def preview_totals(preview: RunPreview) -> dict[str, dict[str, int]]:

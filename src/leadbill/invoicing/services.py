@@ -28,6 +28,7 @@ from leadbill.entities.services import CREDIT_NOTE_SERIES, INVOICE_SERIES, alloc
 from leadbill.invoicing import facts as f
 from leadbill.invoicing.drafting import (
     Catalog,
+    CreditDue,
     PartnerDraft,
     bp_to_percent,
     cap_overruns,
@@ -39,6 +40,7 @@ from leadbill.invoicing.drafting import (
     standing_of,
 )
 from leadbill.invoicing.models import (
+    OPEN_STATUSES,
     Adjustment,
     BilledLead,
     CreditedLead,
@@ -55,6 +57,9 @@ from leadbill.invoicing.models import (
 )
 from leadbill.invoicing.snapshots import buyer_snapshot, seller_snapshot
 from leadbill.partners.models import Partner
+from leadbill.receivables import services as ledger
+from leadbill.receivables.models import EntryKind
+from leadbill.receivables.selectors import open_minor
 
 logger = logging.getLogger(__name__)
 
@@ -472,6 +477,9 @@ def _persist(
     _link_adjustments(invoices, drafts)
     if not draft:
         _book_receipts(actor, invoices, period)
+        ledger.open_entries(invoices, actor=actor)
+        ledger.apply_automatically(actor=actor, partners=[d.partner for d in drafts],
+                                   currency_of={inv.partner_id: inv.currency for inv in invoices})  # fmt: skip
     audit_record_many(
         [
             audit_event(
@@ -676,6 +684,8 @@ def invoice_issue(*, actor: str, invoice: Invoice, issue_date: date | None = Non
         inv.save()
         if inv.kind == Kind.RECEIPT:
             _book_receipts(actor, [inv], period)
+        ledger.open_entries([inv], actor=actor)
+        ledger.apply_automatically(actor=actor, partners=[partner], currency_of={partner.pk: inv.currency})
         audit_record(actor=actor, action=f"{inv.kind}.issued", obj=inv, number=inv.number,
                      total_minor=inv.total_minor, from_draft=True)  # fmt: skip
         invoice.refresh_from_db()
@@ -723,30 +733,30 @@ def _locked(invoice: Invoice) -> Invoice:
 
 
 def payment_record(*, actor: str, invoice: Invoice, amount_minor: int, paid_on: date, reference: str = "") -> Payment:
-    """Record a full or partial payment; the invoice is paid when nothing is left due."""
+    """Record a full or partial payment against an invoice; what exceeds its open amount is credit on account."""
     with transaction.atomic():
         inv = _locked(invoice)
         if inv.kind != Kind.INVOICE:
             raise StateError(f"{inv.number} is a {inv.get_kind_display().lower()}; only invoices are paid")
-        if inv.status != Status.ISSUED:
-            raise StateError(f"{inv.number} is {inv.status}; only issued invoices take payments")
+        if inv.status not in OPEN_STATUSES:
+            raise StateError(f"{inv.number} is {inv.get_status_display().lower()}; only open invoices take payments")
         if amount_minor <= 0:
             raise DomainError("a payment must be positive", field="amount")
         reference = field_text(reference, field="reference", max_length=200)
-        due = inv.total_minor - inv.paid_minor
-        if amount_minor > due:
-            raise DomainError(f"payment exceeds the amount due on {inv.number}", field="amount")
         payment = Payment.objects.create(
             invoice=inv, amount_minor=amount_minor, paid_on=paid_on, reference=reference, recorded_by=actor
         )
-        inv.paid_minor += amount_minor
-        if inv.paid_minor == inv.total_minor:
-            inv.status = Status.PAID
-        inv.save(update_fields=["paid_minor", "status"])
+        entries = ledger.credit_entries(
+            actor=actor, partner=inv.partner, currency=inv.currency, kind=EntryKind.PAYMENT,
+            amount_minor=amount_minor, target=inv, occurred_on=paid_on, payment=payment, reason=reference,
+        )  # fmt: skip
+        on_account = -sum(e.amount_minor for e in entries if e.invoice_id is None)
         audit_record(
             actor=actor, action="payment.recorded", obj=inv, number=inv.number, amount_minor=amount_minor,
-            paid_on=paid_on.isoformat(), reference=reference, status=inv.status,
+            paid_on=paid_on.isoformat(), reference=reference, status=inv.status, on_account_minor=on_account,
         )  # fmt: skip
+        if on_account:
+            ledger.apply_automatically(actor=actor, partners=[inv.partner], currency_of={inv.partner_id: inv.currency})
         invoice.refresh_from_db()
         return payment
 
@@ -762,13 +772,22 @@ def invoice_void(*, actor: str, invoice: Invoice, reason: str, issue_date: date 
             raise StateError(f"{inv.number} is a credit note; credit notes are not voided")
         if inv.status == Status.DRAFT:
             raise StateError("a draft is discarded, not voided")
-        if inv.status not in (Status.ISSUED, Status.PAID) or (inv.kind == Kind.INVOICE and inv.status == Status.PAID):
-            raise StateError(f"{inv.number} is {inv.status}; only unpaid issued invoices can be voided")
+        voidable = OPEN_STATUSES if inv.kind == Kind.INVOICE else (Status.PAID,)
+        if inv.status not in voidable:
+            raise StateError(
+                f"{inv.number} is {inv.get_status_display().lower()}; only unpaid issued invoices can be voided"
+            )
         if inv.paid_minor and inv.kind == Kind.INVOICE:
             raise StateError(f"{inv.number} has payments recorded; issue a credit note instead")
         note = _reversal_note(actor, inv, issue_date or today_in(inv.entity), reason)
         inv.status, inv.voided_at, inv.void_reason = Status.VOID, timezone.now(), reason
         inv.save(update_fields=["status", "voided_at", "void_reason"])
+        if ledger.in_ledger(inv):  # the reversal settles what is open; credit already given goes on account
+            ledger.credit_entries(
+                actor=actor, partner=inv.partner, currency=inv.currency, kind=EntryKind.CREDIT_NOTE,
+                amount_minor=inv.total_minor, target=inv, occurred_on=note.issue_date, document=note,
+                reason=f"reverses {inv.number}",
+            )  # fmt: skip
         _recover_credits_given_elsewhere(actor, inv)
         BilledLead.objects.filter(invoice=inv).update(voided=True)
         CreditedLead.objects.filter(invoice=inv).update(voided=True)
@@ -876,9 +895,33 @@ def credit_note_issue(
                 currency=inv.currency, invoice=inv, reference=inv.number or "", occurred_at=timezone.now(),
                 created_by=actor,
             )  # fmt: skip
+        else:
+            _apply_credit_note(actor, inv, credits)
         audit_record(actor=actor, action="credit_note.issued", obj=inv, number=inv.number,
                      total_minor=inv.total_minor, returns=len(credits), adjustments=len(adjs))  # fmt: skip
         return inv
+
+
+def _apply_credit_note(actor: str, note: Invoice, credits: Sequence[CreditDue]) -> None:
+    """A credit note for returned leads settles the invoices that billed them, oldest first; the rest
+    (and credit adjustments) is credit on account."""
+    billed_ids = [c.billed_id for c in credits]
+    targets = set(BilledLead.objects.filter(pk__in=billed_ids).values_list("invoice_id", flat=True))
+    left = -note.total_minor
+    invoices = Invoice.objects.filter(pk__in=targets, kind=Kind.INVOICE, status__in=OPEN_STATUSES)
+    for target in invoices.order_by("due_date", "sequence"):
+        if left <= 0:
+            break
+        take = min(left, open_minor(target))
+        if take > 0:
+            ledger.credit_entries(actor=actor, partner=note.partner, currency=note.currency,
+                                  kind=EntryKind.CREDIT_NOTE, amount_minor=take, target=target,
+                                  occurred_on=note.issue_date, document=note)  # fmt: skip
+            left -= take
+    if left > 0:
+        ledger.credit_entries(actor=actor, partner=note.partner, currency=note.currency, kind=EntryKind.CREDIT_NOTE,
+                              amount_minor=left, target=None, occurred_on=note.issue_date, document=note)  # fmt: skip
+        ledger.apply_automatically(actor=actor, partners=[note.partner], currency_of={note.partner_id: note.currency})
 
 
 def adjustment_create(*, actor: str, partner: Partner, amount_minor: int, reason: str) -> Adjustment:

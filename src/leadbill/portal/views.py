@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count, F, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
@@ -24,6 +23,7 @@ from leadbill.loader.services import partner_apply
 from leadbill.partners.models import Partner
 from leadbill.partners.selectors import partner_as_dict
 from leadbill.payouts.services import onboarding_due
+from leadbill.receivables.selectors import partner_accounts
 from leadbill.web.access import actor_of, portal_view
 from leadbill.web.reports import report_page
 
@@ -58,8 +58,7 @@ def invoices(request: HttpRequest) -> HttpResponse:
     query = {k: v for k, v in chosen.items() if v}
     context = {"rows": rows, "chosen": chosen, "today": today, "nav": "invoices",
                "balance": partner_balance(partner) if partner.is_prepay else None,
-               "open": own_documents(partner).filter(status=Status.ISSUED, kind="invoice").aggregate(
-                   count=Count("pk"), owed=Sum(F("total_minor") - F("paid_minor"))),
+               "accounts": list(partner_accounts(partner, today).values()),
                "next_url": "?" + urlencode({**query, "after": after}) if after else None}  # fmt: skip
     return render(request, "portal/invoices.html", context)
 

@@ -106,7 +106,9 @@ def _invoice_payload(inv: Any) -> dict[str, Any]:
         "period": inv.period_key or None, "issue_date": inv.issue_date.isoformat() if inv.issue_date else None,
         "due_date": inv.due_date.isoformat() if inv.due_date else None, "currency": c,
         "subtotal": _money(inv.subtotal_minor, c), "tax": _money(inv.tax_minor, c), "total": _money(inv.total_minor, c),
-        "paid": _money(inv.paid_minor, c), "corrects": inv.corrects.number if inv.corrects_id else None,
+        "paid": _money(inv.paid_minor, c),
+        "balance_due": _money(inv.balance_due_minor, c) if inv.kind == "invoice" else None,
+        "corrects": inv.corrects.number if inv.corrects_id else None,
     }  # fmt: skip
 
 

@@ -82,7 +82,7 @@ def invoice_summary(inv: Invoice) -> dict[str, Any]:
         "currency": c,
         "total": money(inv.total_minor, c),
         "paid": money(inv.paid_minor, c),
-        "balance_due": money(inv.total_minor - inv.paid_minor, c) if inv.kind == Kind.INVOICE else None,
+        "balance_due": money(inv.balance_due_minor, c) if inv.kind == Kind.INVOICE else None,
     }
 
 
@@ -183,11 +183,7 @@ def post_payment(request: HttpRequest, number: str, payload: PaymentIn) -> Reply
     key = require(request, *FULL)
     invoice = invoice_for(key, number)
     same_currency(payload.currency, invoice.currency, f"{display_number(invoice)}")
-    amount = (
-        amount_minor(payload.amount, invoice.currency)
-        if payload.amount is not None
-        else invoice.total_minor - invoice.paid_minor
-    )
+    amount = amount_minor(payload.amount, invoice.currency) if payload.amount is not None else invoice.balance_due_minor
     payment = payment_record(
         actor=key.actor, invoice=invoice, amount_minor=amount, paid_on=payload.paid_on, reference=payload.reference
     )

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = actions.add_parser("list", help="the document history")
     p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
     p.add_argument("--partner", help="only this partner's documents (partner code)")
-    p.add_argument("--status", choices=["draft", "issued", "paid", "void"], help="only documents in this status")
+    p.add_argument("--status", choices=["draft", "issued", "partially_paid", "paid", "void", "written_off"], help="only documents in this status")
     p.add_argument("--period", help="only documents of this period, by its key as listed: 2026-03 (month), "
                    "2026-W10 (ISO week) or 2026-03-01..2026-03-15")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print JSON (with each document's lines) instead of a table")
@@ -191,7 +191,7 @@ def pay(args: argparse.Namespace) -> int:
         paid_on=day_of(args.on) or date.today(), reference=args.reference,
     )  # fmt: skip
     inv.refresh_from_db()
-    left = inv.total_minor - inv.paid_minor
+    left = inv.balance_due_minor
     console.print(
         f"{inv.number}: paid {amount(inv.paid_minor, inv.currency)} of {amount(inv.total_minor, inv.currency)}"
         + (f", {amount(left, inv.currency)} still due" if left > 0 else "")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
@@ -27,20 +26,24 @@ from leadbill.domain.errors import DomainError
 from leadbill.domain.money import amount_from_text
 from leadbill.entities.models import Entity
 from leadbill.invoicing import services as billing
-from leadbill.invoicing.models import Invoice, Kind, Status
+from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind
 from leadbill.invoicing.selectors import display_number
 from leadbill.payouts.models import SelfBilledDocument
+from leadbill.receivables.selectors import with_open
 from leadbill.web.access import actor_of, console_view
 
 PAGE = 50
-STATUS_FILTERS = ("draft", "issued", "overdue", "paid", "void")
+STATUS_FILTERS = ("draft", "open", "issued", "partially_paid", "overdue", "paid", "void", "written_off")
 
 
 def invoice_filters(qs: Any, params: Any, today: date) -> tuple[Any, dict[str, str]]:
     """Filters shared by the console and the portal (status, kind, period, number)."""
     chosen = {k: params.get(k, "").strip() for k in ("status", "kind", "period", "number")}
+    qs = with_open(qs)
     if chosen["status"] == "overdue":
-        qs = qs.filter(status=Status.ISSUED, kind=Kind.INVOICE, due_date__lt=today, total_minor__gt=F("paid_minor"))
+        qs = qs.filter(status__in=OPEN_STATUSES, kind=Kind.INVOICE, due_date__lt=today)
+    elif chosen["status"] == "open":
+        qs = qs.filter(status__in=OPEN_STATUSES, kind=Kind.INVOICE)
     elif chosen["status"] in STATUS_FILTERS:
         qs = qs.filter(status=chosen["status"])
     if chosen["kind"] in Kind.values:
@@ -148,7 +151,7 @@ def invoice_pay(request: HttpRequest, ref: str) -> HttpResponse:
     text = request.POST.get("amount", "").strip()
 
     def pay() -> str:
-        minor = amount_from_text(text, inv.currency) if text else inv.total_minor - inv.paid_minor
+        minor = amount_from_text(text, inv.currency) if text else inv.balance_due_minor
         if minor <= 0:
             raise DomainError("a payment must be more than zero", field="amount")
         paid_on = day_input(request.POST.get("paid_on"), "paid_on", billing.today_in(entity))

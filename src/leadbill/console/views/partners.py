@@ -21,13 +21,14 @@ from leadbill.domain.errors import DomainError
 from leadbill.domain.money import amount_from_text
 from leadbill.domain.pricing import model_from_config, quote
 from leadbill.invoicing import services as billing
-from leadbill.invoicing.models import Adjustment, Invoice, LedgerEntry
+from leadbill.invoicing.models import OPEN_STATUSES, Adjustment, Invoice, LedgerEntry
 from leadbill.invoicing.selectors import partner_balance
 from leadbill.loader.schema import SetupFileError
 from leadbill.loader.services import partner_apply, plan_apply
 from leadbill.partners.models import Partner
 from leadbill.partners.selectors import partner_as_dict
 from leadbill.payouts.selectors import self_billing_status
+from leadbill.receivables.models import Entry
 from leadbill.web.access import actor_of, console_view
 from leadbill.web.models import PartnerUser
 from leadbill.web.services import partner_user_invite
@@ -42,13 +43,15 @@ def partner_list(request: HttpRequest) -> HttpResponse:
     rows = Partner.objects.filter(entity=entity).order_by("name")
     if q:
         rows = rows.filter(Q(name__icontains=q) | Q(code__icontains=q) | Q(contact_email__icontains=q))
-    open_invoices = Invoice.objects.filter(partner=OuterRef("pk"), status="issued", kind="invoice")
+    open_invoices = Invoice.objects.filter(partner=OuterRef("pk"), status__in=OPEN_STATUSES, kind="invoice")
+    owed = Entry.objects.filter(partner=OuterRef("pk")).values("partner").annotate(s=Sum("amount_minor")).values("s")
     balance = (
         LedgerEntry.objects.filter(partner=OuterRef("pk")).values("partner").annotate(s=Sum("amount_minor")).values("s")
     )
     rows = rows.annotate(
         open_invoices=Subquery(open_invoices.values("partner").annotate(n=Count("pk")).values("n")),
         balance_minor=Subquery(balance),
+        owed_minor=Subquery(owed),
     )
     return render(request, "console/partners.html", {"partners": rows[:500], "q": q, "nav": "partners"})
 

@@ -55,7 +55,7 @@ def local_time(context: template.Context, value: datetime | None, fmt: str = "%Y
 @register.filter
 def invoice_state(inv: Any, today: date | None = None) -> str:
     """The status people care about: overdue is an issued invoice past its due date with money owed."""
-    owed = inv.status == "issued" and inv.kind == "invoice" and inv.total_minor > inv.paid_minor
+    owed = inv.is_open and inv.balance_due_minor > 0
     if owed and inv.due_date and inv.due_date < (today or timezone.localdate()):
         return "overdue"
     return str(inv.status)

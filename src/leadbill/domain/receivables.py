@@ -1,0 +1,63 @@
+"""Receivables arithmetic: what a credit settles, what is left open, and the status that follows.
+
+Why a module: a payment, a credit note and credit on account follow one rule, and it must be
+the same in the services and in the property tests. A credit applies to its invoice at most
+what is still open there; the rest becomes credit on account, never a negative open amount.
+Credit on account is spent on open invoices oldest first (by due date, then number).
+Amounts are integers in minor units; positive means the partner owes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+ISSUED = "issued"
+PARTIALLY_PAID = "partially_paid"
+PAID = "paid"
+VOID = "void"
+WRITTEN_OFF = "written_off"
+
+
+@dataclass(frozen=True)
+class Split:
+    """A credit of `applied + on_account`: `applied` settles the invoice, the rest is credit on account."""
+
+    applied: int
+    on_account: int
+
+
+def split_credit(credit: int, open_minor: int) -> Split:
+    """How a credit (positive amount) settles an invoice with `open_minor` still open."""
+    if credit < 0:
+        raise ValueError("a credit is a positive amount")
+    applied = max(0, min(credit, open_minor))
+    return Split(applied, credit - applied)
+
+
+def oldest_first(credit: int, opens: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Credit on account spent on open invoices, given as (id, open) already in age order.
+
+    Returns (id, applied) for each invoice that takes some of it; what is left stays on account.
+    """
+    spent: list[tuple[int, int]] = []
+    left = credit
+    for invoice_id, open_minor in opens:
+        if left <= 0:
+            break
+        take = min(left, open_minor)
+        if take > 0:
+            spent.append((invoice_id, take))
+            left -= take
+    return spent
+
+
+def status_of(*, total: int, open_minor: int, written_off: int, void: bool) -> str:
+    """An issued invoice's status from its ledger: void, written off, paid, partially paid or issued."""
+    if void:
+        return VOID
+    if open_minor <= 0:
+        return WRITTEN_OFF if written_off > 0 else PAID
+    if open_minor < total:
+        return PARTIALLY_PAID
+    return ISSUED

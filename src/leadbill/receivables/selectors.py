@@ -1,0 +1,142 @@
+"""Every balance Leadbill shows, read from the receivables ledger: one place, so screens agree.
+
+- `open_minor(invoice)` / `with_open(queryset)`: what is still open on an invoice;
+- `partner_accounts(partner)`: per currency, the balance, what is open, the credit on account;
+- `entity_receivables(entity, today)`: open and overdue per currency (the dashboard);
+- `aging(entity, today)`: open amounts per partner in buckets of days past due.
+Receipts (prepay) are not receivables: the prepay balance is `invoicing.selectors.partner_balance`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db.models import BigIntegerField, Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind
+from leadbill.partners.models import Partner
+from leadbill.receivables.models import Entry
+
+AGING_BUCKETS = (("current", None, 0), ("1-30", 1, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("90+", 91, None))
+
+
+def open_minor(inv: Invoice) -> int:
+    """What is still open on `inv`: its total less the payments and credits applied to it."""
+    if inv.kind != Kind.INVOICE or inv.pk is None:
+        return 0
+    return int(Entry.objects.filter(invoice=inv).aggregate(s=Sum("amount_minor"))["s"] or 0)
+
+
+def open_by_invoice(invoice_ids: Iterable[int]) -> dict[int, int]:
+    rows = Entry.objects.filter(invoice_id__in=list(invoice_ids)).values("invoice_id").annotate(s=Sum("amount_minor"))
+    return {r["invoice_id"]: int(r["s"] or 0) for r in rows}
+
+
+def with_open(qs: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """`qs` with `open_minor` on each document (0 for receipts and credit notes)."""
+    sums = (
+        Entry.objects.filter(invoice=OuterRef("pk"))
+        .order_by()
+        .values("invoice")
+        .annotate(s=Sum("amount_minor"))
+        .values("s")
+    )
+    return qs.annotate(open_minor=Coalesce(Subquery(sums, output_field=BigIntegerField()), Value(0)))
+
+
+def credit_on_account(partner: Partner, currency: str) -> int:
+    """Credit the partner has on account in `currency` (overpayments, credit not applied yet)."""
+    total = Entry.objects.filter(partner=partner, currency=currency, invoice__isnull=True).aggregate(
+        s=Sum("amount_minor")
+    )["s"]
+    return max(0, -int(total or 0))
+
+
+@dataclass
+class Account:
+    """A partner's receivables in one currency."""
+
+    currency: str
+    balance_minor: int = 0  # what it owes in all (negative: it is owed)
+    open_minor: int = 0  # open on its invoices
+    credit_minor: int = 0  # credit on account, not applied yet
+    overdue_minor: int = 0
+    open_invoices: int = 0
+    overdue_invoices: int = 0
+    invoices: list[Invoice] = field(default_factory=list)
+
+
+def partner_accounts(partner: Partner, today: date | None = None) -> dict[str, Account]:
+    """The partner's receivables per currency, from its ledger."""
+    accounts: dict[str, Account] = {}
+    rows = (
+        Entry.objects.filter(partner=partner)
+        .values("currency")
+        .annotate(balance=Sum("amount_minor"), on_account=Sum("amount_minor", filter=Q(invoice__isnull=True)))
+    )
+    for row in rows:
+        account = accounts.setdefault(row["currency"], Account(row["currency"]))
+        account.balance_minor = int(row["balance"] or 0)
+        account.credit_minor = max(0, -int(row["on_account"] or 0))
+    open_qs = with_open(Invoice.objects.filter(partner=partner, kind=Kind.INVOICE, status__in=OPEN_STATUSES))
+    for inv in open_qs.order_by("due_date", "sequence"):
+        account = accounts.setdefault(inv.currency, Account(inv.currency))
+        account.open_minor += inv.open_minor
+        account.open_invoices += 1
+        account.invoices.append(inv)
+        if today is not None and inv.due_date and inv.due_date < today:
+            account.overdue_minor += inv.open_minor
+            account.overdue_invoices += 1
+    return accounts
+
+
+def entity_receivables(entity: Any, today: date) -> dict[str, Any]:
+    """Open and overdue invoices per currency, and credit on account (the dashboard's figures)."""
+    open_qs = with_open(Invoice.objects.filter(entity=entity, kind=Kind.INVOICE, status__in=OPEN_STATUSES))
+
+    def per_currency(qs: QuerySet[Invoice]) -> list[dict[str, Any]]:
+        rows = qs.values("currency").annotate(n=Count("pk"), due=Sum("open_minor")).order_by("currency")
+        return [{"currency": r["currency"], "count": r["n"], "due": int(r["due"] or 0)} for r in rows]
+
+    credit = (
+        Entry.objects.filter(entity=entity, invoice__isnull=True)
+        .values("partner_id", "currency")
+        .annotate(s=Sum("amount_minor"))
+        .filter(s__lt=0)
+    )
+    credits: dict[str, int] = {}
+    for row in credit:
+        credits[row["currency"]] = credits.get(row["currency"], 0) - int(row["s"])
+    return {
+        "open": per_currency(open_qs),
+        "overdue": per_currency(open_qs.filter(due_date__lt=today)),
+        "credit_on_account": [{"currency": c, "amount": a} for c, a in sorted(credits.items())],
+        "drafts": Invoice.objects.filter(entity=entity, status="draft").count(),
+    }
+
+
+def bucket_of(days_past_due: int) -> str:
+    for name, low, high in AGING_BUCKETS:
+        if (low is None or days_past_due >= low) and (high is None or days_past_due <= high):
+            return name
+    return AGING_BUCKETS[-1][0]
+
+
+def aging(entity: Any, today: date, partner: Partner | None = None) -> list[dict[str, Any]]:
+    """Open amounts per partner and currency, in buckets of days past due (current, 1–30, …, 90+)."""
+    qs = with_open(Invoice.objects.filter(entity=entity, kind=Kind.INVOICE, status__in=OPEN_STATUSES))
+    if partner is not None:
+        qs = qs.filter(partner=partner)
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for inv in qs.select_related("partner").order_by("partner__code", "currency"):
+        key = (inv.partner_id, inv.currency)
+        row = rows.setdefault(key, {"partner": inv.partner, "currency": inv.currency, "total": 0,
+                                    **{name: 0 for name, _, _ in AGING_BUCKETS}})  # fmt: skip
+        days = (today - inv.due_date).days if inv.due_date else 0
+        row[bucket_of(days)] += inv.open_minor
+        row["total"] += inv.open_minor
+    return list(rows.values())

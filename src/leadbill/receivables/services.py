@@ -1,0 +1,219 @@
+"""Writes to the receivables ledger. Every balance Leadbill shows is read from these entries.
+
+The invoicing services call the `*_entries` helpers inside their own transaction when they
+issue, credit or void a document, so the ledger can never lag a document. The public services
+here (reverse a payment, apply or refund credit on account, write off) each run in one
+transaction with one audit row. After every change an invoice's cached status and paid amount
+are recomputed from its entries (`settle`), never edited by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from leadbill.audit.services import audit_record
+from leadbill.domain import receivables as r
+from leadbill.domain.errors import DomainError, StateError
+from leadbill.domain.text import field_text
+from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind, Payment, Status
+from leadbill.partners.models import Partner
+from leadbill.receivables.models import Entry, EntryKind
+from leadbill.receivables.selectors import credit_on_account, open_by_invoice, open_minor
+
+
+def in_ledger(inv: Invoice) -> bool:
+    """Invoices to credit partners are receivables; receipts are settled from the prepay balance."""
+    return inv.kind == Kind.INVOICE
+
+
+def open_entries(invoices: Iterable[Invoice], *, actor: str) -> None:
+    """The opening entry of each newly issued invoice (bulk, inside the issuing transaction)."""
+    rows = [
+        Entry(entity_id=inv.entity_id, partner_id=inv.partner_id, currency=inv.currency, kind=EntryKind.INVOICE,
+              amount_minor=inv.total_minor, invoice=inv, document=inv, occurred_on=inv.issue_date,
+              created_by=actor)
+        for inv in invoices if in_ledger(inv) and inv.total_minor
+    ]  # fmt: skip
+    Entry.objects.bulk_create(rows)
+
+
+def credit_entries(
+    *, actor: str, partner: Partner, currency: str, kind: str, amount_minor: int, target: Invoice | None,
+    occurred_on: date, document: Invoice | None = None, payment: Payment | None = None, reason: str = "",
+) -> list[Entry]:  # fmt: skip
+    """A credit (a payment, a credit note) of `amount_minor` > 0: up to what is open on `target`, the
+    rest on account. Returns the entries written."""
+    split = r.split_credit(amount_minor, open_minor(target) if target is not None else 0)
+
+    def entry(amount: int, invoice: Invoice | None) -> Entry:
+        return Entry(entity_id=partner.entity_id, partner=partner, currency=currency, kind=kind, amount_minor=amount,
+                     invoice=invoice, occurred_on=occurred_on, document=document, payment=payment, reason=reason,
+                     created_by=actor)  # fmt: skip
+
+    rows = []
+    if split.applied:
+        rows.append(entry(-split.applied, target))
+    if split.on_account:
+        rows.append(entry(-split.on_account, None))
+    Entry.objects.bulk_create(rows)
+    if target is not None:
+        settle(target)
+    return rows
+
+
+def settle(inv: Invoice) -> Invoice:
+    """The invoice's status and paid amount, recomputed from its entries."""
+    sums = Entry.objects.filter(invoice=inv).aggregate(
+        open=Sum("amount_minor"),
+        paid=Sum("amount_minor", filter=Q(kind__in=[EntryKind.PAYMENT, EntryKind.PAYMENT_REVERSAL])),
+        written_off=Sum("amount_minor", filter=Q(kind=EntryKind.WRITE_OFF)),
+    )
+    status = r.status_of(total=inv.total_minor, open_minor=int(sums["open"] or 0),
+                         written_off=-int(sums["written_off"] or 0), void=inv.status == Status.VOID)  # fmt: skip
+    paid = -int(sums["paid"] or 0)
+    if (inv.status, inv.paid_minor) != (status, paid):
+        inv.status, inv.paid_minor = status, paid
+        Invoice.objects.filter(pk=inv.pk).update(status=status, paid_minor=paid)
+    return inv
+
+
+def apply_on_account(*, actor: str, partner: Partner, currency: str, invoice: Invoice | None = None,
+                     amount_minor: int | None = None, occurred_on: date | None = None) -> list[tuple[Invoice, int]]:  # fmt: skip
+    """Spend credit on account on `invoice`, or on open invoices oldest first; returns what went where."""
+    available = credit_on_account(partner, currency)
+    if amount_minor is not None:
+        if amount_minor <= 0:
+            raise DomainError("an amount to apply must be positive", field="amount")
+        if amount_minor > available:
+            raise DomainError(f"only {available} minor units of credit are on account", field="amount")
+        available = amount_minor
+    if available <= 0:
+        return []
+    targets = _open_invoices(partner, currency) if invoice is None else [invoice]
+    opens = open_by_invoice([t.pk for t in targets])
+    by_id = {t.pk: t for t in targets}
+    spent = r.oldest_first(available, [(t.pk, opens.get(t.pk, 0)) for t in targets])
+    day = occurred_on or timezone.localdate()
+    for invoice_id, amount in spent:
+        target = by_id[invoice_id]
+        Entry.objects.bulk_create([
+            Entry(entity_id=partner.entity_id, partner=partner, currency=currency, kind=EntryKind.APPLICATION,
+                  amount_minor=signed, invoice=into, occurred_on=day, created_by=actor)
+            for signed, into in ((-amount, target), (amount, None))
+        ])  # fmt: skip
+        settle(target)
+    return [(by_id[i], a) for i, a in spent]
+
+
+def apply_automatically(*, actor: str, partners: Sequence[Partner], currency_of: dict[int, str]) -> None:
+    """After issue: partners whose entity applies credit on account automatically spend it oldest first."""
+    auto = [p for p in partners if p.entity.credit_on_account == "automatic"]
+    if not auto:
+        return
+    with_credit = (
+        Entry.objects.filter(partner__in=auto, invoice__isnull=True)
+        .values("partner_id", "currency")
+        .annotate(total=Sum("amount_minor"))
+        .filter(total__lt=0)
+    )
+    by_pk = {p.pk: p for p in auto}
+    for row in with_credit:
+        partner = by_pk[row["partner_id"]]
+        if currency_of.get(partner.pk, row["currency"]) == row["currency"]:
+            apply_on_account(actor=actor, partner=partner, currency=row["currency"])
+
+
+def _open_invoices(partner: Partner, currency: str) -> list[Invoice]:
+    return list(
+        Invoice.objects.filter(
+            partner=partner, currency=currency, kind=Kind.INVOICE, status__in=OPEN_STATUSES
+        ).order_by("due_date", "sequence")
+    )
+
+
+# --- the public services -----------------------------------------------------------------------
+
+
+def payment_reverse(*, actor: str, payment: Payment, reason: str) -> Payment:
+    """Reverse a mistaken payment: its entries are undone and the invoice reopens."""
+    reason = field_text(reason, field="reason", max_length=500)
+    if not reason:
+        raise DomainError("say why the payment is reversed", field="reason")
+    with transaction.atomic():
+        inv = Invoice.objects.select_for_update().select_related("entity").get(pk=payment.invoice_id)
+        entries = list(Entry.objects.filter(payment=payment, kind=EntryKind.PAYMENT).select_for_update())
+        if not entries or Entry.objects.filter(reverses__in=entries).exists():
+            raise StateError("this payment is reversed already")
+        Entry.objects.bulk_create([
+            Entry(entity_id=e.entity_id, partner_id=e.partner_id, currency=e.currency,
+                  kind=EntryKind.PAYMENT_REVERSAL, amount_minor=-e.amount_minor, invoice_id=e.invoice_id,
+                  payment=payment, reverses=e, occurred_on=timezone.localdate(), reason=reason, created_by=actor)
+            for e in entries
+        ])  # fmt: skip
+        settle(inv)
+        audit_record(actor=actor, action="payment.reversed", obj=inv, entity=inv.entity,
+                     number=inv.number, amount_minor=payment.amount_minor, reason=reason, status=inv.status)  # fmt: skip
+    return payment
+
+
+def credit_apply(*, actor: str, partner: Partner, currency: str, invoice: Invoice | None = None,
+                 amount_minor: int | None = None) -> list[tuple[Invoice, int]]:  # fmt: skip
+    """Finance applies credit on account to one invoice, or to open invoices oldest first."""
+    with transaction.atomic():
+        Partner.objects.select_for_update().filter(pk=partner.pk).first()
+        if invoice is not None:
+            invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+            if invoice.partner_id != partner.pk or invoice.currency != currency:
+                raise DomainError(f"{invoice.number} is not {partner.code}'s in {currency}", field="invoice")
+            if invoice.status not in OPEN_STATUSES:
+                raise StateError(f"{invoice.number} is {invoice.get_status_display().lower()}; nothing is open")
+        spent = apply_on_account(actor=actor, partner=partner, currency=currency, invoice=invoice,
+                                 amount_minor=amount_minor)  # fmt: skip
+        if not spent:
+            raise StateError(f"{partner.code} has no credit on account in {currency} to apply")
+        audit_record(actor=actor, action="credit.applied", obj=partner, entity=partner.entity,
+                     currency=currency, applied={inv.number: amount for inv, amount in spent})  # fmt: skip
+    return spent
+
+
+def credit_refund(*, actor: str, partner: Partner, currency: str, amount_minor: int, reference: str = "") -> Entry:
+    """Money paid back to the partner out of its credit on account."""
+    reference = field_text(reference, field="reference", max_length=200)
+    with transaction.atomic():
+        Partner.objects.select_for_update().filter(pk=partner.pk).first()
+        if amount_minor <= 0:
+            raise DomainError("a refund must be positive", field="amount")
+        if amount_minor > credit_on_account(partner, currency):
+            raise DomainError(f"{partner.code} has less credit on account than that", field="amount")
+        entry = Entry.objects.create(
+            entity_id=partner.entity_id, partner=partner, currency=currency, kind=EntryKind.REFUND,
+            amount_minor=amount_minor, occurred_on=timezone.localdate(), reason=reference, created_by=actor,
+        )  # fmt: skip
+        audit_record(actor=actor, action="credit.refunded", obj=partner, entity=partner.entity, currency=currency,
+                     amount_minor=amount_minor, reference=reference)  # fmt: skip
+    return entry
+
+
+def invoice_write_off(*, actor: str, invoice: Invoice, reason: str) -> Invoice:
+    """Close what is left open on an invoice as a loss, with its reason; the invoice is written off."""
+    reason = field_text(reason, field="reason", max_length=500)
+    if not reason:
+        raise DomainError("say why the amount is written off", field="reason")
+    with transaction.atomic():
+        inv = Invoice.objects.select_for_update().select_related("entity", "partner").get(pk=invoice.pk)
+        if inv.status not in OPEN_STATUSES:
+            raise StateError(f"{inv.number} is {inv.get_status_display().lower()}; only open invoices are written off")
+        left = open_minor(inv)
+        Entry.objects.create(
+            entity_id=inv.entity_id, partner_id=inv.partner_id, currency=inv.currency, kind=EntryKind.WRITE_OFF,
+            amount_minor=-left, invoice=inv, occurred_on=timezone.localdate(), reason=reason, created_by=actor,
+        )  # fmt: skip
+        settle(inv)
+        audit_record(actor=actor, action="invoice.written_off", obj=inv, entity=inv.entity, number=inv.number,
+                     amount_minor=left, reason=reason)  # fmt: skip
+    return inv
