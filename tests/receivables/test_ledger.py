@@ -1,0 +1,151 @@
+"""The receivables rules, through the services: what is open, what settles it, where credit goes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from leadbill.audit.models import AuditEvent
+from leadbill.domain.errors import DomainError, StateError
+from leadbill.invoicing.models import Invoice, Payment
+from leadbill.invoicing.services import credit_note_issue, invoice_void, payment_record
+from leadbill.receivables import services as ledger
+from leadbill.receivables.selectors import aging, credit_on_account, entity_receivables, partner_accounts
+from tests.factories import make_deliveries, make_plan
+from tests.invoicing.conftest import FEB_2, JAN_2
+from tests.invoicing.helpers import ACTOR, issue
+from tests.invoicing.test_lifecycle import accept_return
+
+pytestmark = pytest.mark.django_db
+
+
+def january(entity, buyer, jan, leads=5):
+    make_plan(buyer, "flat", {"price": "2.00"})
+    delivered = make_deliveries(buyer, leads, JAN_2)
+    issue(entity, jan)
+    return Invoice.objects.get(kind="invoice", period_key="2026-01"), delivered
+
+
+def reread(inv):
+    return Invoice.objects.get(pk=inv.pk)
+
+
+def test_a_void_invoice_has_nothing_open(entity, buyer, jan):
+    inv, _ = january(entity, buyer, jan)
+    assert (inv.status, inv.balance_due_minor) == ("issued", 1000)
+    invoice_void(actor=ACTOR, invoice=inv, reason="wrong price")
+    inv = reread(inv)
+    assert (inv.status, inv.balance_due_minor) == ("void", 0)
+    assert partner_accounts(buyer)["USD"].balance_minor == 0
+
+
+def test_a_return_credit_note_reduces_the_invoice_that_billed_the_lead(entity, buyer, jan):
+    inv, leads = january(entity, buyer, jan)
+    accept_return(leads[1], FEB_2)
+    note = credit_note_issue(actor=ACTOR, partner=buyer, issue_date=date(2026, 2, 3))
+    inv = reread(inv)
+    assert note.total_minor == -200
+    assert (inv.status, inv.balance_due_minor, inv.paid_minor) == ("partially_paid", 800, 0)
+    assert inv.total_minor == 1000  # the issued invoice itself never changes
+    assert credit_on_account(buyer, "USD") == 0
+
+
+def test_a_payment_above_what_is_open_becomes_credit_on_account(entity, buyer, jan):
+    entity.credit_on_account = "manual"
+    entity.save()
+    inv, _ = january(entity, buyer, jan)
+    payment_record(actor=ACTOR, invoice=inv, amount_minor=1250, paid_on=date(2026, 2, 5), reference="wire")
+    inv = reread(inv)
+    assert (inv.status, inv.balance_due_minor, inv.paid_minor) == ("paid", 0, 1000)
+    account = partner_accounts(buyer)["USD"]
+    assert (account.credit_minor, account.balance_minor, account.open_minor) == (250, -250, 0)
+    event = AuditEvent.objects.get(action="payment.recorded")
+    assert event.data["on_account_minor"] == 250
+
+
+def test_credit_on_account_is_applied_oldest_first(entity, buyer, jan, feb):
+    entity.credit_on_account = "manual"
+    entity.save()
+    january_invoice, _ = january(entity, buyer, jan)
+    make_deliveries(buyer, 3, FEB_2)
+    issue(entity, feb)
+    february_invoice = Invoice.objects.get(kind="invoice", period_key="2026-02")
+    ledger_credit(buyer, 1300)  # credit on account, from a credit note without a target
+    spent = ledger.credit_apply(actor=ACTOR, partner=buyer, currency="USD")
+    assert [(inv.number, amount) for inv, amount in spent] == [(january_invoice.number, 1000),
+                                                               (february_invoice.number, 300)]  # fmt: skip
+    assert reread(january_invoice).status == "paid" and reread(february_invoice).balance_due_minor == 300
+    assert credit_on_account(buyer, "USD") == 0
+    assert AuditEvent.objects.filter(action="credit.applied").count() == 1
+    with pytest.raises(StateError, match="no credit on account"):
+        ledger.credit_apply(actor=ACTOR, partner=buyer, currency="USD")
+
+
+def test_the_entity_can_apply_credit_automatically_to_the_next_invoice(entity, buyer, jan, feb):
+    assert entity.credit_on_account == "automatic"
+    january_invoice, _ = january(entity, buyer, jan)
+    payment_record(actor=ACTOR, invoice=january_invoice, amount_minor=1500, paid_on=date(2026, 2, 5))
+    assert credit_on_account(buyer, "USD") == 500
+    make_deliveries(buyer, 3, FEB_2)
+    issue(entity, feb)
+    february_invoice = Invoice.objects.get(kind="invoice", period_key="2026-02")
+    assert (february_invoice.total_minor, reread(february_invoice).balance_due_minor) == (600, 100)
+    assert reread(february_invoice).status == "partially_paid" and credit_on_account(buyer, "USD") == 0
+
+
+def test_a_reversed_payment_reopens_the_invoice(entity, buyer, jan):
+    inv, _ = january(entity, buyer, jan)
+    payment = payment_record(actor=ACTOR, invoice=inv, amount_minor=1000, paid_on=date(2026, 2, 5))
+    assert reread(inv).status == "paid"
+    with pytest.raises(DomainError, match="say why"):
+        ledger.payment_reverse(actor=ACTOR, payment=payment, reason=" ")
+    ledger.payment_reverse(actor=ACTOR, payment=payment, reason="bounced")
+    inv = reread(inv)
+    assert (inv.status, inv.balance_due_minor, inv.paid_minor) == ("issued", 1000, 0)
+    assert Payment.objects.filter(pk=payment.pk).exists()  # the payment stays on record, reversed
+    with pytest.raises(StateError, match="reversed already"):
+        ledger.payment_reverse(actor=ACTOR, payment=payment, reason="twice")
+    assert AuditEvent.objects.get(action="payment.reversed").data["reason"] == "bounced"
+
+
+def test_a_write_off_closes_what_is_left_with_its_reason(entity, buyer, jan):
+    inv, _ = january(entity, buyer, jan)
+    payment_record(actor=ACTOR, invoice=inv, amount_minor=300, paid_on=date(2026, 2, 5))
+    ledger.invoice_write_off(actor=ACTOR, invoice=inv, reason="buyer insolvent")
+    inv = reread(inv)
+    assert (inv.status, inv.balance_due_minor, inv.paid_minor) == ("written_off", 0, 300)
+    assert AuditEvent.objects.get(action="invoice.written_off").data["amount_minor"] == 700
+    with pytest.raises(StateError, match="only open invoices"):
+        payment_record(actor=ACTOR, invoice=inv, amount_minor=100, paid_on=date(2026, 2, 6))
+
+
+def test_credit_on_account_can_be_refunded_but_not_beyond_it(entity, buyer, jan):
+    entity.credit_on_account = "manual"
+    entity.save()
+    inv, _ = january(entity, buyer, jan)
+    payment_record(actor=ACTOR, invoice=inv, amount_minor=1200, paid_on=date(2026, 2, 5))
+    with pytest.raises(DomainError, match="less credit on account"):
+        ledger.credit_refund(actor=ACTOR, partner=buyer, currency="USD", amount_minor=201)
+    ledger.credit_refund(actor=ACTOR, partner=buyer, currency="USD", amount_minor=200, reference="ACH back")
+    assert credit_on_account(buyer, "USD") == 0 and partner_accounts(buyer)["USD"].balance_minor == 0
+
+
+def test_aging_puts_open_amounts_in_buckets_of_days_past_due(entity, buyer, jan):
+    inv, _ = january(entity, buyer, jan)
+    payment_record(actor=ACTOR, invoice=inv, amount_minor=400, paid_on=date(2026, 2, 5))
+    due = reread(inv).due_date
+    assert aging(entity, due)[0]["current"] == 600
+    row = aging(entity, due + timedelta(days=45))[0]
+    assert (row["31-60"], row["total"], row["partner"]) == (600, 600, buyer)
+    assert aging(entity, due + timedelta(days=91))[0]["90+"] == 600
+    figures = entity_receivables(entity, due + timedelta(days=1))
+    assert figures["open"] == figures["overdue"] == [{"currency": "USD", "count": 1, "due": 600}]
+
+
+def ledger_credit(partner, amount_minor):
+    from django.db import transaction
+
+    with transaction.atomic():
+        ledger.credit_entries(actor=ACTOR, partner=partner, currency="USD", kind="credit_note",
+                              amount_minor=amount_minor, target=None, occurred_on=date(2026, 2, 10))  # fmt: skip
