@@ -55,7 +55,7 @@ def test_issue_then_show_then_pay_then_void(billed_setup, capsys):
     capsys.readouterr()
     _, inv = run_json(capsys, "invoices", "show", "A-000001")
     assert (inv["status"], inv["paid"], inv["balance_due"]) == ("partially_paid", "4.00", "6.00")
-    assert main(["invoices", "void", "A-000001", "--reason", "duplicate"]) == 2  # has a payment
+    assert main(["invoices", "void", "A-000001", "--reason", "duplicate", "--leads", "rebill"]) == 2  # has a payment
     assert "payments recorded" in capsys.readouterr().err
     code, run2 = run_json(capsys, "run", "show", str(run["id"]))
     assert run2["issued"] == ["A-000001"]

@@ -54,7 +54,7 @@ def test_a_payment_in_too_many_decimals_is_refused_with_the_reason(site: Site, f
 
 
 def test_voiding_issues_a_reversing_credit_note(site: Site, finance):
-    response = finance.post(f"/console/leadco/invoices/{site.acme_invoice.number}/void/", {"reason": "wrong prices"},
+    response = finance.post(f"/console/leadco/invoices/{site.acme_invoice.number}/void/", {"reason": "wrong prices", "leads": "rebill"},
                             follow=True)  # fmt: skip
     assert "is void; credit note CN-000001 reverses it" in text(response)
     assert Invoice.objects.get(pk=site.acme_invoice.pk).status == "void"

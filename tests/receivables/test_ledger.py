@@ -149,3 +149,26 @@ def ledger_credit(partner, amount_minor):
     with transaction.atomic():
         ledger.credit_entries(actor=ACTOR, partner=partner, currency="USD", kind="credit_note",
                               amount_minor=amount_minor, target=None, occurred_on=date(2026, 2, 10))  # fmt: skip
+
+
+def test_voiding_asks_what_it_means_for_the_leads(entity, buyer, jan):
+    from leadbill.invoicing.services import invoice_run_preview
+
+    inv, _ = january(entity, buyer, jan)
+    with pytest.raises(DomainError, match="re-billed"):
+        invoice_void(actor=ACTOR, invoice=inv, reason="wrong price", leads="")
+    invoice_void(actor=ACTOR, invoice=inv, reason="wrong price", leads="rebill")
+    preview = invoice_run_preview(entity=entity, period=jan)
+    (draft,) = preview.drafts
+    assert f"5 leads come back from voided {inv.number} (billed again)" in draft.anomalies
+    issue(entity, jan)
+    again = Invoice.objects.get(kind="invoice", status="issued")
+    assert again.total_minor == 1000 and reread(inv).void_leads == "rebill"
+
+
+def test_a_cancelled_invoices_leads_are_not_billed_again(entity, buyer, jan):
+    inv, _ = january(entity, buyer, jan)
+    invoice_void(actor=ACTOR, invoice=inv, reason="test traffic", leads="cancel")
+    issue(entity, jan)
+    assert not Invoice.objects.filter(kind="invoice", status="issued").exists()
+    assert AuditEvent.objects.get(action="invoice.voided").data["leads"] == "cancel"

@@ -229,7 +229,7 @@ def test_console_reasons_and_references_with_control_characters_are_refused_nami
     finance = site.login(STAFF["finance"])
     number = site.acme_invoice.number
     cases = [
-        (f"/console/leadco/invoices/{number}/void/", {"reason": "wrong\x1b[31m prices"}, "reason", "U+001B"),
+        (f"/console/leadco/invoices/{number}/void/", {"reason": "wrong\x1b[31m prices", "leads": "rebill"}, "reason", "U+001B"),
         (f"/console/leadco/invoices/{number}/payments/", {"amount": "1.00", "reference": "SEPA\x07 1"}, "reference",
          "U+0007"),
         ("/console/leadco/partners/acme/adjustments/", {"direction": "credit", "amount": "5.00",

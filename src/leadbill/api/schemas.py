@@ -570,6 +570,9 @@ class PaymentSaved(Schema):
 
 class VoidIn(Schema):
     reason: Annotated[str, Field(min_length=1, max_length=500), OneLine]
+    leads: Literal["rebill", "cancel"] = Field(
+        "rebill", description="rebill: a correction, the leads are billed again on the next run; cancel: not billable"
+    )
     issue_date: Day | None = Field(None, description="of the credit note that reverses it")
 
 

@@ -23,7 +23,7 @@ from leadbill.domain.periods import Period, local_midnight, zone
 from leadbill.domain.pricing import PricingModel, model_from_config
 from leadbill.entities.models import Entity
 from leadbill.invoicing import facts as f
-from leadbill.invoicing.models import Adjustment, Invoice, LedgerEntry
+from leadbill.invoicing.models import Adjustment, BilledLead, Invoice, LedgerEntry
 from leadbill.partners.models import Partner, Profile
 
 
@@ -193,6 +193,7 @@ class Standing:
 
     ledger: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     open_due: dict[int, int] = field(default_factory=dict)
+    returning: dict[int, list[tuple[str, int]]] = field(default_factory=dict)  # partner -> (voided number, leads)
 
 
 def standing_of(partners: Sequence[Partner], period: Period) -> Standing:
@@ -210,6 +211,7 @@ def standing_of(partners: Sequence[Partner], period: Period) -> Standing:
             )
         )
         standing.ledger = {r["partner_id"]: (r["opening"] or 0, r["topups"] or 0, r["movements"] or 0) for r in rows}
+    standing.returning = returning_leads([p.pk for p in partners])
     limited = [p.pk for p in partners if p.credit_limit_minor is not None and not p.is_prepay]
     if limited:
         from leadbill.receivables.models import Entry
@@ -217,6 +219,26 @@ def standing_of(partners: Sequence[Partner], period: Period) -> Standing:
         rows = Entry.objects.filter(partner_id__in=limited).values("partner_id").annotate(due=Sum("amount_minor"))
         standing.open_due = {r["partner_id"]: r["due"] or 0 for r in rows}
     return standing
+
+
+def returning_leads(partner_ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
+    """Leads of voided invoices that are billable again (voided to re-bill, not billed since), per partner."""
+    from django.db.models import Count, Exists, OuterRef
+
+    if not partner_ids:
+        return {}
+    billed_since = BilledLead.objects.filter(voided=False, delivery_id=OuterRef("delivery_id"))
+    rows = (
+        BilledLead.objects.filter(voided=True, invoice__partner_id__in=partner_ids, invoice__status="void")
+        .exclude(Exists(billed_since))
+        .values("invoice__partner_id", "invoice__number")
+        .annotate(n=Count("delivery_id", distinct=True))
+        .order_by("invoice__partner_id", "invoice__number")
+    )
+    out: dict[int, list[tuple[str, int]]] = {}
+    for row in rows:
+        out.setdefault(row["invoice__partner_id"], []).append((row["invoice__number"], row["n"]))
+    return out
 
 
 def prepay_figures(
@@ -281,6 +303,8 @@ def anomalies_of(partner: Partner, pd: PartnerDraft, standing: Standing) -> list
     if pf.late:
         found.append(f"{pf.late} late deliveries of earlier periods (billed as prior-period lines)")
     found.extend(pf.cap_overruns)
+    for number, leads in standing.returning.get(partner.pk, []):
+        found.append(f"{leads} lead{'s' if leads != 1 else ''} come back from voided {number} (billed again)")
     if pd.closing_balance_minor is not None and pd.closing_balance_minor < 0:
         found.append("prepay balance would fall below zero")
     limit = None if partner.is_prepay else partner.credit_limit_minor

@@ -123,6 +123,10 @@ class Invoice(models.Model):
     issued_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=500, blank=True)
+    void_leads = models.CharField(
+        max_length=8, blank=True, choices=[("rebill", "Re-billed on the next run"), ("cancel", "Not billable")],
+        help_text="what voiding meant for the leads: a correction (re-billed) or a cancellation",
+    )  # fmt: skip
 
     class Meta:
         constraints = [

@@ -478,6 +478,11 @@ def _persist(
     if not draft:
         _book_receipts(actor, invoices, period)
         ledger.open_entries(invoices, actor=actor)
+        for note in (inv for inv, d in zip(invoices, drafts, strict=True) if inv.kind == Kind.CREDIT_NOTE):
+            if not note.partner.is_prepay:  # a run's net credit is credit on account
+                ledger.credit_entries(actor=actor, partner=note.partner, currency=note.currency,
+                                      kind=EntryKind.CREDIT_NOTE, amount_minor=-note.total_minor, target=None,
+                                      occurred_on=note.issue_date, document=note)  # fmt: skip
         ledger.apply_automatically(actor=actor, partners=[d.partner for d in drafts],
                                    currency_of={inv.partner_id: inv.currency for inv in invoices})  # fmt: skip
     audit_record_many(
@@ -761,8 +766,20 @@ def payment_record(*, actor: str, invoice: Invoice, amount_minor: int, paid_on: 
         return payment
 
 
-def invoice_void(*, actor: str, invoice: Invoice, reason: str, issue_date: date | None = None) -> Invoice:
-    """Void an issued invoice or receipt: a credit note reverses it and its leads become billable again."""
+VOID_LEADS = ("rebill", "cancel")
+
+
+def invoice_void(
+    *, actor: str, invoice: Invoice, reason: str, issue_date: date | None = None, leads: str = "rebill"
+) -> Invoice:
+    """Void an issued invoice or receipt: a credit note reverses it.
+
+    `leads` says what voiding means: "rebill" (a correction: the leads are billed again on the
+    next run, and the preview says they come back from this invoice) or "cancel" (they are not
+    billable: they stay with the void invoice and no run bills them again).
+    """
+    if leads not in VOID_LEADS:
+        raise DomainError("say whether the leads are re-billed (rebill) or not billable (cancel)", field="leads")
     reason = field_text(reason, field="reason", max_length=500)
     if not reason:
         raise DomainError("say why the document is voided", field="reason")
@@ -780,8 +797,8 @@ def invoice_void(*, actor: str, invoice: Invoice, reason: str, issue_date: date 
         if inv.paid_minor and inv.kind == Kind.INVOICE:
             raise StateError(f"{inv.number} has payments recorded; issue a credit note instead")
         note = _reversal_note(actor, inv, issue_date or today_in(inv.entity), reason)
-        inv.status, inv.voided_at, inv.void_reason = Status.VOID, timezone.now(), reason
-        inv.save(update_fields=["status", "voided_at", "void_reason"])
+        inv.status, inv.voided_at, inv.void_reason, inv.void_leads = Status.VOID, timezone.now(), reason, leads
+        inv.save(update_fields=["status", "voided_at", "void_reason", "void_leads"])
         if ledger.in_ledger(inv):  # the reversal settles what is open; credit already given goes on account
             ledger.credit_entries(
                 actor=actor, partner=inv.partner, currency=inv.currency, kind=EntryKind.CREDIT_NOTE,
@@ -789,7 +806,8 @@ def invoice_void(*, actor: str, invoice: Invoice, reason: str, issue_date: date 
                 reason=f"reverses {inv.number}",
             )  # fmt: skip
         _recover_credits_given_elsewhere(actor, inv)
-        BilledLead.objects.filter(invoice=inv).update(voided=True)
+        if leads == "rebill":
+            BilledLead.objects.filter(invoice=inv).update(voided=True)
         CreditedLead.objects.filter(invoice=inv).update(voided=True)
         Adjustment.objects.filter(invoice=inv).update(invoice=None)
         if inv.kind == Kind.RECEIPT:
@@ -799,7 +817,7 @@ def invoice_void(*, actor: str, invoice: Invoice, reason: str, issue_date: date 
                 created_by=actor,
             )  # fmt: skip
         audit_record(actor=actor, action=f"{inv.kind}.voided", obj=inv, number=inv.number, reason=reason,
-                     credit_note=note.number)  # fmt: skip
+                     credit_note=note.number, leads=leads)  # fmt: skip
         invoice.refresh_from_db()
         return note
 

@@ -197,7 +197,8 @@ def post_payment(request: HttpRequest, number: str, payload: PaymentIn) -> Reply
 def void(request: HttpRequest, number: str, payload: VoidIn) -> dict[str, Any]:
     key = require(request, *FULL)
     invoice = invoice_for(key, number)
-    note = invoice_void(actor=key.actor, invoice=invoice, reason=payload.reason, issue_date=payload.issue_date)
+    note = invoice_void(actor=key.actor, invoice=invoice, reason=payload.reason, issue_date=payload.issue_date,
+                        leads=payload.leads)  # fmt: skip
     return {
         "voided": invoice_out(request, invoice_for(key, number)),
         "credit_note": invoice_out(request, invoice_for(key, note.number or "")),

@@ -18,7 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = actions.add_parser("list", help="the document history")
     p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
     p.add_argument("--partner", help="only this partner's documents (partner code)")
-    p.add_argument("--status", choices=["draft", "issued", "partially_paid", "paid", "void", "written_off"], help="only documents in this status")
+    p.add_argument(
+        "--status",
+        choices=["draft", "issued", "partially_paid", "paid", "void", "written_off"],
+        help="only documents in this status",
+    )
     p.add_argument("--period", help="only documents of this period, by its key as listed: 2026-03 (month), "
                    "2026-W10 (ISO week) or 2026-03-01..2026-03-15")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print JSON (with each document's lines) instead of a table")
@@ -51,6 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = actions.add_parser("void", help="void an unpaid document; a credit note reverses it")
     p.add_argument("number", help="the document number, e.g. US-000028")
     p.add_argument("--reason", required=True, help="why it is voided (printed on the reversing credit note)")
+    p.add_argument("--leads", required=True, choices=["rebill", "cancel"],
+                   help="rebill: a correction, its leads are billed again on the next run; "
+                        "cancel: they are not billable")  # fmt: skip
     p.add_argument("--entity", help=entity_of_number)
     p.set_defaults(handler=void)
     p = actions.add_parser("credit-note", help="credit returns accepted after billing and credit adjustments now")
@@ -204,8 +211,9 @@ def void(args: argparse.Namespace) -> int:
     from leadbill.invoicing.services import invoice_void
 
     inv = _find(args)
-    note = invoice_void(actor=args.actor, invoice=inv, reason=args.reason)
-    console.print(f"{inv.number} is void; credit note {note.number} reverses it")
+    note = invoice_void(actor=args.actor, invoice=inv, reason=args.reason, leads=args.leads)
+    then = "its leads are billed again on the next run" if args.leads == "rebill" else "its leads are not billable"
+    console.print(f"{inv.number} is void; credit note {note.number} reverses it; {then}")
     return 0
 
 

@@ -169,7 +169,8 @@ def invoice_void(request: HttpRequest, ref: str) -> HttpResponse:
     inv = invoice_or_404(entity, ref)
 
     def void() -> str:
-        note = billing.invoice_void(actor=actor_of(request), invoice=inv, reason=request.POST.get("reason", ""))
+        note = billing.invoice_void(actor=actor_of(request), invoice=inv, reason=request.POST.get("reason", ""),
+                                    leads=request.POST.get("leads", ""))  # fmt: skip
         return f"{inv.number} is void; credit note {note.number} reverses it."
 
     return perform(request, void, refused="Not voided", then=lambda: _back(entity, inv))
