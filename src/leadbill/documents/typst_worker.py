@@ -35,7 +35,7 @@ NO_GLYPH = re.compile(r'the text `"(?P<text>(?:[^"\\]|\\.)*?)"` could not be dis
 RUST_ESCAPE = re.compile(r"\\(?:u\{(?P<hex>[0-9a-fA-F]{1,6})\}|(?P<char>.))", re.S)
 RUST_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "0": "\0"}
 REPLACEMENT = "\ufffd"
-SHOWN_INPUTS = frozenset({"doc", "report"})
+SHOWN_INPUTS = frozenset({"doc", "report", "statement"})
 PROBE = "glyphs"
 MAX_MISSING = 4096  # texts no font draws, per render; the render's time limit bounds it too
 # Probes per render. A document with more characters no font draws (a page of CJK) stops probing

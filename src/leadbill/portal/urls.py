@@ -9,6 +9,7 @@ urlpatterns = [
     path("invoices/<str:ref>/pdf", views.invoice_pdf, name="invoice_pdf"),
     path("invoices/<str:ref>/einvoice", views.invoice_einvoice, name="invoice_einvoice"),
     path("report/", views.report, name="report"),
+    path("statement/", views.statement, name="statement"),
     path("returns/", views.returns, name="returns"),
     path("account/", views.account, name="account"),
     path("account/self-billing/", payouts.self_billing, name="self_billing"),

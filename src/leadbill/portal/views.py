@@ -64,6 +64,14 @@ def invoices(request: HttpRequest) -> HttpResponse:
 
 
 @portal_view
+def statement(request: HttpRequest) -> HttpResponse:
+    """The partner's own statement of account (PDF, or CSV with ?format=csv)."""
+    from leadbill.console.views.receivables import statement_response
+
+    return statement_response(partner_of(request), request)
+
+
+@portal_view
 def invoice(request: HttpRequest, ref: str) -> HttpResponse:
     partner = partner_of(request)
     inv = own_document(partner, ref)

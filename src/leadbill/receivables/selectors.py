@@ -140,3 +140,83 @@ def aging(entity: Any, today: date, partner: Partner | None = None) -> list[dict
         row[bucket_of(days)] += inv.open_minor
         row["total"] += inv.open_minor
     return list(rows.values())
+
+
+# --- statement of account ------------------------------------------------------------------------
+
+STATEMENT_LABELS = {
+    "invoice": "Invoice", "credit_note": "Credit note", "payment": "Payment", "payment_reversal": "Payment reversed",
+    "write_off": "Written off", "refund": "Refund of credit",
+}  # fmt: skip
+
+
+@dataclass
+class StatementLine:
+    day: date
+    what: str
+    document: str
+    reference: str
+    debit_minor: int  # raises what the partner owes
+    credit_minor: int  # lowers it
+    balance_minor: int
+
+
+@dataclass
+class Statement:
+    partner: Partner
+    currency: str
+    first_day: date
+    last_day: date
+    opening_minor: int
+    lines: list[StatementLine]
+    closing_minor: int
+    aging: dict[str, int]
+    credit_minor: int
+
+
+def statement(partner: Partner, currency: str, first_day: date, last_day: date) -> Statement:
+    """Opening balance, every document, payment and credit of the range, closing balance and aging.
+
+    Applications of credit on account move credit between the account and an invoice without
+    changing what the partner owes, so they are not lines; a payment or credit note split
+    between an invoice and the account is one line.
+    """
+    entries = Entry.objects.filter(partner=partner, currency=currency)
+    opening = int(entries.filter(occurred_on__lt=first_day).aggregate(s=Sum("amount_minor"))["s"] or 0)
+    rows = (
+        entries.filter(occurred_on__gte=first_day, occurred_on__lte=last_day)
+        .exclude(kind="application")
+        .values("occurred_on", "kind", "document__number", "invoice__number", "payment_id", "payment__reference",
+                "reason")
+        .annotate(amount=Sum("amount_minor"))
+        .order_by("occurred_on", "kind", "document__number", "payment_id")
+    )  # fmt: skip
+    balance = opening
+    lines = []
+    for row in rows:
+        amount = int(row["amount"] or 0)
+        if not amount:
+            continue
+        balance += amount
+        document = row["document__number"] or row["invoice__number"] or ""
+        reference = row["payment__reference"] or row["reason"] or ""
+        lines.append(StatementLine(row["occurred_on"], STATEMENT_LABELS.get(row["kind"], row["kind"]), document,
+                                   reference, max(amount, 0), max(-amount, 0), balance))  # fmt: skip
+    buckets = {name: 0 for name, _, _ in AGING_BUCKETS}
+    as_of = (
+        entries.filter(occurred_on__lte=last_day, invoice__isnull=False)
+        .values("invoice__due_date")
+        .annotate(open=Sum("amount_minor"))
+    )  # open per due date as it stood at the statement's last day
+    for row in as_of:
+        if row["open"] and row["open"] > 0:
+            due = row["invoice__due_date"]
+            buckets[bucket_of((last_day - due).days if due else 0)] += int(row["open"])
+    on_account = entries.filter(occurred_on__lte=last_day, invoice__isnull=True).aggregate(s=Sum("amount_minor"))["s"]
+    return Statement(partner, currency, first_day, last_day, opening, lines, balance, buckets,
+                     max(0, -int(on_account or 0)))  # fmt: skip
+
+
+def reversed_payments(inv: Invoice) -> set[int]:
+    """The ids of the invoice's payments that were reversed."""
+    return set(Entry.objects.filter(payment__invoice=inv, kind="payment_reversal").values_list("payment_id", flat=True))
