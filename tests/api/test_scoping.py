@@ -20,6 +20,10 @@ BODIES = {
     ("post", "/partners/{code}/topups"): {"amount": "1.00", "currency": "EUR"},
     ("post", "/payouts/{payout_id}/transition"): {"to": "ready"},
     ("post", "/payouts/{payout_id}/self-invoice"): {},
+    ("post", "/partners/{code}/credit/apply"): {"currency": "EUR"},
+    ("post", "/partners/{code}/credit/refunds"): {"currency": "EUR", "amount": "1.00"},
+    ("post", "/invoices/{number}/write-off"): {"reason": "test"},
+    ("post", "/invoices/{number}/payments/{payment_id}/reverse"): {"reason": "test"},
 }
 QUERIES = {"/partners/{code}/report": {"first_day": "2026-01-01", "last_day": "2026-01-31"}}
 # PUT by code creates the object in the caller's own entity: not a way into another's.
@@ -38,7 +42,7 @@ def _operations():
 def _fill(short: str, ids: dict[str, str]) -> str:
     ids = {**ids, "number": ids["self_billed"]} if short.startswith("/self-billed/") else ids
     return short.format(**{k: ids[k] for k in ("code", "profile", "number", "return_id", "run_id", "external_id",
-                                               "payout_id", "upload_id") if "{" + k + "}" in short})  # fmt: skip
+                                               "payout_id", "upload_id", "payment_id", "entry_id") if "{" + k + "}" in short})  # fmt: skip
 
 
 @pytest.fixture
@@ -48,7 +52,8 @@ def ids(billed):
     self_billed, pending, upload = _payouts(billed)
     return {"code": "blue", "profile": "web", "number": "INV-000002", "return_id": str(ret["id"]),
             "run_id": str(run["id"]), "external_id": "ext-10", "self_billed": self_billed,
-            "payout_id": str(pending), "upload_id": str(upload)}  # fmt: skip
+            "payout_id": str(pending), "upload_id": str(upload), "payment_id": "1",
+            "entry_id": "1"}  # fmt: skip
 
 
 def _payouts(world) -> tuple[str, int, int]:

@@ -498,6 +498,7 @@ class HistoryOut(Schema):
 
 
 class PaymentOut(Schema):
+    id: int
     amount: Amount
     paid_on: date
     reference: str

@@ -128,7 +128,7 @@ def invoice_as_dict(inv: Invoice) -> dict[str, Any]:
             )
         ],
         "payments": [
-            {"amount": money(p.amount_minor, c), "paid_on": p.paid_on, "reference": p.reference}
+            {"id": p.pk, "amount": money(p.amount_minor, c), "paid_on": p.paid_on, "reference": p.reference}
             for p in inv.payments.order_by("paid_on", "pk")
         ],
     }

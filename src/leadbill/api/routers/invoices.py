@@ -65,7 +65,8 @@ def invoice_out(request: HttpRequest, invoice: Invoice) -> dict[str, Any]:
 
 
 def payment_as_dict(payment: Payment, currency: str) -> dict[str, Any]:
-    return {"amount": money(payment.amount_minor, currency), "paid_on": payment.paid_on, "reference": payment.reference}
+    return {"id": payment.pk, "amount": money(payment.amount_minor, currency), "paid_on": payment.paid_on,
+            "reference": payment.reference}  # fmt: skip
 
 
 def invoice_summary(inv: Invoice) -> dict[str, Any]:

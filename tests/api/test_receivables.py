@@ -1,0 +1,53 @@
+"""Receivables through the API: account, aging, statement, credit, refunds, reversals, write-offs."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_account_statement_and_aging_agree_for_acme(billed):
+    invoice = billed.full.get("/invoices/INV-000001").body
+    (account,) = billed.full.get("/partners/acme/account").body
+    assert account["open"] == account["balance"] == invoice["balance_due"] == invoice["total"]
+    assert account["open_invoices"][0]["number"] == "INV-000001"
+    (row,) = billed.full.get("/receivables/aging").body
+    assert row["partner"] == "acme" and row["total"] == account["open"]
+    statement = billed.full.get("/partners/acme/statement", **{"from": "2026-01-01", "to": "2026-12-31"}).body
+    assert statement["closing_balance"] == account["balance"]
+    assert [line["document"] for line in statement["lines"]] == ["INV-000001"]
+    csv_file = billed.full.call(
+        "get", "/partners/acme/statement", format="csv", to="2026-12-31", **{"from": "2026-01-01"}
+    )
+    assert csv_file.status_code == 200 and "INV-000001" in csv_file.text
+    assert billed.acme_key.get("/partners/acme/account").status_code == 200  # its own
+    assert billed.acme_key.get("/partners/blue/account").status_code == 404  # not another's
+    assert billed.acme_key.get("/receivables/aging").status_code == 403
+    bad = billed.full.get("/partners/acme/statement", **{"from": "2026-12-31", "to": "2026-01-01"})
+    assert bad.status_code == 422
+
+
+def test_overpay_refund_reverse_apply_and_write_off(billed):
+    invoice = billed.full.get("/invoices/INV-000001").body
+    total = invoice["total"]
+    paid = billed.full.post("/invoices/INV-000001/payments", {"amount": f"{float(total) + 5:.2f}",
+                                                              "paid_on": "2026-02-10", "currency": "EUR"})  # fmt: skip
+    assert paid.status_code == 201, paid.body
+    assert paid.body["invoice"]["status"] == "paid"
+    (account,) = billed.full.get("/partners/acme/account").body
+    assert account["credit_on_account"] == "5.00" and account["balance"] == "-5.00"
+    refund = billed.full.post("/partners/acme/credit/refunds", {"currency": "EUR", "amount": "1.00"})
+    assert refund.status_code == 201 and refund.body["credit_on_account"] == "4.00"
+    too_much = billed.full.post("/partners/acme/credit/refunds", {"currency": "EUR", "amount": "4.01"})
+    assert too_much.status_code == 422
+    payment_id = paid.body["payment"]["id"]
+    reversed_ = billed.full.post(f"/invoices/INV-000001/payments/{payment_id}/reverse", {"reason": "bounced"})
+    assert reversed_.status_code == 200 and reversed_.body["open"] == total
+    again = billed.full.post(f"/invoices/INV-000001/payments/{payment_id}/reverse", {"reason": "bounced"})
+    assert again.status_code == 409
+    nothing = billed.full.post("/partners/acme/credit/apply", {"currency": "EUR"})
+    assert nothing.status_code == 409
+    written = billed.full.post("/invoices/INV-000001/write-off", {"reason": "insolvent"})
+    assert written.status_code == 200 and written.body["open"] == "0.00"
+    assert billed.full.get("/invoices/INV-000001").body["status"] == "written_off"
