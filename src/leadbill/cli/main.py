@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "invoices",
     "report",
     "ledger",
+    "receivables",
     "returns",
     "apikey",
     "users",
