@@ -303,3 +303,80 @@ def test_key_given_twice_is_a_syntax_error():
 
 def test_empty_file_is_refused():
     assert problems_of("# nothing here\n") == ["the file is empty"]
+
+
+# --- payment accounts -----------------------------------------------------------------------
+
+
+def test_example_entities_have_an_ach_account_and_a_remit_to_address():
+    us, eu = parse_document(example_text()).entities
+    assert us.columns()["payment_accounts"] == [
+        {"currency": "USD", "ach_routing": "021000021", "ach_account": "000123456789", "wire_routing": "021000021",
+         "bic": "CHASUS33", "account_name": "Acme Leads Inc.", "bank_name": "JPMorgan Chase Bank, N.A."},
+    ]  # fmt: skip
+    assert us.remit_to == "Acme Leads Inc.\nPO Box 7701\nNew York, NY 10087-7701"
+    assert eu.payment_accounts == () and eu.iban == "DE89370400440532013000"  # the account of its own currency
+
+
+def test_payment_accounts_per_currency_are_stored_compact():
+    accounts = """    payment_accounts:
+      - {currency: EUR, iban: DE89 3704 0044 0532 0130 00, bic: COBADEFFXXX}
+      - {currency: USD, ach_routing: "021000021", ach_account: "123456789"}"""
+    entity = parse_document(minimal(entity_extra=accounts)).entities[0]
+    assert entity.columns()["payment_accounts"] == [
+        {"currency": "EUR", "iban": "DE89370400440532013000", "bic": "COBADEFFXXX"},
+        {"currency": "USD", "ach_routing": "021000021", "ach_account": "123456789"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("account", "problems"),
+    [
+        ("{currency: EUR, iban: DE89 3704 0044 0532 0130 01}",
+         ["iban: not a valid IBAN (Invalid checksum digits)"]),
+        ("{currency: EUR, iban: DE89370400440532013000, bic: DEUTXXFF}",
+         ["bic: not a valid BIC (Invalid country code 'XX'), e.g. DEUTDEFF"]),
+        ('{currency: USD, ach_routing: "021000022", ach_account: "123456789"}',
+         ["ach_routing: not a valid ABA routing number (9 digits with a check digit): '021000022'"]),
+        ('{currency: USD, ach_routing: "021000021", ach_account: "1234-5678"}',
+         ["ach_account: an account number is digits only (no spaces or dashes)"]),
+        ('{currency: USD, ach_routing: "021000021", ach_account: "123456789012345678"}',
+         ["ach_account: an account number has 4 to 17 digits, got 18"]),
+        ('{currency: USD, ach_routing: "021000021", ach_account: "123456789", wire_routing: "12"}',
+         ["wire_routing: not a valid ABA routing number (9 digits with a check digit): '12'"]),
+        ('{currency: USD, ach_routing: "021000021"}', ["ach_account: required"]),
+        ('{currency: EUR, ach_routing: "021000021", ach_account: "123456789"}', ["currency: ACH pays in USD, got EUR"]),
+        ('{currency: EUR, iban: DE89370400440532013000, ach_account: "123456789"}',
+         ["ach_account: an account has an iban, or ach_routing and ach_account, not both"]),
+        ("{currency: XXY, iban: DE89370400440532013000}",
+         ["currency: unknown currency 'XXY' (expected an ISO 4217 code such as EUR)"]),
+        ("{currency: EUR}", ["iban: required: an iban, or ach_routing and ach_account for a US account"]),
+        ("{currency: EUR, iban: DE89370400440532013000, account_name: \"A\\u0007B\"}",
+         ["account_name: control character U+0007 is not allowed"]),
+        ("{currency: EUR, iban: DE89370400440532013000, sort_code: 1}",
+         ["sort_code: unknown key (expected one of: currency, iban, bic, account_name, bank_name)"]),
+    ],
+)  # fmt: skip
+def test_bad_payment_accounts_are_refused_naming_the_path(account, problems):
+    text = minimal(
+        entity_extra=f"    payment_accounts:\n      - {{currency: GBP, iban: GB33BUKB20201555555555}}\n      - {account}"
+    )
+    assert problems_of(text) == [f"entities[0].payment_accounts[1].{p}" for p in problems]
+
+
+def test_one_account_per_currency():
+    accounts = """    payment_accounts:
+      - {currency: EUR, iban: DE89370400440532013000}
+      - {currency: EUR, iban: DE02120300000000202051}"""
+    assert problems_of(minimal(entity_extra=accounts)) == [
+        "entities[0].payment_accounts[1].currency: an account in EUR is already given at "
+        "entities[0].payment_accounts[0].currency"
+    ]
+
+
+def test_remit_to_is_bounded_text():
+    seven = "\\n".join(f"line {n}" for n in range(7))
+    assert problems_of(minimal(entity_extra=f'    remit_to: "{seven}"')) == [
+        "entities[0].remit_to: at most 6 lines, got 7"
+    ]
+    assert problems_of(minimal(entity_extra='    remit_to: "PO Box 1\\u0007"'))[0].startswith("entities[0].remit_to: ")

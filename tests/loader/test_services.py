@@ -271,3 +271,17 @@ def test_a_logo_that_is_not_an_image_and_a_bad_peppol_id_are_named_by_path(tmp_p
     problems = {p.path: p.message for p in exc.value.problems}
     assert problems["entities[0].logo"] == "logo.png is not a PNG, JPEG or SVG image"
     assert "scheme:identifier" in problems["entities[0].partners[0].peppol_id"]
+
+
+def test_payment_accounts_and_remit_to_are_stored_and_frozen_into_the_seller_snapshot():
+    from leadbill.entities.services import payment_details
+
+    load(example_text())
+    us, eu = Entity.objects.get(slug="acme-us"), Entity.objects.get(slug="acme-eu")
+    assert us.payment_accounts[0]["ach_account"] == "000123456789"
+    assert payment_details(us)["remit_to"] == "Acme Leads Inc.\nPO Box 7701\nNew York, NY 10087-7701"
+    # No list: the entity's IBAN is the account of its own currency.
+    assert payment_details(eu)["payment_accounts"] == [
+        {"currency": "EUR", "iban": "DE89370400440532013000", "bic": "COBADEFFXXX"}
+    ]
+    assert load(example_text()).counts["entity"] == {"created": 0, "updated": 0, "unchanged": 2}

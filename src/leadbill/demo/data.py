@@ -151,7 +151,24 @@ def setup_document(history: Period, last: Period) -> tuple[dict[str, Any], list[
                 **({"peppol_id": "0060:123456789"} if country == "US" else {}),
                 "email": f"billing@{slug_}.example",
                 "phone": "+1 212 555 0100" if country == "US" else "+49 40 555 0100",
-                **({} if country == "US" else {"iban": "DE89370400440532013000", "bic": "COBADEFFXXX"}),
+                **(
+                    {
+                        "payment_accounts": [
+                            {
+                                "currency": "USD",
+                                "account_name": legal,
+                                "bank_name": "JPMorgan Chase Bank, N.A.",
+                                "ach_routing": "021000021",
+                                "ach_account": "000123456789",
+                                "wire_routing": "021000021",
+                                "bic": "CHASUS33",
+                            }
+                        ],
+                        "remit_to": f"{legal}\nPO Box 4410\nNew York, NY 10008",
+                    }
+                    if country == "US"
+                    else {"iban": "DE89370400440532013000", "bic": "COBADEFFXXX"}
+                ),
                 "logo": f"{slug_}.svg",
                 "invoice_footer": f"{legal} · {'New York' if country == 'US' else 'Amtsgericht Hamburg HRB 123456'}"
                 " · Questions about this invoice: " + f"billing@{slug_}.example",

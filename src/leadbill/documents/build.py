@@ -50,6 +50,29 @@ def party(snapshot: dict[str, Any], *, contact_point: str = "") -> d.Party:
     )
 
 
+ACCOUNT_KEYS = frozenset(f.name for f in d.PaymentAccount.__dataclass_fields__.values())
+
+
+def payment_account(snapshot: dict[str, Any], currency: str) -> d.PaymentAccount | None:
+    """The seller's account in `currency` from its snapshot (`entities.services.payment_details`).
+
+    A snapshot taken before accounts per currency (no `payment_accounts` key) has the one
+    IBAN/BIC it was issued with, which the document printed whatever its currency: kept so.
+    """
+    accounts = snapshot.get("payment_accounts")
+    if accounts is None:
+        iban = snapshot.get("iban") or ""
+        return d.PaymentAccount(currency, iban=iban, bic=snapshot.get("bic") or "") if iban else None
+    for account in accounts:
+        if account.get("currency") == currency:
+            return d.PaymentAccount(**{k: str(v) for k, v in account.items() if k in ACCOUNT_KEYS})
+    return None
+
+
+def remit_to(snapshot: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(line.strip() for line in str(snapshot.get("remit_to") or "").splitlines() if line.strip())
+
+
 def tier_detail(rank_from: int | None, rank_to: int | None) -> str:
     if rank_from is None:
         return ""
@@ -137,6 +160,8 @@ def document_of(inv: Invoice) -> d.Document:
         buyer_reference=inv.buyer.get("buyer_reference") or buyer.code,
         notes=tuple(str(n) for n in inv.notes) if kind in d.CREDIT_KINDS else (),
         footer=inv.seller.get("footer") or "",
+        payment_account=payment_account(inv.seller, inv.currency),
+        remit_to=remit_to(inv.seller),
     )
 
 
@@ -184,4 +209,6 @@ def self_billed_document_of(doc: SelfBilledDocument) -> d.Document:
         buyer_reference=doc.buyer.get("buyer_reference") or buyer.code,
         notes=tuple(str(n) for n in doc.notes),
         footer=doc.seller.get("footer") or "",
+        # The partner is paid to the account of its payout profile, in the document's currency.
+        payment_account=d.PaymentAccount(doc.currency, iban=seller.iban, bic=seller.bic) if seller.iban else None,
     )

@@ -123,14 +123,22 @@ def cii_xml(doc: d.Document) -> bytes:
     _date(event, "ram:OccurrenceDateTime", doc.period_last_day or doc.issue_date)
 
     settlement = _b.add(tx, "ram:ApplicableHeaderTradeSettlement")
+    _b.opt(settlement, "ram:PaymentReference", doc.payment_reference)  # BT-83: ISO 11649 RF reference
     _b.add(settlement, "ram:InvoiceCurrencyCode", c)  # BT-5
-    payee_iban = doc.seller.iban
-    if payee_iban and not doc.is_credit:
+    if not doc.is_credit:  # BG-16
         means = _b.add(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
-        _b.add(means, "ram:TypeCode", "58")  # BT-81: SEPA credit transfer
-        _b.add(_b.add(means, "ram:PayeePartyCreditorFinancialAccount"), "ram:IBANID", payee_iban)  # BT-84
-        if doc.seller.bic:
-            _b.add(_b.add(means, "ram:PayeeSpecifiedCreditorFinancialInstitution"), "ram:BICID", doc.seller.bic)
+        _b.add(means, "ram:TypeCode", doc.payment_means_code)  # BT-81 (see PaymentAccount.means_code)
+        account = doc.payment_account
+        if account:  # BG-17: the IBAN or a proprietary account id, never both (CII-SR-470)
+            financial = _b.add(means, "ram:PayeePartyCreditorFinancialAccount")
+            _b.opt(financial, "ram:IBANID", account.iban)  # BT-84
+            _b.opt(financial, "ram:AccountName", account.account_name)  # BT-85
+            if not account.iban:
+                _b.add(financial, "ram:ProprietaryID", account.account_id)  # BT-84: the ACH account number
+            if account.institution_id:  # BT-86: BIC, or the ACH routing number (a national clearing code)
+                _b.add(
+                    _b.add(means, "ram:PayeeSpecifiedCreditorFinancialInstitution"), "ram:BICID", account.institution_id
+                )
     for t in doc.taxes:  # BG-23
         vat = _b.add(settlement, "ram:ApplicableTradeTax")
         _b.add(vat, "ram:CalculatedAmount", amount(t.tax_minor, c))  # BT-117

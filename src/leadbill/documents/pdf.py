@@ -42,6 +42,7 @@ from leadbill.documents.logos import logo_check
 from leadbill.domain import document as d
 from leadbill.domain import tax
 from leadbill.domain.errors import DomainError
+from leadbill.domain.payment_reference import rf_printed
 
 TEMPLATES = Path(__file__).parent / "templates"
 DEFAULT_RENDER_TIMEOUT = 20.0
@@ -287,15 +288,7 @@ def payload(doc: d.Document) -> dict[str, Any]:
             (w["closing_balance"], f.money(doc.closing_balance_minor or 0), True),
         ]
 
-    payment: list[str] = []
-    if not doc.is_credit and doc.payable_minor > 0 and doc.seller.iban:
-        due = f.date(doc.due_date) if doc.due_date else w["due_on_receipt"].lower()
-        payment = [
-            w["pay_to"].format(amount=f.money(doc.payable_minor), due=due),
-            f"{doc.seller.name} · IBAN {_iban(doc.seller.iban)}"
-            + (f" · BIC {doc.seller.bic}" if doc.seller.bic else ""),
-            f"{w['pay_reference']}: {doc.number}",
-        ]
+    payment = how_to_pay(doc, w, f)
 
     # Outside VAT (a US seller) there is nothing to explain; exemptions inside the VAT area need their reason.
     tax_notes = [w[f"vatex_{t.category.lower()}"] for t in doc.taxes if t.category in (tax.REVERSE_CHARGE, tax.EXPORT)]
@@ -326,10 +319,48 @@ def payload(doc: d.Document) -> dict[str, Any]:
         "balance": balance,
         "tax_notes": tax_notes,
         "notes": list(doc.notes),
-        "payment_label": w["payment"],
         "payment": payment,
         "footer": doc.footer or doc.seller.name,
         "page_label": w["page"],
+    }
+
+
+def how_to_pay(doc: d.Document, w: dict[str, str], f: Formatter) -> dict[str, Any] | None:
+    """The "How to pay" block: amount and due date, the account in the document's currency, the
+    remit-to address and the RF payment reference; None when nothing is to be paid."""
+    if doc.is_credit or doc.payable_minor <= 0:
+        return None
+    amount = f.money(doc.payable_minor)
+    intro = (
+        w["pay_by"].format(amount=amount, due=f.date(doc.due_date))
+        if doc.due_date
+        else w["pay_now"].format(amount=amount)
+    )
+    rows: list[tuple[str, str]] = []
+    account = doc.payment_account
+    if account:
+        rows.append((w["account_holder"], account.account_name or doc.seller.name))
+        if account.bank_name:
+            rows.append((w["bank"], account.bank_name))
+        if account.iban:
+            rows.append((w["iban"], _iban(account.iban)))
+            if account.bic:
+                rows.append((w["bic"], account.bic))
+        else:
+            rows += [(w["ach_routing"], account.ach_routing), (w["account_number"], account.ach_account)]
+            if account.wire_routing:
+                rows.append((w["wire_routing"], account.wire_routing))
+            if account.bic:
+                rows.append((w["swift"], account.bic))
+    return {
+        "title": w["payment"],
+        "intro": intro,
+        "rows": rows,
+        "remit_label": w["remit_to"],
+        "remit": list(doc.remit_to),
+        "reference_label": w["pay_reference"],
+        "reference": rf_printed(doc.payment_reference),
+        "reference_note": w["pay_reference_note"],
     }
 
 

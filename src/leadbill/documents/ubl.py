@@ -114,14 +114,17 @@ def ubl_xml(doc: d.Document) -> bytes:
     _party(b, root, "cac:AccountingSupplierParty", doc.seller, vat=s_vat, registration=s_reg, legal=s_legal)
     _party(b, root, "cac:AccountingCustomerParty", doc.buyer, vat=b_vat, registration=b_reg, legal=b_legal)
 
-    if doc.seller.iban and not credit:  # BG-16
+    if not credit:  # BG-16: every document that asks for payment carries its RF reference
         means = b.add(root, "cac:PaymentMeans")
-        b.add(means, "cbc:PaymentMeansCode", "58")  # SEPA credit transfer
-        b.add(means, "cbc:PaymentID", doc.number)  # BT-83: the remittance reference
-        account = b.add(means, "cac:PayeeFinancialAccount")
-        b.add(account, "cbc:ID", doc.seller.iban)
-        if doc.seller.bic:
-            b.add(b.add(account, "cac:FinancialInstitutionBranch"), "cbc:ID", doc.seller.bic)
+        b.add(means, "cbc:PaymentMeansCode", doc.payment_means_code)  # BT-81 (see PaymentAccount.means_code)
+        b.add(means, "cbc:PaymentID", doc.payment_reference)  # BT-83: ISO 11649 RF creditor reference
+        account = doc.payment_account
+        if account:  # BG-17
+            financial = b.add(means, "cac:PayeeFinancialAccount")
+            b.add(financial, "cbc:ID", account.account_id)  # BT-84: IBAN, or the ACH account number
+            b.opt(financial, "cbc:Name", account.account_name)  # BT-85
+            if account.institution_id:  # BT-86: BIC, or the ACH routing number (a national clearing code)
+                b.add(b.add(financial, "cac:FinancialInstitutionBranch"), "cbc:ID", account.institution_id)
     terms_text = payment_terms_text(doc)
     if terms_text:
         b.add(b.add(root, "cac:PaymentTerms"), "cbc:Note", terms_text)  # BT-20

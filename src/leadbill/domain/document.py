@@ -14,8 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from stdnum.exceptions import ValidationError
+from stdnum.us import rtn
+
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import MICROS_EXPONENT, exponent
+from leadbill.domain.payment_reference import rf_reference
 
 INVOICE = "invoice"
 RECEIPT = "receipt"
@@ -69,6 +73,84 @@ class Party:
     @property
     def endpoint_id(self) -> str:
         return self.endpoint.partition(":")[2] if ":" in self.endpoint else ""
+
+
+# UNTDID 4461 payment means codes (EN 16931 BT-81), as EN 16931 and Peppol BIS 3 use them.
+MEANS_SEPA_CREDIT_TRANSFER = "58"  # an IBAN in EUR: SEPA, where BR-61 and DE-R-019 expect an IBAN
+MEANS_CREDIT_TRANSFER = "30"  # any other transfer to an account named in BT-84 (IBAN in another currency, ACH)
+MEANS_NOT_DEFINED = "1"  # no account on file: the document still carries its payment reference (BT-83)
+
+
+ACCOUNT_NUMBER_DIGITS = (4, 17)  # a US bank account number: NACHA's DFI account field holds 17
+
+
+def aba_routing(value: str) -> str:
+    """`value` checked as an ABA routing number (9 digits, check digit; python-stdnum); '' stays ''."""
+    text = value.strip()
+    if not text:
+        return ""
+    if len(text) > 20:
+        raise DomainError("an ABA routing number has 9 digits, e.g. 021000021")
+    try:
+        return str(rtn.validate(text))
+    except ValidationError:
+        raise DomainError(f"not a valid ABA routing number (9 digits with a check digit): {text!r}") from None
+
+
+def account_number(value: str) -> str:
+    """`value` checked as a bank account number: ASCII digits only, 4 to 17 of them; '' stays ''."""
+    text = value.strip()
+    if not text:
+        return ""
+    low, high = ACCOUNT_NUMBER_DIGITS
+    if not (text.isascii() and text.isdigit()):
+        raise DomainError("an account number is digits only (no spaces or dashes)")
+    if not low <= len(text) <= high:
+        raise DomainError(f"an account number has {low} to {high} digits, got {len(text)}")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentAccount:
+    """Where the payer sends the money, in one currency: an IBAN (SEPA style) or a US ACH account.
+
+    Values arrive checked (the set-up file's reader: schwifty, python-stdnum) and compact.
+    """
+
+    currency: str
+    iban: str = ""
+    bic: str = ""  # BIC, also called SWIFT code: for SEPA and for international wires
+    account_name: str = ""
+    bank_name: str = ""
+    ach_routing: str = ""  # ABA routing number (9 digits) for ACH credits
+    ach_account: str = ""
+    wire_routing: str = ""  # ABA routing number for domestic (Fedwire) wires, when the bank uses another
+
+    @property
+    def account_id(self) -> str:
+        """BT-84: the IBAN, else the account number."""
+        return self.iban or self.ach_account
+
+    @property
+    def institution_id(self) -> str:
+        """BT-86, "such as a BIC or a national clearing code": the BIC, else the ACH routing number.
+
+        An ACH account's BT-84 is a plain account number that means nothing without its routing
+        number; a BIC is only for wires from abroad, which the printed document explains.
+        """
+        if self.iban:
+            return self.bic
+        return self.ach_routing or self.bic
+
+    @property
+    def means_code(self) -> str:
+        """BT-81. 58 only for an IBAN in EUR (a SEPA credit transfer); any other account is 30.
+
+        30 "credit transfer" rather than 42 "payment to bank account": EN 16931 (BR-61) and the
+        receivers' ERPs read 30 and 58 as "transfer to the account in BG-17", and an ACH credit or
+        a wire is exactly that. 42 is not mapped to BG-17 by most receivers.
+        """
+        return MEANS_SEPA_CREDIT_TRANSFER if self.iban and self.currency == "EUR" else MEANS_CREDIT_TRANSFER
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +222,9 @@ class Document:
     buyer_reference: str = ""
     notes: tuple[str, ...] = field(default=())
     footer: str = ""
+    # How to pay: the seller's account in the document's currency, and a postal remit-to address.
+    payment_account: PaymentAccount | None = None
+    remit_to: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -159,6 +244,15 @@ class Document:
     @property
     def is_self_billed(self) -> bool:
         return self.kind in SELF_BILLED_KINDS
+
+    @property
+    def payment_reference(self) -> str:
+        """BT-83: the ISO 11649 RF reference of the number on every document that asks for payment; '' on credits."""
+        return "" if self.is_credit else rf_reference(self.number)
+
+    @property
+    def payment_means_code(self) -> str:
+        return self.payment_account.means_code if self.payment_account else MEANS_NOT_DEFINED
 
     @property
     def subtotal_minor(self) -> int:

@@ -18,6 +18,15 @@ class Entity(models.Model):
     phone = models.CharField(max_length=40, blank=True)
     iban = models.CharField(max_length=40, blank=True)
     bic = models.CharField(max_length=11, blank=True)
+    payment_accounts = models.JSONField(
+        default=list, blank=True,
+        help_text="accounts per currency, checked where they enter: [{currency, iban, bic, account_name, bank_name}"
+        " or {currency, ach_routing, ach_account, wire_routing, bic, account_name, bank_name}]; empty: iban/bic"
+        " are the account for the entity's currency",
+    )  # fmt: skip
+    remit_to = models.TextField(
+        max_length=300, blank=True, help_text="postal remit-to address, printed under How to pay"
+    )
     currency = models.CharField(max_length=3)
     timezone = models.CharField(max_length=64)
     locale = models.CharField(max_length=16, default="en_US")

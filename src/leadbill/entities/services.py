@@ -67,3 +67,16 @@ def entity_documents_set(*, actor: str, entity: Entity, logo: tuple[bytes, str] 
             entity.save(update_fields=list(changed))
             audit_record(actor=actor, action="entity.documents_changed", obj=entity, entity=entity, **changed)
     return entity
+
+
+def payment_details(entity: Entity) -> dict[str, object]:
+    """How the entity is paid, for the seller snapshot of a document (STYLE 11).
+
+    `payment_accounts`: one account per currency as stored (checked where it entered); with none
+    given, the entity's iban/bic are the account for its own currency. `remit_to`: the postal
+    remit-to address, free lines. Documents pick the account in their own currency from this.
+    """
+    accounts = [dict(a) for a in entity.payment_accounts or []]
+    if not accounts and entity.iban:
+        accounts = [{"currency": entity.currency, "iban": entity.iban, **({"bic": entity.bic} if entity.bic else {})}]
+    return {"payment_accounts": accounts, "remit_to": entity.remit_to}

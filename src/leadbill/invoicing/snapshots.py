@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from leadbill.entities.models import Entity
+from leadbill.entities.services import payment_details
 from leadbill.partners.models import Partner
 
 
@@ -30,6 +31,7 @@ def seller_snapshot(entity: Entity) -> dict[str, Any]:
         "peppol_id": entity.peppol_id,
         "logo_sha256": entity.logo_sha256,
         "footer": entity.invoice_footer,
+        **payment_details(entity),
     }
 
 

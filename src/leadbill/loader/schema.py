@@ -31,6 +31,7 @@ from leadbill.documents.logos import LOGO_MAX_BYTES as LOGO_MAX_BYTES
 from leadbill.documents.logos import LOGO_MAX_PIXELS as LOGO_MAX_PIXELS
 from leadbill.documents.logos import Logo, logo_read
 from leadbill.domain import identifiers
+from leadbill.domain.document import aba_routing, account_number
 from leadbill.domain.errors import DomainError, PricingError
 from leadbill.domain.money import MAX_DECIMAL_CHARS, check_currency, decimal_to_minor, parse_decimal
 from leadbill.domain.peppol import check_participant_id
@@ -283,6 +284,8 @@ class EntitySpec:
     phone: str
     iban: str
     bic: str
+    payment_accounts: tuple[dict[str, str], ...]
+    remit_to: str
     currency: str
     timezone: str
     locale: str
@@ -310,6 +313,8 @@ class EntitySpec:
             "phone": self.phone,
             "iban": self.iban,
             "bic": self.bic,
+            "payment_accounts": [dict(a) for a in self.payment_accounts],
+            "remit_to": self.remit_to,
             "currency": self.currency,
             "timezone": self.timezone,
             "locale": self.locale,
@@ -615,6 +620,54 @@ def _address(fields: _Fields, *, country_required: bool) -> Address:
     return result
 
 
+REMIT_TO_LINES = 6
+_ACH_KEYS = ("ach_routing", "ach_account", "wire_routing")
+
+
+def _remit_to(value: Any) -> str:
+    """A postal remit-to address: at most six lines, each checked as text."""
+    text = _text(300, multiline=True)(value)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > REMIT_TO_LINES:
+        raise DomainError(f"at most {REMIT_TO_LINES} lines, got {len(lines)}")
+    return "\n".join(lines)
+
+
+def _payment_accounts(fields: _Fields) -> tuple[dict[str, str], ...]:
+    """`payment_accounts`: one account per currency, an IBAN one or a US ACH one, every value checked.
+
+    Stored as given (compact), with only the keys that have a value, so a re-load changes nothing.
+    """
+    accounts: list[dict[str, str]] = []
+    seen: dict[Any, str] = {}
+    for path, raw in fields.items("payment_accounts"):
+        a = _Fields(fields.problems, path, raw)
+        if not a.ok:
+            continue
+        values = {"currency": a.read("currency", lambda v: check_currency(_text(20)(v)))}
+        if not a.has("iban") and not any(a.has(key) for key in _ACH_KEYS):
+            a.problem("iban", "required: an iban, or ach_routing and ach_account for a US account")
+        elif a.has("iban"):
+            for key in _ACH_KEYS:
+                if a.has(key):
+                    a.take(key)
+                    a.problem(key, "an account has an iban, or ach_routing and ach_account, not both")
+            values["iban"] = a.read("iban", _iban)
+        else:
+            if values["currency"] and values["currency"] != "USD":
+                a.problem("currency", f"ACH pays in USD, got {values['currency']}")
+            values["ach_routing"] = a.read("ach_routing", lambda v: aba_routing(_text(20)(v)))
+            values["ach_account"] = a.read("ach_account", lambda v: account_number(_text(40)(v)))
+            values["wire_routing"] = a.read("wire_routing", lambda v: aba_routing(_text(20)(v)), "")
+        values["bic"] = a.read("bic", _bic, "")
+        values["account_name"] = a.text("account_name", 70)
+        values["bank_name"] = a.text("bank_name", 100)
+        a.close()
+        _unique(fields.problems, seen, values["currency"], f"{path}.currency", f"an account in {values['currency']}")
+        accounts.append({k: v for k, v in values.items() if v})
+    return tuple(accounts)
+
+
 def _peppol_id(value: Any) -> str:
     return check_participant_id(_text(60)(value), field="")
 
@@ -672,6 +725,8 @@ class _Reader:
         phone = f.text("phone", 40)
         iban = f.read("iban", _iban, "")
         bic = f.read("bic", _bic, "")
+        payment_accounts = _payment_accounts(f)
+        remit_to = f.read("remit_to", _remit_to, "")
         currency = f.read("currency", lambda v: check_currency(_text(20)(v)))
         timezone = f.read("timezone", _zone_name)
         locale = f.text("locale", 16, "en_US", pattern=_LOCALE, expected="a locale such as en_US or de_DE")
@@ -714,6 +769,8 @@ class _Reader:
             phone=phone,
             iban=iban,
             bic=bic,
+            payment_accounts=payment_accounts,
+            remit_to=remit_to,
             currency=currency,
             timezone=timezone,
             locale=locale,
