@@ -24,6 +24,7 @@ BODIES = {
     ("post", "/partners/{code}/credit/refunds"): {"currency": "EUR", "amount": "1.00"},
     ("post", "/invoices/{number}/write-off"): {"reason": "test"},
     ("post", "/invoices/{number}/payments/{payment_id}/reverse"): {"reason": "test"},
+    ("post", "/bank-entries/{entry_id}/match"): {"invoice": "INV-000002"},
 }
 QUERIES = {"/partners/{code}/report": {"first_day": "2026-01-01", "last_day": "2026-01-31"}}
 # PUT by code creates the object in the caller's own entity: not a way into another's.

@@ -69,3 +69,15 @@ def test_the_portal_shows_the_same_open_amount_and_serves_the_partners_statement
     response = portal.get("/portal/statement/?from=2026-01-01&to=2026-12-31&format=csv")
     assert response.status_code == 200 and site.acme_invoice.number in response.content.decode()
     assert portal.get("/portal/statement/?from=2026-01-01&to=2026-12-31").content.startswith(b"%PDF-")
+
+
+def test_finance_switches_reminders_and_pauses_a_partner(site: Site):
+    from leadbill.receivables.reminder_models import ReminderPause, ReminderPolicy
+
+    finance = site.login(STAFF["finance"])
+    page = text(finance.post("/console/leadco/receivables/reminders/", {"enabled": "on"}, follow=True))
+    assert "Reminders are on." in page and ReminderPolicy.objects.get(entity=site.entity).enabled
+    page = text(finance.post("/console/leadco/partners/acme/reminders/", {"reason": "payment plan"}, follow=True))
+    assert "Reminders are paused." in page and "Reminders are paused: payment plan." in page
+    finance.post("/console/leadco/partners/acme/reminders/", {"action": "resume"})
+    assert not ReminderPause.objects.exists()

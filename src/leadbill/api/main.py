@@ -15,7 +15,18 @@ from ninja.parser import Parser
 from leadbill.api.auth import KeyAuth
 from leadbill.api.common import json_body, path_parts
 from leadbill.api.problems import MEDIA_TYPE, ApiProblem, error_item
-from leadbill.api.routers import catalog, deliveries, invoices, ledger, payouts, receivables, reports, returns, runs
+from leadbill.api.routers import (
+    bank,
+    catalog,
+    deliveries,
+    invoices,
+    ledger,
+    payouts,
+    receivables,
+    reports,
+    returns,
+    runs,
+)
 from leadbill.api.schemas import extra_components
 from leadbill.domain.errors import DomainError
 from leadbill.loader.schema import SetupFileError
@@ -71,7 +82,7 @@ api = LeadbillAPI(
     openapi_url="/openapi.json",
 )
 
-for module in (catalog, deliveries, returns, runs, invoices, ledger, receivables, reports, payouts):
+for module in (catalog, deliveries, returns, runs, invoices, ledger, receivables, reports, payouts, bank):
     api.add_router("/", module.router)
 
 

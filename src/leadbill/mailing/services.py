@@ -182,7 +182,28 @@ def _message(send: EmailSend) -> EmailMessage:
             message.body += f"\n(The UBL e-invoice is not attached: {exc.message})\n"
         for f in files:
             message.attach(f.name, f.content, f.media_type)
+    if send.invoice is not None and send.purpose.startswith("reminder:"):
+        _attach_statement(message, send.invoice)
     return message
+
+
+def _attach_statement(message: EmailMessage, invoice: Invoice) -> None:
+    """A reminder carries the partner's statement of account: from a year before the due date to today."""
+    from datetime import timedelta
+
+    from leadbill.documents.statement import statement_file_name, statement_pdf
+    from leadbill.receivables.reminder_models import ReminderPolicy
+    from leadbill.receivables.selectors import statement
+
+    policy = ReminderPolicy.objects.filter(entity_id=invoice.entity_id).first()
+    if policy is None or not policy.attach_statement or invoice.due_date is None:
+        return
+    last = timezone.now().date()
+    st = statement(invoice.partner, invoice.currency, min(invoice.due_date, last) - timedelta(days=365), last)
+    try:
+        message.attach(statement_file_name(st, "pdf"), statement_pdf(st), "application/pdf")
+    except DomainError as exc:
+        message.body += f"\n(The statement of account is not attached: {exc.message})\n"
 
 
 def _after_failure(send: EmailSend, answer: str, *, temporary: bool) -> str:

@@ -25,16 +25,25 @@ PLACEHOLDERS = {
 }
 
 
-def check(text: str, field: str) -> str:
+# Reminders know what is still open and for how long.
+REMINDER_PLACEHOLDERS = {
+    **PLACEHOLDERS,
+    "open": "what is still open, with its currency",
+    "days_overdue": "days past the due date (0 or less: not due yet)",
+    "payment_reference": "the RF payment reference to quote",
+}
+
+
+def check(text: str, field: str, placeholders: dict[str, str] = PLACEHOLDERS) -> str:
     """Refuse a template with a malformed or unknown placeholder, naming it."""
     template = Template(text)
     if not template.is_valid():
         raise DomainError(f"{field}: a '$' must start a placeholder such as $number; write $$ for a dollar sign",
                           field=field)  # fmt: skip
-    unknown = sorted(set(template.get_identifiers()) - set(PLACEHOLDERS))
+    unknown = sorted(set(template.get_identifiers()) - set(placeholders))
     if unknown:
         raise DomainError(
-            f"{field}: unknown placeholder ${unknown[0]}; use one of " + ", ".join(f"${p}" for p in PLACEHOLDERS),
+            f"{field}: unknown placeholder ${unknown[0]}; use one of " + ", ".join(f"${p}" for p in placeholders),
             field=field,
         )
     return text

@@ -57,3 +57,7 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount_minor} {self.currency}"
+
+
+from leadbill.receivables.bank_models import BankEntry  # noqa: E402,F401
+from leadbill.receivables.reminder_models import ReminderPause, ReminderPolicy  # noqa: E402,F401

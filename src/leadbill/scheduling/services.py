@@ -201,13 +201,16 @@ def _start(schedule: Schedule, due: rules.Due) -> ScheduledRun | None:
 
 
 def sweep(now: datetime) -> dict[str, Any]:
-    """Work that fell due or stalled: email and webhook retries, runs whose worker vanished."""
+    """Work that fell due or stalled: reminders, email and webhook retries, runs whose worker vanished."""
     from leadbill.invoicing.services import runs_mark_stale
     from leadbill.mailing.services import sends_sweep
+    from leadbill.receivables.dunning import reminders_due
     from leadbill.webhooks.services import deliveries_sweep
 
     stale = [run.pk for run in runs_mark_stale(now)]  # before the re-queue: a stale run is failed, not retried
-    return {"email": sends_sweep(now), "webhooks": deliveries_sweep(now), "runs": runs_sweep(now), "stale_runs": stale}
+    reminders = len(reminders_due(now))
+    return {"email": sends_sweep(now), "webhooks": deliveries_sweep(now), "runs": runs_sweep(now), "stale_runs": stale,
+            "reminders": reminders}  # fmt: skip
 
 
 def runs_sweep(now: datetime) -> int:

@@ -13,6 +13,7 @@ EVENT_TYPES = (
     "payout.ready",
     "self_invoice.issued",
     "partner.low_balance",
+    "partner.overdue",
 )
 
 

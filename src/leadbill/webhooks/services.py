@@ -36,6 +36,7 @@ EVENT_OF_ACTION = {
     "receipt.voided": "invoice.voided",
     "credit_note.issued": "credit_note.issued",
     "partner.low_balance": "partner.low_balance",
+    "partner.overdue": "partner.overdue",
     "payout.ready": "payout.ready",
     "self_invoice.issued": "self_invoice.issued",
 }
@@ -118,6 +119,10 @@ def _payload(event_type: str, row: AuditEvent, obj: Any) -> dict[str, Any]:
         return {"partner": {"code": obj.code, "name": obj.name}, "currency": c,
                 "balance": _money(row.data.get("balance_minor"), c),
                 "threshold": _money(row.data.get("threshold_minor"), c)}  # fmt: skip
+    if event_type == "partner.overdue":
+        c = row.data.get("currency", "")
+        return {"partner": {"code": obj.code, "name": obj.name}, "invoice": row.data.get("invoice"), "currency": c,
+                "open": _money(row.data.get("open_minor"), c), "days_overdue": row.data.get("days_overdue")}  # fmt: skip
     if event_type == "payout.ready":
         from leadbill.payouts.selectors import payout_as_dict
 

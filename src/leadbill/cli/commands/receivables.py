@@ -59,6 +59,72 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--reason", required=True, help="why it is reversed")
     p.add_argument("--entity", help=ENTITY_HELP)
     p.set_defaults(handler=reverse_payment)
+    register_reminders(actions)
+
+
+def register_reminders(actions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = actions.add_parser("reminders", help="the entity's reminder policy: show it, switch it on or off, set steps")
+    switch = p.add_mutually_exclusive_group()
+    switch.add_argument("--on", dest="enabled", action="store_const", const=True, help="send reminders")
+    switch.add_argument("--off", dest="enabled", action="store_const", const=False, help="send none")
+    p.add_argument("--steps-file", help="JSON list of {days, subject, body}; days after the due date, negative before")
+    p.add_argument("--attach-statement", choices=["yes", "no"], help="attach the statement of account (default yes)")
+    p.add_argument("--entity", help=ENTITY_HELP)
+    p.set_defaults(handler=reminders, enabled=None)
+    p = actions.add_parser("pause", help="pause reminders to a partner (a dispute, a payment plan)")
+    p.add_argument("partner", help="partner code")
+    p.add_argument("--reason", required=True, help="why (kept with the pause)")
+    p.add_argument("--entity", help=ENTITY_HELP)
+    p.set_defaults(handler=pause)
+    p = actions.add_parser("resume", help="send reminders to a paused partner again")
+    p.add_argument("partner", help="partner code")
+    p.add_argument("--entity", help=ENTITY_HELP)
+    p.set_defaults(handler=resume)
+
+
+def reminders(args: argparse.Namespace) -> int:
+    import json
+
+    from leadbill.receivables.dunning import policy_of, policy_set
+
+    entity = entity_of(args.entity)
+    steps = None
+    if args.steps_file:
+        try:
+            steps = json.loads(Path(args.steps_file).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"--steps-file: cannot read {args.steps_file}: {exc}") from None
+    attach = None if args.attach_statement is None else args.attach_statement == "yes"
+    if args.enabled is not None or steps is not None or attach is not None:
+        policy = policy_set(actor=args.actor, entity=entity, enabled=args.enabled, steps=steps, attach_statement=attach)
+    else:
+        policy = policy_of(entity)
+    state = "on" if policy.enabled else "off"
+    console.print(
+        f"Reminders of {entity.slug} are {state}; statement attached: {'yes' if policy.attach_statement else 'no'}"
+    )
+    for step in policy.steps:
+        when = f"{-step['days']} days before due" if step["days"] < 0 else f"{step['days']} days after due"
+        console.print(f"  {when}: {step['subject']}")
+    return 0
+
+
+def pause(args: argparse.Namespace) -> int:
+    from leadbill.receivables.dunning import reminders_pause
+
+    partner = partner_of(entity_of(args.entity), args.partner)
+    reminders_pause(actor=args.actor, partner=partner, reason=args.reason)
+    console.print(f"Reminders to {partner.code} are paused")
+    return 0
+
+
+def resume(args: argparse.Namespace) -> int:
+    from leadbill.receivables.dunning import reminders_resume
+
+    partner = partner_of(entity_of(args.entity), args.partner)
+    reminders_resume(actor=args.actor, partner=partner)
+    console.print(f"Reminders to {partner.code} are on")
+    return 0
 
 
 def _day(text: str, name: str) -> date:

@@ -29,6 +29,7 @@ from leadbill.partners.models import Partner
 from leadbill.partners.selectors import partner_as_dict
 from leadbill.payouts.selectors import self_billing_status
 from leadbill.receivables.models import Entry
+from leadbill.receivables.reminder_models import ReminderPause
 from leadbill.receivables.selectors import partner_accounts
 from leadbill.web.access import actor_of, console_view
 from leadbill.web.models import PartnerUser
@@ -70,6 +71,7 @@ def partner_detail(request: HttpRequest, code: str) -> HttpResponse:
         "adjustments": Adjustment.objects.filter(partner=partner).select_related("invoice").order_by("-pk")[:20],
         "balance": partner_balance(partner) if partner.is_prepay else None,
         "accounts": list(partner_accounts(partner, billing.today_in(entity)).values()),
+        "reminder_pause": ReminderPause.objects.filter(partner=partner).first(),
         "ledger": LedgerEntry.objects.filter(partner=partner).select_related("invoice").order_by("-occurred_at", "-pk")[:20]
         if partner.is_prepay else [],
         "users": PartnerUser.objects.filter(partner=partner).select_related("user").order_by("user__email"),

@@ -20,7 +20,9 @@ from leadbill.invoicing.models import Invoice, Payment
 from leadbill.invoicing.selectors import display_number
 from leadbill.invoicing.services import today_in
 from leadbill.partners.models import Partner
+from leadbill.receivables import dunning
 from leadbill.receivables import services as ledger
+from leadbill.receivables.reminder_models import ReminderPause
 from leadbill.receivables.selectors import AGING_BUCKETS, aging, entity_receivables, statement
 from leadbill.web.access import actor_of, console_view
 from leadbill.web.inputs import day_input
@@ -43,8 +45,39 @@ def receivables(request: HttpRequest) -> HttpResponse:
         for c, t in sorted(totals.items())
     ]  # fmt: skip
     context = {"rows": rows, "buckets": [name for name, _, _ in AGING_BUCKETS], "totals": totals, "chart": chart,
-               "figures": entity_receivables(entity, today), "today": today, "nav": "receivables"}  # fmt: skip
+               "figures": entity_receivables(entity, today), "today": today, "nav": "receivables",
+               "policy": dunning.policy_of(entity),
+               "paused": ReminderPause.objects.filter(partner__entity=entity).select_related("partner")}  # fmt: skip
     return render(request, "console/receivables.html", context)
+
+
+@require_POST
+@console_view()
+def reminders_switch(request: HttpRequest) -> HttpResponse:
+    entity = entity_of(request)
+    on = request.POST.get("enabled") == "on"
+
+    def switch() -> str:
+        dunning.policy_set(actor=actor_of(request), entity=entity, enabled=on)
+        return "Reminders are on." if on else "Reminders are off."
+
+    return perform(request, switch, refused="Reminders not changed",
+                   then=lambda: redirect("console:receivables", entity=entity.slug))  # fmt: skip
+
+
+@require_POST
+@console_view()
+def reminders_pause(request: HttpRequest, code: str) -> HttpResponse:
+    partner = partner_or_404(entity_of(request), code)
+
+    def pause() -> str:
+        if request.POST.get("action") == "resume":
+            dunning.reminders_resume(actor=actor_of(request), partner=partner)
+            return "Reminders are on again."
+        dunning.reminders_pause(actor=actor_of(request), partner=partner, reason=request.POST.get("reason", ""))
+        return "Reminders are paused."
+
+    return perform(request, pause, refused="Reminders not changed", then=lambda: _to_partner(partner))
 
 
 def statement_range(request: HttpRequest, today: date) -> tuple[date, date]:
