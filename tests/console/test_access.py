@@ -21,7 +21,8 @@ POST_ONLY = {"adjustment_new", "topup_new", "credit_note_new", "partner_user_new
              "invoice_pay", "invoice_void", "invoice_send", "invoice_issue", "invoice_discard", "staff_new",
              "staff_role", "staff_remove", "entity_documents", "schedule_save", "mail_save", "endpoint_new",
              "endpoint_toggle", "delivery_redeliver", "payout_compute", "payout_move", "payout_self_bill",
-             "self_billing_switch"}  # fmt: skip
+             "self_billing_switch", "credit_apply", "credit_refund", "invoice_write_off", "payment_reverse",
+             "reminders_switch", "reminders_pause"}  # fmt: skip
 ADMIN_ONLY = {"users", "staff_new", "staff_role", "staff_remove", "entity_documents", "automation", "schedule_save",
               "mail_save", "endpoint_new", "endpoint_toggle", "delivery_redeliver", "self_billing_switch"}  # fmt: skip
 READ_ONLY_MAY_POST = {"plan_quote"}  # computes a quote, writes nothing
@@ -39,6 +40,9 @@ def payouts(site: Site) -> None:
     s.payout_transition(actor="test", payout=november, to="pending")
     s.self_billing_switch(actor="test", entity=site.entity, on=False)  # so november gets no self-invoice
     s.supplier_invoice_upload(actor="test", payout=november, name="RE-1.pdf", content=b"%PDF-1.7 own")
+    from leadbill.invoicing.services import payment_record
+
+    payment_record(actor="test", invoice=site.acme_invoice, amount_minor=100, paid_on=datetime(2026, 2, 3).date())
 
 
 ENTITY_FREE = {"start"}  # /console/ itself: no entity to guard, see test_start.py
@@ -60,6 +64,8 @@ def object_pk(route: str, site: Site) -> int:
         return SelfBilledDocument.objects.get(entity=site.entity).pk
     if path.startswith("supplier-invoices/"):
         return SupplierInvoice.objects.get(payout__entity=site.entity).pk
+    if "/payments/" in path:
+        return Payment.objects.get(invoice=site.acme_invoice).pk
     return site.admin_membership.pk
 
 
@@ -118,7 +124,7 @@ def test_read_only_staff_can_read_but_every_write_is_403(site: Site):
         if pattern.name not in READ_ONLY_MAY_POST:
             assert reader.post(url, {"amount": "1.00", "reason": "x", "period": "2026-01"}).status_code == 403, url
     invoice = Invoice.objects.get(pk=site.acme_invoice.pk)
-    assert invoice.status == "issued" and invoice.paid_minor == 0
+    assert invoice.status == "partially_paid" and invoice.paid_minor == 100  # as the fixture left it
     assert not Payment.objects.exists()
     assert not Invoice.objects.filter(kind="credit_note").exists()
 

@@ -769,6 +769,84 @@ def payment_record(*, actor: str, invoice: Invoice, amount_minor: int, paid_on: 
 VOID_LEADS = ("rebill", "cancel")
 
 
+@dataclass(frozen=True)
+class PaymentItem:
+    """One payment of a batch (a bank statement): which invoice, how much, when, with which reference."""
+
+    invoice_id: int
+    amount_minor: int
+    paid_on: date
+    reference: str = ""
+
+
+def payments_record_many(*, actor: str, items: Sequence[PaymentItem]) -> list[Payment]:
+    """Record many payments in one transaction, with the same rules as `payment_record`.
+
+    Why: a bank statement of 10,000 credits recorded one by one costs ~12 queries each. Here the
+    invoices are locked in one query (in id order, as every other writer locks them), the
+    payments, ledger entries and audit rows are written in bulk, and each touched invoice's
+    status is set once. Any refused item refuses the whole batch (the caller falls back to
+    recording one by one, so a bad line costs only itself).
+    """
+    if not items:
+        return []
+    from leadbill.domain import receivables as r
+    from leadbill.receivables.models import Entry
+    from leadbill.receivables.selectors import open_by_invoice
+
+    with transaction.atomic():
+        ids = sorted({item.invoice_id for item in items})
+        invoices = {inv.pk: inv for inv in Invoice.objects.select_for_update().filter(pk__in=ids)
+                    .select_related("entity", "partner").order_by("pk")}  # fmt: skip
+        for item in items:
+            inv = invoices.get(item.invoice_id)
+            if inv is None or inv.kind != Kind.INVOICE:
+                raise StateError(f"document {item.invoice_id} is not an invoice; only invoices are paid")
+            if inv.status not in OPEN_STATUSES:
+                raise StateError(
+                    f"{inv.number} is {inv.get_status_display().lower()}; only open invoices take payments"
+                )
+            if item.amount_minor <= 0:
+                raise DomainError("a payment must be positive", field="amount")
+        payments = [
+            Payment(invoice=invoices[item.invoice_id], amount_minor=item.amount_minor, paid_on=item.paid_on,
+                    reference=field_text(item.reference, field="reference", max_length=200), recorded_by=actor)
+            for item in items
+        ]  # fmt: skip
+        Payment.objects.bulk_create(payments, batch_size=1000)
+        opens = open_by_invoice(ids)
+        entries: list[Entry] = []
+        with_credit: dict[int, Partner] = {}
+        status_after: list[str] = []  # each payment's audit row says the status it left (one "paid" per invoice)
+        for payment in payments:
+            inv = payment.invoice
+            split = r.split_credit(payment.amount_minor, opens.get(inv.pk, 0))
+            opens[inv.pk] = opens.get(inv.pk, 0) - split.applied
+            inv.paid_minor += split.applied
+            status_after.append(r.status_of(total=inv.total_minor, open_minor=opens[inv.pk], written_off=0, void=False))
+            for amount, target in ((split.applied, inv), (split.on_account, None)):
+                if amount:
+                    entries.append(Entry(entity_id=inv.entity_id, partner_id=inv.partner_id, currency=inv.currency,
+                                         kind=EntryKind.PAYMENT, amount_minor=-amount, invoice=target, payment=payment,
+                                         occurred_on=payment.paid_on, reason=payment.reference, created_by=actor))  # fmt: skip
+            if split.on_account:
+                with_credit[inv.partner_id] = inv.partner
+        Entry.objects.bulk_create(entries, batch_size=1000)
+        for inv in invoices.values():
+            inv.status = r.status_of(total=inv.total_minor, open_minor=opens.get(inv.pk, 0), written_off=0, void=False)
+        Invoice.objects.bulk_update(list(invoices.values()), ["status", "paid_minor"], batch_size=1000)
+        audit_record_many([
+            audit_event(actor=actor, action="payment.recorded", obj=payment.invoice, number=payment.invoice.number,
+                        amount_minor=payment.amount_minor, paid_on=payment.paid_on.isoformat(),
+                        reference=payment.reference, status=status)
+            for payment, status in zip(payments, status_after, strict=True)
+        ])  # fmt: skip
+        if with_credit:
+            ledger.apply_automatically(actor=actor, partners=list(with_credit.values()),
+                                       currency_of={i.partner_id: i.currency for i in invoices.values()})  # fmt: skip
+    return payments
+
+
 def invoice_void(
     *, actor: str, invoice: Invoice, reason: str, issue_date: date | None = None, leads: str = "rebill"
 ) -> Invoice:

@@ -37,7 +37,7 @@ from leadbill.domain.text import field_text
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind, Status
 from leadbill.invoicing.selectors import money
-from leadbill.invoicing.services import payment_record
+from leadbill.invoicing.services import PaymentItem, payment_record, payments_record_many
 from leadbill.partners.models import Partner
 from leadbill.receivables import bankfiles
 from leadbill.receivables.bank_models import BankEntry, BankEntryState, MatchRule
@@ -259,36 +259,105 @@ def bank_statement_import(
         else:
             seen.add(key)
             fresh.append(line)
-    matcher = Matcher(entity) if any(line.is_credit for line in fresh) else None
     now = timezone.now()
+    batch = _Batch(actor, entity, file_name, now, Matcher(entity) if any(line.is_credit for line in fresh) else None)
     for line in fresh:
-        try:
-            entry = _record(actor, entity, line, matcher, file_name, now)
-        except IntegrityError:  # imported meanwhile by another import of the same file
-            result.duplicate += 1
+        decision = batch.matcher.decide(line) if line.is_credit and batch.matcher is not None else None
+        if decision is not None and decision.invoice is not None and line.amount_minor > decision.invoice.open_minor:
+            batch.flush(result)  # an overpayment settles other invoices too: record it alone, then read again
+            batch.one(line, result)
             continue
-        result.new += 1
-        if entry.state == BankEntryState.MATCHED:
-            result.matched += 1
-        elif entry.state == BankEntryState.UNMATCHED:
-            result.unmatched += 1
-            result.unmatched_entries.append(entry)
-        else:
-            result.ignored += 1
+        batch.add(line, decision)
+        if len(batch.pending) >= BATCH:
+            batch.flush(result)
+    batch.flush(result)
     with transaction.atomic():
         audit_record(actor=actor, action="bank_statement.imported", obj=entity, entity=entity, file=file_name,
                      format=fmt, **result.counts())  # fmt: skip
     return result
 
 
-def _record(actor: str, entity: Entity, line: bankfiles.BankLine, matcher: Matcher | None, file_name: str,
-            now: Any) -> BankEntry:  # fmt: skip
-    entry = BankEntry(
+BATCH = 500  # lines recorded per transaction on the fast path
+
+
+def _entry_of(actor: str, entity: Entity, line: bankfiles.BankLine, file_name: str, now: Any) -> BankEntry:
+    return BankEntry(
         entity=entity, account=line.account, reference=line.reference, booked_on=line.booked_on,
         amount_minor=line.amount_minor, currency=line.currency, debtor=line.debtor[:200],
         remittance=line.remittance[:1000], structured_reference=line.structured_reference[:100],
         file_name=file_name, imported_at=now, imported_by=actor,
     )  # fmt: skip
+
+
+def _count(result: ImportResult, entry: BankEntry) -> None:
+    result.new += 1
+    if entry.state == BankEntryState.MATCHED:
+        result.matched += 1
+    elif entry.state == BankEntryState.UNMATCHED:
+        result.unmatched += 1
+        result.unmatched_entries.append(entry)
+    else:
+        result.ignored += 1
+
+
+class _Batch:
+    """Lines waiting to be written together: their entries and payments in one transaction.
+
+    The fast path: up to BATCH lines, their payments through `payments_record_many`, their
+    entries in one insert. If anything in the batch is refused (a payment the invoice no longer
+    takes, an entry imported meanwhile), the batch is rolled back, the matcher reads the
+    invoices again, and its lines are recorded one by one, so a bad line costs only itself.
+    """
+
+    def __init__(self, actor: str, entity: Entity, file_name: str, now: Any, matcher: Matcher | None) -> None:
+        self.actor, self.entity, self.file_name, self.now, self.matcher = actor, entity, file_name, now, matcher
+        self.pending: list[tuple[bankfiles.BankLine, BankEntry, Decision | None]] = []
+
+    def add(self, line: bankfiles.BankLine, decision: Decision | None) -> None:
+        entry = _entry_of(self.actor, self.entity, line, self.file_name, self.now)
+        if not line.is_credit or self.matcher is None:
+            entry.state, entry.reason = BankEntryState.IGNORED_DEBIT, "a debit: money going out is no payment"
+        elif decision is None or decision.invoice is None:
+            entry.state, entry.reason = BankEntryState.UNMATCHED, (decision.reason if decision else "")[:300]
+        else:
+            self.matcher.paid(decision.invoice, line.amount_minor)  # later lines see what is left open
+        self.pending.append((line, entry, decision))
+
+    def flush(self, result: ImportResult) -> None:
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        matched = [(entry, d) for _, entry, d in pending if d is not None and d.invoice is not None]
+        try:
+            with transaction.atomic():
+                payments = payments_record_many(actor=self.actor, items=[
+                    PaymentItem(d.invoice.pk, entry.amount_minor, entry.booked_on, d.reference or entry.reference)
+                    for entry, d in matched
+                ])  # fmt: skip
+                for (entry, d), payment in zip(matched, payments, strict=True):
+                    entry.state, entry.reason, entry.rule = BankEntryState.MATCHED, "", d.rule
+                    entry.invoice_id, entry.payment = d.invoice.pk, payment
+                BankEntry.objects.bulk_create([entry for _, entry, _ in pending], batch_size=1000)
+        except (IntegrityError, DomainError):
+            self.matcher = Matcher(self.entity) if self.matcher is not None else None
+            for line, _, _ in pending:
+                self.one(line, result)
+            return
+        for _, entry, _ in pending:
+            _count(result, entry)
+
+    def one(self, line: bankfiles.BankLine, result: ImportResult) -> None:
+        try:
+            entry = _record(self.actor, self.entity, line, self.matcher, self.file_name, self.now)
+        except IntegrityError:  # imported meanwhile by another import of the same file
+            result.duplicate += 1
+            return
+        _count(result, entry)
+
+
+def _record(actor: str, entity: Entity, line: bankfiles.BankLine, matcher: Matcher | None, file_name: str,
+            now: Any) -> BankEntry:  # fmt: skip
+    entry = _entry_of(actor, entity, line, file_name, now)
     with transaction.atomic():
         if not line.is_credit or matcher is None:
             entry.state, entry.reason = BankEntryState.IGNORED_DEBIT, "a debit: money going out is no payment"
