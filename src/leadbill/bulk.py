@@ -40,3 +40,25 @@ def bulk_insert[M: models.Model](objs: Sequence[M]) -> Sequence[M]:
         obj._state.adding = False
         obj._state.db = "default"
     return objs
+
+
+def bulk_set(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Set `columns` of many rows, each given as (pk, value, value, ...), in one statement per 500 rows.
+
+    Why: Django's `bulk_update` compiles a CASE per column and row (3.3 s for 3,000 invoices,
+    measured in benchmarks/bank_statement.py). This is `UPDATE … FROM (VALUES …)`, which
+    PostgreSQL and SQLite (3.33+) both run as a join.
+    """
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    names = [meta.get_field(c).column for c in columns]
+    for start in range(0, len(rows), 500):
+        chunk = rows[start : start + 500]
+        values = ", ".join("(" + ", ".join(["%s"] * (len(names) + 1)) + ")" for _ in chunk)
+        assignments = ", ".join(f"{quote(n)} = v.{quote(n)}" for n in names)
+        columns_sql = ", ".join([quote("id"), *(quote(n) for n in names)])
+        sql = (f"WITH v({columns_sql}) AS (VALUES {values}) "
+               f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{quote(meta.pk.column)} = v.{quote('id')}")  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for row in chunk for value in row])

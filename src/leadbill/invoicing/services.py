@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from leadbill.audit.services import audit_event, audit_record, audit_record_many
-from leadbill.bulk import bulk_insert
+from leadbill.bulk import bulk_insert, bulk_set
 from leadbill.domain import generation
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.periods import Period, zone
@@ -813,7 +813,7 @@ def payments_record_many(*, actor: str, items: Sequence[PaymentItem]) -> list[Pa
                     reference=field_text(item.reference, field="reference", max_length=200), recorded_by=actor)
             for item in items
         ]  # fmt: skip
-        Payment.objects.bulk_create(payments, batch_size=1000)
+        bulk_insert(payments)
         opens = open_by_invoice(ids)
         entries: list[Entry] = []
         with_credit: dict[int, Partner] = {}
@@ -831,10 +831,10 @@ def payments_record_many(*, actor: str, items: Sequence[PaymentItem]) -> list[Pa
                                          occurred_on=payment.paid_on, reason=payment.reference, created_by=actor))  # fmt: skip
             if split.on_account:
                 with_credit[inv.partner_id] = inv.partner
-        Entry.objects.bulk_create(entries, batch_size=1000)
+        bulk_insert(entries)
         for inv in invoices.values():
             inv.status = r.status_of(total=inv.total_minor, open_minor=opens.get(inv.pk, 0), written_off=0, void=False)
-        Invoice.objects.bulk_update(list(invoices.values()), ["status", "paid_minor"], batch_size=1000)
+        bulk_set(Invoice, ["status", "paid_minor"], [(i.pk, i.status, i.paid_minor) for i in invoices.values()])
         audit_record_many([
             audit_event(actor=actor, action="payment.recorded", obj=payment.invoice, number=payment.invoice.number,
                         amount_minor=payment.amount_minor, paid_on=payment.paid_on.isoformat(),

@@ -31,6 +31,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from leadbill.audit.services import audit_record
+from leadbill.bulk import bulk_insert
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.payment_reference import body_of, rf_body, rf_reference
 from leadbill.domain.text import field_text
@@ -337,7 +338,7 @@ class _Batch:
                 for (entry, d), payment in zip(matched, payments, strict=True):
                     entry.state, entry.reason, entry.rule = BankEntryState.MATCHED, "", d.rule
                     entry.invoice_id, entry.payment = d.invoice.pk, payment
-                BankEntry.objects.bulk_create([entry for _, entry, _ in pending], batch_size=1000)
+                bulk_insert([entry for _, entry, _ in pending])
         except (IntegrityError, DomainError):
             self.matcher = Matcher(self.entity) if self.matcher is not None else None
             for line, _, _ in pending:
