@@ -828,6 +828,7 @@ def payments_record_many(*, actor: str, items: Sequence[PaymentItem]) -> list[Pa
                 if amount:
                     entries.append(Entry(entity_id=inv.entity_id, partner_id=inv.partner_id, currency=inv.currency,
                                          kind=EntryKind.PAYMENT, amount_minor=-amount, invoice=target, payment=payment,
+                                         due_on=target.due_date if target else None,
                                          occurred_on=payment.paid_on, reason=payment.reference, created_by=actor))  # fmt: skip
             if split.on_account:
                 with_credit[inv.partner_id] = inv.partner

@@ -36,6 +36,9 @@ class Entry(models.Model):
     payment = models.ForeignKey("invoicing.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals")
     occurred_on = models.DateField()
+    due_on = models.DateField(
+        null=True, blank=True, help_text="the due date of `invoice`, copied: the aging sums entries by it, no join"
+    )
     reason = models.CharField(max_length=500, blank=True)
     created_by = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -53,6 +56,7 @@ class Entry(models.Model):
         indexes = [
             models.Index(fields=["partner", "currency", "occurred_on"]),
             models.Index(fields=["entity", "currency"]),
+            models.Index(fields=["entity", "partner", "currency", "due_on"], name="receivable_aging_idx"),
         ]
 
     def __str__(self) -> str:

@@ -11,10 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import BigIntegerField, Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind
@@ -22,6 +33,7 @@ from leadbill.partners.models import Partner
 from leadbill.receivables.models import Entry
 
 AGING_BUCKETS = (("current", None, 0), ("1-30", 1, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("90+", 91, None))
+# (name, lowest days past due, highest): "current" is not yet due or due today.
 
 
 def open_minor(inv: Invoice) -> int:
@@ -95,28 +107,40 @@ def partner_accounts(partner: Partner, today: date | None = None) -> dict[str, A
 
 
 def entity_receivables(entity: Any, today: date) -> dict[str, Any]:
-    """Open and overdue invoices per currency, and credit on account (the dashboard's figures)."""
-    open_qs = with_open(Invoice.objects.filter(entity=entity, kind=Kind.INVOICE, status__in=OPEN_STATUSES))
+    """Open and overdue amounts per currency, and credit on account (the dashboard's figures).
 
-    def per_currency(qs: QuerySet[Invoice]) -> list[dict[str, Any]]:
-        rows = qs.values("currency").annotate(n=Count("pk"), due=Sum("open_minor")).order_by("currency")
-        return [{"currency": r["currency"], "count": r["n"], "due": int(r["due"] or 0)} for r in rows]
-
-    credit = (
-        Entry.objects.filter(entity=entity, invoice__isnull=True)
-        .values("partner_id", "currency")
-        .annotate(s=Sum("amount_minor"))
-        .filter(s__lt=0)
+    One pass over the entity's ledger: an invoice's entries sum to what is open on it (0 once it
+    is paid, credited, written off or void), and each entry carries its invoice's due date.
+    """
+    sums = (
+        Entry.objects.filter(entity=entity)
+        .values("currency")
+        .annotate(
+            due=Sum("amount_minor", filter=Q(invoice__isnull=False)),
+            overdue=Sum("amount_minor", filter=Q(invoice__isnull=False, due_on__lt=today)),
+            on_account=Sum("amount_minor", filter=Q(invoice__isnull=True)),
+        )
+        .order_by("currency")
     )
-    credits: dict[str, int] = {}
-    for row in credit:
-        credits[row["currency"]] = credits.get(row["currency"], 0) - int(row["s"])
+    counts = {
+        (r["currency"], r["late"]): r["n"]
+        for r in Invoice.objects.filter(entity=entity, kind=Kind.INVOICE, status__in=OPEN_STATUSES)
+        .annotate(late=ExpressionWrapper(Q(due_date__lt=today), output_field=BooleanField()))
+        .values("currency", "late")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }  # fmt: skip
+    rows = list(sums)
     return {
-        "open": per_currency(open_qs),
-        "overdue": per_currency(open_qs.filter(due_date__lt=today)),
-        "credit_on_account": [{"currency": c, "amount": a} for c, a in sorted(credits.items())],
+        "open": [{"currency": r["currency"], "count": counts.get((r["currency"], False), 0)
+                  + counts.get((r["currency"], True), 0), "due": int(r["due"] or 0)}
+                 for r in rows if r["due"]],
+        "overdue": [{"currency": r["currency"], "count": counts.get((r["currency"], True), 0),
+                     "due": int(r["overdue"] or 0)} for r in rows if r["overdue"]],
+        "credit_on_account": [{"currency": r["currency"], "amount": -int(r["on_account"])}
+                              for r in rows if r["on_account"] and r["on_account"] < 0],
         "drafts": Invoice.objects.filter(entity=entity, status="draft").count(),
-    }
+    }  # fmt: skip
 
 
 def bucket_of(days_past_due: int) -> str:
@@ -127,19 +151,58 @@ def bucket_of(days_past_due: int) -> str:
 
 
 def aging(entity: Any, today: date, partner: Partner | None = None) -> list[dict[str, Any]]:
-    """Open amounts per partner and currency, in buckets of days past due (current, 1–30, …, 90+)."""
-    qs = with_open(Invoice.objects.filter(entity=entity, kind=Kind.INVOICE, status__in=OPEN_STATUSES))
+    """Open amounts per partner and currency, in buckets of days past due (current, 1–30, …, 90+).
+
+    One grouped pass over the ledger, like the bare balance: entries of an invoice sum to what
+    is open on it, and each carries the invoice's due date, so a bucket is a conditional sum.
+    """
+    from django.db import connection
+
+    sums, params = [], []
+    for _, low, high in AGING_BUCKETS:  # `low` days past due: due on or before today - low
+        conditions = ["invoice_id IS NOT NULL"]
+        if low is not None:
+            conditions.append("due_on <= %s")
+            params.append(today - timedelta(days=low))
+        if high is not None:
+            conditions.append("due_on >= %s")
+            params.append(today - timedelta(days=high))
+        sums.append(f"SUM(amount_minor) FILTER (WHERE {' AND '.join(conditions)})")
+    where, where_params = "entity_id = %s", [entity.pk]
     if partner is not None:
-        qs = qs.filter(partner=partner)
-    rows: dict[tuple[int, str], dict[str, Any]] = {}
-    for inv in qs.select_related("partner").order_by("partner__code", "currency"):
-        key = (inv.partner_id, inv.currency)
-        row = rows.setdefault(key, {"partner": inv.partner, "currency": inv.currency, "total": 0,
-                                    **{name: 0 for name, _, _ in AGING_BUCKETS}})  # fmt: skip
-        days = (today - inv.due_date).days if inv.due_date else 0
-        row[bucket_of(days)] += inv.open_minor
-        row["total"] += inv.open_minor
-    return list(rows.values())
+        where, where_params = where + " AND partner_id = %s", [*where_params, partner.pk]
+    # Grouped by ids first (a hash aggregate over the ledger), then joined to the partners' names.
+    sql = f"""SELECT p.id, p.code, p.name, a.currency, a.total, {", ".join(f"a.b{i}" for i in range(len(sums)))}
+                FROM (SELECT partner_id, currency,
+                             SUM(amount_minor) FILTER (WHERE invoice_id IS NOT NULL) AS total,
+                             {", ".join(f"{expr} AS b{i}" for i, expr in enumerate(sums))}
+                        FROM receivables_entry WHERE {where} GROUP BY partner_id, currency) a
+                JOIN partners_partner p ON p.id = a.partner_id
+               WHERE a.total <> 0"""  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *where_params])
+        rows = cursor.fetchall()
+    rows.sort(key=lambda row: (row[1], row[3]))  # partner code, currency
+    return [
+        {"partner": PartnerRef(pk, code, name), "currency": currency, "total": int(total),
+         **{name_: int(value or 0) for (name_, _, _), value in zip(AGING_BUCKETS, values, strict=True)}}
+        for pk, code, name, currency, total, *values in rows
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class PartnerRef:
+    """The partner of an aging row: its id, code and name (10,000 model instances cost 0.25 s)."""
+
+    pk: int
+    code: str
+    name: str
+
+    def __eq__(self, other: object) -> bool:
+        return getattr(other, "pk", None) == self.pk and other.__class__.__name__ in ("Partner", "PartnerRef")
+
+    def __hash__(self) -> int:
+        return hash(("partner", self.pk))
 
 
 # --- statement of account ------------------------------------------------------------------------

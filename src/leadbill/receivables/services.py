@@ -35,7 +35,7 @@ def open_entries(invoices: Iterable[Invoice], *, actor: str) -> None:
     """The opening entry of each newly issued invoice (bulk, inside the issuing transaction)."""
     rows = [
         Entry(entity_id=inv.entity_id, partner_id=inv.partner_id, currency=inv.currency, kind=EntryKind.INVOICE,
-              amount_minor=inv.total_minor, invoice=inv, document=inv, occurred_on=inv.issue_date,
+              amount_minor=inv.total_minor, invoice=inv, document=inv, occurred_on=inv.issue_date, due_on=inv.due_date,
               created_by=actor)
         for inv in invoices if in_ledger(inv) and inv.total_minor
     ]  # fmt: skip
@@ -52,7 +52,8 @@ def credit_entries(
 
     def entry(amount: int, invoice: Invoice | None) -> Entry:
         return Entry(entity_id=partner.entity_id, partner=partner, currency=currency, kind=kind, amount_minor=amount,
-                     invoice=invoice, occurred_on=occurred_on, document=document, payment=payment, reason=reason,
+                     invoice=invoice, due_on=invoice.due_date if invoice else None, occurred_on=occurred_on,
+                     document=document, payment=payment, reason=reason,
                      created_by=actor)  # fmt: skip
 
     rows = []
@@ -103,7 +104,8 @@ def apply_on_account(*, actor: str, partner: Partner, currency: str, invoice: In
         target = by_id[invoice_id]
         Entry.objects.bulk_create([
             Entry(entity_id=partner.entity_id, partner=partner, currency=currency, kind=EntryKind.APPLICATION,
-                  amount_minor=signed, invoice=into, occurred_on=day, created_by=actor)
+                  amount_minor=signed, invoice=into, due_on=into.due_date if into else None, occurred_on=day,
+                  created_by=actor)
             for signed, into in ((-amount, target), (amount, None))
         ])  # fmt: skip
         settle(target)
@@ -151,7 +153,7 @@ def payment_reverse(*, actor: str, payment: Payment, reason: str) -> Payment:
             raise StateError("this payment is reversed already")
         Entry.objects.bulk_create([
             Entry(entity_id=e.entity_id, partner_id=e.partner_id, currency=e.currency,
-                  kind=EntryKind.PAYMENT_REVERSAL, amount_minor=-e.amount_minor, invoice_id=e.invoice_id,
+                  kind=EntryKind.PAYMENT_REVERSAL, amount_minor=-e.amount_minor, invoice_id=e.invoice_id, due_on=e.due_on,
                   payment=payment, reverses=e, occurred_on=timezone.localdate(), reason=reason, created_by=actor)
             for e in entries
         ])  # fmt: skip
@@ -211,7 +213,8 @@ def invoice_write_off(*, actor: str, invoice: Invoice, reason: str) -> Invoice:
         left = open_minor(inv)
         Entry.objects.create(
             entity_id=inv.entity_id, partner_id=inv.partner_id, currency=inv.currency, kind=EntryKind.WRITE_OFF,
-            amount_minor=-left, invoice=inv, occurred_on=timezone.localdate(), reason=reason, created_by=actor,
+            amount_minor=-left, invoice=inv, due_on=inv.due_date, occurred_on=timezone.localdate(), reason=reason,
+            created_by=actor,
         )  # fmt: skip
         settle(inv)
         audit_record(actor=actor, action="invoice.written_off", obj=inv, entity=inv.entity, number=inv.number,
