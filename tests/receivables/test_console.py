@@ -81,3 +81,13 @@ def test_finance_switches_reminders_and_pauses_a_partner(site: Site):
     assert "Reminders are paused." in page and "Reminders are paused: payment plan." in page
     finance.post("/console/leadco/partners/acme/reminders/", {"action": "resume"})
     assert not ReminderPause.objects.exists()
+
+
+def test_the_portal_invoice_says_how_to_pay_and_what_was_paid(site: Site):
+    from leadbill.domain.payment_reference import rf_printed, rf_reference
+
+    inv = site.acme_invoice
+    payment_record(actor=ACTOR, invoice=inv, amount_minor=100, paid_on=date(2026, 2, 3), reference="wire 77")
+    page = text(site.login(ACME_USER).get(f"/portal/invoices/{inv.number}/"))
+    assert "How to pay" in page and rf_printed(rf_reference(inv.number)) in page
+    assert f"€{(inv.total_minor - 100) / 100:,.2f}" in page and "wire 77" in page and "2026-02-03" in page

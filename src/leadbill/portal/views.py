@@ -23,7 +23,7 @@ from leadbill.loader.services import partner_apply
 from leadbill.partners.models import Partner
 from leadbill.partners.selectors import partner_as_dict
 from leadbill.payouts.services import onboarding_due
-from leadbill.receivables.selectors import partner_accounts
+from leadbill.receivables.selectors import partner_accounts, reversed_payments
 from leadbill.web.access import actor_of, portal_view
 from leadbill.web.reports import report_page
 
@@ -71,12 +71,24 @@ def statement(request: HttpRequest) -> HttpResponse:
     return statement_response(partner_of(request), request)
 
 
+def how_to_pay(inv: Invoice) -> dict[str, Any]:
+    """The payment details printed on the invoice, for the portal page: account, remit-to, RF reference."""
+    from leadbill.documents.build import payment_account, remit_to
+    from leadbill.domain.payment_reference import rf_printed, rf_reference
+
+    if inv.kind != "invoice" or not inv.number:
+        return {}
+    return {"pay_account": payment_account(inv.seller, inv.currency), "remit_to": remit_to(inv.seller),
+            "payment_reference": rf_printed(rf_reference(inv.number))}  # fmt: skip
+
+
 @portal_view
 def invoice(request: HttpRequest, ref: str) -> HttpResponse:
     partner = partner_of(request)
     inv = own_document(partner, ref)
     context = {"inv": inv, "lines": inv.lines.all(), "payments": inv.payments.order_by("paid_on", "pk"),
-               "today": today_in(partner.entity), "nav": "invoices"}  # fmt: skip
+               "reversed_payments": reversed_payments(inv), "today": today_in(partner.entity), "nav": "invoices",
+               **how_to_pay(inv)}  # fmt: skip
     return render(request, "portal/invoice.html", context)
 
 
