@@ -91,3 +91,8 @@ def test_the_portal_invoice_says_how_to_pay_and_what_was_paid(site: Site):
     page = text(site.login(ACME_USER).get(f"/portal/invoices/{inv.number}/"))
     assert "How to pay" in page and rf_printed(rf_reference(inv.number)) in page
     assert f"€{(inv.total_minor - 100) / 100:,.2f}" in page and "wire 77" in page and "2026-02-03" in page
+
+
+def test_a_statement_by_default_reaches_back_to_the_oldest_open_invoice(site: Site):
+    response = site.login(ACME_USER).get("/portal/statement/?format=csv")
+    assert response.status_code == 200 and site.acme_invoice.number in response.content.decode()

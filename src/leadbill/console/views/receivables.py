@@ -16,7 +16,7 @@ from leadbill.console.lookups import entity_of, invoice_or_404, partner_or_404, 
 from leadbill.documents.statement import statement_csv, statement_file_name, statement_pdf
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import amount_from_text, check_currency
-from leadbill.invoicing.models import Invoice, Payment
+from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Payment
 from leadbill.invoicing.selectors import display_number
 from leadbill.invoicing.services import today_in
 from leadbill.partners.models import Partner
@@ -80,10 +80,14 @@ def reminders_pause(request: HttpRequest, code: str) -> HttpResponse:
     return perform(request, pause, refused="Reminders not changed", then=lambda: _to_partner(partner))
 
 
-def statement_range(request: HttpRequest, today: date) -> tuple[date, date]:
-    """The range asked for (from, to), by default the last three months up to today."""
+def statement_range(request: HttpRequest, today: date, oldest_open: date | None = None) -> tuple[date, date]:
+    """The range asked for (from, to); by default the last three months up to today, reaching back
+    to the oldest invoice still open, so every open invoice is a line of the statement."""
     last = day_input(request.GET.get("to"), "to", today)
-    first = day_input(request.GET.get("from"), "from", (last.replace(day=1) - timedelta(days=62)).replace(day=1))
+    default_first = (last.replace(day=1) - timedelta(days=62)).replace(day=1)
+    if oldest_open is not None:
+        default_first = min(default_first, oldest_open)
+    first = day_input(request.GET.get("from"), "from", default_first)
     if first > last:
         raise DomainError("the range starts after it ends", field="from")
     return first, last
@@ -92,8 +96,14 @@ def statement_range(request: HttpRequest, today: date) -> tuple[date, date]:
 def statement_response(partner: Partner, request: HttpRequest) -> HttpResponse:
     """The partner's statement as PDF (default) or CSV; shared by the console and the portal."""
     today = today_in(partner.entity)
+    oldest = (
+        Invoice.objects.filter(partner=partner, kind="invoice", status__in=OPEN_STATUSES)
+        .order_by("issue_date")
+        .values_list("issue_date", flat=True)
+        .first()
+    )
     try:
-        first, last = statement_range(request, today)
+        first, last = statement_range(request, today, oldest)
         currency = check_currency(request.GET.get("currency") or partner.currency)
     except DomainError as exc:
         return HttpResponse(f"{exc}", status=400, content_type="text/plain; charset=utf-8")
