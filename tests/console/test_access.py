@@ -22,7 +22,7 @@ POST_ONLY = {"adjustment_new", "topup_new", "credit_note_new", "partner_user_new
              "staff_role", "staff_remove", "entity_documents", "schedule_save", "mail_save", "endpoint_new",
              "endpoint_toggle", "delivery_redeliver", "payout_compute", "payout_move", "payout_self_bill",
              "self_billing_switch", "credit_apply", "credit_refund", "invoice_write_off", "payment_reverse",
-             "reminders_switch", "reminders_pause"}  # fmt: skip
+             "reminders_switch", "reminders_pause", "bank_import", "bank_match"}  # fmt: skip
 ADMIN_ONLY = {"users", "staff_new", "staff_role", "staff_remove", "entity_documents", "automation", "schedule_save",
               "mail_save", "endpoint_new", "endpoint_toggle", "delivery_redeliver", "self_billing_switch"}  # fmt: skip
 READ_ONLY_MAY_POST = {"plan_quote"}  # computes a quote, writes nothing
@@ -66,6 +66,8 @@ def object_pk(route: str, site: Site) -> int:
         return SupplierInvoice.objects.get(payout__entity=site.entity).pk
     if "/payments/" in path:
         return Payment.objects.get(invoice=site.acme_invoice).pk
+    if path.startswith("bank/entries/"):
+        return 1
     return site.admin_membership.pk
 
 

@@ -322,3 +322,32 @@ def test_the_cli_imports_lists_and_matches(entity, invoices, tmp_path, capsys, m
     assert main(["bank", "import", str(csv_path), "--entity", entity.slug, "--format", "csv",
                  "--columns", columns, "--json"]) == 0  # fmt: skip
     assert '"refused_rows": 2' in capsys.readouterr().out
+
+
+def test_finance_imports_a_statement_and_matches_the_rest_in_the_console(entity, invoices):
+    import html
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from leadbill.web.services import staff_add
+
+    staff_add(actor=ACTOR, entity=entity, email="fin@bank.test", name="Fin", role="finance", password="pw-Long-enough-1")
+    client = Client()
+    assert client.login(username="fin@bank.test", password="pw-Long-enough-1")
+    upload = SimpleUploadedFile("day.xml", CAMT053, content_type="application/xml")
+    page = html.unescape(client.post(f"/console/{entity.slug}/bank/import/", {"file": upload}, follow=True)
+                         .content.decode())  # fmt: skip
+    assert "day.xml: 6 new entries (3 matched, 2 unmatched, 1 debits ignored), 0 imported before" in page
+    assert "Unknown Payer" in page and "Not matched (2)" in page
+    entry = BankEntry.objects.get(reference="2026020500003")
+    page = html.unescape(client.post(f"/console/{entity.slug}/bank/entries/{entry.pk}/match/",
+                                     {"invoice": "INV-000004"}, follow=True).content.decode())  # fmt: skip
+    assert "recorded as a payment of INV-000004." in page and "Not matched (1)" in page
+    page = html.unescape(client.post(f"/console/{entity.slug}/bank/entries/{entry.pk}/match/",
+                                     {"invoice": "INV-000004"}, follow=True).content.decode())  # fmt: skip
+    assert "Not matched:" in page
+    again = SimpleUploadedFile("day.xml", CAMT053, content_type="application/xml")
+    page = html.unescape(client.post(f"/console/{entity.slug}/bank/import/", {"file": again}, follow=True)
+                         .content.decode())  # fmt: skip
+    assert "0 new entries" in page and "6 imported before" in page

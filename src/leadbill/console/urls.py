@@ -3,6 +3,7 @@ from django.urls import path
 from leadbill.console.views import (
     admin,
     automation,
+    bank,
     dashboard,
     deliveries,
     invoices,
@@ -33,6 +34,9 @@ urlpatterns = [
     path(P + "partners/<slug:code>/credit/apply/", receivables.credit_apply, name="credit_apply"),
     path(P + "partners/<slug:code>/credit/refund/", receivables.credit_refund, name="credit_refund"),
     path(P + "receivables/", receivables.receivables, name="receivables"),
+    path(P + "bank/", bank.bank, name="bank"),
+    path(P + "bank/import/", bank.bank_import, name="bank_import"),
+    path(P + "bank/entries/<int:pk>/match/", bank.bank_match, name="bank_match"),
     path(P + "receivables/reminders/", receivables.reminders_switch, name="reminders_switch"),
     path(P + "partners/<slug:code>/reminders/", receivables.reminders_pause, name="reminders_pause"),
     path(P + "invoices/<str:ref>/write-off/", receivables.invoice_write_off, name="invoice_write_off"),
