@@ -332,7 +332,9 @@ def test_finance_imports_a_statement_and_matches_the_rest_in_the_console(entity,
 
     from leadbill.web.services import staff_add
 
-    staff_add(actor=ACTOR, entity=entity, email="fin@bank.test", name="Fin", role="finance", password="pw-Long-enough-1")
+    staff_add(
+        actor=ACTOR, entity=entity, email="fin@bank.test", name="Fin", role="finance", password="pw-Long-enough-1"
+    )
     client = Client()
     assert client.login(username="fin@bank.test", password="pw-Long-enough-1")
     upload = SimpleUploadedFile("day.xml", CAMT053, content_type="application/xml")
