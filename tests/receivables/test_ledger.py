@@ -172,3 +172,16 @@ def test_a_cancelled_invoices_leads_are_not_billed_again(entity, buyer, jan):
     issue(entity, jan)
     assert not Invoice.objects.filter(kind="invoice", status="issued").exists()
     assert AuditEvent.objects.get(action="invoice.voided").data["leads"] == "cancel"
+
+
+def test_a_credit_note_for_an_adjustment_settles_the_invoice_it_corrects(entity, buyer, jan):
+    from leadbill.invoicing.services import adjustment_create
+
+    inv, _ = january(entity, buyer, jan)
+    adjustment_create(actor=ACTOR, partner=buyer, amount_minor=-300, reason="3 leads billed twice", corrects=inv)
+    note = credit_note_issue(actor=ACTOR, partner=buyer, issue_date=date(2026, 2, 3))
+    assert note.total_minor == -300
+    inv = reread(inv)
+    assert (inv.status, inv.balance_due_minor) == ("partially_paid", 700) and credit_on_account(buyer, "USD") == 0
+    with pytest.raises(DomainError, match="is not an issued invoice of"):
+        adjustment_create(actor=ACTOR, partner=buyer, amount_minor=-1, reason="x", corrects=note)

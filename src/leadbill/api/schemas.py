@@ -598,6 +598,7 @@ class AdjustmentIn(Schema):
     amount: Amount = Field(description="negative: a credit; positive: a debit, on the next document")
     currency: Currency
     reason: Annotated[str, Field(min_length=1, max_length=300), OneLine]
+    corrects: str | None = Field(None, max_length=60, description="number of the issued invoice it corrects")
 
 
 class AdjustmentOut(Schema):

@@ -260,6 +260,10 @@ class Adjustment(models.Model):
     created_by = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
     invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    corrects = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="adjustments_correcting",
+        help_text="the issued invoice this adjustment corrects: a credit note carrying it settles that invoice",
+    )  # fmt: skip
 
     class Meta:
         constraints = [models.CheckConstraint(condition=~models.Q(amount_minor=0), name="adjustment_not_zero")]

@@ -993,17 +993,20 @@ def credit_note_issue(
                 created_by=actor,
             )  # fmt: skip
         else:
-            _apply_credit_note(actor, inv, credits)
+            _apply_credit_note(actor, inv, credits, adjs)
         audit_record(actor=actor, action="credit_note.issued", obj=inv, number=inv.number,
                      total_minor=inv.total_minor, returns=len(credits), adjustments=len(adjs))  # fmt: skip
         return inv
 
 
-def _apply_credit_note(actor: str, note: Invoice, credits: Sequence[CreditDue]) -> None:
-    """A credit note for returned leads settles the invoices that billed them, oldest first; the rest
-    (and credit adjustments) is credit on account."""
+def _apply_credit_note(
+    actor: str, note: Invoice, credits: Sequence[CreditDue], adjustments: Sequence[Adjustment] = ()
+) -> None:
+    """A credit note settles the invoices it corrects (those that billed its returned leads, those its
+    adjustments name), oldest first; the rest is credit on account."""
     billed_ids = [c.billed_id for c in credits]
     targets = set(BilledLead.objects.filter(pk__in=billed_ids).values_list("invoice_id", flat=True))
+    targets |= {a.corrects_id for a in adjustments if a.corrects_id is not None}
     left = -note.total_minor
     invoices = Invoice.objects.filter(pk__in=targets, kind=Kind.INVOICE, status__in=OPEN_STATUSES)
     for target in invoices.order_by("due_date", "sequence"):
@@ -1021,8 +1024,19 @@ def _apply_credit_note(actor: str, note: Invoice, credits: Sequence[CreditDue]) 
         ledger.apply_automatically(actor=actor, partners=[note.partner], currency_of={note.partner_id: note.currency})
 
 
-def adjustment_create(*, actor: str, partner: Partner, amount_minor: int, reason: str) -> Adjustment:
-    """A manual credit (negative) or debit (positive), billed on the partner's next document."""
+def adjustment_create(
+    *, actor: str, partner: Partner, amount_minor: int, reason: str, corrects: Invoice | None = None
+) -> Adjustment:
+    """A manual credit (negative) or debit (positive), billed on the partner's next document.
+
+    `corrects`: the partner's issued invoice it corrects; a credit note that carries it is then
+    applied to that invoice (a credit on the next invoice nets there, as any line).
+    """
+    if corrects is not None and (corrects.partner_id != partner.pk or corrects.kind != Kind.INVOICE
+                                 or corrects.status == Status.DRAFT):  # fmt: skip
+        raise DomainError(
+            f"{corrects.number or 'a draft'} is not an issued invoice of {partner.code}", field="corrects"
+        )
     if amount_minor == 0:
         raise DomainError("an adjustment cannot be zero", field="amount")
     reason = field_text(reason, field="reason", max_length=500)
@@ -1031,10 +1045,11 @@ def adjustment_create(*, actor: str, partner: Partner, amount_minor: int, reason
     with transaction.atomic():
         adj = Adjustment.objects.create(
             entity_id=partner.entity_id, partner=partner, amount_minor=amount_minor, currency=partner.currency,
-            reason=reason.strip(), created_by=actor,
+            reason=reason.strip(), created_by=actor, corrects=corrects,
         )  # fmt: skip
         audit_record(actor=actor, action="adjustment.created", obj=adj, entity=partner.entity,
-                     amount_minor=amount_minor, reason=reason)  # fmt: skip
+                     amount_minor=amount_minor, reason=reason,
+                     corrects=corrects.number if corrects else None)  # fmt: skip
         return adj
 
 

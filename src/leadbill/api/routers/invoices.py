@@ -259,7 +259,7 @@ def post_adjustment(request: HttpRequest, payload: AdjustmentIn) -> Reply[dict[s
     same_currency(payload.currency, partner.currency, f"partner {partner.code!r}")
     adj = adjustment_create(
         actor=key.actor, partner=partner, amount_minor=amount_minor(payload.amount, partner.currency),
-        reason=payload.reason,
+        reason=payload.reason, corrects=invoice_for(key, payload.corrects) if payload.corrects else None,
     )  # fmt: skip
     return Reply(201, adjustment_as_dict(adj))
 

@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("partner", help="partner code")
     p.add_argument("amount", help="decimal; negative credits the partner, e.g. -25.00")
     p.add_argument("--reason", required=True, help="why (printed on the document)")
+    p.add_argument("--corrects", help="number of the issued invoice it corrects (a credit note then settles it)")
     p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
     p.set_defaults(handler=adjust)
 
@@ -67,8 +68,16 @@ def adjust(args: argparse.Namespace) -> int:
 
     entity = entity_of(args.entity)
     partner = partner_of(entity, args.partner)
-    adj = adjustment_create(actor=args.actor, partner=partner,
-                            amount_minor=amount_minor(args.amount, partner.currency), reason=args.reason)  # fmt: skip
+    corrects = None
+    if args.corrects:
+        from leadbill.invoicing.selectors import invoice_by_number
+
+        try:
+            corrects = invoice_by_number(entity, args.corrects)
+        except LookupError as exc:
+            raise CommandError(str(exc)) from None
+    adj = adjustment_create(actor=args.actor, partner=partner, amount_minor=amount_minor(args.amount, partner.currency),
+                            reason=args.reason, corrects=corrects)  # fmt: skip
     kind = "credit" if adj.amount_minor < 0 else "charge"
     console.print(
         f"Adjustment {adj.pk} recorded for {partner.code}: a {kind} of {amount(abs(adj.amount_minor), partner.currency)}, "

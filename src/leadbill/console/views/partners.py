@@ -22,7 +22,7 @@ from leadbill.domain.money import amount_from_text
 from leadbill.domain.pricing import model_from_config, quote
 from leadbill.invoicing import services as billing
 from leadbill.invoicing.models import OPEN_STATUSES, Adjustment, Invoice, LedgerEntry
-from leadbill.invoicing.selectors import partner_balance
+from leadbill.invoicing.selectors import invoice_by_number, partner_balance
 from leadbill.loader.schema import SetupFileError
 from leadbill.loader.services import partner_apply, plan_apply
 from leadbill.partners.models import Partner
@@ -207,8 +207,15 @@ def adjustment_new(request: HttpRequest, code: str) -> HttpResponse:
         minor = amount_from_text(request.POST.get("amount", ""), partner.currency)
         if request.POST.get("direction") == "credit":
             minor = -abs(minor)
+        number = request.POST.get("corrects", "").strip()
+        corrects = None
+        if number:
+            try:
+                corrects = invoice_by_number(entity, number)
+            except LookupError:
+                raise DomainError(f"no invoice numbered {number!r} here", field="corrects") from None
         billing.adjustment_create(actor=actor_of(request), partner=partner, amount_minor=minor,
-                                  reason=request.POST.get("reason", ""))  # fmt: skip
+                                  reason=request.POST.get("reason", ""), corrects=corrects)  # fmt: skip
         return "Adjustment saved; it goes on the partner's next document."
 
     return perform(request, adjust, refused="Adjustment not saved", then=_to_partner(entity, partner))
