@@ -160,21 +160,23 @@ def aging(entity: Any, today: date, partner: Partner | None = None) -> list[dict
 
     sums, params = [], []
     for _, low, high in AGING_BUCKETS:  # `low` days past due: due on or before today - low
-        conditions = ["invoice_id IS NOT NULL"]
+        conditions = []
         if low is not None:
             conditions.append("due_on <= %s")
             params.append(today - timedelta(days=low))
         if high is not None:
             conditions.append("due_on >= %s")
             params.append(today - timedelta(days=high))
-        sums.append(f"SUM(amount_minor) FILTER (WHERE {' AND '.join(conditions)})")
-    where, where_params = "entity_id = %s", [entity.pk]
+        sums.append(
+            f"SUM(amount_minor) FILTER (WHERE {' AND '.join(conditions)})" if conditions else "SUM(amount_minor)"
+        )
+    where, where_params = "entity_id = %s AND invoice_id IS NOT NULL", [entity.pk]
     if partner is not None:
         where, where_params = where + " AND partner_id = %s", [*where_params, partner.pk]
     # Grouped by ids first (a hash aggregate over the ledger), then joined to the partners' names.
     sql = f"""SELECT p.id, p.code, p.name, a.currency, a.total, {", ".join(f"a.b{i}" for i in range(len(sums)))}
                 FROM (SELECT partner_id, currency,
-                             SUM(amount_minor) FILTER (WHERE invoice_id IS NOT NULL) AS total,
+                             CAST(SUM(amount_minor) AS BIGINT) AS total,
                              {", ".join(f"{expr} AS b{i}" for i, expr in enumerate(sums))}
                         FROM receivables_entry WHERE {where} GROUP BY partner_id, currency) a
                 JOIN partners_partner p ON p.id = a.partner_id
@@ -184,8 +186,8 @@ def aging(entity: Any, today: date, partner: Partner | None = None) -> list[dict
         rows = cursor.fetchall()
     rows.sort(key=lambda row: (row[1], row[3]))  # partner code, currency
     return [
-        {"partner": PartnerRef(pk, code, name), "currency": currency, "total": int(total),
-         **{name_: int(value or 0) for (name_, _, _), value in zip(AGING_BUCKETS, values, strict=True)}}
+        {"partner": PartnerRef(pk, code, name), "currency": currency, "total": total,
+         **{name_: value or 0 for (name_, _, _), value in zip(AGING_BUCKETS, values, strict=True)}}
         for pk, code, name, currency, total, *values in rows
     ]  # fmt: skip
 
