@@ -51,3 +51,17 @@ def test_overpay_refund_reverse_apply_and_write_off(billed):
     written = billed.full.post("/invoices/INV-000001/write-off", {"reason": "insolvent"})
     assert written.status_code == 200 and written.body["open"] == "0.00"
     assert billed.full.get("/invoices/INV-000001").body["status"] == "written_off"
+
+
+def test_the_reminder_policy_through_the_api(billed):
+    policy = billed.full.get("/reminders").body
+    assert policy["enabled"] is False and [s["days"] for s in policy["steps"]] == [-3, 7, 14, 30]
+    changed = billed.full.put("/reminders", {"enabled": True, "steps": [{"days": 10, "subject": "Late: $number",
+                                                                         "body": "$open is open"}]})  # fmt: skip
+    assert changed.status_code == 200 and changed.body["enabled"] and len(changed.body["steps"]) == 1
+    bad = billed.full.put("/reminders", {"steps": [{"days": 10, "subject": "Late: $nope", "body": "x"}]})
+    assert bad.status_code == 422 and "unknown placeholder $nope" in bad.body["detail"]
+    assert billed.full.get("/reminders").body["steps"][0]["subject"] == "Late: $number"  # unchanged by the refusal
+    assert billed.full.post("/partners/acme/reminders/pause", {"reason": "payment plan"}).status_code == 200
+    assert billed.full.post("/partners/acme/reminders/resume").status_code == 200
+    assert billed.acme_key.get("/reminders").status_code == 403

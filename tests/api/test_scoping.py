@@ -25,6 +25,7 @@ BODIES = {
     ("post", "/invoices/{number}/write-off"): {"reason": "test"},
     ("post", "/invoices/{number}/payments/{payment_id}/reverse"): {"reason": "test"},
     ("post", "/bank-entries/{entry_id}/match"): {"invoice": "INV-000002"},
+    ("post", "/partners/{code}/reminders/pause"): {"reason": "test"},
 }
 QUERIES = {"/partners/{code}/report": {"first_day": "2026-01-01", "last_day": "2026-01-31"}}
 # PUT by code creates the object in the caller's own entity: not a way into another's.

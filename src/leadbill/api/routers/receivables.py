@@ -22,6 +22,7 @@ from leadbill.domain.money import check_currency
 from leadbill.invoicing.models import Payment
 from leadbill.invoicing.selectors import display_number, money
 from leadbill.invoicing.services import today_in
+from leadbill.receivables import dunning
 from leadbill.receivables import services as ledger
 from leadbill.receivables.selectors import AGING_BUCKETS, Statement, aging, partner_accounts, statement
 
@@ -223,3 +224,58 @@ def post_reverse(request: HttpRequest, number: str, payment_id: int, payload: Re
     payment = get_object_or_404(Payment, pk=payment_id, invoice=invoice)
     ledger.payment_reverse(actor=key.actor, payment=payment, reason=payload.reason)
     return account_out(partner_accounts(invoice.partner, today_in(invoice.entity))[invoice.currency])
+
+
+class ReminderStep(Schema):
+    days: int = Field(ge=-60, le=365, description="days after the due date; negative: before it")
+    subject: Annotated[str, Field(min_length=1, max_length=200), OneLine]
+    body: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class RemindersOut(Schema):
+    enabled: bool
+    attach_statement: bool
+    steps: list[ReminderStep]
+
+
+class RemindersIn(Schema):
+    enabled: bool | None = None
+    attach_statement: bool | None = None
+    steps: list[ReminderStep] | None = Field(None, min_length=1, max_length=8)
+
+
+def reminders_out(policy: Any) -> dict[str, Any]:
+    return {"enabled": policy.enabled, "attach_statement": policy.attach_statement, "steps": policy.steps}
+
+
+@router.get("/reminders", response={200: RemindersOut, ERRORS: Problem}, summary="The reminder policy")
+def get_reminders(request: HttpRequest) -> dict[str, Any]:
+    key = require(request, *FULL)
+    return reminders_out(dunning.policy_of(key.entity))
+
+
+@router.put(
+    "/reminders", response={200: RemindersOut, ERRORS: Problem}, summary="Change the reminder policy (what is sent)"
+)
+def put_reminders(request: HttpRequest, payload: RemindersIn) -> dict[str, Any]:
+    key = require(request, *FULL)
+    steps = [step.dict() for step in payload.steps] if payload.steps is not None else None
+    policy = dunning.policy_set(actor=key.actor, entity=key.entity, enabled=payload.enabled, steps=steps,
+                                attach_statement=payload.attach_statement)  # fmt: skip
+    return reminders_out(policy)
+
+
+@router.post("/partners/{code}/reminders/pause", response={200: dict[str, str], ERRORS: Problem}, summary="Pause")
+def post_pause(request: HttpRequest, code: str, payload: ReasonIn) -> dict[str, str]:
+    key = require(request, *FULL)
+    partner = partner_for(key, code)
+    dunning.reminders_pause(actor=key.actor, partner=partner, reason=payload.reason)
+    return {"partner": partner.code, "reminders": "paused"}
+
+
+@router.post("/partners/{code}/reminders/resume", response={200: dict[str, str], ERRORS: Problem}, summary="Resume")
+def post_resume(request: HttpRequest, code: str) -> dict[str, str]:
+    key = require(request, *FULL)
+    partner = partner_for(key, code)
+    dunning.reminders_resume(actor=key.actor, partner=partner)
+    return {"partner": partner.code, "reminders": "on"}
