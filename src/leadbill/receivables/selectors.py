@@ -158,8 +158,8 @@ def aging(entity: Any, today: date, partner: Partner | None = None) -> list[dict
     """
     from django.db import connection
 
-    sums, params = [], []
-    for _, low, high in AGING_BUCKETS:  # `low` days past due: due on or before today - low
+    cases, params = [], []
+    for index, (_, low, high) in enumerate(AGING_BUCKETS):  # `low` days past due: due on or before today - low
         conditions = []
         if low is not None:
             conditions.append("due_on <= %s")
@@ -167,29 +167,31 @@ def aging(entity: Any, today: date, partner: Partner | None = None) -> list[dict
         if high is not None:
             conditions.append("due_on >= %s")
             params.append(today - timedelta(days=high))
-        sums.append(
-            f"SUM(amount_minor) FILTER (WHERE {' AND '.join(conditions)})" if conditions else "SUM(amount_minor)"
-        )
+        cases.append(f"WHEN {' AND '.join(conditions)} THEN {index}")
     where, where_params = "entity_id = %s AND invoice_id IS NOT NULL", [entity.pk]
     if partner is not None:
         where, where_params = where + " AND partner_id = %s", [*where_params, partner.pk]
-    # Grouped by ids first (a hash aggregate over the ledger), then joined to the partners' names.
-    sql = f"""SELECT p.id, p.code, p.name, a.currency, a.total, {", ".join(f"a.b{i}" for i in range(len(sums)))}
-                FROM (SELECT partner_id, currency,
-                             CAST(SUM(amount_minor) AS BIGINT) AS total,
-                             {", ".join(f"{expr} AS b{i}" for i, expr in enumerate(sums))}
-                        FROM receivables_entry WHERE {where} GROUP BY partner_id, currency) a
+    # One sum per partner, currency and bucket (a hash aggregate over the ledger, like the bare
+    # balance), then the partners' names; the buckets are laid side by side here.
+    sql = f"""SELECT a.partner_id, p.code, p.name, a.currency, a.bucket, a.amount
+                FROM (SELECT partner_id, currency, CASE {" ".join(cases)} ELSE 0 END AS bucket,
+                             CAST(SUM(amount_minor) AS BIGINT) AS amount
+                        FROM receivables_entry WHERE {where} GROUP BY 1, 2, 3) a
                 JOIN partners_partner p ON p.id = a.partner_id
-               WHERE a.total <> 0"""  # fmt: skip
+               WHERE a.amount <> 0"""  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *where_params])
         rows = cursor.fetchall()
-    rows.sort(key=lambda row: (row[1], row[3]))  # partner code, currency
-    return [
-        {"partner": PartnerRef(pk, code, name), "currency": currency, "total": total,
-         **{name_: value or 0 for (name_, _, _), value in zip(AGING_BUCKETS, values, strict=True)}}
-        for pk, code, name, currency, total, *values in rows
-    ]  # fmt: skip
+    names = [name for name, _, _ in AGING_BUCKETS]
+    out: dict[tuple[int, str], dict[str, Any]] = {}
+    for pk, code, name, currency, bucket, amount in rows:
+        row = out.get((pk, currency))
+        if row is None:
+            row = out[(pk, currency)] = {"partner": PartnerRef(pk, code, name), "currency": currency, "total": 0,
+                                         **dict.fromkeys(names, 0)}  # fmt: skip
+        row[names[bucket]] += amount
+        row["total"] += amount
+    return sorted((r for r in out.values() if r["total"]), key=lambda r: (r["partner"].code, r["currency"]))
 
 
 @dataclass(frozen=True, eq=False)
