@@ -4,8 +4,6 @@ the remit-to address, the amount and due date, and the ISO 11649 RF payment refe
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 from datetime import date
 from decimal import Decimal
 from xml.etree import ElementTree as ET
@@ -205,21 +203,22 @@ def test_ubl_and_facturx_with_payment_means_pass_the_official_rules(einvoice, hi
     assert all("PASS" in line for line in summary), summary
 
 
-def test_first_page_renders_to_an_image(tmp_path):
-    """One page as PNG, for a person to look at (pypdfium2, else pdftoppm; else skipped)."""
-    pdf = render_pdf(us_invoice())
-    try:
-        import pypdfium2  # type: ignore[import-not-found]
-    except ImportError:
-        pypdfium2 = None
-    png = tmp_path / "how-to-pay.png"
-    if pypdfium2 is not None:
-        page = pypdfium2.PdfDocument(pdf)[0]
-        page.render(scale=2).to_pil().save(png)
-    elif shutil.which("pdftoppm"):
-        (tmp_path / "doc.pdf").write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-png", "-r", "120", "-f", "1", "-singlefile", str(tmp_path / "doc.pdf"),
-                        str(tmp_path / "how-to-pay")], check=True)  # fmt: skip
-    else:
-        pytest.skip("neither pypdfium2 nor pdftoppm is installed: no page image")
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+def test_first_page_renders_to_an_image_with_the_how_to_pay_box(tmp_path):
+    """The first page as PNG (pypdfium2, pinned for the tests), kept for a person to look at: the
+    "How to pay" heading is on it, and the box around it is drawn in the accent colour."""
+    import pypdfium2
+
+    page = pypdfium2.PdfDocument(render_pdf(us_invoice()))[0]
+    text = page.get_textpage()
+    found = text.search("HOW TO PAY", match_case=False).get_next()
+    assert found is not None, "no How to pay block on page 1"
+    left, bottom, right, top = text.get_charbox(found[0])
+    scale = 2
+    image = page.render(scale=scale).to_pil().convert("RGB")
+    image.save(tmp_path / "how-to-pay.png")
+    height = image.height
+    # the box: accent-coloured (#1f4e79) pixels just left of and above the heading
+    x0, y0 = max(0, int(left * scale) - 40), max(0, height - int(top * scale) - 40)
+    region = image.crop((x0, y0, int(right * scale), height - int(bottom * scale)))
+    accent = sum(1 for r, g, b in region.getdata() if abs(r - 31) < 40 and abs(g - 78) < 40 and abs(b - 121) < 40)
+    assert accent > 20, f"no box drawn around the block ({accent} accent pixels)"
