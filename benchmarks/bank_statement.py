@@ -123,6 +123,7 @@ def main() -> int:
     from leadbill.invoicing.models import Invoice, Payment
     from leadbill.receivables import bankfiles
     from leadbill.receivables.statements import bank_statement_import
+    from leadbill.xmlsafe import hardened_parser
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
@@ -132,7 +133,7 @@ def main() -> int:
           f"statement of {args.entries:,} entries, {len(content) / 1e6:.1f} MB")  # fmt: skip
 
     started = time.perf_counter()
-    etree.fromstring(content, bankfiles._parser())
+    etree.fromstring(content, hardened_parser(strip=True))
     raw = time.perf_counter() - started
     started = time.perf_counter()
     parsed = bankfiles.parse_camt(content, "bench.xml")

@@ -14,9 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from stdnum.exceptions import ValidationError
-from stdnum.us import rtn
-
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import MICROS_EXPONENT, exponent
 from leadbill.domain.payment_reference import rf_reference
@@ -79,35 +76,6 @@ class Party:
 MEANS_SEPA_CREDIT_TRANSFER = "58"  # an IBAN in EUR: SEPA, where BR-61 and DE-R-019 expect an IBAN
 MEANS_CREDIT_TRANSFER = "30"  # any other transfer to an account named in BT-84 (IBAN in another currency, ACH)
 MEANS_NOT_DEFINED = "1"  # no account on file: the document still carries its payment reference (BT-83)
-
-
-ACCOUNT_NUMBER_DIGITS = (4, 17)  # a US bank account number: NACHA's DFI account field holds 17
-
-
-def aba_routing(value: str) -> str:
-    """`value` checked as an ABA routing number (9 digits, check digit; python-stdnum); '' stays ''."""
-    text = value.strip()
-    if not text:
-        return ""
-    if len(text) > 20:
-        raise DomainError("an ABA routing number has 9 digits, e.g. 021000021")
-    try:
-        return str(rtn.validate(text))
-    except ValidationError:
-        raise DomainError(f"not a valid ABA routing number (9 digits with a check digit): {text!r}") from None
-
-
-def account_number(value: str) -> str:
-    """`value` checked as a bank account number: ASCII digits only, 4 to 17 of them; '' stays ''."""
-    text = value.strip()
-    if not text:
-        return ""
-    low, high = ACCOUNT_NUMBER_DIGITS
-    if not (text.isascii() and text.isdigit()):
-        raise DomainError("an account number is digits only (no spaces or dashes)")
-    if not low <= len(text) <= high:
-        raise DomainError(f"an account number has {low} to {high} digits, got {len(text)}")
-    return text
 
 
 @dataclass(frozen=True, slots=True)

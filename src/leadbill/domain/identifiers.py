@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 from stdnum.exceptions import ValidationError
+from stdnum.us import rtn
 from stdnum.util import get_cc_module
 
 from leadbill.domain.errors import DomainError
+from leadbill.domain.numbers import digit_string
 from leadbill.domain.tax import VAT_PREFIX_COUNTRIES
 
 if TYPE_CHECKING:
@@ -156,3 +158,32 @@ def bic(value: str) -> str:
         return str(BIC(text).compact)
     except SchwiftyException as exc:
         raise DomainError(f"not a valid BIC ({str(exc).rstrip('.')}), e.g. DEUTDEFF") from None
+
+
+ACCOUNT_NUMBER_DIGITS = (4, 17)  # a US bank account number: NACHA's DFI account field holds 17
+
+
+def aba_routing(value: str) -> str:
+    """`value` checked as an ABA routing number (9 digits, check digit; python-stdnum); '' stays ''."""
+    text = value.strip()
+    if not text:
+        return ""
+    if len(text) > 20:
+        raise DomainError("an ABA routing number has 9 digits, e.g. 021000021")
+    try:
+        return str(rtn.validate(text))
+    except ValidationError:
+        raise DomainError(f"not a valid ABA routing number (9 digits with a check digit): {text!r}") from None
+
+
+def account_number(value: str) -> str:
+    """`value` checked as a bank account number: ASCII digits only, 4 to 17 of them; '' stays ''."""
+    text = value.strip()
+    if not text:
+        return ""
+    low, high = ACCOUNT_NUMBER_DIGITS
+    if digit_string(text, max_digits=len(text)) != text:
+        raise DomainError("an account number is digits only (no spaces or dashes)")
+    if not low <= len(text) <= high:
+        raise DomainError(f"an account number has {low} to {high} digits, got {len(text)}")
+    return text

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from leadbill.domain.errors import DomainError
 from leadbill.domain.identifiers import VAT_PREFIXES, vat_number
+from leadbill.domain.numbers import digit_string
 
 # EAS codes accepted by Peppol BIS Billing 3.0.21 (the rule file's list).
 EAS_CODES = frozenset(
@@ -171,7 +172,8 @@ def _identifier_problem(scheme: str, identifier: str) -> str:
         return ""
     if scheme in DIGIT_SCHEMES:
         width = DIGIT_SCHEMES[scheme]
-        return "" if identifier.isascii() and identifier.isdigit() and len(identifier) == width else f"{width} digits"
+        digits = digit_string(identifier, max_digits=width)
+        return "" if digits == identifier and len(identifier) == width else f"{width} digits"
     if scheme in STDNUM_SCHEMES:
         what, module_name = STDNUM_SCHEMES[scheme]
         is_valid: Callable[[str], bool] = importlib.import_module(module_name).is_valid

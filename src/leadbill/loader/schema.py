@@ -31,8 +31,8 @@ from leadbill.documents.logos import LOGO_MAX_BYTES as LOGO_MAX_BYTES
 from leadbill.documents.logos import LOGO_MAX_PIXELS as LOGO_MAX_PIXELS
 from leadbill.documents.logos import Logo, logo_read
 from leadbill.domain import identifiers
-from leadbill.domain.document import aba_routing, account_number
 from leadbill.domain.errors import DomainError, PricingError
+from leadbill.domain.identifiers import aba_routing, account_number
 from leadbill.domain.money import MAX_DECIMAL_CHARS, check_currency, decimal_to_minor, parse_decimal
 from leadbill.domain.peppol import check_participant_id
 from leadbill.domain.periods import check_day, local_midnight, zone

@@ -51,6 +51,7 @@ from leadbill.payouts.models import (
     SellerProfile,
     SupplierInvoice,
 )
+from leadbill.xmlsafe import safe_root
 
 COST = "cost"  # the scope suffix of leads priced at their recorded cost
 SUPPLIER_INVOICE_MAX_BYTES = 5_000_000
@@ -876,65 +877,12 @@ def _looks_like_xml(content: bytes) -> bool:
     return content[:400].lstrip(b" \t\r\n\x00").startswith(b"<")
 
 
-class _DoctypeSeen(Exception):
-    pass
-
-
-class _RefuseDoctype:
-    """A parser target that stops at the DOCTYPE: before any declaration of its subset is read."""
-
-    def doctype(self, name: str | None, pubid: str | None, system: str | None) -> None:
-        raise _DoctypeSeen(name)
-
-    def start(self, tag: str, attrib: Any, nsmap: Any = None) -> None:
-        pass
-
-    def end(self, tag: str) -> None:
-        pass
-
-    def data(self, data: str) -> None:
-        pass
-
-    def comment(self, text: str) -> None:
-        pass
-
-    def pi(self, target: str, data: str | None = None) -> None:
-        pass
-
-    def close(self) -> None:
-        return None
-
-
-def _hardened_parser(target: Any = None) -> Any:
-    from lxml import etree
-
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                           huge_tree=False, remove_pis=False, target=target)  # fmt: skip
-
-
 def xml_invoice_check(content: bytes, name: str) -> None:
     """An uploaded XML invoice: well-formed, with no DTD and no entity, whatever its encoding.
 
-    The bytes go to lxml (which decodes UTF-8, UTF-16 with or without a byte order mark and
-    declared encodings) before anything is checked: a DOCTYPE stops the parse as soon as it is
-    met, before its declarations are read, so no entity is ever declared, fetched or expanded.
-    The tree is then built with the same hardened parser and checked again.
+    Read by `leadbill.xmlsafe`: a DOCTYPE stops the parse before its declarations are read.
     """
-    from lxml import etree
-
-    refused = f"{name}: an XML invoice may not declare a DOCTYPE or entities"
-    try:
-        etree.fromstring(content, _hardened_parser(_RefuseDoctype()))
-        root = etree.fromstring(content, _hardened_parser())
-    except _DoctypeSeen:
-        raise DomainError(refused, field="file") from None
-    except etree.XMLSyntaxError as exc:
-        raise DomainError(f"{name} is not well-formed XML ({exc})", field="file") from None
-    info = root.getroottree().docinfo
-    if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
-        raise DomainError(refused, field="file")
-    if next(root.iter(etree.Entity), None) is not None:
-        raise DomainError(refused, field="file")
+    safe_root(content, name, "an XML invoice")
 
 
 def supplier_invoice_upload(

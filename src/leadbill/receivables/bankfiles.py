@@ -33,6 +33,7 @@ from typing import Any
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import check_currency, decimal_to_minor, parse_decimal
 from leadbill.domain.text import clean_text
+from leadbill.xmlsafe import safe_root
 
 MAX_FILE_BYTES = 20_000_000
 MAX_CSV_ROWS = 200_000
@@ -106,63 +107,9 @@ def _bounded(content: bytes, name: str) -> None:
 # --- camt.053 / camt.054 ----------------------------------------------------------------------
 
 
-class _Stop(Exception):
-    def __init__(self, doctype: bool) -> None:
-        self.doctype = doctype
-
-
-class _Prolog:
-    """A parser target that reads only the prolog: stops at a DOCTYPE, or at the root element."""
-
-    def doctype(self, name: str | None, pubid: str | None, system: str | None) -> None:
-        raise _Stop(doctype=True)
-
-    def start(self, tag: str, attrib: Any, nsmap: Any = None) -> None:
-        raise _Stop(doctype=False)
-
-    def end(self, tag: str) -> None:
-        pass
-
-    def data(self, data: str) -> None:
-        pass
-
-    def comment(self, text: str) -> None:
-        pass
-
-    def pi(self, target: str, data: str | None = None) -> None:
-        pass
-
-    def close(self) -> None:
-        return None
-
-
-def _parser(target: Any = None) -> Any:
-    from lxml import etree
-
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                           huge_tree=False, remove_comments=True, remove_pis=True, target=target)  # fmt: skip
-
-
 def _xml_root(content: bytes, name: str) -> Any:
-    """The document's root, read safely: a DOCTYPE (and so any entity) is refused before it is read."""
-    from lxml import etree
-
-    refused = f"{name}: a bank statement may not declare a DOCTYPE or entities"
-    try:
-        etree.fromstring(content, _parser(_Prolog()))
-    except _Stop as stop:
-        if stop.doctype:
-            raise DomainError(refused, field="file") from None
-    except etree.XMLSyntaxError as exc:
-        raise DomainError(f"{name} is not well-formed XML ({exc})", field="file") from None
-    try:
-        root = etree.fromstring(content, _parser())
-    except etree.XMLSyntaxError as exc:
-        raise DomainError(f"{name} is not well-formed XML ({exc})", field="file") from None
-    info = root.getroottree().docinfo
-    if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
-        raise DomainError(refused, field="file")
-    return root
+    """The document's root, read by the one hardened reader (`leadbill.xmlsafe`)."""
+    return safe_root(content, name, "a bank statement", strip=True)
 
 
 class _Camt:
