@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +33,7 @@ def test_account_statement_and_aging_agree_for_acme(billed):
 def test_overpay_refund_reverse_apply_and_write_off(billed):
     invoice = billed.full.get("/invoices/INV-000001").body
     total = invoice["total"]
-    paid = billed.full.post("/invoices/INV-000001/payments", {"amount": f"{float(total) + 5:.2f}",
+    paid = billed.full.post("/invoices/INV-000001/payments", {"amount": str(Decimal(total) + 5),
                                                               "paid_on": "2026-02-10", "currency": "EUR"})  # fmt: skip
     assert paid.status_code == 201, paid.body
     assert paid.body["invoice"]["status"] == "paid"

@@ -23,7 +23,7 @@ from leadbill.loader.services import partner_apply
 from leadbill.partners.models import Partner
 from leadbill.partners.selectors import partner_as_dict
 from leadbill.payouts.services import onboarding_due
-from leadbill.receivables.selectors import partner_accounts, reversed_payments
+from leadbill.receivables.selectors import open_minor, partner_accounts, reversed_payments
 from leadbill.web.access import actor_of, portal_view
 from leadbill.web.reports import report_page
 
@@ -50,7 +50,7 @@ def own_document(partner: Partner, ref: str) -> Invoice:
 @portal_view
 def invoices(request: HttpRequest) -> HttpResponse:
     partner = partner_of(request)
-    if request.partner_user.is_main_contact and onboarding_due(partner):  # type: ignore[attr-defined]
+    if request.partner_user.is_main_contact and onboarding_due(partner):
         return redirect("portal:onboarding")
     today = today_in(partner.entity)
     qs, chosen = invoice_filters(own_documents(partner), request.GET, today)
@@ -86,6 +86,7 @@ def how_to_pay(inv: Invoice) -> dict[str, Any]:
 def invoice(request: HttpRequest, ref: str) -> HttpResponse:
     partner = partner_of(request)
     inv = own_document(partner, ref)
+    inv.open_minor = open_minor(inv)  # read once; the page shows it twice
     context = {"inv": inv, "lines": inv.lines.all(), "payments": inv.payments.order_by("paid_on", "pk"),
                "reversed_payments": reversed_payments(inv), "today": today_in(partner.entity), "nav": "invoices",
                **how_to_pay(inv)}  # fmt: skip

@@ -29,7 +29,7 @@ from leadbill.invoicing import services as billing
 from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind
 from leadbill.invoicing.selectors import display_number
 from leadbill.payouts.models import SelfBilledDocument
-from leadbill.receivables.selectors import reversed_payments, with_open
+from leadbill.receivables.selectors import open_minor, reversed_payments, with_open
 from leadbill.web.access import actor_of, console_view
 
 PAGE = 50
@@ -95,6 +95,7 @@ def history(inv: Invoice) -> list[AuditEvent]:
 def invoice_detail(request: HttpRequest, ref: str) -> HttpResponse:
     entity = entity_of(request)
     inv = invoice_or_404(entity, ref)
+    inv.open_minor = open_minor(inv)  # read once; the page shows it three times
     context = {
         "inv": inv, "ref": display_number(inv), "lines": inv.lines.all(), "payments": inv.payments.order_by("paid_on", "pk"), "reversed_payments": reversed_payments(inv),
         "history": history(inv), "corrections": Invoice.objects.filter(corrects=inv).order_by("pk"),

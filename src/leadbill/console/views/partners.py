@@ -30,7 +30,7 @@ from leadbill.partners.selectors import partner_as_dict
 from leadbill.payouts.selectors import self_billing_status
 from leadbill.receivables.models import Entry
 from leadbill.receivables.reminder_models import ReminderPause
-from leadbill.receivables.selectors import partner_accounts
+from leadbill.receivables.selectors import partner_accounts, with_open
 from leadbill.web.access import actor_of, console_view
 from leadbill.web.models import PartnerUser
 from leadbill.web.services import partner_user_invite
@@ -67,7 +67,7 @@ def partner_detail(request: HttpRequest, code: str) -> HttpResponse:
     fmt = Formatter(entity.locale, partner.currency)
     context = {
         "partner": partner, "mapping": partner_as_dict(partner), "plans": [_plan_row(p, fmt) for p in plans],
-        "invoices": Invoice.objects.filter(partner=partner).order_by("-pk")[:10],
+        "invoices": with_open(Invoice.objects.filter(partner=partner)).order_by("-pk")[:10],
         "adjustments": Adjustment.objects.filter(partner=partner).select_related("invoice").order_by("-pk")[:20],
         "balance": partner_balance(partner) if partner.is_prepay else None,
         "accounts": list(partner_accounts(partner, billing.today_in(entity)).values()),
