@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+import unicodedata
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,9 +35,10 @@ SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}\Z")
 NO_GLYPH = re.compile(r'the text `"(?P<text>(?:[^"\\]|\\.)*?)"` could not be displayed', re.S)
 RUST_ESCAPE = re.compile(r"\\(?:u\{(?P<hex>[0-9a-fA-F]{1,6})\}|(?P<char>.))", re.S)
 RUST_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "0": "\0"}
-REPLACEMENT = "\ufffd"
+REPLACEMENT = "?"  # in Source Sans Pro itself: a replacement must never be what fails (U+FFFD did, in some styles)
 SHOWN_INPUTS = frozenset({"doc", "report", "statement"})
 PROBE = "glyphs"
+MARKS = frozenset({"Mn", "Me", "Mc", "Cf", "Sk"})  # what clusters onto the character before it
 MAX_MISSING = 4096  # texts no font draws, per render; the render's time limit bounds it too
 # Probes per render. A document with more characters no font draws (a page of CJK) stops probing
 # there and shows every character still unknown as REPLACEMENT, for this render only: ~0.3 s at
@@ -124,9 +126,15 @@ def compile_job(template: str, inputs: dict[str, str], timestamp: float, tags: b
             )
         except typst.TypstError as exc:
             missing = _no_glyph(exc)
-            if missing and shown and missing not in _state.missing and missing != REPLACEMENT:
-                _state.missing.add(missing)
-                continue
+            missing = missing.strip() if missing else None
+            if missing and shown and REPLACEMENT not in missing:
+                texts = [text for value in shown.values() for text in _texts(value)]
+                # A text the fonts draw alone ("0") fails only with the marks after it (0 + U+20E3):
+                # those sequences are replaced, never the plain character everywhere.
+                wanted = _with_marks(missing, texts) if set(missing) <= _state.drawn else {missing}
+                if wanted - _state.missing:
+                    _state.missing |= wanted
+                    continue
             raise Failed(_message(exc)) from None
         assert isinstance(result, bytes)
         return result
@@ -152,14 +160,51 @@ def _probe(chars: set[str]) -> set[str]:
             )
         except typst.TypstError as exc:
             missing = _no_glyph(exc)
-            if not missing or not (found := set(missing) & unknown):
+            # only what the message names, never blanks: a cluster may carry a space or a line break
+            # that the fonts draw well, and a space taken for missing would be replaced everywhere
+            if not missing or not (found := {c for c in missing if not c.isspace()} & unknown):
                 raise Failed(_message(exc)) from None
+            if len(found) > 1:  # a cluster formed across probe lines (0 + U+20E3): only the ones failing alone
+                alone = {c for c in found if not _draws(c)}
+                if not alone:  # each draws alone, only the combination fails: that text, not its characters
+                    _state.missing.add(missing.strip())
+                    _state.drawn |= found
+                    unknown -= found
+                    continue
+                found = alone
             _state.missing |= found
             unknown -= found
             continue
         _state.drawn |= unknown
         return set()
     return unknown
+
+
+def _with_marks(text: str, texts: list[str]) -> set[str]:
+    """Each occurrence of `text` in `texts` with the combining marks and format characters after it."""
+    found: set[str] = set()
+    for item in texts:
+        start = item.find(text)
+        while start >= 0:
+            end = start + len(text)
+            while end < len(item) and unicodedata.category(item[end]) in MARKS:
+                end += 1
+            if end > start + len(text):
+                found.add(item[start:end])
+            start = item.find(text, start + 1)
+    return found
+
+
+def _draws(char: str) -> bool:
+    """Whether the fonts draw `char` on its own (one probe compile)."""
+    import typst
+
+    assert _state is not None
+    try:
+        _state.compilers[PROBE].compile(sys_inputs={"chars": json.dumps([char])}, pdf_standards=["a-3b"], format="pdf")
+    except typst.TypstError:
+        return False
+    return True
 
 
 def _no_glyph(exc: Any) -> str | None:
@@ -194,12 +239,27 @@ def _texts(item: Any) -> list[str]:
 
 
 def _substitute(item: Any, missing: set[str]) -> Any:
-    """`item` (a JSON value) with every text no font can draw shown as REPLACEMENT (longest first)."""
+    """`item` (a JSON value) with every text no font can draw shown as REPLACEMENT (longest first).
+
+    The combining marks after a replaced text go with it: a mark on the replacement would be a
+    new cluster no font draws.
+    """
     if isinstance(item, str):
-        for text in sorted(missing, key=len, reverse=True):
-            if text in item:
-                item = item.replace(text, REPLACEMENT)
-        return item
+        present = sorted((text for text in missing if text in item), key=len, reverse=True)
+        if not present:
+            return item
+        out, i = [], 0
+        while i < len(item):
+            text = next((t for t in present if item.startswith(t, i)), None)
+            if text is None:
+                out.append(item[i])
+                i += 1
+                continue
+            i += len(text)
+            while i < len(item) and unicodedata.category(item[i]) in MARKS:
+                i += 1
+            out.append(REPLACEMENT)
+        return "".join(out)
     if isinstance(item, list):
         return [_substitute(x, missing) for x in item]
     if isinstance(item, dict):
