@@ -12,6 +12,9 @@ class Entity(models.Model):
     address_line2 = models.CharField(max_length=200, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
     city = models.CharField(max_length=100, blank=True)
+    region = models.CharField(
+        max_length=100, blank=True, help_text="state, province or region (BT-39), where the country uses one"
+    )
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
     tax_id = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
@@ -46,6 +49,22 @@ class Entity(models.Model):
     self_billing = models.BooleanField(
         default=False,
         help_text="allow partners to opt in to self-invoicing and generate invoices on ready payouts automatically",
+    )
+
+    mail_from_name = models.CharField(
+        max_length=100, blank=True, help_text="the sender name on emails; the legal name when blank"
+    )
+    mail_from_address = models.EmailField(blank=True, help_text="the sender address on emails; the server's when blank")
+    invitation_text = models.TextField(
+        blank=True, max_length=2000, help_text="the welcome paragraph of portal invitations; a standard one when blank"
+    )
+    issue_and_send = models.BooleanField(
+        default=False, help_text="issuing from the console also emails each invoice to its billing contacts"
+    )
+    return_reasons = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="the reasons partners choose from when returning leads; 'Other' is always offered",
     )
 
     class Meta:

@@ -8,6 +8,14 @@ class BillingMode(models.TextChoices):
     CREDIT = "credit", "Credit"
 
 
+class CapPolicy(models.TextChoices):
+    """What a run does with leads beyond a partner's cap."""
+
+    FLAG = "flag", "Bill them, and flag the overage"
+    EXCLUDE = "exclude", "Leave them out of the invoice"
+    PRICE = "price", "Bill them at the over-cap price"
+
+
 class Partner(models.Model):
     entity = models.ForeignKey("entities.Entity", on_delete=models.PROTECT, related_name="partners")
     code = models.SlugField(max_length=60, help_text="the name deliveries and files use")
@@ -24,6 +32,9 @@ class Partner(models.Model):
     address_line2 = models.CharField(max_length=200, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
     city = models.CharField(max_length=100, blank=True)
+    region = models.CharField(
+        max_length=100, blank=True, help_text="state, province or region (BT-54), where the country uses one"
+    )
     country = models.CharField(max_length=2, blank=True)
     tax_id = models.CharField(max_length=40, blank=True)
     peppol_id = models.CharField(
@@ -41,6 +52,10 @@ class Partner(models.Model):
     cap_daily = models.PositiveIntegerField(null=True, blank=True)
     cap_weekly = models.PositiveIntegerField(null=True, blank=True)
     cap_monthly = models.PositiveIntegerField(null=True, blank=True)
+    cap_policy = models.CharField(max_length=10, choices=CapPolicy.choices, default=CapPolicy.FLAG)
+    over_cap_price_micros = models.BigIntegerField(
+        null=True, blank=True, help_text="price per lead beyond a cap, in millionths of the currency unit"
+    )
     returns_allowed = models.BooleanField(default=True)
     return_max_age_days = models.PositiveIntegerField(null=True, blank=True)
     return_max_share_bp = models.PositiveIntegerField(

@@ -25,12 +25,19 @@ class SellerProfile(models.Model):
     address_line2 = models.CharField(max_length=200, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
     city = models.CharField(max_length=100, blank=True)
+    region = models.CharField(
+        max_length=100, blank=True, help_text="state, province or region, where the country uses one"
+    )
     country = models.CharField(max_length=2, blank=True)
     tax_id = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     iban = models.CharField(max_length=40, blank=True)
     bic = models.CharField(max_length=11, blank=True)
+    routing_number = models.CharField(max_length=9, blank=True, help_text="US ABA routing number, instead of an IBAN")
+    account_number = models.CharField(
+        max_length=17, blank=True, help_text="US bank account number, with the routing number"
+    )
     peppol_id = models.CharField(max_length=60, blank=True)
     tax_rate_bp = models.PositiveIntegerField(null=True, blank=True, help_text="None: no tax is added")
     logo_sha256 = models.CharField(max_length=64, blank=True)
