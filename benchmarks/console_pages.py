@@ -1,4 +1,4 @@
-"""Console page speed: the deliveries log and the invoice list over a large PostgreSQL data set.
+"""Console page speed: the deliveries log, the invoice list and the global search over a large PostgreSQL data set.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_console python benchmarks/console_pages.py [--rebuild]
 
@@ -20,8 +20,10 @@ now); VACUUM ANALYZE.
 The pages are timed in-process with Django's test Client (server time: middleware, session,
 view, template; no network, no connection set-up), signed in as a read-only staff member:
 one warm-up request, then --requests requests per URL; median and p95. The raw baseline of
-each URL is the page's own main query (the one on deliveries_delivery / invoicing_invoice,
-captured with CaptureQueriesContext) run on a bare psycopg cursor, median of as many runs.
+each URL is the page's own main query (the one on deliveries_delivery / invoicing_invoice /
+partners_partner, captured with CaptureQueriesContext) run on a bare psycopg cursor, median of
+as many runs. The search cases look up a lead id and an external id from the middle of the
+table, an issued invoice's number, a partner-name prefix, and a word that matches nothing.
 Goal: every URL answers in < 300 ms (p95). For a URL over the goal the script prints its
 slowest query with EXPLAIN (ANALYZE, BUFFERS).
 """
@@ -311,7 +313,16 @@ def explain(sql: str) -> str:
         return "\n".join(row[0] for row in cur.cursor.fetchall())
 
 
-def measure_pages(args: argparse.Namespace) -> int:
+def _an_invoice_number(entity_id: int) -> str:
+    """An issued invoice's number from the middle of the entity's series (for the search)."""
+    from leadbill.invoicing.models import Invoice
+
+    numbers = Invoice.objects.filter(entity_id=entity_id, number__isnull=False).order_by("pk")
+    count = numbers.count()
+    return str(numbers.values_list("number", flat=True)[count // 2]) if count else "B-000001"
+
+
+def measure_pages(args: argparse.Namespace, counts_now: dict[str, Any]) -> int:
     from django.contrib.auth.models import User
     from django.db import connection
     from django.test import Client
@@ -326,6 +337,7 @@ def measure_pages(args: argparse.Namespace) -> int:
     try:
         deliveries_url = reverse("console:deliveries", kwargs={"entity": entity.slug})
         invoices_url = reverse("console:invoices", kwargs={"entity": entity.slug})
+        search_url = reverse("console:search", kwargs={"entity": entity.slug})
     except NoReverseMatch:
         print("\nthe console's deliveries and invoices pages are not there yet; the data set is ready.")
         return 0
@@ -335,7 +347,9 @@ def measure_pages(args: argparse.Namespace) -> int:
     client.force_login(User.objects.get(username=USER))
 
     partner = "p0007"  # a typical buyer: ~1,000 deliveries, 10 invoices
-    d, i = deliveries_url, invoices_url
+    d, i, s = deliveries_url, invoices_url, search_url
+    middle = f"{counts_now['deliveries'] // 2:09d}"  # a lead in the middle of the table (ids are L/D + 9 digits)
+    number = _an_invoice_number(entity.pk)
     cases: list[tuple[str, str, str]] = [  # (label, url, the table of the page's main query)
         ("deliveries", d, "deliveries_delivery"),
         ("deliveries ?partner", f"{d}?partner={partner}", "deliveries_delivery"),
@@ -351,6 +365,13 @@ def measure_pages(args: argparse.Namespace) -> int:
         ("invoices ?status=issued", f"{i}?status=issued", "invoicing_invoice"),
         ("invoices ?status=overdue", f"{i}?status=overdue", "invoicing_invoice"),
         ("invoices, page 2", "next:" + i, "invoicing_invoice"),
+        ("deliveries ?from&to (a month)", f"{d}?from=2026-06-01&to=2026-06-30", "deliveries_delivery"),
+        ("deliveries ?lead_type&from&to", f"{d}?lead_type=auto&from=2026-06-01&to=2026-06-30", "deliveries_delivery"),
+        ("search: lead id", f"{s}?q=L{middle}", "deliveries_delivery"),
+        ("search: external id", f"{s}?q=D{middle}", "deliveries_delivery"),
+        ("search: invoice number", f"{s}?q={number}", "invoicing_invoice"),
+        ("search: partner name prefix", f"{s}?q=Buyer+04", "partners_partner"),
+        ("search: nothing found", f"{s}?q=no-such-thing", "deliveries_delivery"),
     ]  # fmt: skip
     # Filters that match little or nothing in a long range: a keyset page then reads the whole
     # range looking for 51 rows. Every closed month is invoiced, the last month is not.
@@ -397,6 +418,8 @@ def measure_pages(args: argparse.Namespace) -> int:
     for group, title in ((cases, "the pages"), (worst, "worst cases: filters matching little in a long range")):
         print(f"\n{title}\n{head}\n{'-' * len(head)}")
         for label, url, table in group:
+            if args.only and args.only not in label:
+                continue
             if url.startswith("next:"):
                 url = next_link(client.get(url[5:]).content.decode(), url[5:]) or ""
                 if not url:
@@ -428,6 +451,7 @@ def main() -> int:
     parser.add_argument("--months", type=int, default=11, help="months of deliveries; all but the last invoiced")
     parser.add_argument("--requests", type=int, default=20, help="timed requests per URL")
     parser.add_argument("--rebuild", action="store_true", help="drop and build the data set even if cached")
+    parser.add_argument("--only", default="", help="measure only the URLs whose label contains this text")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -460,7 +484,7 @@ def main() -> int:
             cur.execute("ANALYZE")  # cheap, and statistics for any index a new migration added
         data = counts(_entity_id())
     print("data set: " + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in data.items()))
-    return measure_pages(args)
+    return measure_pages(args, data)
 
 
 def _entity_id() -> int:

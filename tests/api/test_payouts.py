@@ -308,6 +308,8 @@ def test_a_refused_transition_is_a_conflict(world, keys):
 
 
 def test_a_self_invoice_is_made_later_once_what_was_missing_is_put_right(world, keys):
+    opt_in(world)  # opted in, then the business switches self-billing off for a while
+    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=False)
     payout_id = _computed(keys)
     too_early = keys.full.post(f"/payouts/{payout_id}/self-invoice")
     assert too_early.status_code == 409 and "self-invoices are made for ready payouts" in too_early.body["detail"]
@@ -317,7 +319,7 @@ def test_a_self_invoice_is_made_later_once_what_was_missing_is_put_right(world, 
     )
     refused = keys.full.post(f"/payouts/{payout_id}/self-invoice")
     assert refused.status_code == 409 and refused.body["detail"] == ready["self_billing"]
-    opt_in(world)
+    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)  # back on: staff generate what waited
     made = keys.full.post(f"/payouts/{payout_id}/self-invoice")
     assert made.status_code == 201, made.body
     assert [d["type_code"] for d in made.body["documents"]] == ["389"]

@@ -58,14 +58,15 @@ def test_partner_sees_only_its_invoices_and_downloads_its_report(new_page, world
     with page.expect_download() as info:
         page.get_by_role("button", name="Download report").click()
     download = info.value
-    assert download.suggested_filename == f"report-{world.partner.code}-{first}-{last}.csv"
+    assert download.suggested_filename == f"report-{world.partner.code}-{first}-{last}-all-lead-types.csv"
     target = tmp_path / download.suggested_filename
     download.save_as(target)
 
     lines = target.read_text(encoding="utf-8").splitlines()
     assert lines[0] == (
         "delivered_at,lead_id,lead_type,profile,state,zip,"  # the partner's report fields: state, zip
-        "billed_price,currency,invoice,return_status,return_reason,credited,credit_document"
+        "billed_price,currency,invoice,return_status,return_reason,credited,credit_document,"
+        "cap"  # what the cap policy did to the lead: blank here, the partner has no cap
     )
     rows = list(csv.DictReader(io.StringIO("\n".join(lines))))
     delivered = Delivery.objects.filter(partner=world.partner, delivered_at__gte=world.history.start,

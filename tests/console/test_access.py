@@ -22,9 +22,10 @@ POST_ONLY = {"adjustment_new", "topup_new", "credit_note_new", "partner_user_new
              "staff_role", "staff_remove", "entity_documents", "schedule_save", "mail_save", "endpoint_new",
              "endpoint_toggle", "delivery_redeliver", "payout_compute", "payout_move", "payout_self_bill",
              "self_billing_switch", "credit_apply", "credit_refund", "invoice_write_off", "payment_reverse",
-             "reminders_switch", "reminders_pause", "bank_import", "bank_match"}  # fmt: skip
-ADMIN_ONLY = {"users", "staff_new", "staff_role", "staff_remove", "entity_documents", "automation", "schedule_save",
-              "mail_save", "endpoint_new", "endpoint_toggle", "delivery_redeliver", "self_billing_switch"}  # fmt: skip
+             "reminders_switch", "reminders_pause", "bank_import", "bank_match",
+             "run_email_all", "run_download_all", "issue_and_send_save", "partner_cycle_save"}  # fmt: skip
+ADMIN_ONLY = {"users", "staff_new", "staff_role", "staff_remove", "entity_documents",
+              "mail_save", "endpoint_new", "endpoint_toggle", "delivery_redeliver", "self_billing_switch", "entity_details"}  # fmt: skip
 READ_ONLY_MAY_POST = {"plan_quote"}  # computes a quote, writes nothing
 
 
@@ -56,6 +57,13 @@ def patterns() -> list[URLPattern]:
 def object_pk(route: str, site: Site) -> int:
     """The object a route's <int:pk> names: the site's run, its payout objects, or a staff membership."""
     path = route.removeprefix("<slug:entity>/")
+    if path.endswith("documents.zip"):  # a "Download all" made ready, so the zip is served
+        from django.utils import timezone
+
+        from leadbill.scheduling.models import RunAction
+
+        RunAction.objects.get_or_create(run=site.run, kind="download",
+                                        defaults={"actor": "test", "finished_at": timezone.now()})  # fmt: skip
     if path.startswith("runs/"):
         return site.run.pk
     if path.startswith("payouts/"):
@@ -68,6 +76,12 @@ def object_pk(route: str, site: Site) -> int:
         return Payment.objects.get(invoice=site.acme_invoice).pk
     if path.startswith("bank/entries/"):
         return 1
+    if path.startswith("deliveries/import/"):
+        from leadbill.deliveries.models import DeliveryImport
+
+        upload, _ = DeliveryImport.objects.get_or_create(entity=site.entity, file_name="leads.csv",
+                                                         defaults={"state": "done", "created_by": "test", "result": {}})  # fmt: skip
+        return upload.pk
     return site.admin_membership.pk
 
 

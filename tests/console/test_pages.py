@@ -151,7 +151,7 @@ def test_plan_quote_prices_ten_hundred_and_thousand_leads_as_you_type(site: Site
     assert 'data-leads="10">€20.00' in page and 'data-leads="100">€200.00' in page
     assert 'data-leads="1000">€1,200.00' in page
     bad = text(finance.post("/console/leadco/partners/acme/plans/quote/", {"model": "flat", "price": "1.5.0"}))
-    assert "price" in bad and "notice warn" in bad
+    assert "Price per lead" in bad and "notice warn" in bad
 
 
 def test_saving_a_plan_makes_a_new_version(site: Site, finance):

@@ -59,7 +59,8 @@ def test_the_payout_list_filters_and_runs_a_bounded_number_of_queries(
         supplier = make_supplier(site.entity, code=f"supplier-{n}", name=f"Supplier {n}")
         supply(supplier, site.acme, 2, datetime(2026, 10, 7, tzinfo=UTC))
         ready(s.payout_compute(actor="t", entity=site.entity, period=OCTOBER, partners=[supplier]).created[0])
-    with django_assert_max_num_queries(6):  # session, user, membership, suppliers, payouts: none per row
+    # session, user, membership, suppliers, payouts, and for the drafts' tax: agreements, profiles, line sums
+    with django_assert_max_num_queries(9):
         page = finance.get(url())
     assert page.status_code == 200 and len(page.context["rows"]) == 13
     assert "Lead Garden" in text(page) and "Supplier 11" in text(page)
@@ -160,10 +161,9 @@ def test_a_ready_payout_says_why_it_has_no_self_invoice_until_one_is_generated(s
     assert f"Self-billing is switched off for {site.entity.legal_name}." in detail
     refused = text(finance.post(url(f"{payout.pk}/self-invoice/"), follow=True))
     assert f"No self-invoice: Self-billing is switched off for {site.entity.legal_name}." in refused
-    opt_in(world)
-    generated = text(finance.post(url(f"{payout.pk}/self-invoice/"), follow=True))
+    opt_in(world)  # opting in catches the ready payout up: its self-invoice is made there and then
     doc = SelfBilledDocument.objects.get(payout=payout)
-    assert f"Self-billed: {doc.number}." in generated
+    assert doc.number in text(finance.get(url(f"{payout.pk}/")))
     assert finance.get(f"/console/leadco/self-billed/{doc.pk}/pdf").content.startswith(b"%PDF")
     again = text(finance.post(url(f"{payout.pk}/self-invoice/"), follow=True))
     assert "already has its self-billed documents" in again
@@ -210,7 +210,7 @@ def test_a_payout_by_hand_from_its_form(site: Site, world: World, finance):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"price_2": "2,50"}, "line 3 unit price: not a decimal number"),
+        ({"price_2": "2,50"}, "line 3 unit price: '2,50' is not a properly formatted decimal number"),  # en_US
         ({"quantity_2": "0"}, "line 3 quantity: a quantity from 1 to 10,000,000"),
         ({"description_2": ""}, "line 3 description: say what the line pays for"),
         ({"quantity_2": "12345678"}, "line 3 quantity: a whole number of at most 1,000,000"),
@@ -283,8 +283,11 @@ def test_an_admin_switches_self_billing_on_and_off(site: Site, admin):
     assert SWITCH_WORDING in page and "billing details are the buyer details on every self-invoice" in page
     on = text(admin.post("/console/leadco/self-billing/switch/", {"self_billing": "on"}, follow=True))
     assert "Self-billing is on" in on and Entity.objects.get(pk=site.entity.pk).self_billing
-    admin.post("/console/leadco/self-billing/switch/", {})
-    assert not Entity.objects.get(pk=site.entity.pk).self_billing
+    asked = text(admin.post("/console/leadco/self-billing/switch/", {}))
+    assert "Turn self-billing off?" in asked and "0 suppliers opted in are affected" in asked
+    assert Entity.objects.get(pk=site.entity.pk).self_billing  # not until confirmed
+    off = text(admin.post("/console/leadco/self-billing/switch/", {"confirmed": "yes"}, follow=True))
+    assert not Entity.objects.get(pk=site.entity.pk).self_billing and "Self-billing is off" in off
 
 
 def test_finance_reads_the_self_billing_page_but_cannot_switch(site: Site, finance):
@@ -319,3 +322,55 @@ def test_the_partner_page_shows_a_suppliers_self_billing(site: Site, world: Worl
     page = text(finance.get("/console/leadco/partners/lead-garden/"))
     assert "opted in" in page and "version 2026-11" in page and "missing: tax id" in page
     assert 'id="self-billing"' not in text(finance.get("/console/leadco/partners/acme/"))  # a buyer only
+
+
+def test_turning_self_billing_off_asks_first_and_names_the_opted_in_suppliers(site: Site, world: World, admin):
+    opt_in(world)
+    page = text(admin.get("/console/leadco/self-billing/"))
+    assert "1 supplier opted in; turning it off asks you to confirm." in page
+    asked = text(admin.post("/console/leadco/self-billing/switch/", {}))
+    assert "Turn self-billing off?</strong> 1 supplier opted in is affected" in asked
+    assert "Turn off for 1 supplier" in asked and Entity.objects.get(pk=site.entity.pk).self_billing
+    done = text(admin.post("/console/leadco/self-billing/switch/", {"confirmed": "yes"}, follow=True))
+    assert "no new self-invoices are made for the 1 supplier who opted in" in done
+    assert not Entity.objects.get(pk=site.entity.pk).self_billing
+
+
+def test_no_generate_action_while_self_billing_is_off(site: Site, world: World, admin, finance):
+    opt_in(world)
+    admin.post("/console/leadco/self-billing/switch/", {"confirmed": "yes"})
+    payout = ready(compute(world, OCTOBER))
+    detail = text(finance.get(url(f"{payout.pk}/")))
+    assert "Generate self-invoice" not in detail and "Self-billing is off: turn it on under Self-billing" in detail
+    refused = text(finance.post(url(f"{payout.pk}/self-invoice/"), follow=True))
+    assert "No self-invoice: Self-billing is switched off" in refused
+    assert not SelfBilledDocument.objects.filter(payout=payout).exists()
+
+
+def test_a_pending_payout_shows_net_tax_and_total_as_ready_will(site: Site, world: World, finance):
+    opt_in(world, tax_rate="7.5")
+    payout = compute(world, OCTOBER)
+    move(finance, payout, "pending")
+    pending = finance.get(url()).context["rows"][0].shown
+    detail = text(finance.get(url(f"{payout.pk}/")))
+    assert "To pay when ready" in detail and "at 7.50%, the supplier's rate" in detail
+    move(finance, payout, "ready")
+    at_ready = finance.get(url()).context["rows"][0].shown
+    assert (pending.net_minor, pending.tax_minor, pending.total_minor) == (
+        at_ready.net_minor, at_ready.tax_minor, at_ready.total_minor
+    ) and pending.tax_minor > 0  # fmt: skip
+
+
+def test_the_payout_list_of_many_drafts_reads_no_query_per_row(
+    site: Site, world: World, finance, django_assert_max_num_queries
+):
+    opt_in(world)
+    for n in range(15):
+        supplier = make_supplier(site.entity, code=f"draft-{n}", name=f"Draft {n}")
+        s.seller_details_set(actor=ACTOR, partner=supplier, details=COMPLETE, tax_rate="19")
+        s.self_billing_opt_in(actor=ACTOR, partner=supplier, signer=MAIN, accepted=True)
+        s.payout_create(actor=ACTOR, partner=supplier, period=OCTOBER, lines=[s.ManualLine("Bonus", 2, Decimal("5"))])
+    with django_assert_max_num_queries(9):
+        page = finance.get(url())
+    rows = page.context["rows"]
+    assert len(rows) == 15 and all(r.shown.tax_minor == 190 and r.shown.total_minor == 1190 for r in rows)

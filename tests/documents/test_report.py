@@ -64,10 +64,10 @@ def test_report_rows_carry_local_time_lead_fields_and_columns_in_order(db):
     header, first, second = text.splitlines()[:3]
     assert header == (
         "delivered_at,lead_id,lead_type,profile,state,zip,field_lead_id,"
-        "billed_price,currency,invoice,return_status,return_reason,credited,credit_document"
+        "billed_price,currency,invoice,return_status,return_reason,credited,credit_document,cap"
     )
     # 04:30 UTC on March 1 is still February 28 in New York: local time with its offset.
-    assert first == "2026-02-28T23:30:00-05:00,L-1,auto,,TX,78701,x,,USD,,,,,"
+    assert first == "2026-02-28T23:30:00-05:00,L-1,auto,,TX,78701,x,,USD,,,,,,"
     assert second.startswith("2026-03-02T10:00:00-05:00,L-2,home,,CA,,,")
     only_home = report_rows(ReportQuery(partner, date(2026, 2, 28), date(2026, 3, 2), home))
     assert [r["lead_id"] for r in only_home] == ["L-2"]

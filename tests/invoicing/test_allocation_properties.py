@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadbill.domain import periods
+from leadbill.domain.generation import price_bands
 from leadbill.domain.pricing import model_from_config, quote
 from leadbill.invoicing.models import BilledLead, Invoice
 from leadbill.invoicing.services import invoice_run_issue
@@ -55,7 +56,9 @@ def test_per_lead_amounts_sum_to_lines_and_lines_match_the_domain(model, tiers, 
 @given(
     prices_=st.lists(st.decimals(min_value=Decimal("0"), max_value=Decimal("99"), places=6), min_size=1, max_size=30)
 )
-def test_delivered_prices_are_summed_exactly_and_rounded_once(prices_):
+def test_delivered_prices_are_summed_exactly_per_price_line_and_each_line_rounded_once(prices_):
+    """Delivered prices are listed per price (or price band): each line is its leads' exact sum,
+    rounded once, and the per-lead amounts of every line add up to it."""
     from tests.factories import make_delivery
 
     entity = make_entity(timezone="UTC", currency="USD")
@@ -65,6 +68,11 @@ def test_delivered_prices_are_summed_exactly_and_rounded_once(prices_):
         make_delivery(partner, datetime(2026, 1, 5, tzinfo=UTC) + timedelta(minutes=i), price=str(price))
     invoice_run_issue(actor="test", entity=entity, period=periods.month(2026, 1, "UTC"))
     inv = Invoice.objects.get(partner=partner)
-    exact = sum(prices_, Decimal(0))
-    assert inv.subtotal_minor == int((exact * 100).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
-    assert sum(BilledLead.objects.filter(invoice=inv).values_list("amount_minor", flat=True)) == inv.subtotal_minor
+    bands = price_bands([(int(p * 1_000_000), 1) for p in prices_])
+    expected = [int((Decimal(b.sum_micros) / 10_000).quantize(Decimal(1), rounding="ROUND_HALF_UP")) for b in bands]
+    lines = list(inv.lines.order_by("position"))
+    assert [line.amount_minor for line in lines] == expected
+    assert sum(line.quantity for line in lines) == len(prices_)
+    assert inv.subtotal_minor == sum(expected)
+    for line in lines:
+        assert sum(BilledLead.objects.filter(line=line).values_list("amount_minor", flat=True)) == line.amount_minor

@@ -61,7 +61,9 @@ def test_delivered_price_bills_each_lead_at_its_own_price(entity, buyer, jan):
         make_delivery(buyer, JAN_2 + timedelta(minutes=i), price=price)
     issue(entity, jan)
     inv = Invoice.objects.get()
-    assert lines_of(inv) == [("charge", 4, 1150)]
+    # One line per delivered price, each its leads' exact sum rounded once: 2 × 1.333333, 1.333334, 7.50.
+    assert lines_of(inv) == [("charge", 2, 267), ("charge", 1, 133), ("charge", 1, 750)]
+    assert [line.unit_price_micros for line in inv.lines.order_by("position")] == [1_333_333, 1_333_334, 7_500_000]
     assert_per_lead_detail_matches_lines(inv)
     assert list(BilledLead.objects.order_by("delivery__delivered_at").values_list("amount_minor", flat=True)) == [
         133, 134, 133, 750,

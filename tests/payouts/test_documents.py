@@ -60,7 +60,8 @@ def documents_of_every_kind(world):
               "postal_code": "75002", "city": "Paris", "country": "FR", "tax_id": "FR40303265045",
               "iban": "FR1420041010050500013M02606"}  # fmt: skip
     american = {**COMPLETE, "legal_name": "Atlas Leads Inc.", "address_line1": "191 Commerce Street",
-                "postal_code": "78701", "city": "Austin", "country": "US", "tax_id": "12-3456789", "iban": "",
+                "postal_code": "78701", "city": "Austin", "region": "TX", "country": "US", "tax_id": "12-3456789",
+                "iban": "", "routing_number": "021000021", "account_number": "000123456789",
                 "peppol_id": "0060:123456789"}  # fmt: skip
     _foreign_supplier(world, "leads-paris", french, "")
     _foreign_supplier(world, "atlas-leads", american, None)

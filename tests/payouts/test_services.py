@@ -168,12 +168,15 @@ def test_exactly_one_self_invoice_per_ready_payout_however_often_generation_runs
     assert SelfBilledDocument.objects.filter(payout=payout).count() == 1
 
 
-def test_self_invoice_made_later_once_the_partner_opts_in(world):
+def test_opting_in_self_invoices_the_payouts_already_ready_and_audits_it(world):
     payout = ready(compute(world))
     assert payout.self_billing == "Self-billing is switched off for Nordlicht Leads GmbH."
-    opt_in(world)
-    (doc,) = s.self_billing_generate(actor=ACTOR, payout=payout)
+    opt_in(world)  # switch on, details, agreement: the ready payout is caught up in the opt-in
+    (doc,) = SelfBilledDocument.objects.filter(payout=payout)
     assert doc.number == "SB-LEAD-GARDEN-000001" and Payout.objects.get(pk=payout.pk).self_billing == ""
+    assert AuditEvent.objects.filter(action="self_invoice.caught_up", object_id=str(payout.pk)).exists()
+    with pytest.raises(StateError, match="already has its self-billed documents"):
+        s.self_billing_generate(actor=ACTOR, payout=payout)
 
 
 def test_ready_cancelled_then_a_new_payout_reverses_and_reissues_in_the_partners_series(world):

@@ -42,16 +42,24 @@ def test_the_report_holds_only_the_partners_own_leads(site: Site):
 def test_the_report_names_a_bad_field(site: Site):
     response = site.login(BLUE_USER).get("/portal/report/", {"download": "1", "from": "2026-02-01", "to": "nope"})
     assert response.status_code == 400
-    assert "to: give a date as YYYY-MM-DD" in response.content.decode()
+    assert "<strong>To</strong>: give a date as YYYY-MM-DD" in response.content.decode()
 
 
 def test_a_partner_cannot_return_another_partners_lead(site: Site):
     blue = site.login(BLUE_USER)
-    acme_lead = site.acme_return.delivery.lead_id
+    acme_delivery = site.acme_invoice.partner.deliveries.order_by("pk")[1]
     before = Return.objects.count()
-    response = blue.post("/portal/returns/", {"lead": acme_lead, "reason": "not ours"})
+    response = blue.post("/portal/returns/", {"delivery": [acme_delivery.pk], "reason": "Duplicate lead"})
     assert response.status_code == 400
-    assert f"No lead {acme_lead!r} was delivered to Blue Leads" in html.unescape(response.content.decode())
+    page = html.unescape(response.content.decode())
+    assert "some selected leads are not yours" in page and acme_delivery.external_id not in page
+    upload = io.BytesIO(f"lead_id\n{acme_delivery.lead_id}\n".encode())
+    upload.name = "leads.csv"
+    response = blue.post("/portal/returns/", {"action": "upload", "file": upload, "reason": "Duplicate lead"})
+    assert response.status_code == 400
+    assert f"Row 2, lead {acme_delivery.lead_id}</strong>: no such lead was delivered to Blue Leads" in html.unescape(
+        response.content.decode()
+    )
     assert Return.objects.count() == before
     listing = blue.get("/portal/returns/").content.decode()
     assert "duplicate" in listing and "wrong number" not in listing  # only its own requests are listed
@@ -62,16 +70,16 @@ def test_returns_are_refused_where_the_policy_forbids_them(site: Site):
     site.acme.save()
     acme = site.login(ACME_USER)
     assert "Returns" not in acme.get("/portal/").content.decode().split("<main")[0]
-    lead = site.acme_return.delivery.lead_id
-    assert acme.post("/portal/returns/", {"lead": lead, "reason": "x"}).status_code == 404
+    delivery = site.acme_return.delivery
+    assert acme.post("/portal/returns/", {"delivery": [delivery.pk], "reason": "Duplicate lead"}).status_code == 404
 
 
 def test_a_partner_user_requests_a_return_of_its_own_lead(site: Site):
     acme = site.login(ACME_USER)
-    lead = site.acme_invoice.partner.deliveries.order_by("pk")[1].lead_id
-    response = acme.post("/portal/returns/", {"lead": lead, "reason": "wrong number"})
+    delivery = site.acme_invoice.partner.deliveries.order_by("pk")[1]
+    response = acme.post("/portal/returns/", {"delivery": [delivery.pk], "reason": "Duplicate lead"})
     assert response.status_code == 302
-    assert Return.objects.filter(delivery__lead_id=lead, status="requested").exists()
+    assert Return.objects.filter(delivery=delivery, status="requested", reason="Duplicate lead").exists()
 
 
 def test_staff_and_strangers_have_no_portal(site: Site, client):

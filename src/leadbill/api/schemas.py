@@ -164,7 +164,9 @@ class PartnerIn(BaseModel):
     billing_mode: Literal["credit", "prepay"] | None = None
     credit_limit: Amount | None = None
     low_balance_alert: Amount | None = None
-    caps: dict[str, int | None] | None = None
+    caps: dict[str, int | str | None] | None = Field(
+        None, description='daily, weekly, monthly (leads); policy: flag, exclude or price; over_cap_price: "0.50"'
+    )
     returns: dict[str, Any] | None = None
     report_fields: list[str] | None = None
     profiles: list[dict[str, Any]] | None = None
@@ -217,6 +219,7 @@ class Address(Schema):
     line2: str
     postal_code: str
     city: str
+    region: str = Field("", description="state, province or territory (BT-54); ISO 3166-2 code for US, CA, AU")
     country: str
 
 
@@ -224,6 +227,10 @@ class Caps(Schema):
     daily: int | None
     weekly: int | None
     monthly: int | None
+    policy: Literal["flag", "exclude", "price"] = Field(
+        "flag", description="over-cap leads: billed and flagged, left out of the invoice, or billed at over_cap_price"
+    )
+    over_cap_price: str | None = Field(None, description="price per lead beyond a cap (policy price)")
 
 
 class ReturnPolicy(Schema):
@@ -408,6 +415,13 @@ class PreviewLine(Schema):
     amount: Amount
 
 
+class CapEffectOut(Schema):
+    policy: Literal["exclude", "price"]
+    leads: int = Field(description="leads over cap left out (exclude) or billed at the over-cap price (price)")
+    amount: Amount = Field(description="what the policy changed before tax, against billing them under the plan")
+    price: str | None = Field(None, description="the over-cap price (policy price)")
+
+
 class PreviewPartner(Schema):
     partner: str
     name: str
@@ -423,6 +437,7 @@ class PreviewPartner(Schema):
     total: Amount
     closing_balance: Amount | None
     anomalies: list[str]
+    cap_effect: CapEffectOut | None = None
     lines: list[PreviewLine]
 
 
@@ -534,6 +549,7 @@ class InvoiceOut(Schema):
     seller: dict[str, Any]
     buyer: dict[str, Any]
     period: InvoicePeriod | None
+    manual: bool = False
     issue_date: date | None
     due_date: date | None
     payment_terms_days: int | None
@@ -590,6 +606,24 @@ class CreditNoteIn(Schema):
     partner: Code
     returns: bool = Field(True, description="credit accepted returns not credited yet")
     adjustments: bool = Field(True, description="include open credit adjustments")
+    issue_date: Day | None = None
+
+
+class ManualLineIn(Schema):
+    description: Annotated[str, Field(min_length=1, max_length=300), OneLine]
+    quantity: int = Field(ge=-1_000_000_000, le=1_000_000_000, description="negative: a credit line")
+    unit_price: Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]{1,6})?$", examples=["250.00"])]
+    tax_rate: Annotated[str, Field(pattern=r"^[0-9]{1,3}(\.[0-9]{1,2})?$", examples=["20"])] | None = Field(
+        None, description="percent; default: the partner's rate"
+    )
+
+
+class ManualInvoiceIn(Schema):
+    partner: Code
+    period: Annotated[str, Field(examples=["2026-01", "2026-01-01..2026-01-15"], max_length=40)]
+    currency: Currency
+    lines: Annotated[list[ManualLineIn], Field(min_length=1, max_length=200)]
+    issue: bool = Field(False, description="issue it now (numbered); otherwise a draft to review")
     issue_date: Day | None = None
 
 

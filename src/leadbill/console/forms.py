@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import format_decimal
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -12,8 +13,9 @@ from leadbill.domain.errors import DomainError
 from leadbill.domain.money import parse_decimal
 from leadbill.domain.numbers import whole_number
 from leadbill.domain.text import check_text, unsafe_character
-from leadbill.partners.models import BillingMode
+from leadbill.partners.models import BillingMode, CapPolicy
 from leadbill.payouts.services import ManualLine
+from leadbill.web.inputs import decimal_text, whole_example
 from leadbill.web.models import Role
 
 MODELS = [("flat", "Flat: one price per lead"), ("graduated", "Graduated tiers: each lead priced by its own tier"),
@@ -68,6 +70,8 @@ class PartnerForm(TextForm):
     line2 = forms.CharField(max_length=200, required=False, label="Address, second line")
     postal_code = forms.CharField(max_length=20, required=False)
     city = forms.CharField(max_length=100, required=False)
+    region = forms.CharField(max_length=100, required=False, label="State or province",
+                             help_text="US, CA, AU: its code, e.g. NY")  # fmt: skip
     country = forms.CharField(max_length=2, required=False, help_text="two letters, e.g. DE")
     tax_id = forms.CharField(max_length=40, required=False, label="Tax id (VAT number)")
     buyer_reference = forms.CharField(max_length=100, required=False)
@@ -81,6 +85,11 @@ class PartnerForm(TextForm):
     cap_daily = forms.CharField(required=False, label="Daily cap (leads)")
     cap_weekly = forms.CharField(required=False, label="Weekly cap")
     cap_monthly = forms.CharField(required=False, label="Monthly cap")
+    cap_policy = forms.ChoiceField(choices=CapPolicy.choices, initial=CapPolicy.FLAG, label="Leads over a cap", required=False,
+                                   help_text="left out: not billed, marked on the invoice that left them out (voiding it to re-bill frees them)")  # fmt: skip
+    over_cap_price = forms.CharField(required=False, label="Over-cap price per lead",
+                                     help_text='for "Bill them at the over-cap price"',
+                                     widget=forms.TextInput(attrs={"inputmode": "decimal"}))  # fmt: skip
     returns_allowed = forms.BooleanField(required=False, label="Returns allowed")
     return_max_age_days = forms.CharField(required=False, label="Return within (days)")
     return_max_share = forms.CharField(required=False, label="Max share returned (%)")
@@ -90,8 +99,8 @@ class PartnerForm(TextForm):
     PATHS = {
         "contact.name": "contact_name", "contact.email": "contact_email", "contact.phone": "contact_phone",
         "address.line1": "line1", "address.line2": "line2", "address.postal_code": "postal_code",
-        "address.city": "city", "address.country": "country", "caps.daily": "cap_daily", "caps.weekly": "cap_weekly",
-        "caps.monthly": "cap_monthly", "returns.allowed": "returns_allowed", "returns.max_age_days": "return_max_age_days",
+        "address.city": "city", "address.region": "region", "address.country": "country", "caps.daily": "cap_daily", "caps.weekly": "cap_weekly",
+        "caps.monthly": "cap_monthly", "caps.policy": "cap_policy", "caps.over_cap_price": "over_cap_price", "returns.allowed": "returns_allowed", "returns.max_age_days": "return_max_age_days",
         "returns.max_share": "return_max_share", "returns.auto_accept": "return_auto_accept", "roles": "is_buyer",
     }  # fmt: skip
 
@@ -128,11 +137,14 @@ class PartnerForm(TextForm):
             "billing_emails": emails,
             "address": {"line1": d.get("line1") or "", "line2": d.get("line2") or "",
                         "postal_code": d.get("postal_code") or "", "city": d.get("city") or "",
-                        "country": (d.get("country") or "").upper()},
+                        "region": d.get("region") or "", "country": (d.get("country") or "").upper()},
             "tax_id": d.get("tax_id") or "", "buyer_reference": d.get("buyer_reference") or "",
             "billing_mode": d["billing_mode"], "payment_terms_days": whole("payment_terms_days"),
             "tax_rate": opt("tax_rate"), "credit_limit": opt("credit_limit"), "low_balance_alert": opt("low_balance_alert"),
-            "caps": {"daily": whole("cap_daily"), "weekly": whole("cap_weekly"), "monthly": whole("cap_monthly")},
+            "caps": {"daily": whole("cap_daily"), "weekly": whole("cap_weekly"), "monthly": whole("cap_monthly"),
+                     # only what was posted: a form without these fields keeps the partner's policy
+                     **({"policy": d["cap_policy"]} if d.get("cap_policy") else {}),
+                     **({"over_cap_price": opt("over_cap_price")} if "over_cap_price" in self.data else {})},
             "returns": {"allowed": bool(d.get("returns_allowed")), "max_age_days": whole("return_max_age_days"),
                         "max_share": opt("return_max_share"), "auto_accept": bool(d.get("return_auto_accept"))},
         }  # fmt: skip
@@ -144,56 +156,163 @@ class PartnerForm(TextForm):
             "code": m["code"], "name": m["name"], "legal_name": m["legal_name"], "is_buyer": "buyer" in m["roles"],
             "is_supplier": "supplier" in m["roles"], "active": m["active"], "contact_name": m["contact"]["name"],
             "contact_email": m["contact"]["email"], "contact_phone": m["contact"]["phone"],
-            "billing_emails": ", ".join(m["billing_emails"]), **{k: m["address"][k] for k in ("line1", "line2", "postal_code", "city", "country")},
+            "billing_emails": ", ".join(m["billing_emails"]), **{k: m["address"].get(k, "") for k in ("line1", "line2", "postal_code", "city", "region", "country")},
             "tax_id": m["tax_id"], "buyer_reference": m["buyer_reference"], "billing_mode": m["billing_mode"],
             "payment_terms_days": m["payment_terms_days"] or "", "tax_rate": m["tax_rate"] or "",
             "credit_limit": m["credit_limit"] or "", "low_balance_alert": m["low_balance_alert"] or "",
             "cap_daily": m["caps"]["daily"] or "", "cap_weekly": m["caps"]["weekly"] or "", "cap_monthly": m["caps"]["monthly"] or "",
+            "cap_policy": m["caps"].get("policy") or "flag", "over_cap_price": m["caps"].get("over_cap_price") or "",
             "returns_allowed": m["returns"]["allowed"], "return_max_age_days": m["returns"]["max_age_days"] or "",
             "return_max_share": m["returns"]["max_share"] or "", "return_auto_accept": m["returns"]["auto_accept"],
         }  # fmt: skip
 
 
 class PlanForm(TextForm):
+    """A price-plan version as typed; numbers read in the entity's locale, checked by the set-up file's reader.
+
+    Tiers come as numbered rows (`up_to_<i>`, `tier_price_<i>`), any number of them up to
+    MAX_TIERS; an "add tier" button posts the form back with one more empty row, so it works
+    without JavaScript. Blank rows are skipped.
+    """
+
     model = forms.ChoiceField(choices=MODELS, label="Pricing model")
     effective_from = forms.DateField(label="In effect from", widget=forms.DateInput(attrs={"type": "date"}),
                                      help_text="local midnight in the entity's time zone")  # fmt: skip
     profile = forms.ChoiceField(required=False, label="Only for profile")
     lead_type = forms.ChoiceField(required=False, label="Only for lead type")
-    price = forms.CharField(required=False, label="Price per lead", help_text="flat model, e.g. 2.50")
+    price = forms.CharField(required=False, label="Price per lead", help_text="flat model, e.g. 2.50",
+                            widget=forms.TextInput(attrs={"inputmode": "decimal"}))  # fmt: skip
+    copy_to = forms.MultipleChoiceField(required=False, label="Also give this plan to",
+                                        widget=forms.CheckboxSelectMultiple)  # fmt: skip
 
-    TIER_ROWS = 6
+    MAX_TIERS = 200  # far beyond any real tier table; bounds the work a posted form can ask for
+    MIN_TIER_ROWS = 3
+    # set-up file path -> what the form calls it
+    LABELS = {"price": "Price per lead", "from": "In effect from", "model": "Pricing model", "tiers": "Tiers",
+              "profile": "Only for profile", "lead_type": "Only for lead type", "side": "Side"}  # fmt: skip
 
     def __init__(
-        self, *args: object, profiles: list[tuple[str, str]], lead_types: list[tuple[str, str]], **kwargs: object
+        self,
+        *args: object,
+        profiles: list[tuple[str, str]],
+        lead_types: list[tuple[str, str]],
+        locale: str,
+        copy_choices: list[tuple[str, str]] | None = None,
+        **kwargs: object,
     ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.locale = locale
         self.fields["profile"].choices = [("", "all profiles"), *profiles]
         self.fields["lead_type"].choices = [("", "all lead types"), *lead_types]
+        self.fields["copy_to"].choices = copy_choices or []
+        self.number_problems: dict[str, str] = {}
+
+    def _typed(self, name: str) -> str:
+        source = self.data if self.is_bound else self.initial
+        return str(source.get(name) or "").strip()
+
+    def _tier_indices(self) -> list[int]:
+        """Row numbers present in the form (typed or initial), in order; bounded by the post's field count."""
+        source = self.data if self.is_bound else self.initial
+        indices = set()
+        for key in source:
+            for prefix in ("up_to_", "tier_price_"):
+                if key.startswith(prefix) and (i := whole_number(key[len(prefix) :], max_digits=4)) is not None:
+                    indices.add(i)
+        return sorted(indices)
+
+    def tier_rows(self, problems: dict[str, str] | None = None) -> list[tuple[int, str, str, str, str]]:
+        """(row, up to, price, its up-to problem, its price problem) as typed, blank rows included, plus
+        spare rows (one more after "add tier"); `problems` by set-up path, as `as_mapping` numbered them."""
+        problems = problems or {}
+        where = getattr(self, "tier_of_row", {})
+
+        def problem(i: int, key: str) -> str:
+            return problems.get(f"tiers[{where[i]}].{key}", "") if i in where else ""
+
+        filled = [i for i in self._tier_indices() if self._typed(f"up_to_{i}") or self._typed(f"tier_price_{i}")]
+        count = max(self.MIN_TIER_ROWS, (filled[-1] + 2) if filled else 0)
+        if self.is_bound and "add_tier" in self.data:
+            count = max(count, len(self._tier_indices())) + 1
+        count = min(count, self.MAX_TIERS + 1)
+        return [(i, self._typed(f"up_to_{i}"), self._typed(f"tier_price_{i}"), problem(i, "up_to"),
+                 problem(i, "price")) for i in range(count)]  # fmt: skip
 
     def tiers(self) -> list[dict[str, object]]:
-        rows = []
-        for i in range(self.TIER_ROWS):
-            up_to = (self.data.get(f"up_to_{i}") or "").strip()
-            price = (self.data.get(f"tier_price_{i}") or "").strip()
-            if up_to or price:
-                number = whole_number(up_to)
-                rows.append({"up_to": (up_to or None) if number is None else number, "price": price})
+        """The filled rows in order; `tier_of_row` maps a row to its place among them (problems name that)."""
+        rows: list[dict[str, object]] = []
+        self.tier_of_row: dict[int, int] = {}
+        for i in self._tier_indices():
+            up_to, price = self._typed(f"up_to_{i}"), self._typed(f"tier_price_{i}")
+            if not (up_to or price):
+                continue
+            where = len(rows)
+            self.tier_of_row[i] = where
+            if where == self.MAX_TIERS:
+                self.number_problems["tiers"] = f"at most {self.MAX_TIERS} tiers"
+                break
+            number = whole_number(up_to, locale=self.locale) if up_to else None
+            if up_to and number is None:
+                self.number_problems[f"tiers[{where}].up_to"] = (
+                    f"a whole number of leads, such as {whole_example(self.locale)}"
+                )
+            rows.append({"up_to": number, "price": self._number(price, f"tiers[{where}].price")})
         return rows
 
+    def _number(self, text: str, path: str) -> str:
+        try:
+            return decimal_text(text, path, locale=self.locale)
+        except DomainError as exc:
+            self.number_problems[path] = exc.message
+            return text
+
     def as_mapping(self) -> dict[str, object]:
-        """The set-up file's plan mapping; the pricing model validates its own part."""
-        model = self.data.get("model", "")
-        raw: dict[str, object] = {"model": model, "from": self.data.get("effective_from", "")}
-        if self.data.get("profile"):
-            raw["profile"] = self.data["profile"]
-        if self.data.get("lead_type"):
-            raw["lead_type"] = self.data["lead_type"]
+        """The set-up file's plan mapping; the pricing model validates its own part.
+
+        Numbers the locale cannot read go to `number_problems` (by set-up path) instead.
+        """
+        self.number_problems = {}
+        model = self._typed("model")
+        raw: dict[str, object] = {"model": model, "from": self._typed("effective_from")}
+        for key in ("profile", "lead_type"):
+            if self._typed(key):
+                raw[key] = self._typed(key)
         if model == "flat":
-            raw["price"] = (self.data.get("price") or "").strip()
+            raw["price"] = self._number(self._typed("price"), "price")
         elif model in ("graduated", "volume"):
             raw["tiers"] = self.tiers()
         return raw
+
+    def label_of(self, path: str) -> str:
+        """A set-up path as the form names it: "tiers[1].price" -> "Tier 2 price", numbered as the table's rows."""
+        if path.startswith("tiers[") and "]" in path:
+            index = whole_number(path[6 : path.index("]")], max_digits=4)
+            rest = path[path.index("]") + 2 :]
+            if index is not None:
+                rows = {tier: row for row, tier in getattr(self, "tier_of_row", {}).items()}
+                number = rows.get(index, index) + 1
+                return f"Tier {number} " + {"price": "price", "up_to": "up to"}.get(rest, rest or "").strip()
+        return self.LABELS.get(path, path)
+
+    @staticmethod
+    def initial_from(plan: Any, locale: str) -> dict[str, object]:
+        """The form's fields for an existing version, prices written as the locale writes them."""
+        initial: dict[str, object] = {"model": plan.model,
+                                      "profile": plan.profile.code if plan.profile_id else "",
+                                      "lead_type": plan.lead_type.code if plan.lead_type_id else ""}  # fmt: skip
+        if "price" in plan.config:
+            initial["price"] = price_text(plan.config["price"], locale)
+        for i, tier in enumerate(plan.config.get("tiers", [])):
+            initial[f"up_to_{i}"] = "" if tier["up_to"] is None else format_decimal(tier["up_to"], locale=locale)
+            initial[f"tier_price_{i}"] = price_text(tier["price"], locale)
+        return initial
+
+
+def price_text(stored: str, locale: str) -> str:
+    """A stored price ("2.5") as the locale writes it in a form ("2,50" de_DE), decimals kept, none added but two."""
+    value = Decimal(stored)
+    places = max(2, -int(value.normalize().as_tuple().exponent))
+    return format_decimal(value, format=f"#,##0.{'0' * places}", locale=locale, decimal_quantization=False)
 
 
 class InviteForm(TextForm):
@@ -222,8 +341,11 @@ class ManualPayoutForm(TextForm):
     MAX_QUANTITY = 1_000_000
     MAX_UNIT_PRICE = Decimal(1_000_000_000)  # bounds what a typo can pay out (and what a bigint column holds)
 
-    def __init__(self, *args: object, suppliers: list[tuple[str, str]] | None, **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, suppliers: list[tuple[str, str]] | None, locale: str | None = None, **kwargs: object
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.locale = locale  # the entity's: quantities and prices read as its people type them
         if suppliers is None:  # too many for a drop-down: a code
             self.fields["partner"] = forms.CharField(max_length=60, label="Supplier", help_text="the supplier's code")
             self.guard_text(self.fields["partner"])
@@ -246,10 +368,10 @@ class ManualPayoutForm(TextForm):
                 continue
             where = f"line {i + 1}"
             check_text(description, field=f"{where} description")
-            count = whole_number(quantity, max_digits=7)
+            count = whole_number(quantity, max_digits=7, locale=self.locale)
             if count is None or count > self.MAX_QUANTITY:
                 raise DomainError(f"a whole number of at most {self.MAX_QUANTITY:,}", field=f"{where} quantity")
-            unit_price = parse_decimal(price[:30], field=f"{where} unit price")
+            unit_price = parse_decimal(price[:30], field=f"{where} unit price", locale=self.locale)
             if abs(unit_price) > self.MAX_UNIT_PRICE:
                 raise DomainError(f"at most {self.MAX_UNIT_PRICE:,}", field=f"{where} unit price")
             out.append((i + 1, ManualLine(description=description, quantity=count, unit_price=unit_price)))

@@ -43,6 +43,7 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["partner", "delivered_at"], name="delivery_partner_time"),
             models.Index(fields=["entity", "delivered_at"], name="delivery_entity_time"),
+            models.Index(fields=["entity", "lead_id"], name="delivery_lead_id"),  # console search, portal returns
         ]
 
     def __str__(self) -> str:
@@ -78,3 +79,47 @@ class Return(models.Model):
 
     def __str__(self) -> str:
         return f"return of {self.delivery_id} ({self.status})"
+
+
+class ImportState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class DeliveryImport(models.Model):
+    """A delivery CSV uploaded in the console, imported by a task through `deliveries_import`.
+
+    The file waits here (not on one web server's disk) so any worker can run it; its bytes
+    are dropped once imported, the result (counts and the first bad rows) stays.
+    """
+
+    entity = models.ForeignKey("entities.Entity", on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(max_length=200)
+    content = models.BinaryField(default=b"")
+    size_bytes = models.BigIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=ImportState.choices, default=ImportState.QUEUED)
+    bytes_read = models.BigIntegerField(default=0, help_text="progress, where the database lets a task report it")
+    rows_read = models.BigIntegerField(default=0)
+    result = models.JSONField(null=True, blank=True, help_text="ImportResult.as_dict()")
+    error = models.CharField(max_length=500, blank=True)
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["entity", "-created_at"], name="delivery_import_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.state})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (ImportState.DONE, ImportState.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.finished:
+            return 100
+        return min(99, self.bytes_read * 100 // self.size_bytes) if self.size_bytes else 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 
 from leadbill.catalog.models import LeadType
 from leadbill.deliveries.importing import Codes
@@ -73,6 +74,39 @@ def open_returns_by_delivery(delivery_ids: Iterable[int]) -> dict[int, Return]:
     return {ret.delivery_id: ret for ret in rows}
 
 
+# The reasons offered when an entity has not set its own (Entity.return_reasons); "Other" always
+# comes last and needs the partner's own words.
+DEFAULT_RETURN_REASONS = ("Duplicate lead", "Wrong or disconnected phone number", "Fake or test data",
+                          "Outside the agreed area", "Consumer did not ask to be contacted")  # fmt: skip
+OTHER_REASON = "Other"
+
+
+def return_reasons(entity: Entity) -> list[str]:
+    """The reasons a partner of `entity` chooses from, "Other" last (it needs a text)."""
+    chosen = [r for r in (entity.return_reasons or DEFAULT_RETURN_REASONS) if r != OTHER_REASON]
+    return [*chosen, OTHER_REASON]
+
+
+def lead_types_bought(partner: Partner) -> QuerySet[LeadType]:
+    """The lead types this partner was ever delivered, by name.
+
+    One semi-join over the partner's deliveries (its index range), not an EXISTS probe per
+    lead type: a probe for a type never bought would read every one of the partner's rows.
+    """
+    delivered = Delivery.objects.filter(partner=partner).values("lead_type_id")
+    return LeadType.objects.filter(entity_id=partner.entity_id, pk__in=delivered).order_by("name")
+
+
+def deliveries_with_returns(rows: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    """`rows` with their lead type and their open (requested or accepted) return's status, if any."""
+    from django.db.models import OuterRef, Subquery
+
+    open_return = Return.objects.filter(delivery=OuterRef("pk"), status__in=OPEN_RETURN_STATUSES)
+    return rows.select_related("lead_type", "profile").annotate(
+        open_return_status=Subquery(open_return.values("status")[:1])
+    )
+
+
 def returns_for_entity(entity: Entity, *, status: str | None = None) -> QuerySet[Return]:
     """An entity's returns, with their delivery and partner, oldest request first."""
     rows = Return.objects.filter(entity=entity).select_related("delivery", "delivery__partner")
@@ -97,6 +131,9 @@ def returns_by_ids(ids: Iterable[int], *, entity: Entity | None = None) -> dict[
 # --- the console's deliveries log ----------------------------------------------------------
 
 DELIVERY_STATUSES = ("unbilled", "billed", "returned", "return_requested")
+DELIVERY_STATUS_LABELS = {"unbilled": "Unbilled", "billed": "Billed", "returned": "Returned",
+                          "return_requested": "Return requested"}  # fmt: skip
+SUMMARY_MAX_ROWS = 100_000  # deliveries a log's totals look at: bounds the page's time on any table size
 
 
 def deliveries_log(
@@ -122,8 +159,6 @@ def deliveries_log(
     delivered_at) index whatever the table's size; status filters are EXISTS probes on the
     partial unique indexes of billed leads and open returns.
     """
-    from django.db.models import Exists, OuterRef, Q
-
     from leadbill.invoicing.models import BilledLead
 
     window = window if window is not None else []
@@ -160,8 +195,37 @@ def deliveries_log(
         rows = rows.filter(returned)
     elif status == "return_requested":
         rows = rows.filter(requested)
+    bill = BilledLead.objects.filter(delivery=OuterRef("pk"), voided=False)
     return (
         rows.select_related("partner", "profile", "lead_type")
-        .annotate(is_billed=billed, is_returned=returned, return_requested=requested)
+        .annotate(
+            is_billed=billed,
+            is_returned=returned,
+            return_requested=requested,
+            billed_minor=Subquery(bill.values("amount_minor")[:1]),
+            billed_invoice_id=Subquery(bill.values("invoice_id")[:1]),
+            billed_invoice_number=Subquery(bill.values("invoice__number")[:1]),
+        )
         .order_by("-delivered_at", "-pk")
     )
+
+
+def deliveries_summary(rows: QuerySet[Delivery]) -> tuple[list[dict[str, Any]], bool]:
+    """Count and billed total per currency of a `deliveries_log` selection: one aggregate query.
+
+    A selection of more than SUMMARY_MAX_ROWS deliveries is not totalled (the flag says so):
+    one probe of the index finds out, so a page over millions of rows stays quick.
+    """
+    from leadbill.invoicing.models import BilledLead
+
+    rows = rows.order_by()
+    if rows.values("pk")[SUMMARY_MAX_ROWS : SUMMARY_MAX_ROWS + 1].exists():
+        return [], True
+    bill = BilledLead.objects.filter(delivery=OuterRef("pk"), voided=False).values("amount_minor")[:1]
+    groups = list(
+        rows.annotate(billed_amount=Subquery(bill))
+        .values("currency")
+        .annotate(count=Count("pk"), billed=Count("billed_amount"), total_minor=Sum("billed_amount"))
+        .order_by("currency")
+    )
+    return groups, False

@@ -37,7 +37,7 @@ from leadbill.deliveries.importing import (
     RowError,
     sqlite_timestamp,
 )
-from leadbill.deliveries.models import Delivery, Return, ReturnStatus
+from leadbill.deliveries.models import Delivery, DeliveryImport, ImportState, Return, ReturnStatus
 from leadbill.deliveries.selectors import (
     deliveries_by_external_id,
     delivery_codes,
@@ -584,6 +584,50 @@ def return_request(*, actor: str, delivery: Delivery, reason: str, requested_at:
     return ret
 
 
+MAX_RETURN_BATCH = 1_000  # leads one portal submit or upload may return
+
+
+@dataclass
+class ReturnBatch:
+    """What a batch of return requests did: the returns made, and each refusal by its position."""
+
+    requested: list[Return] = field(default_factory=list)
+    errors: list[tuple[int, Delivery, DomainError]] = field(default_factory=list)
+
+
+def returns_request_many(
+    *, actor: str, partner: Partner, requests: Sequence[tuple[Delivery, str]], requested_at: datetime | None = None
+) -> ReturnBatch:
+    """Request the return of several of a partner's leads at once (the portal's selection or upload).
+
+    One transaction: each lead goes through `return_request` (its policy, its audit row) in a
+    savepoint, so a lead the policy refuses stops no other and the share limit counts the
+    ones requested before it. One more audit row records the batch.
+    """
+    if len(requests) > MAX_RETURN_BATCH:
+        raise DomainError(f"at most {MAX_RETURN_BATCH} leads at once, got {len(requests)}", field="leads")
+    requested_at = requested_at or timezone.now()
+    batch = ReturnBatch()
+    with transaction.atomic():
+        for index, (delivery, reason) in enumerate(requests):
+            if delivery.partner_id != partner.pk:
+                batch.errors.append((index, delivery, DomainError("not delivered to this partner", field="lead")))
+                continue
+            delivery.entity = partner.entity
+            try:
+                with transaction.atomic():
+                    batch.requested.append(
+                        return_request(actor=actor, delivery=delivery, reason=reason, requested_at=requested_at)
+                    )
+            except DomainError as exc:
+                batch.errors.append((index, delivery, exc))
+        if batch.requested:
+            audit_record(actor=actor, action="returns.requested", obj=partner, entity=partner.entity,
+                         requested=len(batch.requested), refused=len(batch.errors),
+                         returns=[ret.pk for ret in batch.requested])  # fmt: skip
+    return batch
+
+
 def _decide(*, actor: str, ret: Return, status: str, note: str) -> Return:
     check_text(note, field="note", multiline=True)
     if len(note) > MAX_NOTE_LENGTH:
@@ -776,3 +820,97 @@ def _import_rejected(actor: str, delivery: Delivery, row: ReturnRow, result: Imp
             actor=actor, action="return.rejected", obj=ret, entity=delivery.entity, delivery=delivery.external_id
         )
     result.created += 1
+
+
+# --- delivery files uploaded in the console --------------------------------------------------
+
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # about half a million rows; a bigger file is the CLI's job
+
+
+def delivery_import_queue(*, actor: str, entity: Entity, content: bytes, file_name: str) -> DeliveryImport:
+    """Keep an uploaded delivery CSV and queue its import (`deliveries_import`, in a task).
+
+    The request only stores the bytes: the rows are read by the task, so a large file never
+    holds a web worker (with the inline backend of the embedded set-up it runs after commit).
+    """
+    if not content:
+        raise DomainError("the file is empty (expected a header line)", field="file")
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise DomainError(f"{file_name} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; "
+                          "import it with `leadbill import deliveries`", field="file")  # fmt: skip
+    from leadbill.deliveries.tasks import delivery_import_task
+    from leadbill.jobs.kick import enqueue_on_commit
+
+    name = check_text(file_name.strip()[:200] or "deliveries.csv", field="file")
+    with transaction.atomic():
+        upload = DeliveryImport.objects.create(
+            entity=entity, file_name=name, content=content, size_bytes=len(content), created_by=actor
+        )
+        audit_record(actor=actor, action="deliveries.import_queued", obj=upload, entity=entity, file=name,
+                     bytes=len(content))  # fmt: skip
+        enqueue_on_commit(delivery_import_task, upload.pk)
+    return upload
+
+
+class _ProgressWriter:
+    """Reports an import's progress from inside its transaction.
+
+    The import is one transaction, so a progress row written through its own connection
+    would only show at the end. On PostgreSQL a second connection writes it at once (the row
+    is not touched by the import); SQLite has one writer at a time, so there the page shows
+    the progress when the import ends.
+    """
+
+    def __init__(self, pk: int, raw: io.BytesIO) -> None:
+        self.pk, self.raw = pk, raw
+        self.connection = None
+        if connection.vendor == "postgresql":
+            from django.db import connections
+
+            self.connection = connections.create_connection(connection.alias)
+
+    def __call__(self, rows: int) -> None:
+        if self.connection is None:
+            return
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {DeliveryImport._meta.db_table} SET rows_read = %s, bytes_read = %s WHERE id = %s",
+                [rows, self.raw.tell(), self.pk],
+            )
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+
+
+def delivery_import_run(pk: int) -> DeliveryImport:
+    """Import a queued upload through `deliveries_import` (the CLI's path), keep its result.
+
+    Good rows are kept and bad ones listed by row and field. A finished upload is returned as
+    it is; one still "running" is run again, since a job is only handed out again when its
+    worker died, and then its import transaction was rolled back (and an import twice adds
+    nothing twice: rows already there count as already present).
+    """
+    unfinished = (ImportState.QUEUED, ImportState.RUNNING)
+    claimed = DeliveryImport.objects.filter(pk=pk, state__in=unfinished).update(state=ImportState.RUNNING)
+    upload = DeliveryImport.objects.select_related("entity").get(pk=pk)
+    if not claimed:
+        return upload
+    raw = io.BytesIO(bytes(upload.content))
+    progress = _ProgressWriter(upload.pk, raw)
+    try:
+        # utf-8-sig: a byte-order mark written by spreadsheet programs is not part of the header.
+        stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        result = deliveries_import(actor=upload.created_by, entity=upload.entity, stream=stream,
+                                   progress=progress, file_name=upload.file_name)  # fmt: skip
+    except UnicodeDecodeError as exc:
+        upload.state, upload.error = ImportState.FAILED, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    except DomainError as exc:
+        upload.state, upload.error = ImportState.FAILED, f"{exc.field or 'file'}: {exc.message}"[:500]
+    else:
+        upload.state, upload.result, upload.rows_read = ImportState.DONE, result.as_dict(), result.rows
+    finally:
+        progress.close()
+    upload.bytes_read, upload.content, upload.finished_at = upload.size_bytes, b"", timezone.now()
+    upload.save(update_fields=["state", "error", "result", "rows_read", "bytes_read", "content", "finished_at"])
+    return upload

@@ -38,6 +38,16 @@ US_TYPES = [("auto", "Auto insurance"), ("home", "Home insurance"), ("health", "
             ("life", "Life insurance"), ("solar", "Solar"), ("mortgage", "Mortgage")]  # fmt: skip
 EU_TYPES = [("kfz", "Kfz-Versicherung"), ("solar", "Solar"), ("kredit", "Baufinanzierung")]
 STATES = ["CA", "TX", "FL", "NY", "IL", "PA", "OH", "GA", "NC", "MI"]
+# Buyers' places: a US address carries its state and a ZIP code of that city (documents print "Austin, TX 78701").
+US_PLACES = [("Austin", "TX", 78701), ("Denver", "CO", 80202), ("Columbus", "OH", 43215), ("Raleigh", "NC", 27601)]
+DE_PLACES = [("Hamburg", "", 20095), ("München", "", 80331), ("Köln", "", 50667), ("Leipzig", "", 4109)]
+
+
+def _place(place: tuple[str, str, int], i: int) -> dict[str, str]:
+    city, region, base = place
+    return {"city": city, "postal_code": f"{base + i % 20:05d}", **({"region": region} if region else {})}
+
+
 TIERS = [{"up_to": 300, "price": "3.00"}, {"up_to": 700, "price": "2.50"}, {"up_to": None, "price": "2.00"}]
 
 
@@ -97,9 +107,8 @@ def setup_document(history: Period, last: Period) -> tuple[dict[str, Any], list[
                 "contact": {"name": rng.choice(["Dana Miller", "Chris Okafor", "Sam Weber", "Alex Novak"]),
                             "email": f"billing@{code}.example"},
                 "billing_emails": [f"ap@{code}.example"],
-                "address": {"line1": f"{100 + i * 7} Commerce Street", "postal_code": f"{10000 + i * 311}",
-                            "city": rng.choice(["Austin", "Denver", "Columbus", "Raleigh"]) if country == "US"
-                            else rng.choice(["Hamburg", "München", "Köln", "Leipzig"]), "country": country},
+                "address": {"line1": f"{100 + i * 7} Commerce Street", "country": country,
+                            **_place(rng.choice(US_PLACES if country == "US" else DE_PLACES), i)},
                 "tax_id": demo_tax_id(country, rng.randrange(10**8, 10**9)),
                 "payment_terms_days": rng.choice([15, 30, 30, 45]),
                 "billing_mode": "credit",
@@ -133,7 +142,7 @@ def setup_document(history: Period, last: Period) -> tuple[dict[str, Any], list[
             partners.append({
                 "code": code, "name": name, "roles": ["supplier"],
                 "contact": {"name": "Jordan Lee", "email": f"payouts@{code}.example"},
-                "address": {"line1": "9 Affiliate Way", "postal_code": "94105", "city": "San Francisco",
+                "address": {"line1": "9 Affiliate Way", "postal_code": "94105", "city": "San Francisco", "region": "CA",
                             "country": "US"},
                 "plans": [{"model": "flat", "side": "buy", "price": "0.90", "from": "2026-01-01"}],
             })  # fmt: skip
@@ -145,6 +154,7 @@ def setup_document(history: Period, last: Period) -> tuple[dict[str, Any], list[
                     "line1": "500 Market Street" if country == "US" else "Jungfernstieg 1",
                     "postal_code": "10001" if country == "US" else "20354",
                     "city": "New York" if country == "US" else "Hamburg",
+                    **({"region": "NY"} if country == "US" else {}),
                     "country": country,
                 },
                 "tax_id": "98-7654321" if country == "US" else "DE811223345",
@@ -170,8 +180,7 @@ def setup_document(history: Period, last: Period) -> tuple[dict[str, Any], list[
                     else {"iban": "DE89370400440532013000", "bic": "COBADEFFXXX"}
                 ),
                 "logo": f"{slug_}.svg",
-                "invoice_footer": f"{legal} · {'New York' if country == 'US' else 'Amtsgericht Hamburg HRB 123456'}"
-                " · Questions about this invoice: " + f"billing@{slug_}.example",
+                "invoice_footer": f"{legal} · {'New York' if country == 'US' else 'Amtsgericht Hamburg HRB 123456'}",
                 "currency": currency,
                 "timezone": tz,
                 "locale": "en_US" if country == "US" else "de_DE",

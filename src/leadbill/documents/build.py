@@ -38,6 +38,7 @@ def party(snapshot: dict[str, Any], *, contact_point: str = "") -> d.Party:
         address_line2=snapshot.get("address_line2") or "",
         postal_code=snapshot.get("postal_code") or "",
         city=snapshot.get("city") or "",
+        region=snapshot.get("region") or "",
         tax_id=tax_id,
         endpoint=participant_id(snapshot.get("peppol_id") or "", country=country, vat_id=tax.vat_id(tax_id, country)),
         email=snapshot.get("email") or snapshot.get("contact_email") or "",
@@ -210,5 +211,16 @@ def self_billed_document_of(doc: SelfBilledDocument) -> d.Document:
         notes=tuple(str(n) for n in doc.notes),
         footer=doc.seller.get("footer") or "",
         # The partner is paid to the account of its payout profile, in the document's currency.
-        payment_account=d.PaymentAccount(doc.currency, iban=seller.iban, bic=seller.bic) if seller.iban else None,
+        payment_account=supplier_account(doc.seller, doc.currency),
     )
+
+
+def supplier_account(seller: dict[str, Any], currency: str) -> d.PaymentAccount | None:
+    """The partner's account from its frozen seller details: an IBAN (and BIC), or a US routing + account number."""
+    iban, bic = seller.get("iban") or "", seller.get("bic") or ""
+    if iban:
+        return d.PaymentAccount(currency, iban=iban, bic=bic)
+    routing, account = seller.get("routing_number") or "", seller.get("account_number") or ""
+    if routing and account:
+        return d.PaymentAccount(currency, bic=bic, ach_routing=routing, ach_account=account)
+    return None

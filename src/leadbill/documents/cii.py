@@ -47,6 +47,7 @@ def _party(parent: Element, name: str, party: d.Party, *, vat: str, registration
     _b.opt(address, "ram:LineTwo", party.address_line2)
     _b.opt(address, "ram:CityName", party.city)
     _b.add(address, "ram:CountryID", party.country)
+    _b.opt(address, "ram:CountrySubDivisionName", party.region)  # BT-39 / BT-54
     if party.endpoint:  # BT-34 / BT-49
         _b.add(
             _b.add(p, "ram:URIUniversalCommunication"), "ram:URIID", party.endpoint_id, schemeID=party.endpoint_scheme

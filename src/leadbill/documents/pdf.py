@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from leadbill.documents.logos import logo_check
 from leadbill.domain import document as d
 from leadbill.domain import tax
 from leadbill.domain.errors import DomainError
+from leadbill.domain.generation import MANUAL as MANUAL_LINE
 from leadbill.domain.payment_reference import rf_printed
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -197,12 +199,22 @@ def _compile_document(doc: d.Document, inputs: dict[str, str]) -> bytes:
 CITY_FIRST = frozenset({"US", "CA", "AU", "GB", "IE"})
 
 
+def place_line(party: d.Party) -> str:
+    """The city line as the country's post writes it: "New York, NY 10001", "Toronto ON M5V 2T6", "10115 Berlin"."""
+    city, region, postal = party.city, party.region, party.postal_code
+    if party.country == "US":
+        head = city + ("," if city and (region or postal) else "")
+        return " ".join(x for x in (head, region, postal) if x)
+    if party.country in ("CA", "AU"):
+        return " ".join(x for x in (city, region, postal) if x)
+    if party.country in CITY_FIRST:
+        return ", ".join(x for x in (city, region, postal) if x)
+    return " ".join(x for x in (postal, city, region) if x)
+
+
 def _party_lines(party: d.Party, words: dict[str, str], f: Formatter, *, home: str, with_contact: bool) -> list[str]:
     """Address lines as the party's country writes them; the country only when it is not `home`."""
-    if party.country in CITY_FIRST:
-        place = ", ".join(x for x in (party.city, party.postal_code) if x)
-    else:
-        place = " ".join(x for x in (party.postal_code, party.city) if x)
+    place = place_line(party)
     country = f.country(party.country) if party.country and party.country != home else ""
     out = [party.address_line1, party.address_line2, place, country]
     if party.tax_id:
@@ -238,11 +250,13 @@ def payload(doc: d.Document) -> dict[str, Any]:
     if doc.preceding_number:
         ref = doc.preceding_number
         if doc.preceding_issue_date:
-            ref += f" ({f.short_date(doc.preceding_issue_date)})"
+            ref += f" ({f.date(doc.preceding_issue_date)})"  # the one date format of every document
         meta.append((w["corrects"], ref, False))
 
     counts = []
-    if doc.kind != d.SELF_BILLED_INVOICE and doc.kind != d.SELF_BILLED_CREDIT_NOTE and not doc.is_credit:
+    # A manual invoice (typed lines only) sells no leads: no lead counts, and generic column names.
+    typed = bool(doc.lines) and all(line.kind == MANUAL_LINE for line in doc.lines)
+    if doc.kind != d.SELF_BILLED_INVOICE and doc.kind != d.SELF_BILLED_CREDIT_NOTE and not doc.is_credit and not typed:
         counts = [
             (w["leads_purchased"], f.count(doc.leads_purchased)),
             (w["leads_returned"], f.count(doc.leads_returned)),
@@ -255,6 +269,10 @@ def payload(doc: d.Document) -> dict[str, Any]:
         # the PDF prints -1 × 25.00 = -25.00 where the XML says -1, never 1 beside it.
         quantity, unit, _ = line.invoiced(doc.currency)
         lump = unit == d.UNIT_LUMP_SUM
+        if lump and line.unit_price_micros is not None and line.quantity:
+            # count × price rounded half-up (333 × 0.015 = 5.00): the e-invoice gives it as a lump sum,
+            # the page as the count and price that were billed, never "1 × 0.015 = 5.00".
+            quantity = Decimal(line.quantity if line.amount_minor >= 0 else -abs(line.quantity))
         rows.append(
             {
                 "position": str(line.position),
@@ -312,7 +330,14 @@ def payload(doc: d.Document) -> dict[str, Any]:
         "meta": meta,
         "self_billing_notice": w["self_billing_notice"] if doc.is_self_billed else "",
         "counts": counts,
-        "columns": ["#", w["description"], w["quantity"], w["unit_price"], w["tax"], w["amount"]],
+        "columns": [
+            "#",
+            w["description"],
+            w["quantity_items" if typed else "quantity"],
+            w["unit_price_items" if typed else "unit_price"],
+            w["tax"],
+            w["amount"],
+        ],
         "lines": rows,
         "totals": totals,
         "balance_label": w["prepay_account"],
@@ -321,8 +346,23 @@ def payload(doc: d.Document) -> dict[str, Any]:
         "notes": list(doc.notes),
         "payment": payment,
         "footer": doc.footer or doc.seller.name,
+        "questions": questions_line(doc, w),
         "page_label": w["page"],
     }
+
+
+def questions_line(doc: d.Document, w: dict[str, str]) -> str:
+    """Whom to ask about this document, naming its kind ("Questions about this credit note: ...").
+
+    The issuer answers: the seller on our own documents, the business (the buyer) on a
+    self-billed one, which the business issues on the supplier's behalf.
+    """
+    issuer = doc.buyer if doc.is_self_billed else doc.seller
+    contact = issuer.email or issuer.phone
+    if not contact:
+        return ""
+    what = w[doc.kind]
+    return w["questions"].format(what=what, what_lower=what[:1].lower() + what[1:], contact=contact)
 
 
 def how_to_pay(doc: d.Document, w: dict[str, str], f: Formatter) -> dict[str, Any] | None:

@@ -31,7 +31,7 @@ from leadbill.catalog.models import LeadType
 from leadbill.domain import csvsafe, periods
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import exponent, minor_to_decimal
-from leadbill.invoicing.facts import sql_false
+from leadbill.invoicing.facts import OVER_CAP_SCOPE, sql_false
 from leadbill.partners.models import Partner
 
 FIXED_COLUMNS = ("delivered_at", "lead_id", "lead_type", "profile")
@@ -43,6 +43,7 @@ MONEY_COLUMNS = (
     "return_reason",
     "credited",
     "credit_document",
+    "cap",
 )
 CHUNK = 5_000
 PDF_ROW_LIMIT = 20_000
@@ -54,6 +55,9 @@ class ReportQuery:
     first_day: date
     last_day: date
     lead_type: LeadType | None = None
+    # One invoice's report: exactly the leads it billed (its BilledLead rows, voided too once
+    # the invoice is void), whatever their delivery dates; the dates then only name its period.
+    invoice_id: int | None = None
 
     def __post_init__(self) -> None:
         if self.last_day < self.first_day:
@@ -86,8 +90,14 @@ def _live(alias: str) -> str:
 
 
 def _sql(q: ReportQuery, *, select: list[str]) -> tuple[str, list[Any]]:
-    params: list[Any] = [q.partner.pk, q.period.start, q.period.end]
-    where = "d.partner_id = %s AND d.delivered_at >= %s AND d.delivered_at < %s"
+    if q.invoice_id is not None:
+        params: list[Any] = [q.partner.pk, q.invoice_id]
+        where = "d.partner_id = %s AND bl.invoice_id = %s"
+        billed = "JOIN invoicing_billedlead bl ON bl.delivery_id = d.id"
+    else:
+        params = [q.partner.pk, q.period.start, q.period.end]
+        where = "d.partner_id = %s AND d.delivered_at >= %s AND d.delivered_at < %s"
+        billed = f"LEFT JOIN invoicing_billedlead bl ON bl.delivery_id = d.id AND {_live('bl')}"
     if q.lead_type is not None:
         where += " AND d.lead_type_id = %s"
         params.append(q.lead_type.pk)
@@ -96,16 +106,23 @@ def _sql(q: ReportQuery, *, select: list[str]) -> tuple[str, list[Any]]:
         FROM deliveries_delivery d
         JOIN catalog_leadtype lt ON lt.id = d.lead_type_id
         LEFT JOIN partners_profile pr ON pr.id = d.profile_id
-        LEFT JOIN invoicing_billedlead bl ON bl.delivery_id = d.id AND {_live("bl")}
+        {billed}
         LEFT JOIN invoicing_invoice i ON i.id = bl.invoice_id
         LEFT JOIN deliveries_return r ON r.delivery_id = d.id AND r.status IN ('requested', 'accepted')
         LEFT JOIN invoicing_creditedlead cl ON cl.billed_id = bl.id AND {_live("cl")}
         LEFT JOIN invoicing_invoice ci ON ci.id = cl.invoice_id
+        LEFT JOIN invoicing_invoiceline bll ON bll.id = bl.line_id
+        LEFT JOIN invoicing_excludedlead xl ON xl.delivery_id = d.id AND {_live("xl")}
+        LEFT JOIN invoicing_invoice xi ON xi.id = xl.invoice_id
         WHERE {where}
         ORDER BY d.delivered_at, d.id
     """
     return sql, params
 
+
+# What a cap policy did to the lead: left out of an invoice, or billed at the over-cap price.
+CAP_SQL = f"""CASE WHEN xl.id IS NOT NULL THEN 'excluded over cap on ' || xi.number
+                  WHEN bll.scope LIKE '%%{OVER_CAP_SCOPE}' THEN 'over-cap price' END"""
 
 _RAW_SELECT = [
     "d.delivered_at",
@@ -120,6 +137,7 @@ _RAW_SELECT = [
     "r.reason",
     "cl.amount_minor",
     "ci.number",
+    CAP_SQL,
 ]
 
 
@@ -138,6 +156,7 @@ class Lead(NamedTuple):
     return_reason: str
     credited_minor: int | None
     credit_document: str
+    cap: str = ""
 
 
 def leads(q: ReportQuery) -> Iterator[Lead]:
@@ -148,7 +167,8 @@ def leads(q: ReportQuery) -> Iterator[Lead]:
     with transaction.atomic(), connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(CHUNK):
-            for at, lead_id, lt, profile, fields, billed, currency, inv, r_status, r_reason, credited, cdoc in batch:
+            for row in batch:
+                at, lead_id, lt, profile, fields, billed, currency, inv, r_status, r_reason, credited, cdoc, cap = row
                 if isinstance(at, str):  # SQLite hands back text
                     at = datetime.fromisoformat(at)
                 if at.tzinfo is None:
@@ -159,7 +179,7 @@ def leads(q: ReportQuery) -> Iterator[Lead]:
                 yield Lead(
                     at.astimezone(tz), lead_id, lt, profile or "", [_text(fields.get(n)) for n in names],
                     billed, currency, inv or "", r_status or "", r_reason or "",
-                    None if credited is None else -credited, cdoc or "",
+                    None if credited is None else -credited, cdoc or "", cap or "",
                 )  # fmt: skip
 
 
@@ -179,6 +199,7 @@ def rows(q: ReportQuery) -> Iterator[list[str | Decimal]]:
             lead.return_reason,
             "" if lead.credited_minor is None else minor_to_decimal(lead.credited_minor, lead.currency),
             lead.credit_document,
+            lead.cap,
         ]
 
 
@@ -236,6 +257,7 @@ def _copy_chunks(q: ReportQuery) -> Iterator[bytes]:
         text(psql.SQL("r.reason")),
         money("-cl.amount_minor"),
         text(psql.SQL("ci.number")),
+        text(psql.SQL(CAP_SQL)),  # its "%%" reads as "%" to LIKE whether or not it is unescaped
     ]
     sql, params = _sql(q, select=["{}"] * len(select))
     query = psql.SQL(sql.replace("%s", "{}")).format(*select, *(psql.Literal(p) for p in params))
@@ -277,7 +299,8 @@ def pdf_payload(q: ReportQuery) -> dict[str, Any]:
             credited = f.money(lead.credited_minor) + (f" ({lead.credit_document})" if lead.credit_document else "")
         table.append([
             lead.delivered_at.strftime("%Y-%m-%d %H:%M"), lead.lead_id, lead.lead_type, lead.profile, *lead.fields,
-            f.money(lead.billed_minor) if lead.billed_minor is not None else "", lead.invoice, returned, credited,
+            f.money(lead.billed_minor) if lead.billed_minor is not None else "",
+            " \u00b7 ".join(x for x in (lead.invoice, lead.cap) if x), returned, credited,
         ])  # fmt: skip
     n_fields = len(q.field_names)
     columns = [*q.header[: 4 + n_fields], "billed_price", "invoice", "return", "credited"]

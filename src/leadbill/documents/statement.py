@@ -40,12 +40,12 @@ def statement_csv(st: Statement) -> str:
 def statement_payload(st: Statement) -> dict[str, Any]:
     entity = st.partner.entity
     f = Formatter(entity.locale, st.currency)
-    rows = [[f.short_date(st.first_day), "Opening balance", "", "", "", "", f.money(st.opening_minor)]]
+    rows = [[f.date(st.first_day), "Opening balance", "", "", "", "", f.money(st.opening_minor)]]
     for line in st.lines:
-        rows.append([f.short_date(line.day), line.what, line.document, line.reference,
+        rows.append([f.date(line.day), line.what, line.document, line.reference,
                      f.money(line.debit_minor) if line.debit_minor else "",
                      f.money(line.credit_minor) if line.credit_minor else "", f.money(line.balance_minor)])  # fmt: skip
-    rows.append([f.short_date(st.last_day), "Closing balance", "", "", "", "", f.money(st.closing_minor)])
+    rows.append([f.date(st.last_day), "Closing balance", "", "", "", "", f.money(st.closing_minor)])
     return {
         "entity": entity.legal_name,
         "partner": st.partner.legal_name or st.partner.name,

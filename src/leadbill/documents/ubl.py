@@ -44,6 +44,7 @@ def _party(b: Builder, parent: Element, name: str, party: d.Party, *, vat: str, 
     b.opt(address, "cbc:AdditionalStreetName", party.address_line2)
     b.opt(address, "cbc:CityName", party.city)
     b.opt(address, "cbc:PostalZone", party.postal_code)
+    b.opt(address, "cbc:CountrySubentity", party.region)  # BT-39 / BT-54
     b.add(b.add(address, "cac:Country"), "cbc:IdentificationCode", party.country)
     if vat:  # BT-31 / BT-48
         scheme = b.add(p, "cac:PartyTaxScheme")

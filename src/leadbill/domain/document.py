@@ -52,6 +52,7 @@ class Party:
     address_line2: str = ""
     postal_code: str = ""
     city: str = ""
+    region: str = ""  # state, province or territory (BT-39 / BT-54); a code where `domain.regions` knows them
     tax_id: str = ""
     # Peppol participant id as "scheme:identifier" (e.g. "0088:5790000435968", "9930:DE811223345").
     endpoint: str = ""

@@ -16,20 +16,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from leadbill.domain.money import unit_price_to_micros
+from leadbill.domain.errors import DomainError
+from leadbill.domain.money import micros_to_unit_price, unit_price_text, unit_price_to_micros
 from leadbill.domain.pricing import PricingModel
 from leadbill.domain.rounding import line_amount_minor, micros_to_minor_half_up
-from leadbill.domain.tax import TaxSubtotal, tax_subtotals
+from leadbill.domain.tax import TaxSubtotal, check_rate, tax_subtotals
 
 CHARGE = "charge"
 PRIOR_PERIOD = "prior_period"
 RETURN_CREDIT = "return_credit"
 ADJUSTMENT = "adjustment"
-LINE_KINDS = (CHARGE, PRIOR_PERIOD, RETURN_CREDIT, ADJUSTMENT)
+MANUAL = "manual"
+LINE_KINDS = (CHARGE, PRIOR_PERIOD, RETURN_CREDIT, ADJUSTMENT, MANUAL)
+
+# Delivered-price leads are listed per exact price up to this many distinct prices in a line's
+# group; beyond it, in at most this many bands of neighbouring prices (a buyer checks a dozen
+# rows, not 769 prices).
+EXACT_PRICES_MAX = 12
 
 # Bucket of leads from before the billed period that no invoice covers (never invoiced,
 # or their invoice was voided).
@@ -61,6 +68,44 @@ class UsageGroup:
     price_sum_micros: int = 0
     already_billed: int = 0
     prior: bool = False
+    # Delivered prices: (price in micros, leads at that price), for the breakdown by price.
+    prices: tuple[tuple[int, int], ...] = ()
+    # Leads over the partner's cap, billed at the over-cap price (`version` is then a flat model).
+    over_cap: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PriceBand:
+    """Delivered-price leads whose prices lie in [low, high], with their count and summed price."""
+
+    low_micros: int
+    high_micros: int
+    count: int
+    sum_micros: int
+
+    @property
+    def exact(self) -> bool:
+        return self.low_micros == self.high_micros
+
+
+def price_bands(prices: Sequence[tuple[int, int]], limit: int = EXACT_PRICES_MAX) -> list[PriceBand]:
+    """Group (price, count) pairs for the invoice: each price alone when there are at most `limit`,
+    else `limit` bands of neighbouring prices, each holding about as many distinct prices."""
+    merged: dict[int, int] = {}
+    for micros, count in prices:
+        if count:
+            merged[micros] = merged.get(micros, 0) + count
+    ordered = sorted(merged.items())
+    if len(ordered) <= limit:
+        return [PriceBand(p, p, n, p * n) for p, n in ordered]
+    bands = []
+    size, extra = divmod(len(ordered), limit)
+    start = 0
+    for i in range(limit):
+        chunk = ordered[start : start + size + (1 if i < extra else 0)]
+        start += len(chunk)
+        bands.append(PriceBand(chunk[0][0], chunk[-1][0], sum(n for _, n in chunk), sum(p * n for p, n in chunk)))
+    return bands
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +141,10 @@ class DraftLine:
     rank_from: int | None = None
     rank_to: int | None = None
     adjustment_id: int | None = None
+    # Delivered-price lines: the prices their leads carry (inclusive), for the per-lead allocation.
+    price_low_micros: int | None = None
+    price_high_micros: int | None = None
+    over_cap: bool = False
 
     @property
     def unit_price_micros(self) -> int | None:
@@ -129,13 +178,18 @@ class InvoiceDraft:
 
 
 def charge_lines(groups: Sequence[UsageGroup], currency: str, tax_rate: Decimal) -> list[DraftLine]:
-    """Lines for usage: one per scope, bucket, plan version and band of one price."""
-    by_scope: dict[tuple[bool, str, str], list[UsageGroup]] = defaultdict(list)
+    """Lines for usage: one per scope, bucket, plan version and band of one price.
+
+    Delivered-price leads are broken down by their price (or price band), each line the
+    half-up rounding of its own leads' summed prices, so the lines add up on the page.
+    Over-cap leads (policy "price") are lines of their own at the over-cap price.
+    """
+    by_scope: dict[tuple[bool, str, str, bool], list[UsageGroup]] = defaultdict(list)
     for group in groups:
         if group.count > 0:
-            by_scope[(group.prior, group.bucket, group.scope)].append(group)
+            by_scope[(group.prior, group.bucket, group.scope, group.over_cap)].append(group)
     lines: list[DraftLine] = []
-    for (prior, bucket, scope), members in sorted(by_scope.items()):
+    for (prior, bucket, scope, over), members in sorted(by_scope.items()):
         members.sort(key=lambda g: (g.version.effective_from, g.version.id))
         already = members[0].already_billed
         period_total = already + sum(g.count for g in members)
@@ -143,30 +197,50 @@ def charge_lines(groups: Sequence[UsageGroup], currency: str, tax_rate: Decimal)
         for group in members:
             first, last = next_rank, next_rank + group.count - 1
             next_rank = last + 1
+            prefix = ("Earlier deliveries: " if bucket == EARLIER else f"Prior period {bucket}: ") if prior else ""
+            if over:
+                prefix += "Over cap: "
+            line = DraftLine(
+                kind=PRIOR_PERIOD if prior else CHARGE, description="", quantity=0, unit_price=None,
+                amount_minor=0, tax_rate=tax_rate, scope=scope, bucket=bucket, version_id=group.version.id,
+                over_cap=over,
+            )  # fmt: skip
             for band in group.version.model.bands(first, last, period_total):
+                label = f"{prefix}{group.scope_label} \u2014 {band.label}"
                 if band.unit_price is None:
-                    # Delivered-price bands cover the whole group: one line, the leads'
-                    # own prices summed and rounded once.
-                    amount = micros_to_minor_half_up(group.price_sum_micros, currency)
-                else:
-                    amount = line_amount_minor(band.quantity, unit_price_to_micros(band.unit_price), currency)
-                prefix = ("Earlier deliveries: " if bucket == EARLIER else f"Prior period {bucket}: ") if prior else ""
+                    lines += _delivered_lines(line, group, band.rank_from, band.rank_to, label, currency)
+                    continue
                 lines.append(
-                    DraftLine(
-                        kind=PRIOR_PERIOD if prior else CHARGE,
-                        description=f"{prefix}{group.scope_label} \u2014 {band.label}",
-                        quantity=band.quantity,
-                        unit_price=band.unit_price,
-                        amount_minor=amount,
-                        tax_rate=tax_rate,
-                        scope=scope,
-                        bucket=bucket,
-                        version_id=group.version.id,
-                        rank_from=band.rank_from,
-                        rank_to=band.rank_to,
+                    replace(
+                        line, description=label, quantity=band.quantity, unit_price=band.unit_price,
+                        amount_minor=line_amount_minor(band.quantity, unit_price_to_micros(band.unit_price), currency),
+                        rank_from=band.rank_from, rank_to=band.rank_to,
                     )
-                )
+                )  # fmt: skip
     return lines
+
+
+def _delivered_lines(
+    line: DraftLine, group: UsageGroup, rank_from: int, rank_to: int, label: str, currency: str
+) -> list[DraftLine]:
+    """A delivered-price group as lines per price or price band (one line without the breakdown)."""
+    whole = replace(line, description=label, quantity=rank_to - rank_from + 1, rank_from=rank_from, rank_to=rank_to)
+    if not group.prices:
+        return [replace(whole, amount_minor=micros_to_minor_half_up(group.price_sum_micros, currency))]
+    out = []
+    for band in price_bands(group.prices):
+        low = micros_to_unit_price(band.low_micros)
+        low_text, high_text = unit_price_text(band.low_micros, currency), unit_price_text(band.high_micros, currency)
+        where = f"at {low_text}" if band.exact else f"at {low_text} to {high_text}"
+        out.append(
+            replace(
+                whole, description=f"{label} {where}", quantity=band.count,
+                unit_price=low if band.exact else None,
+                amount_minor=micros_to_minor_half_up(band.sum_micros, currency),
+                price_low_micros=band.low_micros, price_high_micros=band.high_micros,
+            )
+        )  # fmt: skip
+    return out
 
 
 def generate(
@@ -232,3 +306,58 @@ def per_lead_amounts(line: DraftLine, currency: str, delivered_prices_micros: Se
         line_amount_minor(k, micros, currency) - line_amount_minor(k - 1, micros, currency)
         for k in range(1, line.quantity + 1)
     ]
+
+
+# --- manual invoices ------------------------------------------------------------------------
+
+MANUAL_LINES_MAX = 200
+MANUAL_QUANTITY_MAX = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ManualLine:
+    """A line someone typed: what, how many, at what price, at which tax rate (percent)."""
+
+    description: str
+    quantity: int
+    unit_price: Decimal
+    tax_rate: Decimal
+
+
+def manual_draft(*, currency: str, lines: Sequence[ManualLine]) -> InvoiceDraft:
+    """An invoice of typed lines: each line half-up once, tax per rate on the sum of its lines.
+
+    A negative quantity is a credit line (a discount) at a positive price (EN 16931 BR-27);
+    the whole must be a charge: a net credit is a credit note, not an invoice.
+    """
+    if not lines:
+        raise DomainError("give at least one line", field="lines")
+    if len(lines) > MANUAL_LINES_MAX:
+        raise DomainError(f"at most {MANUAL_LINES_MAX} lines", field="lines")
+    out = []
+    for i, line in enumerate(lines):
+        where = f"lines[{i}]"
+        if not line.description.strip():
+            raise DomainError("say what is invoiced", field=f"{where}.description")
+        if line.quantity == 0 or abs(line.quantity) > MANUAL_QUANTITY_MAX:
+            raise DomainError(
+                f"a whole number from 1 to {MANUAL_QUANTITY_MAX:,} (negative for a credit line)",
+                field=f"{where}.quantity",
+            )
+        if line.unit_price < 0:
+            raise DomainError(
+                "a price cannot be negative; give a negative quantity for a credit", field=f"{where}.unit_price"
+            )
+        micros = unit_price_to_micros(line.unit_price, field=f"{where}.unit_price")
+        rate = check_rate(line.tax_rate, field=f"{where}.tax_rate")
+        out.append(
+            DraftLine(
+                kind=MANUAL, description=line.description.strip(), quantity=line.quantity, unit_price=line.unit_price,
+                amount_minor=line_amount_minor(line.quantity, micros, currency), tax_rate=rate,
+            )
+        )  # fmt: skip
+    taxes = tax_subtotals(((line.tax_rate, line.amount_minor) for line in out), currency)
+    draft = InvoiceDraft(currency=currency, lines=tuple(out), taxes=taxes, leads_billed=0, leads_credited=0)
+    if draft.total_minor <= 0:
+        raise DomainError("the lines add up to nothing to invoice; a net credit is a credit note", field="lines")
+    return draft

@@ -10,6 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbol
+from babel.numbers import parse_decimal as babel_parse_decimal
 
 from leadbill.domain.errors import MoneyError
 
@@ -98,17 +103,68 @@ _PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[
 _NOT_FINITE = re.compile(r"[+-]?(?:nan|snan|inf|infinity)", re.IGNORECASE)
 
 
-def parse_decimal(text: str | int | Decimal, *, field: str = "amount") -> Decimal:
+_SPACES = " \u00a0\u202f"  # what people type for a locale grouping with a (narrow) no-break space
+_APOSTROPHES = "'\u2019"  # de_CH groups with an apostrophe; keyboards give either
+
+
+@lru_cache(maxsize=64)
+def _number_symbols(name: str) -> tuple[Locale, str, str]:
+    """The locale and its decimal and group symbols; an unknown name is an error of the caller's setup."""
+    try:
+        locale = Locale.parse(name)
+    except (ValueError, TypeError, UnknownLocaleError):
+        raise MoneyError(f"unknown locale {name!r}", field="locale") from None
+    return locale, get_decimal_symbol(locale), get_group_symbol(locale)
+
+
+def _delocalised(text: str, locale_name: str, field: str) -> str:
+    """`text` as the locale writes numbers ("2.500,75" in de_DE) turned into a plain decimal ("2500.75").
+
+    Only ASCII digits, a leading sign and the locale's own decimal and group symbols pass, and
+    the grouping must be where the locale puts it (Babel's strict parsing): "1.5" in de_DE is
+    refused with a hint rather than read as fifteen. No exponent: people do not type one.
+    """
+    locale, decimal_symbol, group_symbol = _number_symbols(locale_name)
+    for family in (_SPACES, _APOSTROPHES):
+        if group_symbol in family:
+            for similar in family:
+                text = text.replace(similar, group_symbol)
+    if not text:
+        raise MoneyError("required", field=field)
+    body = text[1:] if text[:1] in "+-" else text
+    allowed = {decimal_symbol, group_symbol}
+    if not body or any(not (c.isascii() and c.isdigit()) and c not in allowed for c in body):
+        raise MoneyError(f"not a number: {text!r} (write it as {locale_name} does, e.g. "
+                         f"{_example(locale)})", field=field)  # fmt: skip
+    try:
+        value = babel_parse_decimal(text, locale, strict=True)
+    except NumberFormatError as exc:
+        raise MoneyError(str(exc), field=field) from None
+    return f"{value:f}"
+
+
+def _example(locale: Locale) -> str:
+    """How the locale writes two thousand five hundred and a half, for error messages."""
+    return f"2{get_group_symbol(locale)}500{get_decimal_symbol(locale)}50"
+
+
+def parse_decimal(text: str | int | Decimal, *, field: str = "amount", locale: str | None = None) -> Decimal:
     """An exact decimal from outside: ASCII digits with an optional sign, point and small exponent, bounded.
 
     Floats are refused (not exact), and so are NaN and infinities, digits of other scripts,
     exponents beyond three digits and more than MAX_DECIMAL_CHARS characters, before anything
     is computed.
+
+    With `locale` (a form typed by a person: the entity's locale), text is read as that locale
+    writes numbers, grouping and decimal symbol included ("2,500.00" en_US, "7,5" de_DE), after
+    the same length bound; files and the API pass no locale and stay strict decimal strings.
     """
     if isinstance(text, bool) or not isinstance(text, str | int | Decimal):
         raise MoneyError(f"expected a decimal string, got {type(text).__name__}", field=field)
     if isinstance(text, str):
         plain = text.strip()
+        if locale is not None and len(plain) <= MAX_DECIMAL_CHARS and not _NOT_FINITE.fullmatch(plain):
+            plain = _delocalised(plain, locale, field)
         if len(plain) > MAX_DECIMAL_CHARS:
             raise MoneyError(
                 f"too long for a number ({len(plain)} characters, at most {MAX_DECIMAL_CHARS})", field=field
@@ -217,18 +273,19 @@ class Money:
 MAX_AMOUNT_MINOR = 10**15  # 10 trillion in a two-decimal currency: beyond it is a typo, not money
 
 
-def amount_from_text(text: str, currency: str, *, field: str = "amount") -> int:
+def amount_from_text(text: str, currency: str, *, field: str = "amount", locale: str | None = None) -> int:
     """An amount typed or sent as text ("120.50") in minor units, exactly.
 
     More decimals than the currency has is refused, never rounded; so is an amount
     beyond MAX_AMOUNT_MINOR (a typo, and more than a bigint column should meet).
+    `locale`: read as a person of that locale types it ("1.250,50" de_DE), see parse_decimal.
     """
     text = (text or "").strip()
     if not text:
         raise MoneyError("give an amount such as 120.00", field=field)
     if len(text) > 24:
         raise MoneyError(f"{text[:24]}... is too long for an amount", field=field)
-    minor = decimal_to_minor(parse_decimal(text, field=field), currency, field=field)
+    minor = decimal_to_minor(parse_decimal(text, field=field, locale=locale), currency, field=field)
     if abs(minor) > MAX_AMOUNT_MINOR:
         raise MoneyError(f"{text} {currency} is beyond any amount Leadbill takes", field=field)
     return minor

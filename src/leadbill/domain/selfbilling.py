@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import parse_decimal
+from leadbill.domain.regions import REGION_COUNTRIES, uses_region
 from leadbill.domain.tax import TaxSubtotal, check_rate, tax_subtotals
 
 # The seller details a self-invoice cannot be issued without (EN 16931 BR-06, BR-08, BR-09,
@@ -41,9 +42,55 @@ REVERSAL_OF = {INVOICE: INVOICE_REVERSAL, CREDIT: CREDIT_REVERSAL}
 CREDIT_ROLES = frozenset({CREDIT, INVOICE_REVERSAL})
 
 
+def required_fields(country: str) -> tuple[str, ...]:
+    """The keys a self-invoice needs from a seller in `country`: the region too where its post uses one."""
+    keys = tuple(key for key, _ in REQUIRED_DETAILS)
+    return (*keys, "region") if uses_region(country) else keys
+
+
 def missing_details(details: Mapping[str, object]) -> tuple[str, ...]:
     """The names of the required seller details that are empty, in form order."""
-    return tuple(label for key, label in REQUIRED_DETAILS if not str(details.get(key) or "").strip())
+    missing = [label for key, label in REQUIRED_DETAILS if not str(details.get(key) or "").strip()]
+    country = str(details.get("country") or "").strip().upper()
+    if uses_region(country) and not str(details.get("region") or "").strip():
+        missing.insert(missing.index("country") if "country" in missing else len(missing), REGION_COUNTRIES[country])
+    return tuple(missing)
+
+
+def bank_problems(details: Mapping[str, str]) -> dict[str, str]:
+    """Where the supplier is paid, by what its bank uses: an IBAN (with its BIC), or a US routing + account number.
+
+    Either set is optional, but each is whole: a routing number without its account number
+    (or the reverse) pays nobody; an IBAN and a US account at once would leave the payer guessing.
+    """
+    problems: dict[str, str] = {}
+    iban, routing, account = (details.get(k, "") for k in ("iban", "routing_number", "account_number"))
+    if routing and not account:
+        problems["account_number"] = "give the account number that goes with the routing number"
+    elif account and not routing:
+        problems["routing_number"] = "give the ABA routing number of the account's bank"
+    if iban and (routing or account):
+        problems["iban"] = "give an IBAN or a US routing and account number, not both"
+    if details.get("bic") and not iban and not routing:
+        problems["bic"] = "a BIC goes with an IBAN (or a US account, for wires from abroad)"
+    return problems
+
+
+def default_prefix(code: str, *, max_length: int) -> str:
+    """A self-billing series prefix from a partner code, in whole words: "SB-QUOTEWISE-AFFILIATES-".
+
+    Words are kept while they fit in `max_length`; a code whose first word alone does not fit
+    is written with its words' initials ("SB-QA-"), never cut in the middle of a word.
+    """
+    words = [w for w in code.upper().replace("_", "-").split("-") if w]
+    prefix = "SB-"
+    for word in words:
+        if len(prefix) + len(word) + 1 > max_length:
+            break
+        prefix += word + "-"
+    if prefix == "SB-" and words:
+        prefix += "".join(w[0] for w in words)[: max_length - 4] + "-"
+    return prefix
 
 
 def refusal(*, switch_on: bool, opted_in: bool, missing: Sequence[str], entity: str, partner: str) -> str:

@@ -80,3 +80,29 @@ def payment_details(entity: Entity) -> dict[str, object]:
     if not accounts and entity.iban:
         accounts = [{"currency": entity.currency, "iban": entity.iban, **({"bic": entity.bic} if entity.bic else {})}]
     return {"payment_accounts": accounts, "remit_to": entity.remit_to}
+
+
+def entity_details_set(*, actor: str, entity: Entity, details: dict[str, object]) -> tuple[str, ...]:
+    """Change some of the entity's details (address, tax id, bank, mail sender, wording); returns what changed.
+
+    `details` is what one console form sent, in the set-up file's shape: it is read by the
+    set-up file's own rules (`loader.schema.read_entity_details`, SetupFileError naming every
+    bad field), and only the keys it holds are written, so a form never resets what it does not
+    show. One audit row with each changed field as [before, after], as the loader records it.
+    """
+    from leadbill.audit.services import audit_record
+    from leadbill.loader.schema import read_entity_details
+
+    values = read_entity_details(details, country=entity.country)
+    with transaction.atomic():
+        locked = Entity.objects.select_for_update().get(pk=entity.pk)
+        changed = {name: [getattr(locked, name), value] for name, value in values.items()
+                   if getattr(locked, name) != value}  # fmt: skip
+        if changed:
+            for name, (_, value) in changed.items():
+                setattr(locked, name, value)
+            locked.save(update_fields=list(changed))
+            audit_record(actor=actor, action="entity.details_changed", obj=locked, entity=locked, changed=changed)
+    for name, (_, value) in changed.items():
+        setattr(entity, name, value)
+    return tuple(changed)

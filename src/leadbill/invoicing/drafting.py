@@ -10,21 +10,22 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Q, Sum
 
 from leadbill.catalog.models import LeadType, PricePlan
-from leadbill.domain import generation
+from leadbill.domain import caps, generation
 from leadbill.domain.generation import InvoiceDraft, PlanVersion, ReturnCredit, UsageGroup
+from leadbill.domain.money import micros_to_unit_price, minor_to_decimal, unit_price_text
 from leadbill.domain.periods import Period, local_midnight, zone
-from leadbill.domain.pricing import PricingModel, model_from_config
+from leadbill.domain.pricing import FlatPrice, PricingModel, model_from_config
 from leadbill.entities.models import Entity
 from leadbill.invoicing import facts as f
 from leadbill.invoicing.models import Adjustment, BilledLead, Invoice, LedgerEntry
-from leadbill.partners.models import Partner, Profile
+from leadbill.partners.models import CapPolicy, Partner, Profile
 
 
 def bp_to_percent(bp: int) -> Decimal:
@@ -55,10 +56,22 @@ class PartnerDraft:
     topups_minor: int | None = None
     closing_balance_minor: int | None = None
     bucket_keys: dict[int, str] = field(default_factory=dict)
+    cap_effect: CapEffect | None = None
 
     @property
     def billable(self) -> int:
         return self.draft.leads_billed
+
+
+@dataclass(frozen=True)
+class CapEffect:
+    """What the partner's cap policy changed: leads left out or repriced, and the amount before tax
+    (negative: the invoice is that much lower than billing them under the plan)."""
+
+    policy: str
+    leads: int
+    amount_minor: int
+    price_micros: int | None = None
 
 
 class Catalog:
@@ -163,24 +176,65 @@ def usage_groups(
     period: Period,
     catalog: Catalog,
     billed: dict[tuple[int, str, str], int],
+    groups_in: Sequence[f.Group] | None = None,
 ) -> list[UsageGroup]:
+    """The domain's usage groups; over-cap groups (policy "price") at the partner's over-cap price."""
     groups = []
-    for g in pf.groups:
+    for g in pf.groups if groups_in is None else groups_in:
         bucket = catalog.bucket_key(g, period)
         g.bucket_key, g.already_billed = bucket, billed.get((partner.pk, g.scope, bucket), 0)
+        version = catalog.version(g.plan_id)
+        if g.over_cap and partner.over_cap_price_micros is not None:
+            flat = FlatPrice(micros_to_unit_price(partner.over_cap_price_micros))
+            version = PlanVersion(version.id, flat, version.effective_from)
         groups.append(
             UsageGroup(
                 scope=g.scope,
                 scope_label=catalog.scope_label(g),
                 bucket=bucket,
-                version=catalog.version(g.plan_id),
+                version=version,
                 count=g.count,
                 price_sum_micros=g.price_sum_micros,
                 already_billed=g.already_billed,
                 prior=g.bucket_invoice != f.CURRENT_BUCKET,
+                prices=tuple(sorted(g.prices.items())) if not g.over_cap else (),
+                over_cap=bool(g.over_cap),
             )
         )
     return groups
+
+
+def _as_if_within_cap(pf: f.PartnerFacts) -> list[f.Group]:
+    """The partner's groups with its over-cap leads put back under the plan (the policy's yardstick)."""
+    merged: dict[tuple[int, int, int, int], f.Group] = {}
+    for g in [*pf.groups, *pf.excluded]:
+        key = (g.plan_id, g.scope_profile, g.scope_type, g.bucket_invoice)
+        into = merged.get(key)
+        if into is None:
+            into = merged[key] = f.Group(g.partner_id, *key, count=0, price_sum_micros=0)
+        into.count += g.count
+        into.price_sum_micros += g.price_sum_micros
+        for price, n in g.prices.items():
+            into.prices[price] = into.prices.get(price, 0) + n
+    return list(merged.values())
+
+
+def cap_effect(
+    partner: Partner, pf: f.PartnerFacts, period: Period, catalog: Catalog, billed: dict[tuple[int, str, str], int],
+    usage_total: int,
+) -> CapEffect | None:  # fmt: skip
+    """How much the cap policy changed the partner's usage lines, against billing every lead under the plan."""
+    repriced = sum(g.count for g in pf.groups if g.over_cap)
+    leads = pf.excluded_count + repriced
+    if not leads:
+        return None
+    rate = bp_to_percent(partner.tax_rate())
+    plain = generation.charge_lines(
+        usage_groups(partner, pf, period, catalog, billed, _as_if_within_cap(pf)), partner.currency, rate
+    )
+    policy = CapPolicy.EXCLUDE if pf.excluded else CapPolicy.PRICE
+    return CapEffect(policy, leads, usage_total - sum(line.amount_minor for line in plain),
+                     partner.over_cap_price_micros if policy == CapPolicy.PRICE else None)  # fmt: skip
 
 
 @dataclass
@@ -250,6 +304,54 @@ def prepay_figures(
     return opening, topups, opening + movements - total_minor
 
 
+def capped_by_policy(partners: Sequence[Partner]) -> list[Partner]:
+    """Partners whose caps change the invoice (policy exclude, or price with its price set)."""
+    return [
+        p for p in partners
+        if (p.cap_daily is not None or p.cap_weekly is not None or p.cap_monthly is not None)
+        and (p.cap_policy == CapPolicy.EXCLUDE
+             or (p.cap_policy == CapPolicy.PRICE and p.over_cap_price_micros is not None))
+    ]  # fmt: skip
+
+
+def over_cap_of(entity: Entity, period: Period, partners: Sequence[Partner]) -> f.OverCap:
+    """The billable leads over their partner's caps, by the domain's greedy rule (`domain.caps`).
+
+    Leads of the same windows already billed within cap (earlier invoices) take their room first.
+    """
+    capped = capped_by_policy(partners)
+    if not capped:
+        return f.OverCap()
+    tz = zone(entity.timezone)
+    leads = f.billable_times(entity.pk, period, [p.pk for p in capped])
+    if not leads:
+        return f.OverCap()
+    days = [at.astimezone(tz).date() for _, _, at in leads]
+    first = min(min(d.replace(day=1), d - timedelta(days=d.weekday())) for d in days)
+    last = max(max(d - timedelta(days=d.weekday()) + timedelta(days=7), _next_month(d)) for d in days)
+    taken_by: dict[int, list[date]] = defaultdict(list)
+    for partner_id, at in f.taken_times([p.pk for p in capped], local_midnight(first, tz), local_midnight(last, tz)):
+        taken_by[partner_id].append(at.astimezone(tz).date())
+    by_partner: dict[int, list[tuple[int, date]]] = defaultdict(list)
+    for (partner_id, delivery_id, _), day in zip(leads, days, strict=True):
+        by_partner[partner_id].append((delivery_id, day))
+    ids: list[int] = []
+    for partner in capped:
+        rows = by_partner.get(partner.pk, [])
+        limits = caps.Caps(partner.cap_daily, partner.cap_weekly, partner.cap_monthly)
+        flags = caps.over_cap([day for _, day in rows], limits, caps.taken_per_window(taken_by.get(partner.pk, [])))
+        ids += [delivery_id for (delivery_id, _), over in zip(rows, flags, strict=True) if over]
+    return f.OverCap(
+        tuple(ids),
+        frozenset(p.pk for p in capped if p.cap_policy == CapPolicy.EXCLUDE),
+        frozenset(p.pk for p in capped if p.cap_policy == CapPolicy.PRICE),
+    )
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
 def cap_overruns(partners: Sequence[Partner], period: Period) -> dict[int, list[str]]:
     """Deliveries above each capped partner's daily, weekly and monthly lead caps.
 
@@ -302,7 +404,19 @@ def anomalies_of(partner: Partner, pd: PartnerDraft, standing: Standing) -> list
         found.append(f"same lead delivered again {pf.duplicate_leads}\u00d7")
     if pf.late:
         found.append(f"{pf.late} late deliveries of earlier periods (billed as prior-period lines)")
-    found.extend(pf.cap_overruns)
+    effect = pd.cap_effect
+    if effect is not None:
+        fmt = f"{minor_to_decimal(abs(effect.amount_minor), partner.currency)} {partner.currency}"
+        if effect.policy == CapPolicy.EXCLUDE:
+            found.append(f"{effect.leads} leads over cap left out ({fmt} not billed)")
+        else:
+            price = unit_price_text(effect.price_micros or 0, partner.currency)
+            change = "less" if effect.amount_minor <= 0 else "more"
+            found.append(f"{effect.leads} leads over cap billed at the over-cap price {price} ({fmt} {change})")
+    elif partner.cap_policy == CapPolicy.PRICE and partner.over_cap_price_micros is None and pf.cap_overruns:
+        found.append("cap policy is price but no over-cap price is set: over-cap leads billed under the plan")
+    if not capped_by_policy([partner]):  # under a policy, the effect above replaces the flags
+        found.extend(pf.cap_overruns)
     for number, leads in standing.returning.get(partner.pk, []):
         found.append(f"{leads} lead{'s' if leads != 1 else ''} come back from voided {number} (billed again)")
     if pd.closing_balance_minor is not None and pd.closing_balance_minor < 0:
@@ -324,10 +438,11 @@ def draft_for_partner(
     standing: Standing,
 ) -> PartnerDraft:
     rate = bp_to_percent(partner.tax_rate())
+    usage = usage_groups(partner, pf, period, catalog, billed)
     draft = generation.generate(
         currency=partner.currency,
         tax_rate=rate,
-        usage=usage_groups(partner, pf, period, catalog, billed),
+        usage=usage,
         credits=return_credits(credits, catalog.lead_types),
         adjustments=[generation.Adjustment(a.pk, a.amount_minor, a.reason) for a in adjustments],
     )
@@ -338,6 +453,10 @@ def draft_for_partner(
     else:
         kind = "invoice"
     pd = PartnerDraft(partner, pf, draft, kind, credits, adjustments)
+    usage_total = sum(
+        line.amount_minor for line in draft.lines if line.kind in (generation.CHARGE, generation.PRIOR_PERIOD)
+    )
+    pd.cap_effect = cap_effect(partner, pf, period, catalog, billed, usage_total)
     if partner.is_prepay:
         pd.opening_balance_minor, pd.topups_minor, pd.closing_balance_minor = prepay_figures(
             partner, period, draft.total_minor, standing

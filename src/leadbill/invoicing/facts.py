@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -74,17 +74,40 @@ def plan_levels(entity_id: int) -> tuple[tuple[bool, bool], ...]:
     return tuple(level for level in ALL_LEVELS if level in present)
 
 
+TMP_OVER_CAP = "leadbill_tmp_over_cap"
+
+
+def has_exclusions(entity_id: int) -> bool:
+    """Whether any invoice of the entity left leads out over cap: only then do runs look for them
+    (an anti-join against an empty, never-analysed table skews PostgreSQL's row estimates)."""
+    rows = _fetch(
+        f"""SELECT 1 FROM invoicing_excludedlead x JOIN invoicing_invoice i ON i.id = x.invoice_id
+             WHERE i.entity_id = %s AND x.voided = {sql_false()} LIMIT 1""",
+        [entity_id],
+    )
+    return bool(rows)
+
+
 def resolved_deliveries_sql(
-    partner_ids: Sequence[int] | None, levels: tuple[tuple[bool, bool], ...] = ALL_LEVELS
+    partner_ids: Sequence[int] | None,
+    levels: tuple[tuple[bool, bool], ...] = ALL_LEVELS,
+    *,
+    over_cap: bool = False,
+    excluded: bool = True,
 ) -> str:
     """Unbilled, unreturned deliveries of the partners before the period end, resolved.
 
     Parameters: start, entity, end, lookback, lookback (in that order, as %s).
     Columns: delivery_id, partner_id, delivered_at, price_micros, plan_id, scope_profile,
-    scope_type, bucket_invoice, currency_ok, priced. Only rows with currency_ok = 1 and
+    scope_type, bucket_invoice, currency_ok, priced, price_key, over_cap. Only rows with currency_ok = 1 and
     priced = 1 are billable; the others are anomalies. The flags are computed columns,
     not filters, so the planner's row estimates stay right (a CASE in WHERE made it
     expect 0.5 % of the rows and pick a serial plan with an on-disk sort).
+
+    `price_key` is the delivered price under a delivered-price plan (the invoice lists those
+    leads per price), else NULL. `over_cap` marks the leads in the over-cap table the run
+    filled (`mark_over_cap`); without it every row is 0. Leads an earlier invoice left out
+    as over cap (`ExcludedLead`) are not billable.
     """
 
     def plan_join(alias: str, profile: bool, lead_type: bool) -> str:
@@ -104,6 +127,17 @@ def resolved_deliveries_sql(
         joins = "\n".join(plan_join(a, *lv) for a, lv in zip(aliases, levels, strict=True))
         pick = f"COALESCE({', '.join(a + '.id' for a in aliases)})" if aliases else "NULL"
         joins += f"\nLEFT JOIN catalog_priceplan pl ON pl.id = {pick}"
+    excluded_clause = (
+        f"""AND NOT EXISTS (SELECT 1 FROM invoicing_excludedlead x
+                            WHERE x.delivery_id = d.id AND x.voided = {sql_false()})"""
+        if excluded
+        else ""
+    )
+    over_cap_column = (
+        f"CASE WHEN EXISTS (SELECT 1 FROM {TMP_OVER_CAP} o WHERE o.delivery_id = d.id) THEN 1 ELSE 0 END AS over_cap"
+        if over_cap
+        else "0 AS over_cap"
+    )
     return f"""
         SELECT d.id AS delivery_id, d.partner_id, d.delivered_at, d.price_micros,
                COALESCE(pl.id, 0) AS plan_id,
@@ -118,7 +152,9 @@ def resolved_deliveries_sql(
                CASE WHEN d.currency = pa.currency THEN 1 ELSE 0 END AS currency_ok,
                CASE WHEN pl.id IS NULL THEN 0
                     WHEN pl.model = 'delivered' AND d.price_micros IS NULL THEN 0
-                    ELSE 1 END AS priced
+                    ELSE 1 END AS priced,
+               CASE WHEN pl.model = 'delivered' THEN d.price_micros END AS price_key,
+               {over_cap_column}
           FROM deliveries_delivery d
           JOIN partners_partner pa ON pa.id = d.partner_id
           {joins}
@@ -129,6 +165,7 @@ def resolved_deliveries_sql(
                             WHERE b.delivery_id = d.id AND b.voided = {sql_false()})
            AND NOT EXISTS (SELECT 1 FROM deliveries_return r
                             WHERE r.delivery_id = d.id AND r.status = 'accepted')
+           {excluded_clause}
     """
 
 
@@ -164,6 +201,9 @@ class Group:
     bucket_invoice: int
     count: int
     price_sum_micros: int
+    over_cap: int = 0
+    # Delivered-price plans: leads per delivered price (micros -> count).
+    prices: dict[int, int] = field(default_factory=dict)
     # Set when drafting: the bucket's period key and the leads of this scope and
     # bucket already billed (ranks continue after them).
     bucket_key: str = ""
@@ -171,7 +211,9 @@ class Group:
 
     @property
     def scope(self) -> str:
-        return f"{self.scope_profile}:{self.scope_type}"
+        """The scope key lines carry; over-cap leads (policy "price") are a scope of their own,
+        so their lines neither take nor continue the plan's tier ranks."""
+        return f"{self.scope_profile}:{self.scope_type}" + (OVER_CAP_SCOPE if self.over_cap else "")
 
 
 @dataclass
@@ -185,6 +227,12 @@ class PartnerFacts:
     duplicate_leads: int = 0
     late: int = 0
     cap_overruns: list[str] = field(default_factory=list)
+    # Over-cap leads left out (policy "exclude"): their groups, priced as if billed for the preview's effect.
+    excluded: list[Group] = field(default_factory=list)
+
+    @property
+    def excluded_count(self) -> int:
+        return sum(g.count for g in self.excluded)
 
 
 def _execute(sql: str) -> None:
@@ -198,13 +246,21 @@ def _fetch(sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
         return list(cursor.fetchall())
 
 
-GROUP_COLUMNS = "partner_id, plan_id, scope_profile, scope_type, bucket_invoice"
-FLAGGED_GROUPS = f"""SELECT {GROUP_COLUMNS}, currency_ok, priced, COUNT(*), SUM(price_micros)
-                       FROM %s x GROUP BY {GROUP_COLUMNS}, currency_ok, priced"""
+OVER_CAP_SCOPE = ":over"
+GROUP_COLUMNS = "partner_id, plan_id, scope_profile, scope_type, bucket_invoice, over_cap"
+FLAGGED_GROUPS = f"""SELECT {GROUP_COLUMNS}, currency_ok, priced, price_key, COUNT(*), SUM(price_micros)
+                       FROM %s x GROUP BY {GROUP_COLUMNS}, currency_ok, priced, price_key"""
 
 
-def _groups_from(rows: Iterable[tuple[Any, ...]], facts: dict[int, PartnerFacts]) -> None:
-    for partner_id, plan_id, sp, st, bucket, currency_ok, priced, count, price_sum in rows:
+def _groups_from(
+    rows: Iterable[tuple[Any, ...]], facts: dict[int, PartnerFacts], excluding: frozenset[int] = frozenset()
+) -> None:
+    """Rows per group (and per delivered price) into each partner's groups and anomaly counts.
+
+    Over-cap rows of partners in `excluding` (policy "exclude") are kept apart: not billed.
+    """
+    groups: dict[tuple[int, ...], Group] = {}
+    for partner_id, plan_id, sp, st, bucket, over, currency_ok, priced, price_key, count, price_sum in rows:
         pf = facts.setdefault(partner_id, PartnerFacts(partner_id))
         if not currency_ok:
             pf.currency_mismatch += int(count)
@@ -212,50 +268,140 @@ def _groups_from(rows: Iterable[tuple[Any, ...]], facts: dict[int, PartnerFacts]
         if not priced:
             pf.missing_price += int(count)
             continue
-        group = Group(partner_id, int(plan_id), int(sp), int(st), int(bucket), int(count), int(price_sum or 0))
-        pf.groups.append(group)
-        if group.bucket_invoice != CURRENT_BUCKET:
-            pf.late += group.count
+        key = (int(partner_id), int(plan_id), int(sp), int(st), int(bucket), int(over))
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = Group(*key[:5], count=0, price_sum_micros=0, over_cap=int(over))
+            if over and partner_id in excluding:
+                pf.excluded.append(group)
+            else:
+                pf.groups.append(group)
+        group.count += int(count)
+        group.price_sum_micros += int(price_sum or 0)
+        if price_key is not None:
+            group.prices[int(price_key)] = group.prices.get(int(price_key), 0) + int(count)
+        if bucket != CURRENT_BUCKET and not (over and partner_id in excluding):
+            pf.late += int(count)
 
 
-def gather_groups(entity_id: int, period: Period, partner_ids: Sequence[int] | None) -> dict[int, PartnerFacts]:
-    """Preview: aggregate the resolved deliveries without writing anything."""
+def gather_groups(
+    entity_id: int, period: Period, partner_ids: Sequence[int] | None, over_cap: OverCap | None = None
+) -> dict[int, PartnerFacts]:
+    """Preview: aggregate the resolved deliveries without writing anything (but the run's temp tables)."""
     facts: dict[int, PartnerFacts] = {}
     if partner_ids is not None and not partner_ids:
         return facts
-    sql = FLAGGED_GROUPS % f"({resolved_deliveries_sql(partner_ids, plan_levels(entity_id))})"
+    marked = bool(over_cap and over_cap.ids)
+    resolved = resolved_deliveries_sql(
+        partner_ids, plan_levels(entity_id), over_cap=marked, excluded=has_exclusions(entity_id)
+    )
+    sql = FLAGGED_GROUPS % f"({resolved})"
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         # Ten thousand groups hash in memory; the planner's group estimate would sort a million rows.
         _execute("SET LOCAL enable_sort = off")
-    _groups_from(_fetch(sql, _params(entity_id, period)), facts)
+    _groups_from(_fetch(sql, _params(entity_id, period)), facts, over_cap.excluding if over_cap else frozenset())
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         _execute("SET LOCAL enable_sort = on")
     return facts
+
+
+@dataclass(frozen=True)
+class OverCap:
+    """The leads a run finds over their partner's caps, and what the partners' policies do with them."""
+
+    ids: tuple[int, ...] = ()
+    excluding: frozenset[int] = frozenset()  # partners whose over-cap leads are left out
+    repricing: frozenset[int] = frozenset()  # partners whose over-cap leads are billed at the over-cap price
+
+
+def _instant(value: object) -> datetime:
+    """A timestamp as the raw cursor returns it (SQLite: text in UTC), aware."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def billable_times(entity_id: int, period: Period, partner_ids: Sequence[int]) -> list[tuple[int, int, datetime]]:
+    """(partner, delivery, delivered at) of the billable leads of these partners, in delivery order."""
+    if not partner_ids:
+        return []
+    sql = f"""SELECT partner_id, delivery_id, delivered_at FROM ({resolved_deliveries_sql(partner_ids)}) x
+               WHERE currency_ok = 1 AND priced = 1 ORDER BY partner_id, delivered_at, delivery_id"""
+    return [(int(p), int(d), _instant(at)) for p, d, at in _fetch(sql, _params(entity_id, period))]
+
+
+def taken_times(partner_ids: Sequence[int], start: datetime, end: datetime) -> list[tuple[int, datetime]]:
+    """(partner, delivered at) of leads billed within cap (not on over-cap lines) delivered in [start, end)."""
+    if not partner_ids:
+        return []
+    rows = _fetch(
+        f"""SELECT d.partner_id, d.delivered_at FROM invoicing_billedlead b
+              JOIN deliveries_delivery d ON d.id = b.delivery_id
+              JOIN invoicing_invoiceline l ON l.id = b.line_id
+             WHERE b.voided = {sql_false()} AND d.partner_id IN ({id_list(partner_ids)})
+               AND d.delivered_at >= %s AND d.delivered_at < %s AND l.scope NOT LIKE %s""",
+        [_dt(start), _dt(end), f"%{OVER_CAP_SCOPE}"],
+    )
+    return [(int(p), _instant(at)) for p, at in rows]
+
+
+def mark_over_cap(ids: Sequence[int]) -> None:
+    """The over-cap leads, in a temp table the resolved deliveries look up (`over_cap` column)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {TMP_OVER_CAP}")
+        if not ids:
+            return
+        cursor.execute(f"CREATE TEMP TABLE {TMP_OVER_CAP} (delivery_id BIGINT PRIMARY KEY)")
+        cursor.executemany(f"INSERT INTO {TMP_OVER_CAP} VALUES (%s)", [(i,) for i in ids])
+
+
+def exclude_over_cap(invoice_by_partner: dict[int, int]) -> int:
+    """Mark the over-cap leads a run left out (policy "exclude") on the invoice of their partner."""
+    done = 0
+    with connection.cursor() as cursor:
+        for partner_id, invoice_id in sorted(invoice_by_partner.items()):
+            cursor.execute(
+                f"""INSERT INTO invoicing_excludedlead (delivery_id, invoice_id, reason, voided)
+                    SELECT delivery_id, %s, 'over_cap', {sql_false()} FROM {TMP_BILLABLE}
+                     WHERE partner_id = %s AND over_cap = 1 AND currency_ok = 1 AND priced = 1""",
+                [invoice_id, partner_id],
+            )
+            done += int(cursor.rowcount)
+    return done
 
 
 TMP_BILLABLE = "leadbill_tmp_billable"
 TMP_BAND = "leadbill_tmp_band"
 
 
-def materialise_billable(entity_id: int, period: Period, partner_ids: Sequence[int] | None) -> dict[int, PartnerFacts]:
+def materialise_billable(
+    entity_id: int, period: Period, partner_ids: Sequence[int] | None, over_cap: OverCap | None = None
+) -> dict[int, PartnerFacts]:
     """Issue: rank the billable deliveries once into a temp table and aggregate from it.
 
     Must run inside the issuing transaction; `allocate_billed_leads` reads the same
     table, so counts and allocation agree even while deliveries keep arriving.
     """
-    drop_temp_tables()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {TMP_BILLABLE}")
+        cursor.execute(f"DROP TABLE IF EXISTS {TMP_BAND}")
+    marked = bool(over_cap and over_cap.ids)
     # One window, one sort: ranks restart per plan version (the band rows carry each
     # version's offset), and anomalies (currency_ok = 0 or priced = 0) fall in partitions
     # of their own that no band matches.
     sql = f"""
         CREATE TEMP TABLE {TMP_BILLABLE} AS
-        SELECT delivery_id, partner_id, plan_id, scope_profile, scope_type, bucket_invoice,
-               currency_ok, priced, price_micros,
-               ROW_NUMBER() OVER w AS rn,
-               CAST(SUM(COALESCE(price_micros, 0)) OVER w AS BIGINT) AS run_price
-          FROM ({resolved_deliveries_sql(partner_ids, plan_levels(entity_id))}) x
+        SELECT delivery_id, partner_id, plan_id, scope_profile, scope_type, bucket_invoice, over_cap,
+               currency_ok, priced, price_key, price_micros,
+               ROW_NUMBER() OVER w AS rn
+          FROM ({
+        resolved_deliveries_sql(
+            partner_ids, plan_levels(entity_id), over_cap=marked, excluded=has_exclusions(entity_id)
+        )
+    }) x
         WINDOW w AS (PARTITION BY partner_id, currency_ok, priced, scope_profile, scope_type, bucket_invoice,
-                                  plan_id
+                                  plan_id, over_cap
                      ORDER BY delivered_at, delivery_id)
     """
     with connection.cursor() as cursor:
@@ -263,7 +409,7 @@ def materialise_billable(entity_id: int, period: Period, partner_ids: Sequence[i
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {TMP_BILLABLE}")  # temp tables are never auto-analysed
     facts: dict[int, PartnerFacts] = {}
-    _groups_from(_fetch(FLAGGED_GROUPS % TMP_BILLABLE, []), facts)
+    _groups_from(_fetch(FLAGGED_GROUPS % TMP_BILLABLE, []), facts, over_cap.excluding if over_cap else frozenset())
     return facts
 
 
@@ -271,6 +417,7 @@ def drop_temp_tables() -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {TMP_BILLABLE}")
         cursor.execute(f"DROP TABLE IF EXISTS {TMP_BAND}")
+        cursor.execute(f"DROP TABLE IF EXISTS {TMP_OVER_CAP}")
 
 
 @dataclass(frozen=True)
@@ -289,6 +436,10 @@ class BandRow:
     divisor: int
     line_id: int
     invoice_id: int
+    over_cap: int = 0
+    # Delivered-price lines: the prices of their leads (inclusive); None for a line at one plan price.
+    price_low: int | None = None
+    price_high: int | None = None
 
 
 def allocate_billed_leads(bands: Sequence[BandRow]) -> int:
@@ -297,45 +448,60 @@ def allocate_billed_leads(bands: Sequence[BandRow]) -> int:
         cursor.execute(
             f"""CREATE TEMP TABLE {TMP_BAND} (
                 partner_id BIGINT, scope_profile BIGINT, scope_type BIGINT, bucket_invoice BIGINT,
-                plan_id BIGINT, rank_offset BIGINT, rank_from BIGINT, rank_to BIGINT,
-                unit_micros BIGINT, divisor BIGINT, line_id BIGINT, invoice_id BIGINT)"""
+                plan_id BIGINT, over_cap BIGINT, rank_offset BIGINT, rank_from BIGINT, rank_to BIGINT,
+                unit_micros BIGINT, price_low BIGINT, price_high BIGINT, divisor BIGINT, line_id BIGINT,
+                invoice_id BIGINT)"""
         )
         cursor.executemany(
-            f"INSERT INTO {TMP_BAND} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            f"INSERT INTO {TMP_BAND} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
                 (
-                    b.partner_id, b.scope_profile, b.scope_type, b.bucket_invoice, b.plan_id,
-                    b.rank_offset, b.rank_from, b.rank_to, b.unit_price_micros, b.divisor,
-                    b.line_id, b.invoice_id,
+                    b.partner_id, b.scope_profile, b.scope_type, b.bucket_invoice, b.plan_id, b.over_cap,
+                    b.rank_offset, b.rank_from, b.rank_to, b.unit_price_micros, b.price_low, b.price_high,
+                    b.divisor, b.line_id, b.invoice_id,
                 )
                 for b in bands
             ],
         )  # fmt: skip
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {TMP_BAND}")
-        # k = the lead's index within its line; share(k) = rhu(k*u) - rhu((k-1)*u),
-        # or for delivered prices rhu(running) - rhu(running - own); rhu(x) = (x + D/2) / D.
+        match = """t.currency_ok = 1 AND t.priced = 1 AND b.partner_id = t.partner_id
+               AND b.scope_profile = t.scope_profile AND b.scope_type = t.scope_type
+               AND b.bucket_invoice = t.bucket_invoice AND b.plan_id = t.plan_id AND b.over_cap = t.over_cap
+               AND t.rn + b.rank_offset BETWEEN b.rank_from AND b.rank_to"""
+        # A line at one price: k = the lead's index within its line; share(k) = rhu(k*u) - rhu((k-1)*u),
+        # rhu(x) = (x + D/2) / D.
+        inserted = 0
+        if any(b.price_low is None for b in bands):
+            cursor.execute(
+                f"""
+            INSERT INTO invoicing_billedlead (delivery_id, invoice_id, line_id, amount_minor, voided)
+            SELECT t.delivery_id, b.invoice_id, b.line_id,
+                   ((t.rn + b.rank_offset - b.rank_from + 1) * b.unit_micros + b.divisor / 2) / b.divisor
+                   - ((t.rn + b.rank_offset - b.rank_from) * b.unit_micros + b.divisor / 2) / b.divisor,
+                   {sql_false()}
+              FROM {TMP_BILLABLE} t JOIN {TMP_BAND} b ON {match} AND b.price_low IS NULL
+            """
+            )
+            inserted = int(cursor.rowcount)
+        if all(b.price_low is None for b in bands):
+            return inserted
+        # Delivered-price lines (one per price or price band): the leads of the line in delivery
+        # order, each the difference of the rounded running sums of the line's own prices.
         cursor.execute(
             f"""
             INSERT INTO invoicing_billedlead (delivery_id, invoice_id, line_id, amount_minor, voided)
-            SELECT t.delivery_id, b.invoice_id, b.line_id,
-                   CASE WHEN b.unit_micros IS NULL THEN
-                        (t.run_price + b.divisor / 2) / b.divisor
-                        - (t.run_price - t.price_micros + b.divisor / 2) / b.divisor
-                   ELSE
-                        ((t.rn + b.rank_offset - b.rank_from + 1) * b.unit_micros + b.divisor / 2) / b.divisor
-                        - ((t.rn + b.rank_offset - b.rank_from) * b.unit_micros + b.divisor / 2) / b.divisor
-                   END,
-                   {sql_false()}
-              FROM {TMP_BILLABLE} t
-              JOIN {TMP_BAND} b
-                ON t.currency_ok = 1 AND t.priced = 1 AND b.partner_id = t.partner_id AND b.scope_profile = t.scope_profile
-               AND b.scope_type = t.scope_type AND b.bucket_invoice = t.bucket_invoice
-               AND b.plan_id = t.plan_id
-               AND t.rn + b.rank_offset BETWEEN b.rank_from AND b.rank_to
+            SELECT delivery_id, invoice_id, line_id,
+                   (run + divisor / 2) / divisor - (run - price_micros + divisor / 2) / divisor, {sql_false()}
+              FROM (SELECT t.delivery_id, b.invoice_id, b.line_id, b.divisor, t.price_micros,
+                           CAST(SUM(t.price_micros) OVER (PARTITION BY b.line_id ORDER BY t.rn
+                                                          ROWS UNBOUNDED PRECEDING) AS BIGINT) AS run
+                      FROM {TMP_BILLABLE} t JOIN {TMP_BAND} b
+                        ON {match} AND b.price_low IS NOT NULL
+                       AND t.price_micros BETWEEN b.price_low AND b.price_high) y
             """
         )
-        return int(cursor.rowcount)
+        return inserted + int(cursor.rowcount)
 
 
 def line_totals(invoice_ids: Sequence[int]) -> dict[int, tuple[int, int]]:

@@ -123,6 +123,9 @@ class Invoice(models.Model):
     issued_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=500, blank=True)
+    manual = models.BooleanField(
+        default=False, help_text="typed lines rather than a run's deliveries; not the partner's period invoice"
+    )
     void_leads = models.CharField(
         max_length=8, blank=True, choices=[("rebill", "Re-billed on the next run"), ("cancel", "Not billable")],
         help_text="what voiding meant for the leads: a correction (re-billed) or a cancellation",
@@ -144,6 +147,7 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["entity", "status", "issue_date"]),
             models.Index(fields=["partner", "issue_date"]),
+            models.Index(fields=["entity", "number"], name="invoice_entity_number"),  # search, by_reference
         ]
 
     def __str__(self) -> str:
@@ -217,6 +221,24 @@ class BilledLead(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["delivery"], condition=models.Q(voided=False), name="lead_billed_once")
+        ]
+
+
+class ExcludedLead(models.Model):
+    """A lead an invoice left out because it was over the partner's cap (policy "exclude").
+
+    Marked on the invoice of the run that left it out, so no later run bills it as a late lead;
+    voiding that invoice to re-bill frees it (the next run decides again under the policy then).
+    """
+
+    delivery = models.ForeignKey("deliveries.Delivery", on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="excluded_leads")
+    reason = models.CharField(max_length=20, default="over_cap")
+    voided = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["delivery"], condition=models.Q(voided=False), name="lead_excluded_once")
         ]
 
 

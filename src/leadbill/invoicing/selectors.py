@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet, Sum
@@ -9,6 +10,7 @@ from django.db.models import QuerySet, Sum
 from leadbill.audit.models import AuditEvent
 from leadbill.domain.money import minor_to_decimal, unit_price_text
 from leadbill.domain.numbers import whole_number
+from leadbill.domain.periods import local_midnight, zone
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice, InvoiceRun, LedgerEntry
 from leadbill.partners.models import Partner
@@ -72,15 +74,8 @@ def invoice_as_dict(inv: Invoice) -> dict[str, Any]:
         "partner": inv.partner.code,
         "seller": inv.seller,
         "buyer": inv.buyer,
-        "period": {
-            "key": inv.period_key,
-            "first_day": inv.period_first_day,
-            "last_day": inv.period_last_day,
-            "start": inv.period_start,
-            "end": inv.period_end,
-        }
-        if inv.period_start
-        else None,
+        "period": period_as_dict(inv),
+        "manual": inv.manual,
         "issue_date": inv.issue_date,
         "due_date": inv.due_date,
         "payment_terms_days": inv.payment_terms_days,
@@ -134,6 +129,21 @@ def invoice_as_dict(inv: Invoice) -> dict[str, Any]:
     }
 
 
+def period_as_dict(inv: Invoice) -> dict[str, Any] | None:
+    """The billed period; a manual invoice's service period has days only, its instants are the local midnights."""
+    if inv.period_first_day is None or inv.period_last_day is None:
+        return None
+    start, end = inv.period_start, inv.period_end
+    if start is None or end is None:
+        tz = zone(inv.entity.timezone)
+        start, end = (
+            local_midnight(inv.period_first_day, tz),
+            local_midnight(inv.period_last_day + timedelta(days=1), tz),
+        )
+    return {"key": inv.period_key, "first_day": inv.period_first_day, "last_day": inv.period_last_day,
+            "start": start, "end": end}  # fmt: skip
+
+
 def run_as_dict(run: InvoiceRun) -> dict[str, Any]:
     return {
         "id": run.pk,
@@ -175,6 +185,12 @@ def preview_as_dict(preview: RunPreview) -> dict[str, Any]:
                 "total": money(d.draft.total_minor, d.draft.currency),
                 "closing_balance": money(d.closing_balance_minor, d.draft.currency),
                 "anomalies": d.anomalies,
+                "cap_effect": {
+                    "policy": d.cap_effect.policy, "leads": d.cap_effect.leads,
+                    "amount": money(d.cap_effect.amount_minor, d.draft.currency),
+                    "price": unit_price_text(d.cap_effect.price_micros, d.draft.currency)
+                    if d.cap_effect.price_micros is not None else None,
+                } if d.cap_effect else None,
                 "lines": [
                     {"kind": line.kind, "description": line.description, "quantity": line.quantity,
                      "unit_price": unit_price_text(line.unit_price_micros, d.draft.currency)

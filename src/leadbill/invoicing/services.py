@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -35,6 +35,7 @@ from leadbill.invoicing.drafting import (
     credits_due,
     draft_for_partner,
     open_adjustments,
+    over_cap_of,
     return_credits,
     run_partners,
     standing_of,
@@ -44,6 +45,7 @@ from leadbill.invoicing.models import (
     Adjustment,
     BilledLead,
     CreditedLead,
+    ExcludedLead,
     Invoice,
     InvoiceLine,
     InvoiceRun,
@@ -98,9 +100,14 @@ def invoice_run_preview(*, entity: Entity, period: Period, partners: Sequence[st
     todo = [p for p in all_partners if p.pk not in done]
     ids = [p.pk for p in todo]
     scope = None if partners is None and not done else ids
-    with transaction.atomic():  # read-only; lets the run's queries tune the session
+    with transaction.atomic():  # writes only temp tables; lets the run's queries tune the session
         f.tune_for_run()
-        facts = f.gather_groups(entity.pk, period, scope)
+        try:
+            over = over_cap_of(entity, period, todo)
+            f.mark_over_cap(over.ids)
+            facts = f.gather_groups(entity.pk, period, scope, over)
+        finally:
+            f.drop_temp_tables()
         _add_activity(entity, period, todo, facts, scope)
     drafts = [pd for pd in _drafts(entity, period, todo, facts) if pd.draft.lines or pd.anomalies or pd.facts.delivered]
     return RunPreview(entity, period, drafts, [p for p in all_partners if p.pk in done])
@@ -419,7 +426,9 @@ def _issue_batch(
         scope = None if whole and not done else ids
         try:
             f.tune_for_run()
-            facts = f.materialise_billable(entity.pk, period, scope)
+            over = over_cap_of(entity, period, partners)
+            f.mark_over_cap(over.ids)
+            facts = f.materialise_billable(entity.pk, period, scope, over)
             _add_activity(entity, period, partners, facts, scope)
             drafts = _drafts(entity, period, partners, facts, lock=True)
             drafts = [d for d in drafts if d.draft.lines]
@@ -473,6 +482,7 @@ def _persist(
     if bands:
         f.allocate_billed_leads(bands)
         _check_allocation(invoices, lines)
+    f.exclude_over_cap({inv.partner_id: inv.pk for inv, pd in zip(invoices, drafts, strict=True) if pd.facts.excluded})
     _record_credits(invoices, drafts, by_invoice)
     _link_adjustments(invoices, drafts)
     if not draft:
@@ -585,7 +595,9 @@ def _bands_for(inv: Invoice, pd: PartnerDraft, lines: list[InvoiceLine]) -> list
             offsets[key] = min(offsets.get(key, line.rank_from), line.rank_from)
     divisor = micros_divisor(inv.currency)
     bands = []
-    for line in lines:
+    # Lines are written in the draft's order (`_lines_from`): the draft line says a delivered-price
+    # line's price range.
+    for line, drafted in zip(lines, pd.draft.lines, strict=True):
         if line.rank_from is None or line.rank_to is None or line.plan_id is None:
             continue
         key = (line.scope, line.bucket, line.plan_id)
@@ -594,6 +606,7 @@ def _bands_for(inv: Invoice, pd: PartnerDraft, lines: list[InvoiceLine]) -> list
             f.BandRow(
                 g.partner_id, g.scope_profile, g.scope_type, g.bucket_invoice, g.plan_id, offsets[key] - 1,
                 line.rank_from, line.rank_to, line.unit_price_micros, divisor, line.pk, inv.pk,
+                over_cap=g.over_cap, price_low=drafted.price_low_micros, price_high=drafted.price_high_micros,
             )
         )  # fmt: skip
     return bands
@@ -697,6 +710,51 @@ def invoice_issue(*, actor: str, invoice: Invoice, issue_date: date | None = Non
         return inv
 
 
+def manual_invoice_create(
+    *,
+    actor: str,
+    partner: Partner,
+    period: Period,
+    lines: Sequence[generation.ManualLine],
+    issue: bool = False,
+    issue_date: date | None = None,
+) -> Invoice:
+    """An invoice of typed lines for one partner and a service period (a set-up fee, a correction).
+
+    Written as a draft, then issued (now, with `issue`, or later) by `invoice_issue`, the same
+    path as a run's drafts: the number is allocated and the parties' details frozen at issue,
+    and the e-invoices render from that snapshot. A manual invoice is not the partner's period
+    invoice: it bills no deliveries and does not stop the period's run (`manual`, and no
+    period instants, so the one-invoice-per-period rule leaves it alone).
+    """
+    if not partner.is_buyer:
+        raise DomainError(f"{partner.code} is not a buyer; invoices are for buyers", field="partner")
+    if period.timezone != partner.entity.timezone:
+        raise DomainError(f"period must be in the entity's time zone {partner.entity.timezone}", field="period")
+    lines = [replace(line, description=field_text(line.description, field=f"lines[{i}].description",
+                                                  max_length=300)) for i, line in enumerate(lines)]  # fmt: skip
+    draft = generation.manual_draft(currency=partner.currency, lines=lines)
+    with transaction.atomic():
+        partner = Partner.objects.select_for_update().select_related("entity").get(pk=partner.pk)
+        entity = partner.entity
+        terms = partner.payment_terms()
+        inv = Invoice.objects.create(
+            entity=entity, partner=partner, kind=Kind.INVOICE, status=Status.DRAFT, series=INVOICE_SERIES,
+            manual=True, period_key=period.key, period_first_day=period.first_day, period_last_day=period.last_day,
+            currency=draft.currency, subtotal_minor=draft.subtotal_minor, tax_minor=draft.tax_minor,
+            total_minor=draft.total_minor,
+            taxes=[{"rate": str(t.rate), "net_minor": t.net_minor, "tax_minor": t.tax_minor} for t in draft.taxes],
+            payment_terms_days=terms, seller=seller_snapshot(entity), buyer=buyer_snapshot(partner),
+        )  # fmt: skip
+        InvoiceLine.objects.bulk_create(_lines_from(inv, draft.lines))
+        audit_record(actor=actor, action="invoice.drafted", obj=inv, entity=entity, manual=True,
+                     partner=partner.code, period=period.key, lines=len(draft.lines),
+                     total_minor=inv.total_minor, currency=inv.currency)  # fmt: skip
+        if issue:
+            inv = invoice_issue(actor=actor, invoice=inv, issue_date=issue_date)
+    return inv
+
+
 def invoices_issue_drafts(
     *, actor: str, entity: Entity, period: Period | None = None, issue_date: date | None = None
 ) -> list[Invoice]:
@@ -718,6 +776,7 @@ def invoice_discard(*, actor: str, invoice: Invoice) -> None:
         audit_record(actor=actor, action=f"{inv.kind}.draft_discarded", obj=inv, partner=inv.partner.code,
                      period=inv.period_key, total_minor=inv.total_minor)  # fmt: skip
         BilledLead.objects.filter(invoice=inv).delete()
+        ExcludedLead.objects.filter(invoice=inv).delete()
         CreditedLead.objects.filter(invoice=inv).delete()
         Adjustment.objects.filter(invoice=inv).update(invoice=None)
         inv.lines.all().delete()
@@ -885,8 +944,9 @@ def invoice_void(
                 reason=f"reverses {inv.number}",
             )  # fmt: skip
         _recover_credits_given_elsewhere(actor, inv)
-        if leads == "rebill":
+        if leads == "rebill":  # its over-cap leads are decided again too
             BilledLead.objects.filter(invoice=inv).update(voided=True)
+            ExcludedLead.objects.filter(invoice=inv).update(voided=True)
         CreditedLead.objects.filter(invoice=inv).update(voided=True)
         Adjustment.objects.filter(invoice=inv).update(invoice=None)
         if inv.kind == Kind.RECEIPT:

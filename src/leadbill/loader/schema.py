@@ -33,10 +33,17 @@ from leadbill.documents.logos import Logo, logo_read
 from leadbill.domain import identifiers
 from leadbill.domain.errors import DomainError, PricingError
 from leadbill.domain.identifiers import aba_routing, account_number
-from leadbill.domain.money import MAX_DECIMAL_CHARS, check_currency, decimal_to_minor, parse_decimal
+from leadbill.domain.money import (
+    MAX_DECIMAL_CHARS,
+    check_currency,
+    decimal_to_minor,
+    parse_decimal,
+    unit_price_to_micros,
+)
 from leadbill.domain.peppol import check_participant_id
 from leadbill.domain.periods import check_day, local_midnight, zone
 from leadbill.domain.pricing import model_from_config
+from leadbill.domain.pricing.base import check_price
 from leadbill.domain.tax import check_rate
 from leadbill.domain.text import check_text
 
@@ -165,6 +172,7 @@ class Address:
     line2: str = ""
     postal_code: str = ""
     city: str = ""
+    region: str = ""
     country: str = ""
 
 
@@ -228,6 +236,8 @@ class PartnerSpec:
     cap_daily: int | None
     cap_weekly: int | None
     cap_monthly: int | None
+    cap_policy: str
+    over_cap_price_micros: int | None
     returns_allowed: bool
     return_max_age_days: int | None
     return_max_share_bp: int | None
@@ -252,6 +262,7 @@ class PartnerSpec:
             "address_line2": self.address.line2,
             "postal_code": self.address.postal_code,
             "city": self.address.city,
+            "region": self.address.region,
             "country": self.address.country,
             "tax_id": self.tax_id,
             "peppol_id": self.peppol_id,
@@ -265,6 +276,8 @@ class PartnerSpec:
             "cap_daily": self.cap_daily,
             "cap_weekly": self.cap_weekly,
             "cap_monthly": self.cap_monthly,
+            "cap_policy": self.cap_policy,
+            "over_cap_price_micros": self.over_cap_price_micros,
             "returns_allowed": self.returns_allowed,
             "return_max_age_days": self.return_max_age_days,
             "return_max_share_bp": self.return_max_share_bp,
@@ -298,15 +311,22 @@ class EntitySpec:
     logo: Logo | None
     lead_types: tuple[LeadTypeSpec, ...]
     partners: tuple[PartnerSpec, ...]
+    mail_from_name: str = ""
+    mail_from_address: str = ""
+    invitation_text: str = ""
+    return_reasons: tuple[str, ...] = ()
+    issue_and_send: bool | None = None  # None: not in the file, the console's choice stays
 
     def columns(self) -> dict[str, Any]:
         """The values of the Entity row (apart from its slug)."""
         return {
+            **({} if self.issue_and_send is None else {"issue_and_send": self.issue_and_send}),
             "legal_name": self.legal_name,
             "address_line1": self.address.line1,
             "address_line2": self.address.line2,
             "postal_code": self.address.postal_code,
             "city": self.address.city,
+            "region": self.address.region,
             "country": self.address.country,
             "tax_id": self.tax_id,
             "email": self.email,
@@ -325,6 +345,10 @@ class EntitySpec:
             "peppol_id": self.peppol_id,
             "invoice_footer": self.invoice_footer,
             "logo_sha256": self.logo.sha256 if self.logo else "",
+            "mail_from_name": self.mail_from_name,
+            "mail_from_address": self.mail_from_address,
+            "invitation_text": self.invitation_text,
+            "return_reasons": list(self.return_reasons),
         }
 
 
@@ -521,6 +545,15 @@ def _integer(minimum: int = 0, maximum: int = _MAX_INT) -> Callable[[Any], int]:
     return convert
 
 
+# What a run does with leads over a cap (leadbill.domain.caps): bill and flag, leave out, or bill at a price.
+CAP_POLICIES = ("flag", "exclude", "price")
+
+
+def _unit_price_micros(value: Any) -> int:
+    """A price per lead as plan prices are read (exact decimal, not negative, at most six decimals)."""
+    return unit_price_to_micros(check_price(value, "over_cap_price"))
+
+
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise DomainError(f"expected true or false, got {_kind(value)}")
@@ -616,6 +649,14 @@ def _address(fields: _Fields, *, country_required: bool) -> Address:
         city=address.text("city", 100),
         country=address.read("country", _country, _REQUIRED if country_required else ""),
     )
+    # The state or province: a code where the country's post uses one (US, CA, AU: domain.regions).
+    from leadbill.domain.regions import region
+
+    country = result.country or ""
+    result = Address(
+        line1=result.line1, line2=result.line2, postal_code=result.postal_code, city=result.city,
+        region=address.read("region", lambda value: region(_text(100)(value), country), ""), country=result.country,
+    )  # fmt: skip
     address.close()
     return result
 
@@ -666,6 +707,33 @@ def _payment_accounts(fields: _Fields) -> tuple[dict[str, str], ...]:
         _unique(fields.problems, seen, values["currency"], f"{path}.currency", f"an account in {values['currency']}")
         accounts.append({k: v for k, v in values.items() if v})
     return tuple(accounts)
+
+
+_mail_from_name = _text(100)
+_invitation_text = _text(2000, multiline=True)
+RETURN_REASONS_MAX = 30
+_return_reason = _text(100)
+
+
+def _return_reasons(fields: _Fields) -> tuple[str, ...]:
+    """`return_reasons`: the reasons partners pick from when returning leads; each once, at most 30."""
+    reasons: list[str] = []
+    seen: dict[Any, str] = {}
+    items = fields.items("return_reasons")
+    if len(items) > RETURN_REASONS_MAX:
+        fields.problem("return_reasons", f"at most {RETURN_REASONS_MAX} reasons, got {len(items)}")
+    for path, raw in items[:RETURN_REASONS_MAX]:
+        try:
+            reason = _return_reason(raw)
+        except DomainError as exc:
+            fields.problems.append(Problem(path, exc.message))
+            continue
+        if not reason:
+            fields.problems.append(Problem(path, "must not be empty"))
+            continue
+        _unique(fields.problems, seen, reason.casefold(), path, f"reason {reason!r}")
+        reasons.append(reason)
+    return tuple(reasons)
 
 
 def _peppol_id(value: Any) -> str:
@@ -737,6 +805,11 @@ class _Reader:
         peppol_id = f.read("peppol_id", _peppol_id, "")
         invoice_footer = f.text("invoice_footer", 500, multiline=True)
         logo = f.read("logo", self._logo, None)
+        mail_from_name = f.read("mail_from_name", _mail_from_name, "")
+        mail_from_address = f.read("mail_from_address", _email, "")
+        invitation_text = f.read("invitation_text", _invitation_text, "")
+        return_reasons = _return_reasons(f)
+        issue_and_send = f.read("issue_and_send", _boolean, None)
 
         lead_types: list[LeadTypeSpec] = []
         seen: dict[Any, str] = {}
@@ -783,6 +856,11 @@ class _Reader:
             logo=logo,
             lead_types=tuple(lead_types),
             partners=tuple(partners),
+            mail_from_name=mail_from_name,
+            mail_from_address=mail_from_address,
+            invitation_text=invitation_text,
+            return_reasons=return_reasons,
+            issue_and_send=issue_and_send,
         )
 
     def partner(
@@ -846,6 +924,10 @@ class _Reader:
         cap_daily = caps.read("daily", _integer(), None)
         cap_weekly = caps.read("weekly", _integer(), None)
         cap_monthly = caps.read("monthly", _integer(), None)
+        cap_policy = caps.read("policy", _choice(CAP_POLICIES), "flag")
+        over_cap_price = caps.read("over_cap_price", _unit_price_micros, None)
+        if cap_policy == "price" and over_cap_price is None and not caps.has("over_cap_price"):
+            caps.problem("over_cap_price", "required with policy: price (the price per lead beyond a cap)")
         caps.close()
 
         returns = f.mapping("returns")
@@ -926,6 +1008,8 @@ class _Reader:
             cap_daily=cap_daily,
             cap_weekly=cap_weekly,
             cap_monthly=cap_monthly,
+            cap_policy=cap_policy,
+            over_cap_price_micros=over_cap_price,
             returns_allowed=returns_allowed,
             return_max_age_days=return_max_age,
             return_max_share_bp=return_max_share,
@@ -998,3 +1082,56 @@ def read_document(data: Any, *, catalog: Catalog | None = None, base_dir: Path |
 def parse_document(text: str, *, catalog: Catalog | None = None, base_dir: Path | None = None) -> SetupDocument:
     """Parse and validate the text of a set-up file; raises SetupFileError."""
     return read_document(load_yaml(text), catalog=catalog, base_dir=base_dir)
+
+
+# --- entity details edited one form at a time (the console) --------------------------------
+
+ENTITY_DETAIL_KEYS = ("address", "tax_id", "email", "phone", "iban", "bic", "payment_accounts", "remit_to",
+                      "mail_from_name", "mail_from_address", "invitation_text", "return_reasons")  # fmt: skip
+
+
+def read_entity_details(raw: Mapping[str, Any], *, country: str) -> dict[str, Any]:
+    """Entity details in the set-up file's shape, read by the set-up file's own rules; only the keys given.
+
+    The console's entity forms each send some of `ENTITY_DETAIL_KEYS` (an address is the whole
+    mapping, region included); what a form does not send is not read and not returned, so a
+    save changes only what the form shows. `country` is the entity's, for a tax id sent without
+    an address. Returns Entity column values; raises SetupFileError with every problem at its
+    set-up path ("address.city", "payment_accounts[1].iban").
+    """
+    from leadbill.domain import regions
+
+    problems: list[Problem] = []
+    f = _Fields(problems, "", dict(raw))
+    out: dict[str, Any] = {}
+    if "address" in raw:
+        address = _address(f, country_required=True)
+        country = address.country or country
+        reported = any(p.path == "address.region" for p in problems)
+        if regions.uses_region(country) and not address.region and not reported:  # printed on its documents
+            problems.append(Problem("address.region", f"required: the {regions.REGION_COUNTRIES[country]} of a "
+                                                      f"{country} address"))  # fmt: skip
+        out.update(
+            address_line1=address.line1, address_line2=address.line2, postal_code=address.postal_code,
+            city=address.city, region=address.region, country=address.country,
+        )  # fmt: skip
+    readers: dict[str, Callable[[], Any]] = {
+        "tax_id": lambda: f.read("tax_id", _tax_id(country), ""),
+        "email": lambda: f.read("email", _email, ""),
+        "phone": lambda: f.text("phone", 40),
+        "iban": lambda: f.read("iban", _iban, ""),
+        "bic": lambda: f.read("bic", _bic, ""),
+        "payment_accounts": lambda: [dict(x) for x in _payment_accounts(f)],
+        "remit_to": lambda: f.read("remit_to", _remit_to, ""),
+        "mail_from_name": lambda: f.read("mail_from_name", _mail_from_name, ""),
+        "mail_from_address": lambda: f.read("mail_from_address", _email, ""),
+        "invitation_text": lambda: f.read("invitation_text", _invitation_text, ""),
+        "return_reasons": lambda: list(_return_reasons(f)),
+    }
+    for key, read in readers.items():
+        if key in raw:
+            out[key] = read()
+    f.close()
+    if problems:
+        raise SetupFileError(problems)
+    return out

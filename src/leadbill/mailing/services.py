@@ -22,6 +22,7 @@ from leadbill.invoicing.models import Invoice, LedgerEntry
 from leadbill.jobs.kick import enqueue_on_commit, kick_rows, kicked_at, needs_kick
 from leadbill.mailing import wording
 from leadbill.mailing.models import EmailSend, LowBalanceAlert, MailSettings, SendState
+from leadbill.mailing.sender import entity_sender
 from leadbill.mailing.transport import PermanentFailure, TemporaryFailure, deliver
 from leadbill.partners.models import Partner
 
@@ -86,7 +87,7 @@ def _send_for(actor: str, invoice: Invoice, purpose: str, to: Sequence[str] | No
     values = _values(invoice)
     return EmailSend(
         entity=invoice.entity, invoice=invoice, partner=invoice.partner, purpose=purpose,
-        sender=ms.sender or settings.DEFAULT_FROM_EMAIL, recipients=recipients,
+        sender=entity_sender(invoice.entity, ms.sender), recipients=recipients,
         reply_to=ms.reply_to or invoice.entity.email, subject=wording.fill(ms.subject_template, values)[:400],
         body=wording.fill(ms.body_template, values), created_by=actor, next_attempt_at=timezone.now(),
     )  # fmt: skip
@@ -184,7 +185,32 @@ def _message(send: EmailSend) -> EmailMessage:
             message.attach(f.name, f.content, f.media_type)
     if send.invoice is not None and send.purpose.startswith("reminder:"):
         _attach_statement(message, send.invoice)
+    if send.invoice is None and send.attach_documents and send.purpose.startswith(SELF_BILLED_PURPOSE):
+        _attach_self_billed(message, int(send.purpose.removeprefix(SELF_BILLED_PURPOSE)))
+    if send.invoice is None and send.attach_documents and send.purpose.startswith("rate_card:"):
+        from leadbill.catalog.notices import attach_rate_card  # a scheduled price change's notice
+
+        attach_rate_card(message, send)
     return message
+
+
+SELF_BILLED_PURPOSE = "self_billed:"  # + the SelfBilledDocument's id (payouts.services.self_billed_email)
+
+
+def _attach_self_billed(message: EmailMessage, document_id: int) -> None:
+    """A self-billed document's PDF and UBL, archived as first produced, like an invoice's."""
+    from leadbill.documents.models import Format
+    from leadbill.documents.services import document_file
+    from leadbill.payouts.models import SelfBilledDocument
+
+    doc = SelfBilledDocument.objects.get(pk=document_id)
+    files = [document_file(doc, Format.PDF, actor="system:mailer")]
+    try:
+        files.append(document_file(doc, Format.UBL, actor="system:mailer"))
+    except DomainError as exc:
+        message.body += f"\n(The UBL e-invoice is not attached: {exc.message})\n"
+    for f in files:
+        message.attach(f.name, f.content, f.media_type)
 
 
 def _attach_statement(message: EmailMessage, invoice: Invoice) -> None:
@@ -309,7 +335,7 @@ def _alert_email(actor: str, partner: Partner, alert: LowBalanceAlert) -> None:
     ms = mail_settings_of(entity)
     fmt = Formatter(entity.locale, partner.currency)
     send = EmailSend.objects.create(
-        entity=entity, partner=partner, purpose=f"low_balance:{alert.pk}", sender=ms.sender or settings.DEFAULT_FROM_EMAIL,
+        entity=entity, partner=partner, purpose=f"low_balance:{alert.pk}", sender=entity_sender(entity, ms.sender),
         recipients=recipients, reply_to=ms.reply_to or entity.email, attach_documents=False,
         subject=f"Low prepay balance: {fmt.money(alert.balance_minor)} with {entity.legal_name}",
         body=(f"Hello,\n\nyour prepaid balance with {entity.legal_name} is {fmt.money(alert.balance_minor)}, under "

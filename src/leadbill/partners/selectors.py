@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from leadbill.domain.money import unit_price_text
 from leadbill.invoicing.selectors import money
 from leadbill.partners.models import Partner
 
@@ -31,6 +32,7 @@ def partner_as_dict(partner: Partner) -> dict[str, Any]:
             "line2": partner.address_line2,
             "postal_code": partner.postal_code,
             "city": partner.city,
+            "region": partner.region,
             "country": partner.country,
         },
         "tax_id": partner.tax_id,
@@ -42,7 +44,15 @@ def partner_as_dict(partner: Partner) -> dict[str, Any]:
         "billing_mode": partner.billing_mode,
         "credit_limit": money(partner.credit_limit_minor, c),
         "low_balance_alert": money(partner.low_balance_minor, c),
-        "caps": {"daily": partner.cap_daily, "weekly": partner.cap_weekly, "monthly": partner.cap_monthly},
+        "caps": {
+            "daily": partner.cap_daily,
+            "weekly": partner.cap_weekly,
+            "monthly": partner.cap_monthly,
+            "policy": partner.cap_policy,
+            "over_cap_price": unit_price_text(partner.over_cap_price_micros, c)
+            if partner.over_cap_price_micros is not None
+            else None,
+        },
         "returns": {
             "allowed": partner.returns_allowed,
             "max_age_days": partner.return_max_age_days,

@@ -42,7 +42,8 @@ class SellerProfile(models.Model):
     tax_rate_bp = models.PositiveIntegerField(null=True, blank=True, help_text="None: no tax is added")
     logo_sha256 = models.CharField(max_length=64, blank=True)
     footer = models.CharField(max_length=500, blank=True)
-    number_prefix = models.CharField(max_length=20, help_text="the partner's own self-invoice series")
+    # As long as a number series' prefix (entities.NumberSeries.prefix), so a partner's name fits whole.
+    number_prefix = models.CharField(max_length=30, help_text="the partner's own self-invoice series")
     decided_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField()
     updated_by = models.CharField(max_length=200)
@@ -54,8 +55,9 @@ class SellerProfile(models.Model):
         return {f: getattr(self, f) for f in DETAIL_FIELDS}
 
 
-DETAIL_FIELDS = ("legal_name", "address_line1", "address_line2", "postal_code", "city", "country", "tax_id",
-                 "email", "phone", "iban", "bic", "peppol_id")  # fmt: skip
+DETAIL_FIELDS = ("legal_name", "address_line1", "address_line2", "postal_code", "city", "region", "country",
+                 "tax_id", "email", "phone", "iban", "bic", "routing_number", "account_number",
+                 "peppol_id")  # fmt: skip
 
 
 class Agreement(models.Model):

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
 
+from leadbill.domain import payouts as p
 from leadbill.domain import selfbilling as sb
 from leadbill.domain.document import SELF_BILLED_CREDIT_NOTE, SELF_BILLED_INVOICE, TYPE_CODES
 from leadbill.entities.models import Entity
 from leadbill.invoicing.selectors import money
 from leadbill.partners.models import Partner
-from leadbill.payouts.models import Agreement, Payout, SelfBilledDocument, SellerProfile, SupplierInvoice
+from leadbill.payouts.models import Agreement, Payout, PayoutLine, SelfBilledDocument, SellerProfile, SupplierInvoice
 
 
 def type_code(doc: SelfBilledDocument) -> str:
@@ -123,3 +125,66 @@ def _status(entity: Entity, profile: SellerProfile | None, agreement: Agreement 
         "tax_rate": None if profile is None or profile.tax_rate_bp is None else str(
             Decimal(profile.tax_rate_bp).scaleb(-2)),
     }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Amounts:
+    """Net, tax and total of a payout as its pages show them, at every status.
+
+    Once ready, the stored figures (the self-billed documents' own). Before, the tax the
+    self-invoice will carry, from the supplier's rate in its self-billing details, computed
+    the way `services._self_bill` will (per rate on the sum of lines; deductions at the rate
+    they were paid at): so approving a payout never changes what it was seen to cost.
+    `estimated` says the tax is not yet on a document; `rate` is the supplier's rate used.
+    """
+
+    net_minor: int
+    tax_minor: int
+    total_minor: int
+    estimated: bool = False
+    rate: Decimal | None = None
+    self_billed: bool = True  # False: no self-invoice will carry tax (not opted in, switch off)
+
+
+ESTIMATED_STATUSES = frozenset({p.DRAFT, p.PENDING})
+
+
+def payout_amounts(payouts: Sequence[Payout]) -> dict[int, Amounts]:
+    """`Amounts` of each payout, in three queries however many (agreements, profiles, line sums)."""
+    out = {po.pk: Amounts(po.amount_minor, po.tax_minor, po.total_minor) for po in payouts}
+    open_ = [po for po in payouts if po.status in ESTIMATED_STATUSES]
+    if not open_:
+        return out
+    partner_ids = {po.partner_id for po in open_}
+    opted = set(
+        Agreement.objects.filter(partner_id__in=partner_ids, withdrawn_at__isnull=True).values_list(
+            "partner_id", flat=True
+        )
+    )
+    rates = dict(SellerProfile.objects.filter(partner_id__in=partner_ids).values_list("partner_id", "tax_rate_bp"))
+    sums: dict[int, list[tuple[bool, int, int]]] = {}
+    rows = (
+        PayoutLine.objects.filter(payout__in=open_)
+        .values("payout_id", "kind", "tax_rate_bp")
+        .annotate(net=Sum("amount_minor"))
+        .order_by()
+    )
+    for row in rows:
+        sums.setdefault(row["payout_id"], []).append((row["kind"] == p.DEDUCTION, row["tax_rate_bp"], row["net"]))
+    for po in open_:
+        if not (po.entity.self_billing and po.partner_id in opted):
+            out[po.pk] = Amounts(po.amount_minor, 0, po.amount_minor, estimated=True, self_billed=False)
+            continue
+        rate_bp = rates.get(po.partner_id) or 0
+        charges = [(_percent(rate_bp), net) for deduction, _, net in sums.get(po.pk, []) if not deduction]
+        taken = [(_percent(bp or rate_bp), -net) for deduction, bp, net in sums.get(po.pk, []) if deduction]
+        tax = (sb.totals(charges, po.currency).tax_minor if charges else 0) - (
+            sb.totals(taken, po.currency).tax_minor if taken else 0
+        )
+        rate = None if rates.get(po.partner_id) is None else _percent(rate_bp)
+        out[po.pk] = Amounts(po.amount_minor, tax, po.amount_minor + tax, estimated=True, rate=rate)
+    return out
+
+
+def _percent(bp: int) -> Decimal:
+    return (Decimal(bp) / 100).quantize(Decimal("0.01"))

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from leadbill.console.forms import TextForm
+from leadbill.domain import selfbilling as sb
 from leadbill.payouts.models import SellerProfile
 from leadbill.payouts.services import default_prefix
 
@@ -20,12 +21,22 @@ class SellerDetailsForm(TextForm):
     address_line2 = forms.CharField(max_length=200, required=False, label="Address line 2")
     postal_code = forms.CharField(max_length=20, label="Postal code")
     city = forms.CharField(max_length=100)
-    country = forms.CharField(max_length=2, help_text="two letters, e.g. DE")
+    region = forms.CharField(
+        max_length=100, required=False, label="State or province",
+        help_text="required in the US, Canada and Australia: e.g. NY, ON, NSW",
+    )  # fmt: skip
+    country = forms.CharField(max_length=2, help_text="two letters, e.g. DE or US")
     tax_id = forms.CharField(max_length=40, label="Tax id", help_text="your VAT number, or your tax registration")
     email = forms.CharField(max_length=254, required=False, label="Billing email")
     phone = forms.CharField(max_length=40, required=False)
     iban = forms.CharField(max_length=40, required=False, label="IBAN", help_text="where your payouts are paid")
-    bic = forms.CharField(max_length=11, required=False, label="BIC")
+    bic = forms.CharField(max_length=11, required=False, label="BIC", help_text="with an IBAN; SWIFT code for wires")
+    routing_number = forms.CharField(
+        max_length=9, required=False, label="ABA routing number", help_text="US banks, instead of an IBAN: 9 digits"
+    )
+    account_number = forms.CharField(
+        max_length=17, required=False, label="Account number", help_text="US banks: with the routing number"
+    )
     peppol_id = forms.CharField(
         max_length=60, required=False, label="Peppol id", help_text="scheme:id, if you have one"
     )
@@ -33,27 +44,40 @@ class SellerDetailsForm(TextForm):
         max_length=8, required=False, label="Tax rate %", help_text="added to each payout; leave empty for none"
     )
     number_prefix = forms.CharField(
-        max_length=20, required=False, label="Number prefix", help_text="your self-invoices are numbered PREFIX000001…"
+        max_length=30, required=False, label="Number prefix", help_text="your self-invoices are numbered PREFIX000001…"
     )
     footer = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}),
                              help_text="printed at the foot of your self-invoices")  # fmt: skip
     logo = forms.FileField(required=False, help_text="PNG, JPEG or SVG, at most 1 MB")
 
-    # Required for a self-invoice, but saving an incomplete draft is allowed: the page says what is missing.
+    # Required for a self-invoice (the page marks them, `required_for`), but saving an incomplete
+    # draft is allowed: the page says what is missing.
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.required = False
 
+    BANK = ("iban", "bic", "routing_number", "account_number")
+
+    @staticmethod
+    def required_for(country: str) -> frozenset[str]:
+        """The fields a self-invoice needs from a seller in `country` (the state where its post uses one)."""
+        return frozenset(sb.required_fields(country))
+
+    @staticmethod
+    def suggested(partner: Any) -> dict[str, Any]:
+        """What the business has on file for the partner: the form starts from it until details are saved."""
+        return {
+            "legal_name": partner.legal_name or partner.name, "address_line1": partner.address_line1,
+            "address_line2": partner.address_line2, "postal_code": partner.postal_code, "city": partner.city,
+            "region": partner.region, "country": partner.country, "tax_id": partner.tax_id,
+            "email": partner.contact_email, "number_prefix": default_prefix(partner),
+        }  # fmt: skip
+
     @classmethod
     def initial_from(cls, profile: SellerProfile | None, partner: Any) -> dict[str, Any]:
         if profile is None:
-            return {
-                "legal_name": partner.legal_name or partner.name, "address_line1": partner.address_line1,
-                "address_line2": partner.address_line2, "postal_code": partner.postal_code, "city": partner.city,
-                "country": partner.country, "tax_id": partner.tax_id, "email": partner.contact_email,
-                "number_prefix": default_prefix(partner),
-            }  # fmt: skip
+            return cls.suggested(partner)
         initial = profile.details()
         rate = profile.tax_rate_bp
         initial.update(tax_rate="" if rate is None else f"{Decimal(rate).scaleb(-2).normalize():f}", number_prefix=profile.number_prefix,

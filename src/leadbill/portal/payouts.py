@@ -24,7 +24,7 @@ from leadbill.partners.models import Partner
 from leadbill.payouts import services
 from leadbill.payouts.agreement import VERSION, agreement_text
 from leadbill.payouts.models import Agreement, Payout, SelfBilledDocument, SellerProfile, SupplierInvoice
-from leadbill.payouts.selectors import partner_payouts, type_code
+from leadbill.payouts.selectors import partner_payouts, payout_amounts, type_code
 from leadbill.portal.forms import SellerDetailsForm
 from leadbill.web.access import actor_of, portal_view
 
@@ -119,14 +119,36 @@ def _self_billing_page(request: HttpRequest, *, onboarding: bool) -> HttpRespons
                     messages.success(request, "Your seller details are saved.")
                     return redirect(target)
     profile = SellerProfile.objects.filter(partner=partner).first()
+    # What is missing from what the partner has saved; before its first save, from the details the
+    # form shows (taken from its account), so the page never calls a filled-in field missing.
+    shown = profile.details() if profile else SellerDetailsForm.suggested(partner)
+    country = str((form.data.get("country") if form.is_bound else shown.get("country")) or "").strip().upper()
+    required = SellerDetailsForm.required_for(country)
     context: dict[str, Any] = {
         "nav": "self_billing", "form": form, "profile": profile, "agreement": agreement, "error": error,
         "offered": entity.self_billing, "can_sign": signer.is_main_contact, "onboarding": onboarding,
-        "missing": sb.missing_details(profile.details() if profile else {}), "version": VERSION,
+        "missing": sb.missing_details(shown), "unsaved": profile is None,
+        "required": required, "version": VERSION,
+        "groups": _groups(form, required),
+        "waiting": 0 if agreement else partner_payouts(partner).filter(
+            status="ready", documents__isnull=True, supplier_invoices__isnull=True).count(),
         "text": agreement_text(entity=entity.legal_name, partner=partner.legal_name or partner.name),
         "history": Agreement.objects.filter(partner=partner).order_by("-accepted_at"),
     }  # fmt: skip
     return render(request, "portal/self_billing.html", context, status=400 if error or form.errors else 200)
+
+
+FIELD_GROUPS = (
+    ("Who you are", ("legal_name", "tax_id", "email", "phone", "peppol_id")),
+    ("Address", ("address_line1", "address_line2", "postal_code", "city", "region", "country")),
+    ("Where you are paid", ("iban", "bic", "routing_number", "account_number")),
+    ("Your self-invoices", ("tax_rate", "number_prefix", "footer", "logo")),
+)
+
+
+def _groups(form: SellerDetailsForm, required: frozenset[str]) -> list[tuple[str, list[tuple[Any, bool]]]]:
+    """The form's fields in the groups the page shows, each with whether a self-invoice needs it."""
+    return [(title, [(form[name], name in required) for name in names]) for title, names in FIELD_GROUPS]
 
 
 @portal_view
@@ -145,8 +167,12 @@ def onboarding(request: HttpRequest) -> HttpResponse:
 @portal_view
 def payouts(request: HttpRequest) -> HttpResponse:
     partner = _supplier(request)
-    rows = partner_payouts(partner).order_by("-period_start", "-pk")[:200]
-    return render(request, "portal/payouts.html", {"rows": rows, "nav": "payouts",
+    rows = list(partner_payouts(partner).order_by("-period_start", "-pk")[:200])
+    shown = payout_amounts(rows)
+    for po in rows:
+        po.shown = shown[po.pk]  # type: ignore[attr-defined]
+    estimated = any(a.estimated and a.self_billed for a in shown.values())
+    return render(request, "portal/payouts.html", {"rows": rows, "nav": "payouts", "estimated": estimated,
                                                    "status": services.agreement_in_force(partner)})  # fmt: skip
 
 
@@ -180,7 +206,8 @@ def payout(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("portal:payout", pk=po.pk)
     documents = [(doc, type_code(doc)) for doc in po.documents.order_by("sequence")]
     context = {
-        "po": po, "lines": po.lines.all(), "documents": documents, "uploads": po.supplier_invoices.order_by("pk"),
+        "po": po, "lines": po.lines.all(), "documents": documents, "shown": payout_amounts([po])[po.pk],
+        "uploads": po.supplier_invoices.order_by("pk"),
         "can_upload": not documents and po.status in ("pending", "ready", "paid"), "error": error, "nav": "payouts",
     }  # fmt: skip
     return render(request, "portal/payout.html", context, status=400 if error else 200)

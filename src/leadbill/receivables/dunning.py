@@ -16,7 +16,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -33,6 +32,7 @@ from leadbill.entities.models import Entity
 from leadbill.invoicing.models import OPEN_STATUSES, BilledLead, Invoice, Kind
 from leadbill.mailing import wording
 from leadbill.mailing.models import EmailSend
+from leadbill.mailing.sender import entity_sender
 from leadbill.partners.models import Partner
 from leadbill.receivables.reminder_models import DEFAULT_STEPS, ReminderPause, ReminderPolicy
 from leadbill.receivables.selectors import with_open
@@ -187,7 +187,7 @@ def _queue(inv: Invoice, index: int, step: dict[str, Any], days: int, recipients
         with transaction.atomic():
             send = EmailSend.objects.create(
                 entity=inv.entity, invoice=inv, partner=inv.partner, purpose=f"{PURPOSE}{index}",
-                sender=ms.sender or settings.DEFAULT_FROM_EMAIL, recipients=recipients,
+                sender=entity_sender(inv.entity, ms.sender), recipients=recipients,
                 reply_to=ms.reply_to or inv.entity.email, subject=wording.fill(step["subject"], values)[:400],
                 body=wording.fill(step["body"], values), attach_documents=True,
                 created_by=ACTOR, next_attempt_at=now,

@@ -61,3 +61,54 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schedule_id} {self.period_key}"
+
+
+class SchedulerHeartbeat(models.Model):
+    """The last tick of a scheduler process (`leadbill scheduler`, or `--once` from cron).
+
+    One row per scheduler name, updated in place on every tick, so pages can say whether
+    anything is making the scheduled runs at all: a schedule with no live scheduler
+    is a promise nobody keeps.
+    """
+
+    name = models.CharField(max_length=40, primary_key=True, default="scheduler")
+    last_tick_at = models.DateTimeField()
+    host = models.CharField(max_length=200, blank=True, help_text="host name and process id of the last tick")
+    ticks = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} last ticked {self.last_tick_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RunActionKind(models.TextChoices):
+    EMAIL = "email", "Email all"
+    DOWNLOAD = "download", "Download all"
+
+
+class RunAction(models.Model):
+    """A bulk action on an issued run's documents ("Email all", "Download all"), done as a background task.
+
+    `done` of `total` is the progress the run page polls; `failures` names each document
+    that could not be handled, and why. A download keeps no file of its own: the task
+    archives every PDF (the slow part), and the zip is streamed from the archive.
+    """
+
+    run = models.ForeignKey("invoicing.InvoiceRun", on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(max_length=10, choices=RunActionKind.choices)
+    actor = models.CharField(max_length=200)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failures = models.JSONField(default=dict, blank=True, help_text="document number -> why it was not handled")
+    outcome = models.JSONField(default=dict, blank=True, help_text='counts: {"queued": 12, "already": 3}')
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "kind", "-id"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of run {self.run_id}"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else (100 if self.finished_at else 0)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -27,7 +27,7 @@ from leadbill.domain.errors import DomainError
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import InvoiceRun, ItemState
 from leadbill.partners.models import Partner
-from leadbill.scheduling.models import Frequency, Schedule, ScheduledRun
+from leadbill.scheduling.models import Frequency, Schedule, ScheduledRun, SchedulerHeartbeat
 
 logger = logging.getLogger(__name__)
 ACTOR = "system:scheduler"
@@ -145,6 +145,7 @@ class Tick:
 def scheduler_tick(*, now: datetime | None = None) -> Tick:
     """Start every due run not started yet, then sweep: retries that fell due, stalled runs."""
     now = now or timezone.now()
+    heartbeat_record(now)
     tick = Tick()
     for schedule in Schedule.objects.exclude(frequency=Frequency.MANUAL).select_related("entity", "partner"):
         rule = rule_of(schedule)
@@ -168,6 +169,24 @@ def scheduler_tick(*, now: datetime | None = None) -> Tick:
                 tick.started.append(started)
     tick.swept = sweep(now)
     return tick
+
+
+def heartbeat_record(now: datetime, name: str = "scheduler") -> None:
+    """Note that a scheduler ticked, for the pages that promise scheduled runs.
+
+    Not audited: it is the process's pulse (every 30 s), not a decision anyone made.
+    """
+    import os
+    import socket
+
+    host = f"{socket.gethostname()}:{os.getpid()}"[:200]
+    updated = SchedulerHeartbeat.objects.filter(name=name).update(last_tick_at=now, host=host, ticks=F("ticks") + 1)
+    if not updated:
+        try:
+            with transaction.atomic():
+                SchedulerHeartbeat.objects.create(name=name, last_tick_at=now, host=host, ticks=1)
+        except IntegrityError:  # a second scheduler created it first
+            SchedulerHeartbeat.objects.filter(name=name).update(last_tick_at=now, host=host, ticks=F("ticks") + 1)
 
 
 def _start(schedule: Schedule, due: rules.Due) -> ScheduledRun | None:
@@ -253,3 +272,15 @@ def scheduler_loop(*, interval: float = 30.0, stop: Any = None) -> None:
             stop.wait(wait)
         else:
             time.sleep(wait)
+
+
+def issue_and_send_set(*, actor: str, entity: Entity, on: bool) -> Entity:
+    """Whether issuing from the console also emails each document (`Entity.issue_and_send`)."""
+    with transaction.atomic():
+        locked = Entity.objects.select_for_update().get(pk=entity.pk)
+        if locked.issue_and_send != on:
+            locked.issue_and_send = on
+            locked.save(update_fields=["issue_and_send"])
+            audit_record(actor=actor, action="entity.issue_and_send", obj=locked, entity=locked, on=on)
+    entity.issue_and_send = on
+    return entity

@@ -65,7 +65,7 @@ def staff_add(
         membership = StaffMembership.objects.create(user=user, entity=entity, role=role)
         audit_record(actor=actor, action="staff.added", obj=membership, entity=entity, email=email, role=role)
         if invite:
-            transaction.on_commit(lambda: mail.send_invitation(user, base_url=base_url, place=entity.legal_name))
+            transaction.on_commit(lambda: mail.send_invitation(user, base_url=base_url, entity=entity))
     return membership
 
 
@@ -122,7 +122,9 @@ def partner_user_invite(
         audit_record(actor=actor, action="partner_user.invited", obj=access, entity=partner.entity,
                      partner=partner.code, email=email, main_contact=main_contact)  # fmt: skip
         if password is None:
-            transaction.on_commit(lambda: mail.send_invitation(user, base_url=base_url, place=partner.name))
+            transaction.on_commit(
+                lambda: mail.send_invitation(user, base_url=base_url, entity=partner.entity, place=partner.name)
+            )
     return access
 
 

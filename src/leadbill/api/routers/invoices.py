@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +19,7 @@ from leadbill.api.common import (
     keyset_page,
     partner_for,
     partner_in_body,
+    period_for,
     same_currency,
 )
 from leadbill.api.models import Scope
@@ -32,6 +34,7 @@ from leadbill.api.schemas import (
     InvoiceOut,
     InvoicePage,
     IssueIn,
+    ManualInvoiceIn,
     PaymentIn,
     PaymentOut,
     PaymentSaved,
@@ -43,6 +46,8 @@ from leadbill.api.schemas import (
 from leadbill.documents.models import Format
 from leadbill.documents.services import document_file
 from leadbill.domain.errors import DomainError
+from leadbill.domain.generation import ManualLine
+from leadbill.domain.money import parse_decimal
 from leadbill.invoicing.models import Adjustment, Invoice, Kind, Payment, Status
 from leadbill.invoicing.selectors import display_number, invoice_as_dict, money
 from leadbill.invoicing.services import (
@@ -51,6 +56,7 @@ from leadbill.invoicing.services import (
     invoice_discard,
     invoice_issue,
     invoice_void,
+    manual_invoice_create,
     payment_record,
 )
 
@@ -233,6 +239,26 @@ def post_credit_note(request: HttpRequest, payload: CreditNoteIn) -> Reply[dict[
         returns=payload.returns, adjustments=payload.adjustments,
     )  # fmt: skip
     return Reply(201, invoice_out(request, invoice_for(key, note.number or "")))
+
+
+@router.post(
+    "/manual-invoices",
+    response={201: InvoiceOut, ERRORS: Problem},
+    summary="A manual invoice of typed lines for one partner and period (a draft, or issued now)",
+)
+def post_manual_invoice(request: HttpRequest, payload: ManualInvoiceIn) -> Reply[dict[str, Any]]:
+    key = require(request, *FULL)
+    partner = partner_in_body(key, payload.partner)
+    same_currency(payload.currency, partner.currency, f"partner {partner.code!r}")
+    rate = Decimal(partner.tax_rate()).scaleb(-2)
+    lines = [
+        ManualLine(line.description, line.quantity, parse_decimal(line.unit_price, field=f"lines[{i}].unit_price"),
+                   parse_decimal(line.tax_rate, field=f"lines[{i}].tax_rate") if line.tax_rate is not None else rate)
+        for i, line in enumerate(payload.lines)
+    ]  # fmt: skip
+    inv = manual_invoice_create(actor=key.actor, partner=partner, period=period_for(key, payload.period),
+                                lines=lines, issue=payload.issue, issue_date=payload.issue_date)  # fmt: skip
+    return Reply(201, invoice_out(request, invoice_for(key, display_number(inv))))
 
 
 def adjustment_as_dict(adj: Adjustment) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""`leadbill invoices list|show|pay|void|credit-note`."""
+"""`leadbill invoices list|show|pay|void|credit-note|manual`."""
 
 from __future__ import annotations
 
@@ -65,6 +65,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
     p.add_argument("--json", action="store_true", help="print the credit note as JSON")
     p.set_defaults(handler=credit_note)
+    p = actions.add_parser("manual", help="a manual invoice of typed lines for one partner and period")
+    p.add_argument("partner", help="partner code")
+    p.add_argument("--period", required=True, help="the period it is for: 2026-03, 2026-W10 or 2026-03-01..2026-03-15")
+    p.add_argument(
+        "--line",
+        action="append",
+        required=True,
+        metavar="DESCRIPTION;QUANTITY;PRICE[;TAX%]",
+        help='one line, repeatable: "Set-up fee;1;250.00;20" (tax: default the partner\'s rate; '
+        "a negative quantity is a credit line)",
+    )
+    p.add_argument("--issue", action="store_true", help="issue it now (numbered); without it: a draft to review")
+    p.add_argument("--issue-date", help="with --issue: YYYY-MM-DD (default: today in the entity's time zone)")
+    p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
+    p.add_argument("--json", action="store_true", help="print the invoice as JSON")
+    p.set_defaults(handler=manual_invoice)
+
     p = actions.add_parser("pdf", help="the document as PDF/A (archived the first time it is produced)")
     p.add_argument("number", help="the document number, e.g. US-000028")
     p.add_argument("--entity", help=entity_of_number)
@@ -227,6 +244,41 @@ def credit_note(args: argparse.Namespace) -> int:
         print_json(invoice_as_dict(note))
     else:
         console.print(f"Credit note {note.number} issued: {amount(note.total_minor, note.currency)}")
+    return 0
+
+
+def manual_invoice(args: argparse.Namespace) -> int:
+    from decimal import Decimal
+
+    from leadbill.cli.lookups import period_of
+    from leadbill.domain.generation import ManualLine
+    from leadbill.domain.money import parse_decimal
+    from leadbill.domain.numbers import whole_number
+    from leadbill.invoicing.selectors import display_number, invoice_as_dict
+    from leadbill.invoicing.services import manual_invoice_create
+
+    entity = entity_of(args.entity)
+    partner = partner_of(entity, args.partner)
+    rate = Decimal(partner.tax_rate()).scaleb(-2)
+    lines = []
+    for i, text in enumerate(args.line, start=1):
+        parts = [part.strip() for part in text.split(";")]
+        if len(parts) not in (3, 4):
+            raise CommandError(f"--line {i}: give DESCRIPTION;QUANTITY;PRICE or DESCRIPTION;QUANTITY;PRICE;TAX%")
+        negative = parts[1].startswith("-")
+        quantity = whole_number(parts[1][1:] if negative else parts[1], max_digits=10)
+        if quantity is None:
+            raise CommandError(f"--line {i}: quantity {parts[1]!r} is not a whole number")
+        lines.append(ManualLine(parts[0], -quantity if negative else quantity,
+                                parse_decimal(parts[2], field=f"line {i} price"),
+                                parse_decimal(parts[3], field=f"line {i} tax") if len(parts) == 4 else rate))  # fmt: skip
+    inv = manual_invoice_create(actor=args.actor, partner=partner, period=period_of(entity, args.period), lines=lines,
+                                issue=args.issue, issue_date=day_of(args.issue_date))  # fmt: skip
+    if args.json:
+        print_json(invoice_as_dict(inv))
+    else:
+        state = f"issued as {inv.number}" if inv.number else f"saved as {display_number(inv)} (a draft: issue it)"
+        console.print(f"Manual invoice for {partner.code} {state}: {amount(inv.total_minor, inv.currency)}")
     return 0
 
 

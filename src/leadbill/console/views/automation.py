@@ -1,64 +1,93 @@
-"""Automation (admins): the entity's billing schedule, email templates, webhook endpoints and their log."""
+"""Automation: billing schedules (the entity's and each partner's cycle), issue-and-send, email, webhooks.
+
+Schedules and issue-and-send are finance's work: finance staff set them. The sender and
+templates of every email, and webhook endpoints (whose signing secrets this page shows),
+are the entity's own settings and stay with admins: those sections are not even shown to
+finance.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from leadbill.console.lookups import entity_of, perform
+from leadbill.console.lookups import entity_of, partner_or_404, perform
 from leadbill.domain.errors import DomainError
 from leadbill.domain.numbers import whole_number
 from leadbill.domain.schedules import WEEKDAYS, clock, read_clock
 from leadbill.entities.models import Entity
 from leadbill.mailing.services import mail_settings_of, mail_settings_set
 from leadbill.mailing.wording import PLACEHOLDERS
+from leadbill.partners.models import Partner
 from leadbill.scheduling.models import Frequency, Schedule, ScheduledRun
-from leadbill.scheduling.services import describe, next_due, schedule_of, schedule_set
+from leadbill.scheduling.selectors import partner_cycle, scheduler_status
+from leadbill.scheduling.services import (
+    describe,
+    issue_and_send_set,
+    next_due,
+    schedule_clear,
+    schedule_of,
+    schedule_set,
+)
 from leadbill.web.access import actor_of, console_view
 from leadbill.web.models import Role
 from leadbill.webhooks.models import EVENT_TYPES, Delivery, Endpoint
 from leadbill.webhooks.services import delivery_retry, endpoint_add, endpoint_set_active
 
 ADMIN = Role.ADMIN
+FINANCE = Role.FINANCE
 LOG_SIZE = 50
+FOLLOW = "follow"  # a partner's cycle: no schedule of its own, the entity's applies
 
 
 def _back(entity: Entity) -> Callable[[], HttpResponse]:
     return lambda: redirect("console:automation", entity=entity.slug)
 
 
-@console_view(read=ADMIN, write=ADMIN)
+@console_view(write=FINANCE)
 def automation(request: HttpRequest) -> HttpResponse:
-    entity = entity_of(request)
+    return _page(request, entity_of(request))
+
+
+def _page(request: HttpRequest, entity: Entity, form: dict[str, Any] | None = None,
+          errors: dict[str, str] | None = None, status: int = 200) -> HttpResponse:  # fmt: skip
+    """The page; after a refused schedule, with what was typed and the errors beside their fields."""
     schedule = schedule_of(entity)
-    endpoints = list(Endpoint.objects.filter(entity=entity).order_by("pk"))
-    log = list(
-        Delivery.objects.filter(endpoint__entity=entity).select_related("event", "endpoint").order_by("-pk")[:LOG_SIZE]
-    )
+    admin = request.membership.can(ADMIN)  # type: ignore[attr-defined]
     context = {
         "nav": "automation",
         "schedule": schedule,
         "described": describe(schedule)["description"] if schedule else "manual only",
         "due": next_due(schedule) if schedule else None,
-        "form": _schedule_values(schedule),
+        "form": form or schedule_values(schedule),
+        "errors": errors or {},
         "weekdays": list(enumerate(WEEKDAYS)),
         "frequencies": Frequency.choices,
         "recent": ScheduledRun.objects.filter(schedule__entity=entity).select_related("schedule__partner", "run")
         .order_by("-due_at")[:12],
-        "overrides": entity.schedules.filter(partner__isnull=False).select_related("partner").order_by("partner__code"),
-        "mail": mail_settings_of(entity),
-        "placeholders": PLACEHOLDERS,
-        "endpoints": endpoints,
-        "event_types": EVENT_TYPES,
-        "log": log,
+        "overrides": [
+            {"partner": o.partner, "description": describe(o)["description"]}
+            for o in entity.schedules.filter(partner__isnull=False).select_related("partner").order_by("partner__name")
+        ],
+        "scheduled": Schedule.objects.filter(entity=entity).exclude(frequency=Frequency.MANUAL).exists(),
+        "heartbeat": scheduler_status(),
     }  # fmt: skip
-    return render(request, "console/automation.html", context)
+    if admin:
+        context |= {
+            "mail": mail_settings_of(entity), "placeholders": PLACEHOLDERS,
+            "endpoints": list(Endpoint.objects.filter(entity=entity).order_by("pk")), "event_types": EVENT_TYPES,
+            "log": list(Delivery.objects.filter(endpoint__entity=entity).select_related("event", "endpoint")
+                        .order_by("-pk")[:LOG_SIZE]),
+        }  # fmt: skip
+    return render(request, "console/automation.html", context, status=status)
 
 
-def _schedule_values(schedule: Schedule | None) -> dict[str, object]:
+def schedule_values(schedule: Schedule | None) -> dict[str, Any]:
     """The form's values: the saved schedule, or the model's defaults (manual, monthly time 06:00)."""
     s = schedule or Schedule()
     return {
@@ -69,30 +98,103 @@ def _schedule_values(schedule: Schedule | None) -> dict[str, object]:
     }  # fmt: skip
 
 
-def _day(request: HttpRequest, name: str) -> int:
-    day = whole_number(request.POST.get(name, "0"), max_digits=1)
+FIELDS_OF = {"window_start": "start_time", "window_end": "end_time", "generate_at": "generate_time"}
+
+
+def _typed(post: Any) -> dict[str, Any]:
+    """What was sent, as the form shows it again (weekdays as numbers where they are numbers)."""
+    values: dict[str, Any] = {k: str(post.get(k, "")).strip()[:20] for k in
+                              ("frequency", "start_time", "end_time", "generate_time")}  # fmt: skip
+    for name in ("start_day", "end_day", "generate_day"):
+        day = whole_number(str(post.get(name, "")), max_digits=1)
+        values[name] = day if day is not None else post.get(name, "")
+    values |= {"draft": post.get("draft") == "on", "send_email": post.get("send_email") == "on"}
+    return values
+
+
+def _day(post: Any, name: str) -> int:
+    day = whole_number(str(post.get(name, "0")), max_digits=1)
     if day is None or day > 6:
-        raise DomainError(f"{name}: choose a weekday", field=name)
+        raise DomainError("choose a weekday", field=name)
     return day
 
 
+def _save_schedule(request: HttpRequest, entity: Entity, partner: Partner | None) -> Schedule:
+    """Read the form (weekly fields only for weekly: the page hides and disables them otherwise) and save."""
+    post = request.POST
+    frequency = post.get("frequency", "")
+    kwargs: dict[str, Any] = {}
+    if frequency == Frequency.WEEKLY:
+        kwargs = {"window_start": (_day(post, "start_day"), read_clock(post.get("start_time", ""), "start_time")),
+                  "window_end": (_day(post, "end_day"), read_clock(post.get("end_time", ""), "end_time")),
+                  "generate_at": (_day(post, "generate_day"),
+                                  read_clock(post.get("generate_time", ""), "generate_time"))}  # fmt: skip
+    elif frequency == Frequency.MONTHLY:
+        kwargs = {"generate_at": (0, read_clock(post.get("generate_time", "") or "06:00", "generate_time"))}
+    draft, send_email = post.get("draft") == "on", post.get("send_email") == "on"
+    if frequency == Frequency.MANUAL:  # the boxes are hidden for manual: keep what they said
+        kept = schedule_of(entity, partner) or Schedule()
+        draft, send_email = kept.draft, kept.send_email
+    return schedule_set(actor=actor_of(request), entity=entity, partner=partner, frequency=frequency,
+                        draft=draft, send_email=send_email, **kwargs)  # fmt: skip
+
+
+def _errors(exc: DomainError) -> dict[str, str]:
+    name = FIELDS_OF.get(exc.field or "", exc.field or "frequency")
+    return {name: exc.message}
+
+
 @require_POST
-@console_view(read=ADMIN, write=ADMIN)
+@console_view(read=FINANCE, write=FINANCE)
 def schedule_save(request: HttpRequest) -> HttpResponse:
     entity = entity_of(request)
-    post = request.POST
+    try:
+        schedule = _save_schedule(request, entity, None)
+    except DomainError as exc:
+        return _page(request, entity, _typed(request.POST), _errors(exc), status=400)
+    messages.success(request, f"Schedule saved: {describe(schedule)['description']}.")
+    return redirect("console:automation", entity=entity.slug)
 
-    def save() -> str:
-        schedule = schedule_set(
-            actor=actor_of(request), entity=entity, frequency=post.get("frequency", ""),
-            window_start=(_day(request, "start_day"), read_clock(post.get("start_time", ""), "start_time")),
-            window_end=(_day(request, "end_day"), read_clock(post.get("end_time", ""), "end_time")),
-            generate_at=(_day(request, "generate_day"), read_clock(post.get("generate_time", ""), "generate_time")),
-            draft=post.get("draft") == "on", send_email=post.get("send_email") == "on",
-        )  # fmt: skip
-        return f"Schedule saved: {describe(schedule)['description']}."
 
-    return perform(request, save, refused="Schedule not saved", then=_back(entity))
+@require_POST
+@console_view(read=FINANCE, write=FINANCE)
+def issue_and_send_save(request: HttpRequest) -> HttpResponse:
+    entity = entity_of(request)
+    on = request.POST.get("issue_and_send") == "on"
+    issue_and_send_set(actor=actor_of(request), entity=entity, on=on)
+    messages.success(request, "Issuing from the console now also emails each document." if on
+                     else "Issuing from the console no longer emails; use Email all on the run page.")  # fmt: skip
+    return redirect("console:automation", entity=entity.slug)
+
+
+# --- a partner's own billing cycle (its section on the partner page) ---------------------------
+
+
+def cycle_context(partner: Partner, form: dict[str, Any] | None = None,
+                  errors: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+    cycle = partner_cycle(partner)
+    values = form or {**schedule_values(cycle.own), **({} if cycle.own else {"frequency": FOLLOW})}
+    return {"partner": partner, "cycle": cycle, "form": values, "errors": errors or {}, "heartbeat": scheduler_status(),
+            "weekdays": list(enumerate(WEEKDAYS)),
+            "frequencies": [(FOLLOW, "Follow the entity's schedule"), *Frequency.choices]}  # fmt: skip
+
+
+@require_POST
+@console_view(read=FINANCE, write=FINANCE)
+def partner_cycle_save(request: HttpRequest, code: str) -> HttpResponse:
+    entity = entity_of(request)
+    partner = partner_or_404(entity, code)
+    if request.POST.get("frequency") == FOLLOW:
+        schedule_clear(actor=actor_of(request), partner=partner)
+        messages.success(request, f"{partner.name} follows the entity's schedule.")
+        return redirect("console:partner", entity=entity.slug, code=partner.code)
+    try:
+        schedule = _save_schedule(request, entity, partner)
+    except DomainError as exc:
+        context = {**cycle_context(partner, _typed(request.POST), _errors(exc)), "nav": "partners"}
+        return render(request, "console/partner_cycle.html", context, status=400)
+    messages.success(request, f"{partner.name}'s billing cycle: {describe(schedule)['description']}.")
+    return redirect("console:partner", entity=entity.slug, code=partner.code)
 
 
 @require_POST

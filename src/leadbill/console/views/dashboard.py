@@ -1,9 +1,10 @@
-"""The dashboard: this period at a glance, money owed, and twelve months of billing as a chart."""
+"""The dashboard: this period at a glance, money owed, and twelve months of billing (this one so far) as a chart."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from babel.numbers import format_compact_currency
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -11,6 +12,7 @@ from leadbill.console.lookups import entity_of
 from leadbill.deliveries.models import Delivery, Return
 from leadbill.documents.formatting import Formatter
 from leadbill.domain import periods
+from leadbill.domain.money import minor_to_decimal
 from leadbill.invoicing.selectors import billed_by_month, preview_totals, receivables
 from leadbill.invoicing.services import invoice_run_preview, today_in
 from leadbill.web.access import console_view
@@ -24,20 +26,30 @@ class Bar:
     y: float
     height: float
     value: str
+    year: str = ""  # under January's label (and the first bar's): where the year changes
+    current: bool = False
 
 
-CHART_W, CHART_H, CHART_PAD = 720, 220, 28
+CHART_W, CHART_H, CHART_PAD = 720, 236, 28
+LABEL_CHARS = 7  # a bar's value label longer than this would run into the next bar's: left to the tooltip
 
 
 def _months_back(today_y: int, today_m: int, count: int) -> list[tuple[int, int]]:
+    """The `count` months ending with this one (it is shown so far)."""
     out = []
     y, m = today_y, today_m
     for _ in range(count):
+        out.append((y, m))
         m -= 1
         if m == 0:
             y, m = y - 1, 12
-        out.append((y, m))
     return out[::-1]
+
+
+def _short(minor: int, currency: str, locale: str) -> str:
+    """An amount short enough to sit over a bar ("$1.2K", "€950"), or "" when the locale cannot shorten it."""
+    text = format_compact_currency(minor_to_decimal(minor, currency), currency, locale=locale, fraction_digits=1)
+    return text if len(text) <= LABEL_CHARS else ""
 
 
 def _nice_ceiling(value: int) -> int:
@@ -56,18 +68,22 @@ def chart(
 ) -> dict:
     values = [totals.get((y, m, currency), 0) for y, m in months]
     top = _nice_ceiling(max(values, default=0))
-    inner_h = CHART_H - 2 * CHART_PAD
+    inner_h = CHART_H - 2 * CHART_PAD - 14  # room for the month and, under January, the year
     slot = (CHART_W - 70) / len(months)
     bars = []
     for i, ((y, m), v) in enumerate(zip(months, values, strict=True)):
         h = inner_h * v / top
-        label = periods.month(y, m, "UTC").first_day.strftime("%b")
-        bars.append(Bar(label=label, title=f"{periods.month(y, m, 'UTC').first_day:%B %Y}: {fmt.money(v)}",
-                        x=60 + i * slot + slot * 0.15, y=CHART_PAD + inner_h - h, height=h,
-                        value=fmt.money_whole(v) if v else ""))  # fmt: skip
-    grid = [{"y": CHART_PAD + inner_h * (1 - f), "label": fmt.money_whole(int(top * f))} for f in (0, 0.5, 1)]
+        first = periods.month(y, m, "UTC").first_day
+        current = i == len(months) - 1
+        title = f"{first:%B %Y}{' so far' if current else ''}: {fmt.money(v)}"
+        bars.append(Bar(label=first.strftime("%b"), title=title, x=60 + i * slot + slot * 0.15,
+                        y=CHART_PAD + inner_h - h, height=h, value=_short(v, currency, fmt.locale) if v else "",
+                        year=str(y) if m == 1 or i == 0 else "", current=current))  # fmt: skip
+    grid = [{"y": CHART_PAD + inner_h * (1 - f), "label": _short(int(top * f), currency, fmt.locale)
+             or fmt.money_whole(int(top * f))} for f in (0, 0.5, 1)]  # fmt: skip
     return {"bars": bars, "bar_width": slot * 0.7, "grid": grid, "width": CHART_W, "height": CHART_H,
-            "baseline": CHART_PAD + inner_h, "label_y": CHART_H - 6, "empty": not any(values)}  # fmt: skip
+            "baseline": CHART_PAD + inner_h, "label_y": CHART_PAD + inner_h + 16,
+            "year_y": CHART_PAD + inner_h + 30, "empty": not any(values)}  # fmt: skip
 
 
 @console_view()
@@ -86,8 +102,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "period": period, "delivered": delivered, "pending_returns": pending_returns,
         "receivables": receivables(entity, today), "chart": chart(months, totals, entity.currency, fmt),
-        "months": [(periods.month(y, m, "UTC").first_day, fmt.money(totals.get((y, m, entity.currency), 0)))
-                   for y, m in months],
+        "months": [(periods.month(y, m, "UTC").first_day, fmt.money(totals.get((y, m, entity.currency), 0)),
+                    (y, m) == months[-1]) for y, m in months],
         "other_currencies": other, "today": today, "nav": "dashboard",
     }  # fmt: skip
     return render(request, "console/dashboard.html", context)

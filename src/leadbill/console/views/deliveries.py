@@ -1,4 +1,4 @@
-"""The deliveries log (keyset pages over millions of rows) and its CSV export (streamed)."""
+"""The deliveries log (keyset pages over millions of rows), its CSV export (streamed) and CSV import (a task)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,30 @@ from datetime import timedelta
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from leadbill.catalog.models import LeadType
 from leadbill.console.lookups import cursor_read, cursor_text, day_or_none, entity_of, partner_choices
-from leadbill.deliveries.selectors import DELIVERY_STATUSES, deliveries_log
+from leadbill.deliveries.importing import DELIVERY_COLUMNS, DELIVERY_OPTIONAL_COLUMNS
+from leadbill.deliveries.models import DeliveryImport
+from leadbill.deliveries.selectors import (
+    DELIVERY_STATUS_LABELS,
+    DELIVERY_STATUSES,
+    SUMMARY_MAX_ROWS,
+    deliveries_log,
+    deliveries_summary,
+)
+from leadbill.deliveries.services import MAX_UPLOAD_BYTES, delivery_import_queue
+from leadbill.documents.formatting import Formatter
 from leadbill.domain import csvsafe, periods
+from leadbill.domain.errors import DomainError
 from leadbill.domain.money import micros_to_unit_price
 from leadbill.entities.models import Entity
+from leadbill.invoicing.selectors import DRAFT_PREFIX
 from leadbill.partners.models import Partner, Profile
-from leadbill.web.access import console_view
+from leadbill.web.access import actor_of, console_view
 
 PAGE = 50
 EXPORT_CHUNK = 5_000
@@ -72,11 +84,21 @@ def deliveries(request: HttpRequest) -> HttpResponse:
     kwargs, chosen, problems = _filters(entity, request.GET)
     rows: list[Any] = []
     next_url = scanned_to = None
+    summary: list[dict[str, Any]] = []
+    summary_capped = False
     if not problems:
         before = cursor_read(request.GET.get("after"))
         window: list[Any] = []
-        page = list(deliveries_log(entity, before=before, scan=STATUS_SCAN, window=window, **kwargs)[: PAGE + 1])
+        selection = deliveries_log(entity, before=before, scan=STATUS_SCAN, window=window, **kwargs)
+        page = list(selection[: PAGE + 1])
+        if not before:  # totals of the whole selection, shown on its first page
+            summary, summary_capped = deliveries_summary(selection)
+            counts = Formatter(entity.locale, entity.currency)
+            for group in summary:
+                group["count_text"], group["billed_text"] = counts.count(group["count"]), counts.count(group["billed"])
         rows = page[:PAGE]
+        for row in rows:
+            row.billed_invoice_ref = row.billed_invoice_number or f"{DRAFT_PREFIX}{row.billed_invoice_id}"
         query = {k: v for k, v in chosen.items() if v}
         if len(page) > PAGE:
             last = rows[-1]
@@ -85,7 +107,10 @@ def deliveries(request: HttpRequest) -> HttpResponse:
             scanned_to = window[0][0]
             next_url = "?" + urlencode({**query, "after": cursor_text(*window[0])})
     context = {
-        "rows": rows, "chosen": chosen, "problems": problems, "next_url": next_url, "statuses": DELIVERY_STATUSES,
+        "rows": rows, "chosen": chosen, "problems": problems, "next_url": next_url,
+        "statuses": [(s, DELIVERY_STATUS_LABELS[s]) for s in DELIVERY_STATUSES],
+        "summary": summary, "summary_capped": summary_capped,
+        "summary_max": Formatter(entity.locale, entity.currency).count(SUMMARY_MAX_ROWS),
         "paged": bool(request.GET.get("after")), "scanned_to": scanned_to, "scan": STATUS_SCAN,
         "partners": partner_choices(entity),
         "lead_types": LeadType.objects.filter(entity=entity).order_by("name"),
@@ -142,3 +167,48 @@ def deliveries_export(request: HttpRequest) -> HttpResponse:
     response = StreamingHttpResponse(chunks(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@console_view()
+def deliveries_import(request: HttpRequest) -> HttpResponse:
+    """Upload a delivery CSV (the CLI's format, docs/csv-import.md); the import runs as a task."""
+    entity = entity_of(request)
+    problem = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            if upload is None:
+                raise DomainError("choose a CSV file", field="file")
+            if upload.size and upload.size > MAX_UPLOAD_BYTES:  # before reading it
+                raise DomainError(f"{upload.name} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; "
+                                  "import it with `leadbill import deliveries`", field="file")  # fmt: skip
+            queued = delivery_import_queue(actor=actor_of(request), entity=entity,
+                                           content=upload.read(MAX_UPLOAD_BYTES + 1), file_name=upload.name or "")  # fmt: skip
+        except DomainError as exc:
+            problem = exc.message
+        else:
+            return redirect("console:deliveries_import_status", entity=entity.slug, pk=queued.pk)
+    recent = DeliveryImport.objects.filter(entity=entity).defer("content").order_by("-created_at", "-pk")[:10]
+    context = {"problem": problem, "recent": recent, "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024), "nav": "deliveries",
+               "columns": DELIVERY_COLUMNS, "optional": DELIVERY_OPTIONAL_COLUMNS}  # fmt: skip
+    return render(request, "console/deliveries_import.html", context, status=400 if problem else 200)
+
+
+SHOWN_ERRORS = 500
+
+
+@console_view()
+def deliveries_import_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """An upload's progress (htmx polls it while it runs) and then its result, bad rows by row and field."""
+    entity = entity_of(request)
+    upload = get_object_or_404(DeliveryImport.objects.defer("content"), pk=pk, entity=entity)
+    result = upload.result or {}
+    errors = result.get("errors", [])
+    context = {"upload": upload, "result": result, "errors": errors[:SHOWN_ERRORS],
+               "more_errors": max(0, result.get("bad_rows", 0) - min(len(errors), SHOWN_ERRORS)), "nav": "deliveries"}  # fmt: skip
+    template = (
+        "console/_import_progress.html"
+        if request.headers.get("HX-Request")
+        else "console/deliveries_import_status.html"
+    )
+    return render(request, template, context)

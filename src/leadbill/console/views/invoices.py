@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count, Sum
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
@@ -22,8 +26,9 @@ from leadbill.console.lookups import (
 )
 from leadbill.documents.models import Format
 from leadbill.documents.services import document_file, invoice_send
+from leadbill.domain import csvsafe
 from leadbill.domain.errors import DomainError
-from leadbill.domain.money import amount_from_text
+from leadbill.domain.money import amount_from_text, minor_to_decimal
 from leadbill.entities.models import Entity
 from leadbill.invoicing import services as billing
 from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind
@@ -31,6 +36,7 @@ from leadbill.invoicing.selectors import display_number
 from leadbill.payouts.models import SelfBilledDocument
 from leadbill.receivables.selectors import open_minor, reversed_payments, with_open
 from leadbill.web.access import actor_of, console_view
+from leadbill.web.templatetags.leadbill import invoice_state
 
 PAGE = 50
 STATUS_FILTERS = ("draft", "open", "issued", "partially_paid", "overdue", "paid", "void", "written_off")
@@ -66,25 +72,93 @@ def keyset(qs: Any, after: str | None) -> tuple[list[Any], str | None]:
     return rows, cursor_text(None, rows[-1].pk) if more else None
 
 
-@console_view()
-def invoice_list(request: HttpRequest) -> HttpResponse:
-    entity = entity_of(request)
-    today = billing.today_in(entity)
+def _listed(request: HttpRequest, entity: Entity, today: date) -> tuple[Any, dict[str, str]]:
+    """The entity's documents the list's filters select (the page and its CSV export alike)."""
     qs = Invoice.objects.filter(entity=entity).select_related("partner")
-    partner_code = request.GET.get("partner", "").strip()
+    partner_code = request.GET.get("partner", "").strip()[:60]
     if partner_code:
         qs = qs.filter(partner__code=partner_code)
     qs, chosen = invoice_filters(qs, request.GET, today)
     chosen["partner"] = partner_code
+    return qs, chosen
+
+
+def list_totals(qs: Any) -> list[dict[str, Any]]:
+    """Count, total and still open per kind and currency of everything `qs` selects: one aggregate query.
+
+    Per kind because a credit note's total is money going the other way; the open amount is
+    the receivables ledger's (`with_open`), as on every row.
+    """
+    labels = {Kind.INVOICE: "Invoices", Kind.RECEIPT: "Prepay receipts", Kind.CREDIT_NOTE: "Credit notes"}
+    rows = (
+        qs.order_by()
+        .values("kind", "currency")
+        .annotate(count=Count("pk"), total=Sum("total_minor"), open=Sum("open_minor"))
+        .order_by("kind", "currency")
+    )
+    return [{**r, "label": labels.get(r["kind"], r["kind"])} for r in rows]
+
+
+@console_view()
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    entity = entity_of(request)
+    today = billing.today_in(entity)
+    qs, chosen = _listed(request, entity, today)
     rows, after = keyset(qs, request.GET.get("after"))
     query = {k: v for k, v in chosen.items() if v}
     context = {
         "rows": rows, "chosen": chosen, "today": today, "statuses": STATUS_FILTERS, "kinds": Kind.choices,
         "next_url": "?" + urlencode({**query, "after": after}) if after else None,
         "first_url": "?" + urlencode(query) if request.GET.get("after") else None,
-        "partners": partner_choices(entity), "nav": "invoices",
+        "partners": partner_choices(entity), "nav": "invoices", "totals": list_totals(qs),
+        "export_url": reverse("console:invoices_export", kwargs={"entity": entity.slug})
+        + ("?" + urlencode(query) if query else ""),
     }  # fmt: skip
     return render(request, "console/invoices.html", context)
+
+
+EXPORT_HEADER = ["number", "kind", "status", "partner", "partner_name", "period", "issue_date", "due_date", "currency",
+                 "net", "tax", "total", "open"]  # fmt: skip
+EXPORT_CHUNK = 2000
+
+
+@console_view()
+def invoice_export(request: HttpRequest) -> HttpResponse:
+    """The documents the list's filters select, as CSV, newest first, in keyset chunks (flat memory).
+
+    Every text cell goes through csvsafe (a partner named "=cmd" stays text); amounts are
+    Decimals in major units, numbers a spreadsheet sums.
+    """
+    entity = entity_of(request)
+    today = billing.today_in(entity)
+    qs, _ = _listed(request, entity, today)
+
+    def chunks() -> Iterator[bytes]:
+        buffer = io.StringIO()
+        writer = csvsafe.writer(buffer, lineterminator="\n")
+        writer.writerow(EXPORT_HEADER)
+        before: int | None = None
+        while True:
+            page = list((qs.filter(pk__lt=before) if before else qs).order_by("-pk")[:EXPORT_CHUNK])
+            for inv in page:
+                c = inv.currency
+                open_amount = minor_to_decimal(inv.open_minor, c) if inv.kind == Kind.INVOICE else None
+                writer.writerow([display_number(inv), inv.get_kind_display(), invoice_state(inv, today),
+                                 inv.partner.code, inv.partner.name, inv.period_key,
+                                 inv.issue_date.isoformat() if inv.issue_date else "",
+                                 inv.due_date.isoformat() if inv.due_date else "", c,
+                                 minor_to_decimal(inv.subtotal_minor, c), minor_to_decimal(inv.tax_minor, c),
+                                 minor_to_decimal(inv.total_minor, c), open_amount])  # fmt: skip
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+            if len(page) < EXPORT_CHUNK:
+                return
+            before = page[-1].pk
+
+    response = StreamingHttpResponse(chunks(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="invoices-{entity.slug}-{today.isoformat()}.csv"'
+    return response
 
 
 def history(inv: Invoice) -> list[AuditEvent]:
@@ -152,7 +226,7 @@ def invoice_pay(request: HttpRequest, ref: str) -> HttpResponse:
     text = request.POST.get("amount", "").strip()
 
     def pay() -> str:
-        minor = amount_from_text(text, inv.currency) if text else inv.balance_due_minor
+        minor = amount_from_text(text, inv.currency, locale=entity.locale) if text else inv.balance_due_minor
         if minor <= 0:
             raise DomainError("a payment must be more than zero", field="amount")
         paid_on = day_input(request.POST.get("paid_on"), "paid_on", billing.today_in(entity))

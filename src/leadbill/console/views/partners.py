@@ -7,18 +7,23 @@ from datetime import datetime, time
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from leadbill.catalog.models import LeadType, PricePlan
+from leadbill.catalog.services import MAX_COPY_PARTNERS, price_plan_copy
 from leadbill.console.forms import InviteForm, PartnerForm, PlanForm
 from leadbill.console.lookups import day_input, entity_of, partner_or_404, perform
 from leadbill.documents.formatting import Formatter
 from leadbill.domain import periods
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import amount_from_text
+from leadbill.domain.numbers import whole_number
+from leadbill.domain.plan_wording import describe, describe_config
 from leadbill.domain.pricing import model_from_config, quote
 from leadbill.invoicing import services as billing
 from leadbill.invoicing.models import OPEN_STATUSES, Adjustment, Invoice, LedgerEntry
@@ -64,9 +69,9 @@ def partner_detail(request: HttpRequest, code: str) -> HttpResponse:
     partner = partner_or_404(entity, code)
     plans = (PricePlan.objects.filter(partner=partner).select_related("profile", "lead_type")
              .order_by("side", "profile__code", "lead_type__code", "-effective_from"))  # fmt: skip
-    fmt = Formatter(entity.locale, partner.currency)
     context = {
-        "partner": partner, "mapping": partner_as_dict(partner), "plans": [_plan_row(p, fmt) for p in plans],
+        "partner": partner, "mapping": partner_as_dict(partner),
+        "plans": [_plan_row(p, entity, partner.currency) for p in plans],
         "invoices": with_open(Invoice.objects.filter(partner=partner)).order_by("-pk")[:10],
         "adjustments": Adjustment.objects.filter(partner=partner).select_related("invoice").order_by("-pk")[:20],
         "balance": partner_balance(partner) if partner.is_prepay else None,
@@ -83,10 +88,9 @@ def partner_detail(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "console/partner.html", context)
 
 
-def _plan_row(plan: PricePlan, fmt: Formatter) -> dict[str, Any]:
+def _plan_row(plan: PricePlan, entity: Any, currency: str) -> dict[str, Any]:
     try:
-        model = model_from_config(plan.model, plan.config)
-        described = model.describe()
+        described = describe_config(plan.model, plan.config, currency=currency, locale=entity.locale)
     except DomainError as exc:  # pragma: no cover - stored plans were validated on the way in
         described = f"unreadable: {exc}"
     return {"plan": plan, "described": described}
@@ -131,66 +135,147 @@ def partner_edit(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "console/partner_form.html", {"form": form, "partner": partner, "nav": "partners"})
 
 
-def _plan_form(request: HttpRequest, partner: Partner, data: Any = None) -> PlanForm:
+def _plan_form(
+    request: HttpRequest, partner: Partner, data: Any = None, base: PricePlan | None = None, *, copying: bool = True
+) -> PlanForm:
     entity = entity_of(request)
+    today = billing.today_in(entity)
+    month = periods.month(today.year, today.month, entity.timezone)
+    initial: dict[str, object] = {"model": "flat", "effective_from": month.first_day}
+    if base is not None:
+        initial.update(PlanForm.initial_from(base, entity.locale))
+        if base.effective_from.astimezone(periods.zone(entity.timezone)).date() >= month.first_day:
+            # the base starts this month or later: a new version starts the month after it
+            start = base.effective_from.astimezone(periods.zone(entity.timezone)).date()
+            initial["effective_from"] = periods.month(start.year, start.month, entity.timezone).next().first_day
     return PlanForm(
         data,
         profiles=[(p.code, p.name) for p in partner.profiles.order_by("code")],
         lead_types=[(t.code, t.name) for t in LeadType.objects.filter(entity=entity).order_by("code")],
-        initial={"model": "flat", "effective_from": periods.month(*_this_month(entity), entity.timezone).first_day},
+        locale=entity.locale,
+        copy_choices=[(p.code, f"{p.name} ({p.code})") for p in copy_targets(partner)] if copying else None,
+        initial=initial,
     )
 
 
-def _this_month(entity: Any) -> tuple[int, int]:
-    today = billing.today_in(entity)
-    return today.year, today.month
+def copy_targets(partner: Partner) -> list[Partner]:
+    """Partners a plan of `partner` may be copied to: same entity and currency, same role, a bounded list."""
+    role = {"is_buyer": True} if partner.is_buyer else {"is_supplier": True}
+    return list(Partner.objects.filter(entity_id=partner.entity_id, currency=partner.currency, is_active=True, **role)
+                .exclude(pk=partner.pk).order_by("name").only("code", "name")[:MAX_COPY_PARTNERS])  # fmt: skip
+
+
+def current_plan(partner: Partner, at: datetime) -> PricePlan | None:
+    """The partner-wide version in effect at `at` (else the latest), the editor's starting point."""
+    plans = PricePlan.objects.filter(partner=partner, profile=None, lead_type=None,
+                                     side="sell" if partner.is_buyer else "buy")  # fmt: skip
+    in_effect = plans.filter(effective_from__lte=at).order_by("-effective_from").first()
+    return in_effect or plans.order_by("-effective_from").first()
+
+
+def _base_plan(request: HttpRequest, partner: Partner) -> PricePlan | None:
+    """The version the editor starts from: ?from=<id> of this partner, else the current one."""
+    chosen = whole_number(request.GET.get("from"))
+    if chosen is not None:
+        plan = PricePlan.objects.filter(partner=partner, pk=chosen).select_related("profile", "lead_type").first()
+        if plan is None:
+            raise Http404("no such price plan for this partner")
+        return plan
+    return current_plan(partner, timezone.now())
 
 
 @console_view()
 def plan_new(request: HttpRequest, code: str) -> HttpResponse:
+    """A new plan version, prefilled from the current one; optionally copied to other partners."""
     entity = entity_of(request)
     partner = partner_or_404(entity, code)
-    form = _plan_form(request, partner, request.POST or None)
-    problems: list[str] = []
-    if request.method == "POST":
-        try:
-            plan, action = plan_apply(actor=actor_of(request), partner=partner, raw=form.as_mapping())
-        except SetupFileError as exc:
-            problems = [str(p) for p in exc.problems]
-        else:
-            messages.success(request, f"Price plan {action}: {model_from_config(plan.model, plan.config).describe()}.")
+    base = _base_plan(request, partner) if request.method != "POST" else None
+    form = _plan_form(request, partner, request.POST or None, base)
+    problems: dict[str, str] = {}
+    if request.method == "POST" and "add_tier" not in request.POST:
+        problems = _save_plan(request, partner, form)
+        if not problems:
             return redirect("console:partner", entity=entity.slug, code=partner.code)
-    context = {"form": form, "partner": partner, "problems": problems, "nav": "partners",
-               "quote": _quote(form, partner),
-               "tier_rows": [(i, form.data.get(f"up_to_{i}", ""), form.data.get(f"tier_price_{i}", ""))
-                             for i in range(PlanForm.TIER_ROWS)]}  # fmt: skip
-    return render(request, "console/plan_form.html", context)
+    context = {"form": form, "partner": partner, "base": base, "nav": "partners",
+               "problems": [(form.label_of(path), message) for path, message in problems.items()],
+
+               "quote": _quote(form, partner) if form.is_bound else _quote_of(base, partner),
+               "tier_rows": form.tier_rows(problems), "max_tiers": PlanForm.MAX_TIERS}  # fmt: skip
+    return render(request, "console/plan_form.html", context, status=400 if problems else 200)
+
+
+def _save_plan(request: HttpRequest, partner: Partner, form: PlanForm) -> dict[str, str]:
+    """Save the version (and its copies); returns the problems by set-up path, none when saved."""
+    raw = form.as_mapping()
+    if form.number_problems:
+        return form.number_problems
+    copy_codes = request.POST.getlist("copy_to")
+    offered = {p.code: p for p in copy_targets(partner)}
+    unknown = [c for c in copy_codes if c not in offered]
+    if unknown:
+        return {"copy_to": f"cannot copy to {', '.join(unknown[:5])}"}
+    actor = actor_of(request)
+    try:
+        with transaction.atomic():
+            plan, action = plan_apply(actor=actor, partner=partner, raw=raw)
+            copies = (
+                price_plan_copy(actor=actor, plan=plan, partners=[offered[c] for c in copy_codes]) if copy_codes else []
+            )
+    except SetupFileError as exc:
+        return {p.path or "plan": p.message for p in exc.problems}
+    except DomainError as exc:
+        return {exc.field or "plan": exc.message}
+    entity = partner.entity
+    words = describe_config(plan.model, plan.config, currency=partner.currency, locale=entity.locale)
+    copied = f" Copied to {len(copies)} partner{'s' if len(copies) != 1 else ''}." if copies else ""
+    messages.success(request, f"Price plan {action}: {words}.{copied}")
+    return {}
 
 
 @console_view(write="readonly")  # computes only; every member may try prices
 def plan_quote(request: HttpRequest, code: str) -> HttpResponse:
     """What 10 / 100 / 1,000 leads would cost under the plan being typed (htmx, as you type)."""
     partner = partner_or_404(entity_of(request), code)
-    form = _plan_form(request, partner, request.POST)
+    form = _plan_form(request, partner, request.POST, copying=False)
     return render(request, "console/_quote.html", {"quote": _quote(form, partner)})
 
 
+def _quote_of(plan: PricePlan | None, partner: Partner) -> dict[str, Any]:
+    if plan is None:
+        return {"note": "Type a price to see what leads would cost."}
+    return _priced(model_from_config(plan.model, plan.config), partner)
+
+
 def _quote(form: PlanForm, partner: Partner) -> dict[str, Any]:
-    raw = form.as_mapping() if form.is_bound else {"model": "flat", "price": ""}
+    """The live quote; says nothing is wrong until something was typed, then names the field."""
+    raw = form.as_mapping()
     model_name = str(raw.get("model") or "")
     if model_name == "delivered":
         return {"note": "Each lead is billed at the price its delivery carries."}
+    if (model_name == "flat" and not raw.get("price")) or (
+        model_name in ("graduated", "volume") and not raw.get("tiers")
+    ):
+        return {"note": "Type a price to see what leads would cost."}
+    if form.number_problems:
+        path, message = next(iter(form.number_problems.items()))
+        return {"error": f"{form.label_of(path)}: {message}"}
     config = {k: v for k, v in raw.items() if k not in ("model", "from", "profile", "lead_type")}
     try:
         model = model_from_config(model_name, config)
     except DomainError as exc:
-        return {"error": str(exc)}
-    fmt = Formatter(partner.entity.locale, partner.currency)
-    rows = []
-    for n in QUOTE_QUANTITIES:
-        total = quote(model, n, partner.currency)
-        rows.append({"leads": n, "total": fmt.money(total)})
-    return {"rows": rows, "described": model.describe()}
+        where = form.label_of(exc.field) if exc.field else "Plan"
+        return {"error": f"{where}: {exc.message}"}
+    return _priced(model, partner)
+
+
+def _priced(model: Any, partner: Partner) -> dict[str, Any]:
+    entity = partner.entity
+    fmt = Formatter(entity.locale, partner.currency)
+    if model.kind == "delivered":
+        return {"note": "Each lead is billed at the price its delivery carries."}
+    rows = [{"leads": fmt.count(n), "n": n, "total": fmt.money(quote(model, n, partner.currency))}
+            for n in QUOTE_QUANTITIES]  # fmt: skip
+    return {"rows": rows, "described": describe(model, currency=partner.currency, locale=entity.locale)}
 
 
 def _to_partner(entity: Any, partner: Partner) -> Callable[[], HttpResponse]:
@@ -204,7 +289,7 @@ def adjustment_new(request: HttpRequest, code: str) -> HttpResponse:
     partner = partner_or_404(entity, code)
 
     def adjust() -> str:
-        minor = amount_from_text(request.POST.get("amount", ""), partner.currency)
+        minor = amount_from_text(request.POST.get("amount", ""), partner.currency, locale=entity.locale)
         if request.POST.get("direction") == "credit":
             minor = -abs(minor)
         number = request.POST.get("corrects", "").strip()
@@ -228,7 +313,7 @@ def topup_new(request: HttpRequest, code: str) -> HttpResponse:
     partner = partner_or_404(entity, code)
 
     def top_up() -> str:
-        minor = amount_from_text(request.POST.get("amount", ""), partner.currency)
+        minor = amount_from_text(request.POST.get("amount", ""), partner.currency, locale=entity.locale)
         day = day_input(request.POST.get("received_on"), "received_on", billing.today_in(entity))
         occurred = datetime.combine(day, time(12), periods.zone(entity.timezone))
         billing.topup_record(actor=actor_of(request), partner=partner, amount_minor=minor, occurred_at=occurred,

@@ -26,7 +26,7 @@ from leadbill.invoicing.services import today_in
 from leadbill.partners.models import Partner
 from leadbill.payouts import services
 from leadbill.payouts.models import Payout, SelfBilledDocument, SupplierInvoice
-from leadbill.payouts.selectors import payouts_of, type_code
+from leadbill.payouts.selectors import payout_amounts, payouts_of, type_code
 from leadbill.web.access import actor_of, console_view
 
 # What each move is called on its button, and what it asks for.
@@ -60,6 +60,10 @@ def payout_list(request: HttpRequest) -> HttpResponse:
     if chosen["period"]:
         qs = qs.filter(period_key=chosen["period"])
     rows, after = keyset(qs, request.GET.get("after"))
+    shown = payout_amounts(rows)
+    for po in rows:
+        po.shown = shown[po.pk]  # type: ignore[attr-defined]
+    estimated = any(a.estimated and a.self_billed for a in shown.values())
     query = {k: v for k, v in chosen.items() if v}
     suppliers = _suppliers(entity)
     context = {
@@ -67,7 +71,7 @@ def payout_list(request: HttpRequest) -> HttpResponse:
         "form": _manual_form(entity, suppliers, None),
         "next_url": "?" + urlencode({**query, "after": after}) if after else None,
         "first_url": "?" + urlencode(query) if request.GET.get("after") else None,
-        "default_period": _last_month(entity).key, "nav": "payouts",
+        "default_period": _last_month(entity).key, "nav": "payouts", "estimated": estimated,
     }  # fmt: skip
     return render(request, "console/payouts.html", context)
 
@@ -150,7 +154,7 @@ def payout_new(request: HttpRequest) -> HttpResponse:
 
 def _manual_form(entity: Entity, suppliers: list[Partner] | None, data: object) -> ManualPayoutForm:
     choices = None if suppliers is None else [(p.code, p.name) for p in suppliers]
-    return ManualPayoutForm(data, suppliers=choices, initial={"period": _last_month(entity).key})
+    return ManualPayoutForm(data, suppliers=choices, locale=entity.locale, initial={"period": _last_month(entity).key})
 
 
 def _line_problem(exc: DomainError, rows: list[tuple[int, services.ManualLine]]) -> str:
@@ -180,7 +184,9 @@ def payout_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "payout": payout, "lines": lines, "uploads": uploads, "history": history(payout, documents),
         "documents": [{"doc": d, "type_code": type_code(d)} for d in documents],
         "moves": [(to, MOVES[to]) for to in lifecycle.NEXT[payout.status]],
-        "can_generate": payout.status in (lifecycle.READY, lifecycle.PAID) and not documents and not uploads,
+        # No generate action while the switch is off (the service refuses too): it could only fail.
+        "can_generate": entity.self_billing and payout.status in (lifecycle.READY, lifecycle.PAID) and not documents
+        and not uploads, "shown": payout_amounts([payout])[payout.pk],
         "foreseen": _foreseen(payout, lines, uploads) if before_ready else None, "before_ready": before_ready,
         "today": today_in(entity), "nav": "payouts",
     }  # fmt: skip

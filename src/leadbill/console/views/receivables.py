@@ -140,7 +140,7 @@ def credit_apply(request: HttpRequest, code: str) -> HttpResponse:
     def apply() -> str:
         target = invoice_or_404(partner.entity, number, partner=partner) if number else None
         currency = target.currency if target else partner.currency
-        minor = amount_from_text(text, currency) if text else None
+        minor = amount_from_text(text, currency, locale=partner.entity.locale) if text else None
         spent = ledger.credit_apply(actor=actor_of(request), partner=partner, currency=currency, invoice=target,
                                     amount_minor=minor)  # fmt: skip
         return "Credit applied to " + ", ".join(display_number(inv) for inv, _ in spent) + "."
@@ -154,7 +154,7 @@ def credit_refund(request: HttpRequest, code: str) -> HttpResponse:
     partner = partner_or_404(entity_of(request), code)
 
     def refund() -> str:
-        minor = amount_from_text(request.POST.get("amount", ""), partner.currency)
+        minor = amount_from_text(request.POST.get("amount", ""), partner.currency, locale=partner.entity.locale)
         ledger.credit_refund(actor=actor_of(request), partner=partner, currency=partner.currency, amount_minor=minor,
                              reference=request.POST.get("reference", ""))  # fmt: skip
         return "Refund recorded."

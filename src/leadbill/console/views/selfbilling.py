@@ -50,27 +50,38 @@ def supplier_rows(entity: Entity) -> tuple[list[dict[str, Any]], bool]:
     return rows, more
 
 
+def _page(request: HttpRequest, entity: Entity, **extra: Any) -> HttpResponse:
+    rows, more = supplier_rows(entity)
+    opted_in = sum(1 for r in rows if r["opted_in"])
+    context = {"rows": rows, "more": more, "shown": SHOWN, "wording": SWITCH_WORDING, "nav": "self_billing",
+               "opted_in": opted_in, "affected": services.opted_in_count(entity) if more else opted_in,
+               "ready": sum(1 for r in rows if r["opted_in"] and not r["missing"]), **extra}  # fmt: skip
+    return render(request, "console/self_billing.html", context)
+
+
 @console_view()
 def self_billing(request: HttpRequest) -> HttpResponse:
-    entity = entity_of(request)
-    rows, more = supplier_rows(entity)
-    context = {"rows": rows, "more": more, "shown": SHOWN, "wording": SWITCH_WORDING, "nav": "self_billing",
-               "opted_in": sum(1 for r in rows if r["opted_in"]),
-               "ready": sum(1 for r in rows if r["opted_in"] and not r["missing"])}  # fmt: skip
-    return render(request, "console/self_billing.html", context)
+    return _page(request, entity_of(request))
 
 
 @require_POST
 @console_view(read=ADMIN, write=ADMIN)
 def self_billing_switch(request: HttpRequest) -> HttpResponse:
+    """Turn the switch; turning it off is asked again, naming how many opted-in suppliers it stops."""
     entity = entity_of(request)
     on = request.POST.get("self_billing") == "on"
+    if entity.self_billing and not on and request.POST.get("confirmed") != "yes":
+        return _page(request, entity, confirm_off=True)
 
     def switch() -> str:
         services.self_billing_switch(actor=actor_of(request), entity=entity, on=on)
         if on:
             return "Self-billing is on: partners can opt in, and ready payouts of those who did get a self-invoice."
-        return "Self-billing is off: no new self-invoices are made; issued ones stay valid."
+        n = services.opted_in_count(entity)
+        return (
+            f"Self-billing is off: no new self-invoices are made for the {n} supplier{'s' * (n != 1)} who "
+            "opted in; issued ones stay valid."
+        )
 
     return perform(request, switch, refused="Not changed", then=lambda: redirect("console:self_billing",
                                                                                   entity=entity.slug))  # fmt: skip

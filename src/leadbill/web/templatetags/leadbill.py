@@ -36,9 +36,16 @@ def price(context: template.Context, micros: int | None, currency: str) -> str:
     return Formatter(_locale(context), currency).price(int(micros))
 
 
+LOCAL_TIME = "%Y-%m-%d %H:%M %Z"
+
+
 @register.simple_tag(takes_context=True)
-def local_time(context: template.Context, value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """An instant in the entity's time zone (the zone its periods and invoices use)."""
+def local_time(context: template.Context, value: datetime | None, fmt: str = LOCAL_TIME) -> str:
+    """An instant in the entity's time zone (the zone its periods and invoices use), the zone shown.
+
+    The one way pages print a time: "2026-12-04 15:43 EST", so a run page and the audit trail
+    never disagree about the hour. A format of its own (a date only, "%Y-%m-%d") is for dates.
+    """
     if value is None:
         return "—"
     request = context.get("request")
@@ -72,3 +79,45 @@ def ref(inv: Any) -> str:
     from leadbill.invoicing.selectors import display_number
 
     return display_number(inv)
+
+
+# Console pages that need more than reading; switching to an entity where the role is weaker opens its dashboard.
+_ADMIN_PAGES = frozenset({"users", "automation", "entity_details"})
+
+
+@register.simple_tag(takes_context=True)
+def entity_switch(context: template.Context) -> list[dict[str, Any]]:
+    """The entities the signed-in staff member may open, each with the same kind of page, when they have several.
+
+    A list page (invoices, deliveries, ...) or the search opens the same page of the other entity
+    (the search keeps its words); a page of one object (an invoice, a partner) opens the list it
+    belongs to (`nav`), since that object is not in the other entity; an admin page opens the
+    dashboard where the member is not admin. Filters are dropped: partner codes differ per entity.
+    """
+    from django.urls import NoReverseMatch, reverse
+    from django.utils.http import urlencode
+
+    from leadbill.web.access import staff_memberships
+
+    request = context.get("request")
+    entity = getattr(request, "entity", None)
+    if entity is None or not getattr(request, "user", None) or not request.user.is_authenticated:
+        return []
+    memberships = list(staff_memberships(request.user).order_by("entity__legal_name", "entity__slug"))
+    if len(memberships) < 2:
+        return []
+    match = getattr(request, "resolver_match", None)
+    name = match.url_name if match is not None and match.namespace == "console" else "dashboard"
+    if match is None or set(match.kwargs) - {"entity"} or request.method != "GET":
+        name = str(context.get("nav") or "dashboard")
+    query = "?" + urlencode({"q": request.GET["q"]}) if name == "search" and request.GET.get("q") else ""
+    out = []
+    for m in memberships:
+        target = "dashboard" if name in _ADMIN_PAGES and not m.can("admin") else name
+        try:
+            url = reverse(f"console:{target}", kwargs={"entity": m.entity.slug})
+        except NoReverseMatch:  # a nav name that is not a page of its own
+            url = reverse("console:dashboard", kwargs={"entity": m.entity.slug})
+        out.append({"name": m.entity.legal_name, "slug": m.entity.slug, "url": url + (query if target == name else ""),
+                    "current": m.entity_id == entity.pk})  # fmt: skip
+    return out
