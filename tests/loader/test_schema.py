@@ -321,7 +321,7 @@ def test_example_entities_have_an_ach_account_and_a_remit_to_address():
 def test_payment_accounts_per_currency_are_stored_compact():
     accounts = """    payment_accounts:
       - {currency: EUR, iban: DE89 3704 0044 0532 0130 00, bic: COBADEFFXXX}
-      - {currency: USD, ach_routing: "021000021", ach_account: "123456789"}"""
+      - {currency: USD, ach_routing: "021-000-021", ach_account: "1234 5678-9"}"""
     entity = parse_document(minimal(entity_extra=accounts)).entities[0]
     assert entity.columns()["payment_accounts"] == [
         {"currency": "EUR", "iban": "DE89370400440532013000", "bic": "COBADEFFXXX"},
@@ -338,8 +338,8 @@ def test_payment_accounts_per_currency_are_stored_compact():
          ["bic: not a valid BIC (Invalid country code 'XX'), e.g. DEUTDEFF"]),
         ('{currency: USD, ach_routing: "021000022", ach_account: "123456789"}',
          ["ach_routing: not a valid ABA routing number (9 digits with a check digit): '021000022'"]),
-        ('{currency: USD, ach_routing: "021000021", ach_account: "1234-5678"}',
-         ["ach_account: an account number is digits only (no spaces or dashes)"]),
+        ('{currency: USD, ach_routing: "021000021", ach_account: "1234/5678"}',
+         ["ach_account: an account number is digits (spaces and dashes between them are dropped)"]),
         ('{currency: USD, ach_routing: "021000021", ach_account: "123456789012345678"}',
          ["ach_account: an account number has 4 to 17 digits, got 18"]),
         ('{currency: USD, ach_routing: "021000021", ach_account: "123456789", wire_routing: "12"}',

@@ -47,7 +47,7 @@ def usd_partner(site: Site) -> Partner:
 
 def test_saving_the_console_edit_form_untouched_keeps_what_it_does_not_show(site: Site, usd_partner):
     finance = site.login(STAFF["finance"])
-    initial = PartnerForm.initial_from(partner_as_dict(usd_partner))
+    initial = PartnerForm.initial_from(partner_as_dict(usd_partner), "en_US")
     response = finance.post("/console/leadco/partners/yankee/edit/", browser_post(PartnerForm.base_fields, initial))
     assert response.status_code == 302, response.content.decode()[:1500]
     assert kept(usd_partner) == KEPT
@@ -55,7 +55,7 @@ def test_saving_the_console_edit_form_untouched_keeps_what_it_does_not_show(site
 
 def test_the_console_edit_form_changes_what_it_shows_and_clears_an_emptied_field(site: Site, usd_partner):
     finance = site.login(STAFF["finance"])
-    initial = PartnerForm.initial_from(partner_as_dict(usd_partner))
+    initial = PartnerForm.initial_from(partner_as_dict(usd_partner), "en_US")
     data = browser_post(PartnerForm.base_fields, initial) | {"name": "Yankee Leads LLC", "contact_phone": ""}
     Partner.objects.filter(pk=usd_partner.pk).update(contact_phone="+1 212 555 0100")
     assert finance.post("/console/leadco/partners/yankee/edit/", data).status_code == 302
@@ -68,7 +68,7 @@ def test_saving_the_portal_account_page_untouched_keeps_the_partners_terms(site:
     Partner.objects.filter(pk=site.acme.pk).update(**KEPT)
     site.acme.refresh_from_db()
     acme = site.login(ACME_USER)
-    initial = PartnerForm.initial_from(partner_as_dict(site.acme))
+    initial = PartnerForm.initial_from(partner_as_dict(site.acme), "en_US")
     response = acme.post("/portal/account/", browser_post(ACCOUNT_FIELDS, initial))
     assert response.status_code == 302, response.content.decode()[:1500]
     assert kept(site.acme) == KEPT

@@ -40,7 +40,7 @@ RUNNER = textwrap.dedent(
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_racing_ready_transitions_make_one_self_invoice_per_payout_with_gapless_numbers():
+def test_racing_ready_transitions_make_one_self_invoice_per_payout_with_gapless_numbers(tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("the race needs two processes on a shared server database (PostgreSQL)")
     entity = make_entity(timezone="Europe/Berlin", currency="EUR")
@@ -56,7 +56,7 @@ def test_racing_ready_transitions_make_one_self_invoice_per_payout_with_gapless_
                                  lines=[s.ManualLine(f"Commission {month}", 1, Decimal("100.00"))])  # fmt: skip
         s.payout_transition(actor=ACTOR, payout=payout, to="pending")
         ids.append(payout.pk)
-    env = {**os.environ, "DATABASE_URL": _database_url()}
+    env = {**os.environ, "DATABASE_URL": _database_url(), "LEADBILL_HOME": str(tmp_path)}  # its mail stays there
     orders = [ids, ids[::-1]]  # one from each end: they meet in the middle and fight over the same rows
     procs = [subprocess.Popen([sys.executable, "-c", RUNNER, ",".join(map(str, order))], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for order in orders]  # fmt: skip

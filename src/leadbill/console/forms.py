@@ -10,7 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from leadbill.domain.errors import DomainError
-from leadbill.domain.money import parse_decimal
+from leadbill.domain.money import exponent, parse_decimal
 from leadbill.domain.numbers import whole_number
 from leadbill.domain.text import check_text, unsafe_character
 from leadbill.partners.models import BillingMode, CapPolicy
@@ -104,6 +104,18 @@ class PartnerForm(TextForm):
         "returns.max_share": "return_max_share", "returns.auto_accept": "return_auto_accept", "roles": "is_buyer",
     }  # fmt: skip
 
+    # numbers people type in the entity's locale ("2.500,00" de_DE), handed on as plain decimal strings
+    DECIMALS = ("tax_rate", "credit_limit", "low_balance_alert", "over_cap_price", "return_max_share")
+    PERCENTS = ("tax_rate", "return_max_share")  # a typed "%" after the number is allowed
+    WHOLES = ("payment_terms_days", "cap_daily", "cap_weekly", "cap_monthly", "return_max_age_days")
+
+    def __init__(self, *args: Any, locale: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.locale = locale  # the entity's: what its people type and what the form shows back
+        self.number_problems: dict[str, str] = {}
+        for name in (*self.DECIMALS, *self.WHOLES):
+            self.fields[name].widget.attrs.setdefault("inputmode", "decimal" if name in self.DECIMALS else "numeric")
+
     def field_for(self, path: str) -> str | None:
         if path in self.PATHS:
             return self.PATHS[path]
@@ -115,20 +127,36 @@ class PartnerForm(TextForm):
 
         Fields the form does not show (currency, Peppol id, report fields, ...) are not in it, so
         saving the form keeps them (`loader.services.partner_apply` changes only what it is given).
+        Numbers are read in the entity's locale and handed on as plain decimal strings (whole
+        numbers as integers), so the set-up file's reader checks them as it checks a file; a number
+        the locale cannot read is left out of the mapping and named in `number_problems`.
         """
         d = self.cleaned_data
+        self.number_problems = {}
 
         def opt(name: str) -> str | None:
             value = (d.get(name) or "").strip()
             return value or None
 
-        def whole(name: str) -> int | str | None:
-            value = opt(name)
-            number = whole_number(value)
-            return value if number is None else number
+        def number(name: str) -> str | None:
+            text = opt(name)
+            if text is not None and name in self.PERCENTS:
+                text = text.removesuffix("%").strip()
+            try:
+                return decimal_text(text, name, locale=self.locale) or None
+            except DomainError as exc:
+                self.number_problems[name] = exc.message
+                return None
+
+        def whole(name: str) -> int | None:
+            text = opt(name)
+            value = None if text is None else whole_number(text, locale=self.locale)
+            if text is not None and value is None:
+                self.number_problems[name] = f"a whole number such as {whole_example(self.locale)}"
+            return value
 
         emails = [e.strip() for e in (d.get("billing_emails") or "").replace(";", ",").split(",") if e.strip()]
-        return {
+        mapping: dict[str, Any] = {
             "code": d["code"], "name": d["name"], "legal_name": d.get("legal_name") or "",
             "roles": [r for r, on in (("buyer", d.get("is_buyer")), ("supplier", d.get("is_supplier"))) if on],
             "active": bool(d.get("active")),
@@ -140,30 +168,44 @@ class PartnerForm(TextForm):
                         "region": d.get("region") or "", "country": (d.get("country") or "").upper()},
             "tax_id": d.get("tax_id") or "", "buyer_reference": d.get("buyer_reference") or "",
             "billing_mode": d["billing_mode"], "payment_terms_days": whole("payment_terms_days"),
-            "tax_rate": opt("tax_rate"), "credit_limit": opt("credit_limit"), "low_balance_alert": opt("low_balance_alert"),
+            "tax_rate": number("tax_rate"), "credit_limit": number("credit_limit"), "low_balance_alert": number("low_balance_alert"),
             "caps": {"daily": whole("cap_daily"), "weekly": whole("cap_weekly"), "monthly": whole("cap_monthly"),
                      # only what was posted: a form without these fields keeps the partner's policy
                      **({"policy": d["cap_policy"]} if d.get("cap_policy") else {}),
-                     **({"over_cap_price": opt("over_cap_price")} if "over_cap_price" in self.data else {})},
+                     **({"over_cap_price": number("over_cap_price")} if "over_cap_price" in self.data else {})},
             "returns": {"allowed": bool(d.get("returns_allowed")), "max_age_days": whole("return_max_age_days"),
-                        "max_share": opt("return_max_share"), "auto_accept": bool(d.get("return_auto_accept"))},
+                        "max_share": number("return_max_share"), "auto_accept": bool(d.get("return_auto_accept"))},
         }  # fmt: skip
+        for name in self.number_problems:  # left out: the partner keeps its value until the text is fixed
+            path = next((p for p, field in self.PATHS.items() if field == name), name).split(".")
+            (mapping[path[0]] if len(path) > 1 else mapping).pop(path[-1], None)
+        return mapping
 
     @classmethod
-    def initial_from(cls, mapping: dict[str, object]) -> dict[str, object]:
+    def initial_from(cls, mapping: dict[str, object], locale: str) -> dict[str, object]:
+        """The form's fields for a partner read by `partner_as_dict`, numbers as `locale` writes them."""
         m: dict = mapping  # type: ignore[type-arg]
+        places = exponent(m["currency"]) if m.get("currency") else 2
+
+        def shown(stored: object, min_places: int = 0) -> str:
+            if stored is None or stored == "":
+                return ""
+            if isinstance(stored, int):
+                return format_decimal(stored, locale=locale)
+            return price_text(str(stored), locale, min_places=min_places)
+
         return {
             "code": m["code"], "name": m["name"], "legal_name": m["legal_name"], "is_buyer": "buyer" in m["roles"],
             "is_supplier": "supplier" in m["roles"], "active": m["active"], "contact_name": m["contact"]["name"],
             "contact_email": m["contact"]["email"], "contact_phone": m["contact"]["phone"],
             "billing_emails": ", ".join(m["billing_emails"]), **{k: m["address"].get(k, "") for k in ("line1", "line2", "postal_code", "city", "region", "country")},
             "tax_id": m["tax_id"], "buyer_reference": m["buyer_reference"], "billing_mode": m["billing_mode"],
-            "payment_terms_days": m["payment_terms_days"] or "", "tax_rate": m["tax_rate"] or "",
-            "credit_limit": m["credit_limit"] or "", "low_balance_alert": m["low_balance_alert"] or "",
-            "cap_daily": m["caps"]["daily"] or "", "cap_weekly": m["caps"]["weekly"] or "", "cap_monthly": m["caps"]["monthly"] or "",
-            "cap_policy": m["caps"].get("policy") or "flag", "over_cap_price": m["caps"].get("over_cap_price") or "",
-            "returns_allowed": m["returns"]["allowed"], "return_max_age_days": m["returns"]["max_age_days"] or "",
-            "return_max_share": m["returns"]["max_share"] or "", "return_auto_accept": m["returns"]["auto_accept"],
+            "payment_terms_days": shown(m["payment_terms_days"]), "tax_rate": shown(m["tax_rate"]),
+            "credit_limit": shown(m["credit_limit"], places), "low_balance_alert": shown(m["low_balance_alert"], places),
+            "cap_daily": shown(m["caps"]["daily"]), "cap_weekly": shown(m["caps"]["weekly"]), "cap_monthly": shown(m["caps"]["monthly"]),
+            "cap_policy": m["caps"].get("policy") or "flag", "over_cap_price": shown(m["caps"].get("over_cap_price"), places),
+            "returns_allowed": m["returns"]["allowed"], "return_max_age_days": shown(m["returns"]["max_age_days"]),
+            "return_max_share": shown(m["returns"]["max_share"]), "return_auto_accept": m["returns"]["auto_accept"],
         }  # fmt: skip
 
 
@@ -308,11 +350,13 @@ class PlanForm(TextForm):
         return initial
 
 
-def price_text(stored: str, locale: str) -> str:
-    """A stored price ("2.5") as the locale writes it in a form ("2,50" de_DE), decimals kept, none added but two."""
+def price_text(stored: str, locale: str, *, min_places: int = 2) -> str:
+    """A stored number ("2.5") as the locale writes it in a form ("2,50" de_DE): its decimals kept, padded to
+    `min_places` (a price's two, an amount's currency decimals, none for a percentage)."""
     value = Decimal(stored)
-    places = max(2, -int(value.normalize().as_tuple().exponent))
-    return format_decimal(value, format=f"#,##0.{'0' * places}", locale=locale, decimal_quantization=False)
+    places = max(min_places, -int(value.normalize().as_tuple().exponent))
+    pattern = f"#,##0.{'0' * places}" if places else "#,##0"
+    return format_decimal(value, format=pattern, locale=locale, decimal_quantization=False)
 
 
 class InviteForm(TextForm):

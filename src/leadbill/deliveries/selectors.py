@@ -133,7 +133,7 @@ def returns_by_ids(ids: Iterable[int], *, entity: Entity | None = None) -> dict[
 DELIVERY_STATUSES = ("unbilled", "billed", "returned", "return_requested")
 DELIVERY_STATUS_LABELS = {"unbilled": "Unbilled", "billed": "Billed", "returned": "Returned",
                           "return_requested": "Return requested"}  # fmt: skip
-SUMMARY_MAX_ROWS = 100_000  # deliveries a log's totals look at: bounds the page's time on any table size
+SUMMARY_MAX_ROWS = 50_000  # deliveries a log's totals look at: ~120 ms of billed-lead probes on PostgreSQL (benchmarks/console_pages.py)
 
 
 def deliveries_log(

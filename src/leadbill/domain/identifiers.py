@@ -23,7 +23,7 @@ from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 from stdnum.exceptions import ValidationError
 from stdnum.us import rtn
-from stdnum.util import get_cc_module
+from stdnum.util import clean, get_cc_module
 
 from leadbill.domain.errors import DomainError
 from leadbill.domain.numbers import digit_string
@@ -161,29 +161,45 @@ def bic(value: str) -> str:
 
 
 ACCOUNT_NUMBER_DIGITS = (4, 17)  # a US bank account number: NACHA's DFI account field holds 17
+BANK_NUMBER_TYPED_MAX = 40  # what a typed routing or account number may be before compacting: digits and gaps
+
+
+def _compact_bank_number(text: str) -> str:
+    """A routing or account number as printed or typed ("021-000-021", "0110 0001 5") without its gaps.
+
+    stdnum's `clean` also turns Unicode dashes and spaces (what a copy from a PDF or web page brings)
+    into ASCII ones first; what is left must then be ASCII digits, which the callers check.
+    """
+    return clean(text, " -").strip()
 
 
 def aba_routing(value: str) -> str:
-    """`value` checked as an ABA routing number (9 digits, check digit; python-stdnum); '' stays ''."""
+    """`value` checked as an ABA routing number (9 digits, check digit; python-stdnum); compact, '' stays ''.
+
+    Spaces and dashes people type to group the digits are dropped first, as for an IBAN.
+    """
     text = value.strip()
     if not text:
         return ""
-    if len(text) > 20:
+    if len(text) > BANK_NUMBER_TYPED_MAX:
         raise DomainError("an ABA routing number has 9 digits, e.g. 021000021")
+    compact = _compact_bank_number(text)
     try:
-        return str(rtn.validate(text))
+        return str(rtn.validate(compact))
     except ValidationError:
         raise DomainError(f"not a valid ABA routing number (9 digits with a check digit): {text!r}") from None
 
 
 def account_number(value: str) -> str:
-    """`value` checked as a bank account number: ASCII digits only, 4 to 17 of them; '' stays ''."""
+    """`value` checked as a bank account number: 4 to 17 ASCII digits once spaces and dashes are dropped
+    (leading zeros kept); compact, '' stays ''."""
     text = value.strip()
     if not text:
         return ""
     low, high = ACCOUNT_NUMBER_DIGITS
-    if digit_string(text, max_digits=len(text)) != text:
-        raise DomainError("an account number is digits only (no spaces or dashes)")
-    if not low <= len(text) <= high:
-        raise DomainError(f"an account number has {low} to {high} digits, got {len(text)}")
-    return text
+    compact = _compact_bank_number(text) if len(text) <= BANK_NUMBER_TYPED_MAX else text
+    if digit_string(compact, max_digits=len(compact)) != compact:
+        raise DomainError("an account number is digits (spaces and dashes between them are dropped)")
+    if not low <= len(compact) <= high:
+        raise DomainError(f"an account number has {low} to {high} digits, got {len(compact)}")
+    return compact

@@ -114,8 +114,10 @@ def _check_details(raw: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, st
     problems: dict[str, str] = {}
     for key in DETAIL_FIELDS:
         text = str(raw.get(key) or "").strip()
-        if len(text) > (limits.get(key) or 200):
-            problems[key] = f"at most {limits.get(key)} characters"
+        # routing and account numbers may be typed with gaps: their checks bound them and store them compact
+        limit = identifiers.BANK_NUMBER_TYPED_MAX if key in ("routing_number", "account_number") else limits.get(key)
+        if len(text) > (limit or 200):
+            problems[key] = f"at most {limit} characters"
         elif (unsafe := unsafe_character(text)) is not None:
             problems[key] = unsafe
         values[key] = text

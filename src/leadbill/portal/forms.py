@@ -6,11 +6,14 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
-from leadbill.console.forms import TextForm
+from leadbill.console.forms import TextForm, price_text
 from leadbill.domain import selfbilling as sb
+from leadbill.domain.errors import DomainError
 from leadbill.payouts.models import SellerProfile
 from leadbill.payouts.services import default_prefix
+from leadbill.web.inputs import decimal_text
 
 
 class SellerDetailsForm(TextForm):
@@ -31,17 +34,22 @@ class SellerDetailsForm(TextForm):
     phone = forms.CharField(max_length=40, required=False)
     iban = forms.CharField(max_length=40, required=False, label="IBAN", help_text="where your payouts are paid")
     bic = forms.CharField(max_length=11, required=False, label="BIC", help_text="with an IBAN; SWIFT code for wires")
+    # typed as printed on a cheque ("021 000 021", "021-000-021"): stored compact by the service
     routing_number = forms.CharField(
-        max_length=9, required=False, label="ABA routing number", help_text="US banks, instead of an IBAN: 9 digits"
+        max_length=20, required=False, label="ABA routing number", help_text="US banks, instead of an IBAN: 9 digits"
     )
     account_number = forms.CharField(
-        max_length=17, required=False, label="Account number", help_text="US banks: with the routing number"
+        max_length=40, required=False, label="Account number", help_text="US banks: with the routing number"
     )
     peppol_id = forms.CharField(
         max_length=60, required=False, label="Peppol id", help_text="scheme:id, if you have one"
     )
     tax_rate = forms.CharField(
-        max_length=8, required=False, label="Tax rate %", help_text="added to each payout; leave empty for none"
+        max_length=12,
+        required=False,
+        label="Tax rate %",
+        help_text="added to each payout; leave empty for none",
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
     number_prefix = forms.CharField(
         max_length=30, required=False, label="Number prefix", help_text="your self-invoices are numbered PREFIX000001…"
@@ -52,10 +60,19 @@ class SellerDetailsForm(TextForm):
 
     # Required for a self-invoice (the page marks them, `required_for`), but saving an incomplete
     # draft is allowed: the page says what is missing.
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, locale: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.locale = locale  # the entity's: the tax rate is typed and shown as its people write numbers
         for field in self.fields.values():
             field.required = False
+
+    def clean_tax_rate(self) -> str:
+        """The typed rate ("7,5" de_DE, "7.5 %") as a plain decimal string; the service checks its range."""
+        text = (self.cleaned_data.get("tax_rate") or "").strip().removesuffix("%").strip()
+        try:
+            return decimal_text(text, "tax_rate", locale=self.locale)
+        except DomainError as exc:
+            raise ValidationError(exc.message, code="number") from None
 
     BANK = ("iban", "bic", "routing_number", "account_number")
 
@@ -76,10 +93,11 @@ class SellerDetailsForm(TextForm):
 
     @classmethod
     def initial_from(cls, profile: SellerProfile | None, partner: Any) -> dict[str, Any]:
+        """The saved details (else what the business has on file); the tax rate as the entity's locale writes it."""
         if profile is None:
             return cls.suggested(partner)
         initial = profile.details()
         rate = profile.tax_rate_bp
-        initial.update(tax_rate="" if rate is None else f"{Decimal(rate).scaleb(-2).normalize():f}", number_prefix=profile.number_prefix,
-                       footer=profile.footer)  # fmt: skip
+        shown = "" if rate is None else price_text(f"{Decimal(rate).scaleb(-2)}", partner.entity.locale, min_places=0)
+        initial.update(tax_rate=shown, number_prefix=profile.number_prefix, footer=profile.footer)
         return initial

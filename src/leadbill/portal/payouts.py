@@ -81,7 +81,7 @@ def _self_billing_page(request: HttpRequest, *, onboarding: bool) -> HttpRespons
     signer = signer_of(request)
     profile = SellerProfile.objects.filter(partner=partner).first()
     agreement = services.agreement_in_force(partner)
-    form = SellerDetailsForm(initial=SellerDetailsForm.initial_from(profile, partner))
+    form = SellerDetailsForm(initial=SellerDetailsForm.initial_from(profile, partner), locale=entity.locale)
     error = ""
     if request.method == "POST":
         if not signer.is_main_contact:
@@ -101,7 +101,7 @@ def _self_billing_page(request: HttpRequest, *, onboarding: bool) -> HttpRespons
                 messages.success(request, "Self-billing is off: payouts from now on need your own invoice.")
                 return redirect(target)
         else:
-            form = SellerDetailsForm(request.POST, request.FILES)
+            form = SellerDetailsForm(request.POST, request.FILES, locale=entity.locale)
             if _save_details(request, form):
                 if action == "opt_in":
                     try:

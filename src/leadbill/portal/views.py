@@ -202,8 +202,9 @@ def account(request: HttpRequest) -> HttpResponse:
     """Contacts and billing details; the terms (prices, mode, caps) stay the business's to set."""
     partner = partner_of(request)
     mapping = partner_as_dict(partner)
-    initial = PartnerForm.initial_from(mapping)
-    form = PartnerForm(request.POST or None, initial=initial)
+    locale = partner.entity.locale
+    initial = PartnerForm.initial_from(mapping, locale)
+    form = PartnerForm(request.POST or None, initial=initial, locale=locale)
     if request.method == "POST":
         data = request.POST.copy()
         for name in form.fields:  # everything but the account fields keeps its current value
@@ -216,7 +217,7 @@ def account(request: HttpRequest) -> HttpResponse:
                         data.pop(name, None)
                 else:
                     data[name] = "" if value is None else str(value)
-        form = PartnerForm(data, initial=initial)
+        form = PartnerForm(data, initial=initial, locale=locale)
         if form.is_valid():
             try:
                 partner_apply(actor=actor_of(request), entity=partner.entity, code=partner.code, raw=form.as_mapping())

@@ -29,7 +29,7 @@ from leadbill.invoicing import services as billing
 from leadbill.invoicing.models import OPEN_STATUSES, Adjustment, Invoice, LedgerEntry
 from leadbill.invoicing.selectors import invoice_by_number, partner_balance
 from leadbill.loader.schema import SetupFileError
-from leadbill.loader.services import partner_apply, plan_apply
+from leadbill.loader.services import partner_apply, partner_mapping, partner_read, plan_apply
 from leadbill.partners.models import Partner
 from leadbill.partners.selectors import partner_as_dict
 from leadbill.payouts.selectors import self_billing_status
@@ -97,21 +97,32 @@ def _plan_row(plan: PricePlan, entity: Any, currency: str) -> dict[str, Any]:
 
 
 def _apply_partner(request: HttpRequest, form: PartnerForm, code: str) -> Partner | None:
+    """Save through the set-up file's reader; a number the locale cannot read is named with the reader's
+    problems of the rest (checked without writing), so one post shows everything to fix."""
+    entity = entity_of(request)
+    raw = form.as_mapping()
+    problems = dict(form.number_problems)
     try:
-        partner, _ = partner_apply(actor=actor_of(request), entity=entity_of(request), code=code, raw=form.as_mapping())
+        if problems:
+            partner_read(entity=entity, code=code, raw=partner_mapping(entity=entity, code=code, raw=raw))
+        else:
+            partner, _ = partner_apply(actor=actor_of(request), entity=entity, code=code, raw=raw)
+            return partner
     except SetupFileError as exc:
         for problem in exc.problems:
-            form.add_error(form.field_for(problem.path), f"{problem.message}" if form.field_for(problem.path)
-                           else f"{problem.path}: {problem.message}")  # fmt: skip
-        return None
-    return partner
+            field = form.field_for(problem.path)
+            if field not in problems:
+                form.add_error(field, problem.message if field else f"{problem.path}: {problem.message}")
+    for field, message in problems.items():
+        form.add_error(field, message)
+    return None
 
 
 @console_view()
 def partner_new(request: HttpRequest) -> HttpResponse:
     entity = entity_of(request)
-    form = PartnerForm(request.POST or None, initial={"billing_mode": "credit", "returns_allowed": True, "active": True,
-                                                      "is_buyer": True})  # fmt: skip
+    form = PartnerForm(request.POST or None, locale=entity.locale, initial={"billing_mode": "credit", "returns_allowed": True,
+                                                                            "active": True, "is_buyer": True})  # fmt: skip
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["code"]
         if Partner.objects.filter(entity=entity, code=code).exists():
@@ -127,7 +138,9 @@ def partner_edit(request: HttpRequest, code: str) -> HttpResponse:
     entity = entity_of(request)
     partner = partner_or_404(entity, code)
     mapping = partner_as_dict(partner)
-    form = PartnerForm(request.POST or None, initial=PartnerForm.initial_from(mapping))
+    form = PartnerForm(
+        request.POST or None, initial=PartnerForm.initial_from(mapping, entity.locale), locale=entity.locale
+    )
     form.fields["code"].disabled = True
     if request.method == "POST" and form.is_valid() and _apply_partner(request, form, partner.code) is not None:
         messages.success(request, f"Saved {partner.name}.")

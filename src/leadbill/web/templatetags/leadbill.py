@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django import template
@@ -34,6 +35,22 @@ def price(context: template.Context, micros: int | None, currency: str) -> str:
     if micros is None:
         return "varies"
     return Formatter(_locale(context), currency).price(int(micros))
+
+
+@register.simple_tag(takes_context=True)
+def percent(context: template.Context, rate: str | Decimal | None, empty: str = "—") -> str:
+    """A stored percentage ("7.5", as `partner_as_dict` gives it) as the locale writes it: "7,5 %" de_DE."""
+    if rate is None or rate == "":
+        return empty
+    return Formatter(_locale(context), "XXX").percent(Decimal(str(rate)))
+
+
+@register.simple_tag(takes_context=True)
+def count(context: template.Context, value: int | None, empty: str = "–") -> str:
+    """A whole number of things as the locale groups it: 2500 -> "2.500" de_DE, "2,500" en_US."""
+    if value is None or value == "":
+        return empty
+    return Formatter(_locale(context), "XXX").count(int(value))
 
 
 LOCAL_TIME = "%Y-%m-%d %H:%M %Z"
