@@ -11,7 +11,7 @@ from django.test import TestCase
 
 from leadbill.audit.models import AuditEvent
 from leadbill.deliveries.models import Delivery, DeliveryImport
-from tests.factories import make_deliveries
+from tests.factories import make_deliveries, make_lead_type
 from tests.webworld import JAN, STAFF, Site
 
 HEADER = "external_id,partner,profile,lead_type,lead_id,delivered_at,price,currency"
@@ -122,6 +122,20 @@ def test_a_selection_beyond_the_totals_bound_says_so_instead_of_totalling(site: 
     assert "More than" in page and "narrow the filters" in page and "billed for" not in page
     page = text(finance.get("/console/leadco/deliveries/", {"partner": "blue"}))
     assert "<strong>2</strong> deliveries, 2 billed for" in page
+
+
+def test_a_narrow_filter_over_a_range_beyond_the_bound_is_not_totalled(site: Site, finance, monkeypatch):
+    """A lead type keeps few rows but the index cannot find them without reading the whole range: no totals."""
+    from leadbill.deliveries import selectors
+
+    make_deliveries(site.acme, 2, JAN, lead_type=make_lead_type(site.entity, "solar"))
+    bound = Delivery.objects.filter(partner=site.acme).count()  # acme's range fits; the entity's does not
+    assert Delivery.objects.filter(entity=site.entity).count() > bound > 2
+    monkeypatch.setattr(selectors, "SUMMARY_MAX_ROWS", bound)
+    page = text(finance.get("/console/leadco/deliveries/", {"lead_type": "solar"}))
+    assert "More than" in page and "in this range" in page and "billed for" not in page
+    narrowed = text(finance.get("/console/leadco/deliveries/", {"lead_type": "solar", "partner": "acme"}))
+    assert "<strong>2</strong> deliveries" in narrowed  # acme's range is within the bound: totalled
 
 
 def test_a_redelivered_job_finishes_an_interrupted_import_and_never_redoes_a_finished_one(site: Site):

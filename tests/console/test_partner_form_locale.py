@@ -141,3 +141,13 @@ def test_the_partner_page_shows_the_terms_in_the_locale(site: Site, finance, loc
     page = text(finance.get("/console/leadco/partners/acme/")).replace("\xa0", " ")
     for words in shown:
         assert words in page, words
+
+
+@pytest.mark.parametrize(("locale", "example"), [("de_DE", 'placeholder="25,00"'), ("en_US", 'placeholder="25.00"')])
+def test_the_adjustment_amount_example_is_written_the_way_the_locale_types_numbers(
+    site: Site, finance, locale, example
+):
+    """A placeholder saying "25.00" to someone whose form reads "25.00" as 2,500 would teach the wrong input."""
+    in_locale(site, locale)
+    page = finance.get("/console/leadco/partners/acme/").content.decode()
+    assert f'id="adj-amount" name="amount" inputmode="decimal" required {example}' in page

@@ -111,6 +111,7 @@ def schedule_set(args: argparse.Namespace) -> int:
     if due:
         local = due.at.astimezone(ZoneInfo(entity.timezone))
         console.print(f"next run: period {due.period.key}, on {local:%Y-%m-%d %H:%M %Z} ({entity.timezone})")
+        _scheduler_line(ZoneInfo(entity.timezone))
     return 0
 
 
@@ -145,7 +146,24 @@ def schedule_show(args: argparse.Namespace) -> int:
                       f"{r['next']['period']} on {r['next']['at'].astimezone(zone):%Y-%m-%d %H:%M %Z}" if r["next"] else "",
                       f"{r['last']['period']} (run {r['last']['run']})" if r["last"] else "") for r in rows],
                     keep=(2,), drop=(3,))  # fmt: skip
+        _scheduler_line(zone)
     return 0
+
+
+def _scheduler_line(zone: ZoneInfo) -> None:
+    """Whether anything makes the runs "Next run" promises: the heartbeat the console shows too."""
+    from leadbill.scheduling.selectors import SCHEDULER_SILENT_AFTER, scheduler_status
+
+    status = scheduler_status()
+    if status.alive and status.last_tick_at is not None:
+        console.print(f"scheduler: last tick {status.last_tick_at.astimezone(zone):%Y-%m-%d %H:%M %Z} on {status.host}")
+        return
+    since = (
+        f"last tick {status.last_tick_at.astimezone(zone):%Y-%m-%d %H:%M %Z}" if status.last_tick_at else "never ticked"
+    )
+    minutes = int(SCHEDULER_SILENT_AFTER.total_seconds() // 60)
+    console.print(f"no scheduler is running ({since}; silent over {minutes} minutes): scheduled runs wait until "
+                  "`leadbill scheduler` runs, or `leadbill scheduler --once` from cron")  # fmt: skip
 
 
 def scheduler(args: argparse.Namespace) -> int:

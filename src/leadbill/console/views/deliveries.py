@@ -92,7 +92,9 @@ def deliveries(request: HttpRequest) -> HttpResponse:
         selection = deliveries_log(entity, before=before, scan=STATUS_SCAN, window=window, **kwargs)
         page = list(selection[: PAGE + 1])
         if not before:  # totals of the whole selection, shown on its first page
-            summary, summary_capped = deliveries_summary(selection)
+            bounds = deliveries_log(entity, partner=kwargs.get("partner"), start=kwargs.get("start"),
+                                    end=kwargs.get("end"))  # fmt: skip
+            summary, summary_capped = deliveries_summary(selection, bounds=bounds)
             counts = Formatter(entity.locale, entity.currency)
             for group in summary:
                 group["count_text"], group["billed_text"] = counts.count(group["count"]), counts.count(group["billed"])

@@ -53,6 +53,19 @@ def count(context: template.Context, value: int | None, empty: str = "–") -> s
     return Formatter(_locale(context), "XXX").count(int(value))
 
 
+@register.simple_tag(takes_context=True)
+def typed(context: template.Context, value: str) -> str:
+    """An example number as people of the page's locale type it, for placeholders: "2500.00" -> "2.500,00" de_DE.
+
+    Forms read numbers in the entity's locale (docs/decisions/0008), so their examples must be written that way too.
+    """
+    from babel.numbers import format_decimal
+
+    places = len(value.partition(".")[2])
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(Decimal(value), format=pattern, locale=_locale(context))
+
+
 LOCAL_TIME = "%Y-%m-%d %H:%M %Z"
 
 
