@@ -5,7 +5,8 @@ unique constraint in the same transaction that creates the invoice run and queue
 task. A second scheduler racing for the same period fails on that constraint and
 rolls back; nothing of its attempt remains. Catch-up is the same tick: every period
 whose generation time passed since the schedule became active (at most
-`CATCH_UP_LIMIT` ago) and has no row yet is started, oldest first.
+`CATCH_UP_LIMIT` ago) and has no row yet is started, oldest first, each once the run of the
+period before it has finished (`_earlier_run_open`).
 """
 
 from __future__ import annotations
@@ -162,11 +163,13 @@ def scheduler_tick(*, now: datetime | None = None) -> Tick:
         for d in due:
             if d.period.key in done:
                 continue
+            if _earlier_run_open(schedule):
+                break  # oldest first, also across workers: the next tick starts this period
             started = _start(schedule, d)
             if started is None:
                 tick.lost_races += 1
-            else:
-                tick.started.append(started)
+                break
+            tick.started.append(started)
     tick.swept = sweep(now)
     return tick
 
@@ -187,6 +190,19 @@ def heartbeat_record(now: datetime, name: str = "scheduler") -> None:
                 SchedulerHeartbeat.objects.create(name=name, last_tick_at=now, host=host, ticks=1)
         except IntegrityError:  # a second scheduler created it first
             SchedulerHeartbeat.objects.filter(name=name).update(last_tick_at=now, host=host, ticks=F("ticks") + 1)
+
+
+def _earlier_run_open(schedule: Schedule) -> bool:
+    """Whether a run this schedule started is still issuing.
+
+    A later period's run must not start beside it: whichever of the two reaches a partner first
+    bills every unbilled lead, so the older period's leads would land on the newer invoice as
+    late lines. Inline (the embedded default) a run is finished when `_start` returns, so a
+    catch-up of several periods still happens in one tick; with workers it is one period per
+    tick, each after the one before. A run whose worker vanished is failed by
+    `runs_mark_stale`, which releases the next period.
+    """
+    return ScheduledRun.objects.filter(schedule=schedule, run__isnull=False, run__finished_at__isnull=True).exists()
 
 
 def _start(schedule: Schedule, due: rules.Due) -> ScheduledRun | None:
