@@ -16,6 +16,11 @@ REVERSE_CHARGE = "AE"
 NOT_SUBJECT = "O"
 
 
+def rate_from_bp(bp: int) -> Decimal:
+    """A rate stored in basis points (1900) as the percentage documents and tax arithmetic use (19.00)."""
+    return (Decimal(bp) / 100).quantize(Decimal("0.01"))
+
+
 def check_rate(value: Decimal, *, field: str = "tax_rate") -> Decimal:
     if not Decimal(0) <= value <= Decimal(100):
         raise DomainError(f"a tax rate is a percentage from 0 to 100, got {value}", field=field)

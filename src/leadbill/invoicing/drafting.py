@@ -11,7 +11,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Q, Sum
@@ -22,14 +21,11 @@ from leadbill.domain.generation import InvoiceDraft, PlanVersion, ReturnCredit, 
 from leadbill.domain.money import micros_to_unit_price, minor_to_decimal, unit_price_text
 from leadbill.domain.periods import Period, local_midnight, zone
 from leadbill.domain.pricing import FlatPrice, PricingModel, model_from_config
+from leadbill.domain.tax import rate_from_bp
 from leadbill.entities.models import Entity
 from leadbill.invoicing import facts as f
 from leadbill.invoicing.models import Adjustment, BilledLead, Invoice, LedgerEntry
 from leadbill.partners.models import CapPolicy, Partner, Profile
-
-
-def bp_to_percent(bp: int) -> Decimal:
-    return (Decimal(bp) / 100).quantize(Decimal("0.01"))
 
 
 @dataclass
@@ -228,7 +224,7 @@ def cap_effect(
     leads = pf.excluded_count + repriced
     if not leads:
         return None
-    rate = bp_to_percent(partner.tax_rate())
+    rate = rate_from_bp(partner.tax_rate())
     plain = generation.charge_lines(
         usage_groups(partner, pf, period, catalog, billed, _as_if_within_cap(pf)), partner.currency, rate
     )
@@ -437,7 +433,7 @@ def draft_for_partner(
     adjustments: list[Adjustment],
     standing: Standing,
 ) -> PartnerDraft:
-    rate = bp_to_percent(partner.tax_rate())
+    rate = rate_from_bp(partner.tax_rate())
     usage = usage_groups(partner, pf, period, catalog, billed)
     draft = generation.generate(
         currency=partner.currency,

@@ -22,6 +22,7 @@ from leadbill.domain import generation
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.periods import Period, zone
 from leadbill.domain.rounding import micros_divisor
+from leadbill.domain.tax import rate_from_bp
 from leadbill.domain.text import field_text
 from leadbill.entities.models import Entity
 from leadbill.entities.services import CREDIT_NOTE_SERIES, INVOICE_SERIES, allocate_numbers, format_number
@@ -30,7 +31,6 @@ from leadbill.invoicing.drafting import (
     Catalog,
     CreditDue,
     PartnerDraft,
-    bp_to_percent,
     cap_overruns,
     credits_due,
     draft_for_partner,
@@ -1033,7 +1033,7 @@ def credit_note_issue(
         catalog = Catalog(entity, [])
         draft = generation.generate(
             currency=partner.currency,
-            tax_rate=bp_to_percent(partner.tax_rate()),
+            tax_rate=rate_from_bp(partner.tax_rate()),
             credits=return_credits(credits, catalog.lead_types),
             adjustments=[generation.Adjustment(a.pk, a.amount_minor, a.reason) for a in adjs],
         )

@@ -13,6 +13,7 @@ from django.db.models import Prefetch, QuerySet, Sum
 from leadbill.domain import payouts as p
 from leadbill.domain import selfbilling as sb
 from leadbill.domain.document import SELF_BILLED_CREDIT_NOTE, SELF_BILLED_INVOICE, TYPE_CODES
+from leadbill.domain.tax import rate_from_bp
 from leadbill.entities.models import Entity
 from leadbill.invoicing.selectors import money
 from leadbill.partners.models import Partner
@@ -176,15 +177,11 @@ def payout_amounts(payouts: Sequence[Payout]) -> dict[int, Amounts]:
             out[po.pk] = Amounts(po.amount_minor, 0, po.amount_minor, estimated=True, self_billed=False)
             continue
         rate_bp = rates.get(po.partner_id) or 0
-        charges = [(_percent(rate_bp), net) for deduction, _, net in sums.get(po.pk, []) if not deduction]
-        taken = [(_percent(bp or rate_bp), -net) for deduction, bp, net in sums.get(po.pk, []) if deduction]
+        charges = [(rate_from_bp(rate_bp), net) for deduction, _, net in sums.get(po.pk, []) if not deduction]
+        taken = [(rate_from_bp(bp or rate_bp), -net) for deduction, bp, net in sums.get(po.pk, []) if deduction]
         tax = (sb.totals(charges, po.currency).tax_minor if charges else 0) - (
             sb.totals(taken, po.currency).tax_minor if taken else 0
         )
-        rate = None if rates.get(po.partner_id) is None else _percent(rate_bp)
+        rate = None if rates.get(po.partner_id) is None else rate_from_bp(rate_bp)
         out[po.pk] = Amounts(po.amount_minor, tax, po.amount_minor + tax, estimated=True, rate=rate)
     return out
-
-
-def _percent(bp: int) -> Decimal:
-    return (Decimal(bp) / 100).quantize(Decimal("0.01"))

@@ -31,6 +31,7 @@ from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.money import unit_price_to_micros
 from leadbill.domain.periods import Period
 from leadbill.domain.pricing import DeliveredPrice, model_from_config
+from leadbill.domain.tax import rate_from_bp
 from leadbill.domain.text import field_text, unsafe_character
 from leadbill.entities.models import Entity, NumberSeries
 from leadbill.entities.services import allocate_numbers, format_number
@@ -64,10 +65,6 @@ MAX_UNIT_PRICE = Decimal(1_000_000)
 
 def _bp(rate: Decimal) -> int:
     return int(rate * 100)
-
-
-def _percent(bp: int) -> Decimal:
-    return (Decimal(bp) / 100).quantize(Decimal("0.01"))
 
 
 # --- the entity's switch ----------------------------------------------------------------
@@ -457,7 +454,7 @@ def _deductions(partner: Partner, by_currency: dict[str, _Facts]) -> None:
         doc = invoices.get(payout_id)
         where = f"payout {original.period_key}" + (f", self-invoice {doc.number}" if doc else "")
         description = f"Returned leads paid out on {where}"
-        rate = _percent(_invoice_rate_bp(doc)) if doc else Decimal(0)
+        rate = rate_from_bp(_invoice_rate_bp(doc)) if doc else Decimal(0)
         facts = by_currency.setdefault(currency, _Facts(currency))
         facts.deductions.append(p.Deduction(description, len(leads), sum(pl.amount_minor for pl in leads), rate))
         facts.deducted[description] = [(pl, returns[pl.delivery_id]) for pl in leads]
@@ -828,7 +825,7 @@ def _issue(
     *,
     refs: Sequence[SelfBilledDocument] = (),
 ) -> SelfBilledDocument:
-    totals = sb.totals([(_percent(bp), amount) for _, bp, amount in rows], po.currency)
+    totals = sb.totals([(rate_from_bp(bp), amount) for _, bp, amount in rows], po.currency)
     prefix, sequence = _allocate(po.partner, seller.get("number_prefix") or default_prefix(po.partner))
     terms = po.partner.payment_terms()
     doc = SelfBilledDocument.objects.create(

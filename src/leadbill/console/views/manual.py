@@ -21,9 +21,9 @@ from leadbill.domain import periods
 from leadbill.domain.errors import DomainError
 from leadbill.domain.generation import MANUAL_LINES_MAX, ManualLine
 from leadbill.domain.numbers import whole_number
+from leadbill.domain.tax import rate_from_bp
 from leadbill.entities.models import Entity
 from leadbill.invoicing import services as billing
-from leadbill.invoicing.drafting import bp_to_percent
 from leadbill.invoicing.selectors import display_number
 from leadbill.partners.models import Partner
 from leadbill.web.access import actor_of, console_view
@@ -100,7 +100,7 @@ def manual_invoice_new(request: HttpRequest) -> HttpResponse:
     rows = _read_rows(request.POST) if request.method == "POST" else [LineRow() for _ in range(FIRST_ROWS)]
     problems: list[str] = []
     partner = Partner.objects.filter(entity=entity, code=chosen["partner"]).first() if chosen["partner"] else None
-    default_rate = bp_to_percent(partner.tax_rate()) if partner else bp_to_percent(entity.default_tax_rate_bp)
+    default_rate = rate_from_bp(partner.tax_rate()) if partner else rate_from_bp(entity.default_tax_rate_bp)
     action = request.POST.get("action", "") if request.method == "POST" else ""
     if action == "add":
         rows.append(LineRow())
