@@ -167,6 +167,19 @@ def sign_in(page: Any, email: str, password: str = PASSWORD) -> None:
     expect(page, f"signing in as {email} failed").not_to_have_url(re.compile(r"/accounts/login/"))
 
 
+def snap(page: Any, name: str) -> None:
+    """This page as it is now (a POST's answer, an open menu: what `shoot` cannot load again), at laptop and
+    tablet width, when LEADBILL_SCREENSHOTS names a folder."""
+    folder = os.environ.get("LEADBILL_SCREENSHOTS")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for suffix, viewport in (("", DESKTOP), ("-tablet", TABLET)):
+        page.set_viewport_size(viewport)
+        page.screenshot(path=Path(folder) / f"{name}{suffix}.png", full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
 @pytest.fixture
 def shoot() -> Any:
     """shoot(page, name): whole-page PNGs at laptop and tablet width, when LEADBILL_SCREENSHOTS names a folder.

@@ -3,9 +3,7 @@ an admin with two businesses switches between them and edits the business detail
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -13,22 +11,10 @@ from playwright.sync_api import expect
 from leadbill.invoicing.models import BilledLead
 from leadbill.web.models import StaffMembership
 from leadbill.web.services import staff_add
-from tests.browser.conftest import DESKTOP, PASSWORD, SLUG, TABLET, sign_in
+from tests.browser.conftest import PASSWORD, SLUG, sign_in, snap
 from tests.factories import make_entity
 
 pytestmark = pytest.mark.browser
-
-
-def snap(page, name: str) -> None:
-    """The page as it is now (an answer to a POST, an open menu) at laptop and tablet width, when asked for."""
-    folder = os.environ.get("LEADBILL_SCREENSHOTS")
-    if not folder:
-        return
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    for suffix, viewport in (("", DESKTOP), ("-tablet", TABLET)):
-        page.set_viewport_size(viewport)
-        page.screenshot(path=Path(folder) / f"{name}{suffix}.png", full_page=True)
-    page.set_viewport_size(DESKTOP)
 
 
 def test_global_search_from_a_lead_id_to_its_invoice(new_page, world, shoot):

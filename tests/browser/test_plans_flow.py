@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -12,20 +11,9 @@ from playwright.sync_api import expect
 from leadbill.catalog.models import LeadType, PricePlan
 from leadbill.deliveries.models import Delivery
 from leadbill.invoicing.models import Invoice
-from tests.browser.conftest import DESKTOP, SLUG, TABLET, sign_in
+from tests.browser.conftest import SLUG, sign_in, snap
 
 pytestmark = pytest.mark.browser
-
-
-def snap(page, name: str) -> None:
-    """This page as it is now (a POST's answer, which `shoot` cannot load again), at laptop and tablet width."""
-    folder = os.environ.get("LEADBILL_SCREENSHOTS")
-    if not folder:
-        return
-    for suffix, viewport in (("", DESKTOP), ("-tablet", TABLET)):
-        page.set_viewport_size(viewport)
-        page.screenshot(path=Path(folder) / f"{name}{suffix}.png", full_page=True)
-    page.set_viewport_size(DESKTOP)
 
 
 def test_staff_edits_a_graduated_plan_starting_from_the_current_version(new_page, world, shoot):

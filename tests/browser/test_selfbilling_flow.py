@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -19,7 +17,7 @@ from leadbill.partners.models import Partner
 from leadbill.payouts import services as payouts
 from leadbill.payouts.models import SelfBilledDocument
 from leadbill.web.services import partner_user_invite, staff_add
-from tests.browser.conftest import ACTOR, DESKTOP, PASSWORD, SLUG, TABLET, sign_in
+from tests.browser.conftest import ACTOR, PASSWORD, SLUG, sign_in, snap
 from tests.mailing.test_smtp import Recorder, smtp  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -27,18 +25,6 @@ pytestmark = pytest.mark.browser
 SUPPLIER = "quotewise-affiliates"  # a supplier of the demo set-up: San Francisco, CA; no tax id on file
 OWNER = "jordan@quotewise.example"
 ADMIN = "admin@browser.leadbill.test"
-
-
-def snap(page, name: str) -> None:
-    """Like the `shoot` fixture, for a page that cannot be loaded again (the answer to a POST)."""
-    folder = os.environ.get("LEADBILL_SCREENSHOTS")
-    if not folder:
-        return
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    for suffix, viewport in (("", DESKTOP), ("-tablet", TABLET)):
-        page.set_viewport_size(viewport)
-        page.screenshot(path=Path(folder) / f"{name}{suffix}.png", full_page=True)
-    page.set_viewport_size(DESKTOP)
 
 
 def test_a_supplier_opts_in_and_sees_its_ready_payouts_self_invoice_and_gets_the_email(
