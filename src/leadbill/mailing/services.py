@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -185,32 +185,25 @@ def _message(send: EmailSend) -> EmailMessage:
             message.attach(f.name, f.content, f.media_type)
     if send.invoice is not None and send.purpose.startswith("reminder:"):
         _attach_statement(message, send.invoice)
-    if send.invoice is None and send.attach_documents and send.purpose.startswith(SELF_BILLED_PURPOSE):
-        _attach_self_billed(message, int(send.purpose.removeprefix(SELF_BILLED_PURPOSE)))
-    if send.invoice is None and send.attach_documents and send.purpose.startswith("rate_card:"):
-        from leadbill.catalog.notices import attach_rate_card  # a scheduled price change's notice
-
-        attach_rate_card(message, send)
+    if send.invoice is None and send.attach_documents:
+        attach = _ATTACHMENTS.get(send.purpose.partition(":")[0])
+        if attach is not None:
+            attach(message, send)
     return message
 
 
-SELF_BILLED_PURPOSE = "self_billed:"  # + the SelfBilledDocument's id (payouts.services.self_billed_email)
+Attach = Callable[[EmailMessage, EmailSend], None]
+_ATTACHMENTS: dict[str, Attach] = {}
 
 
-def _attach_self_billed(message: EmailMessage, document_id: int) -> None:
-    """A self-billed document's PDF and UBL, archived as first produced, like an invoice's."""
-    from leadbill.documents.models import Format
-    from leadbill.documents.services import document_file
-    from leadbill.payouts.models import SelfBilledDocument
+def attachments_register(kind: str, attach: Attach) -> None:
+    """What the emails of one purpose kind ("<kind>:…", no invoice) carry, registered by the app that sends them.
 
-    doc = SelfBilledDocument.objects.get(pk=document_id)
-    files = [document_file(doc, Format.PDF, actor="system:mailer")]
-    try:
-        files.append(document_file(doc, Format.UBL, actor="system:mailer"))
-    except DomainError as exc:
-        message.body += f"\n(The UBL e-invoice is not attached: {exc.message})\n"
-    for f in files:
-        message.attach(f.name, f.content, f.media_type)
+    The mailer builds and retries every message, but rate cards and self-billed documents are other apps'
+    business: each registers its attacher when Django starts (its AppConfig.ready), so the mailer imports
+    none of them. The attacher runs at every attempt and must read archived files, never re-issue.
+    """
+    _ATTACHMENTS[kind] = attach
 
 
 def _attach_statement(message: EmailMessage, invoice: Invoice) -> None:

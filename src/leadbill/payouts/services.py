@@ -55,6 +55,8 @@ from leadbill.payouts.models import (
 from leadbill.xmlsafe import safe_root
 
 if TYPE_CHECKING:
+    from django.core.mail import EmailMessage
+
     from leadbill.mailing.models import EmailSend
 
 COST = "cost"  # the scope suffix of leads priced at their recorded cost
@@ -882,6 +884,24 @@ def _reverse(actor: str, doc: SelfBilledDocument, reason: str) -> SelfBilledDocu
     return reversal
 
 
+SELF_BILLED_PURPOSE = "self_billed:"  # + the SelfBilledDocument's id: the EmailSend purpose of its email
+
+
+def self_billed_attach(message: EmailMessage, send: EmailSend) -> None:
+    """A self-billed document's email carries its PDF and UBL, archived as first produced, like an invoice's."""
+    from leadbill.documents.models import Format
+    from leadbill.documents.services import document_file
+
+    doc = SelfBilledDocument.objects.get(pk=int(send.purpose.removeprefix(SELF_BILLED_PURPOSE)))
+    files = [document_file(doc, Format.PDF, actor="system:mailer")]
+    try:
+        files.append(document_file(doc, Format.UBL, actor="system:mailer"))
+    except DomainError as exc:
+        message.body += f"\n(The UBL e-invoice is not attached: {exc.message})\n"
+    for f in files:
+        message.attach(f.name, f.content, f.media_type)
+
+
 def self_billed_email(*, actor: str, doc: SelfBilledDocument) -> EmailSend | None:
     """Queue the email telling the supplier its self-billed document was issued, PDF and UBL attached.
 
@@ -892,7 +912,7 @@ def self_billed_email(*, actor: str, doc: SelfBilledDocument) -> EmailSend | Non
     from leadbill.documents.formatting import Formatter
     from leadbill.mailing.models import EmailSend
     from leadbill.mailing.sender import entity_sender
-    from leadbill.mailing.services import SELF_BILLED_PURPOSE, _kick, mail_settings_of
+    from leadbill.mailing.services import _kick, mail_settings_of
 
     partner, entity = doc.partner, doc.entity
     purpose = f"{SELF_BILLED_PURPOSE}{doc.pk}"
