@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 from decimal import Decimal
+from collections.abc import Sequence
 from typing import Any
 
 from leadbill.catalog.models import LeadType, PricePlan
@@ -109,7 +110,24 @@ def make_delivery(partner: Partner, delivered_at: datetime, **kw: Any) -> Delive
         "price_micros": unit_price_to_micros(Decimal(price)) if price is not None else None,
     }
     fields.update(kw)
-    return Delivery.objects.create(partner=partner, lead_type=lead_type, delivered_at=delivered_at, **fields)
+    delivery = Delivery.objects.create(partner=partner, lead_type=lead_type, delivered_at=delivered_at, **fields)
+    summarise([delivery])
+    return delivery
+
+
+def summarise(deliveries: Sequence[Delivery]) -> None:
+    """Count deliveries a test wrote (or whose returns it wrote) directly in the billing summary,
+    as the services do for theirs: their partner-days recounted, and the repeats among them."""
+    from leadbill.deliveries import summary
+    from leadbill.entities.models import Entity
+
+    by_entity: dict[int, list[Delivery]] = {}
+    for delivery in deliveries:
+        by_entity.setdefault(delivery.entity_id, []).append(delivery)
+    for entity_id, rows in by_entity.items():
+        tz = Entity.objects.values_list("timezone", flat=True).get(pk=entity_id)
+        ids = ", ".join(str(d.pk) for d in rows)
+        summary.refresh(entity_id, tz, ids)
 
 
 def make_deliveries(partner: Partner, count: int, start: datetime, step_seconds: int = 60, **kw: Any) -> list[Delivery]:
@@ -133,7 +151,9 @@ def make_deliveries(partner: Partner, count: int, start: datetime, step_seconds:
                 price_micros=unit_price_to_micros(Decimal(price)) if price is not None else None,
             )
         )
-    return Delivery.objects.bulk_create(rows)
+    created = Delivery.objects.bulk_create(rows)
+    summarise(created)
+    return created
 
 
 def series_of(entity: Entity) -> list[NumberSeries]:

@@ -12,7 +12,7 @@ from leadbill.documents.assets import asset_store
 from leadbill.domain import periods
 from leadbill.invoicing.models import Invoice
 from leadbill.invoicing.services import invoice_run_issue, invoice_void, topup_record
-from tests.factories import TIERS_2_150_1, make_deliveries, make_entity, make_partner, make_plan
+from tests.factories import TIERS_2_150_1, make_deliveries, make_entity, make_partner, make_plan, summarise
 
 ACTOR = "test:documents"
 LOGO = (
@@ -34,10 +34,12 @@ class History:
 
 
 def accept_return(delivery, when):
-    return Return.objects.create(
+    ret = Return.objects.create(
         entity_id=delivery.entity_id, delivery=delivery, reason="wrong number", status="accepted",
         requested_at=when, decided_at=when, decided_by=ACTOR,
     )  # fmt: skip
+    summarise([delivery])
+    return ret
 
 
 @pytest.fixture

@@ -56,9 +56,10 @@ def test_per_lead_amounts_sum_to_lines_and_lines_match_the_domain(model, tiers, 
 @given(
     prices_=st.lists(st.decimals(min_value=Decimal("0"), max_value=Decimal("99"), places=6), min_size=1, max_size=30)
 )
-def test_delivered_prices_are_summed_exactly_per_price_line_and_each_line_rounded_once(prices_):
-    """Delivered prices are listed per price (or price band): each line is its leads' exact sum,
-    rounded once, and the per-lead amounts of every line add up to it."""
+def test_delivered_prices_lines_are_steps_of_the_rounded_running_sum_and_add_up_to_the_sum_rounded_once(prices_):
+    """Delivered prices are listed per price (or price band): the lines are the steps of the group's
+    running sum rounded half-up, band after band, so together they are the exact sum rounded once
+    (what a preview from the billing summary shows), and each line's per-lead amounts add up to it."""
     from tests.factories import make_delivery
 
     entity = make_entity(timezone="UTC", currency="USD")
@@ -69,7 +70,12 @@ def test_delivered_prices_are_summed_exactly_per_price_line_and_each_line_rounde
     invoice_run_issue(actor="test", entity=entity, period=periods.month(2026, 1, "UTC"))
     inv = Invoice.objects.get(partner=partner)
     bands = price_bands([(int(p * 1_000_000), 1) for p in prices_])
-    expected = [int((Decimal(b.sum_micros) / 10_000).quantize(Decimal(1), rounding="ROUND_HALF_UP")) for b in bands]
+    def rounded(micros: int) -> int:
+        return int((Decimal(micros) / 10_000).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+
+    running = [sum(b.sum_micros for b in bands[:i]) for i in range(len(bands) + 1)]
+    expected = [rounded(running[i + 1]) - rounded(running[i]) for i in range(len(bands))]
+    assert sum(expected) == rounded(sum(int(p * 1_000_000) for p in prices_))
     lines = list(inv.lines.order_by("position"))
     assert [line.amount_minor for line in lines] == expected
     assert sum(line.quantity for line in lines) == len(prices_)

@@ -17,7 +17,7 @@ from leadbill.invoicing.services import (
     payment_record,
     topup_record,
 )
-from tests.factories import make_deliveries, make_partner, make_plan
+from tests.factories import make_deliveries, make_partner, make_plan, summarise
 from tests.invoicing.conftest import FEB_2, JAN_2
 from tests.invoicing.helpers import ACTOR, issue
 
@@ -76,6 +76,7 @@ def test_discarding_a_draft_frees_its_leads_credits_and_adjustments(entity, buye
     issue(entity, jan)
     Return.objects.create(entity=entity, delivery=leads[0], reason="fake", status="accepted",
                           requested_at=FEB_2, decided_at=FEB_2)  # fmt: skip
+    summarise([leads[0]])
     adjustment_create(actor=ACTOR, partner=buyer, amount_minor=-100, reason="goodwill")
     make_deliveries(buyer, 2, FEB_2)
     draft_run(entity, feb)

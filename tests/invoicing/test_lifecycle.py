@@ -17,7 +17,7 @@ from leadbill.invoicing.services import (
     payment_record,
     topup_record,
 )
-from tests.factories import TIERS_2_150_1, make_deliveries, make_delivery, make_partner, make_plan
+from tests.factories import TIERS_2_150_1, make_deliveries, make_delivery, make_partner, make_plan, summarise
 from tests.invoicing.conftest import FEB_2, JAN_2
 from tests.invoicing.helpers import ACTOR, assert_per_lead_detail_matches_lines, issue, lines_of
 
@@ -26,10 +26,12 @@ pytestmark = pytest.mark.django_db
 
 def accept_return(delivery, when=None):
     when = when or delivery.delivered_at + timedelta(hours=1)
-    return Return.objects.create(
+    ret = Return.objects.create(
         entity_id=delivery.entity_id, delivery=delivery, reason="bad phone number", status="accepted",
         requested_at=when, decided_at=when, decided_by=ACTOR,
     )  # fmt: skip
+    summarise([delivery])
+    return ret
 
 
 def test_return_accepted_before_invoicing_is_not_billed(entity, buyer, jan):

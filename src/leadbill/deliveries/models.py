@@ -123,3 +123,72 @@ class DeliveryImport(models.Model):
         if self.finished:
             return 100
         return min(99, self.bytes_read * 100 // self.size_bytes) if self.size_bytes else 0
+
+
+class SummaryState(models.TextChoices):
+    """Where a delivery stands for billing; precedence billed > returned > excluded > open."""
+
+    OPEN = "open", "Not billed yet"
+    BILLED = "billed", "Billed"  # a non-void billed lead (issued or reserved by a draft)
+    RETURNED = "returned", "Returned before billing"
+    EXCLUDED = "excluded", "Left out over cap"
+
+
+class BillingSummary(models.Model):
+    """Deliveries counted per partner, scope, local day, currency and billing state.
+
+    Maintained in the same transaction as every write that changes what it counts
+    (imports, the API batch, single deliveries, returns, issue, void, discard;
+    `deliveries.summary`), so previews, the dashboard, anomaly counts and delivery-log
+    totals read partners × days rows instead of every delivery. `leadbill verify`
+    recomputes it from the deliveries and reports any drift. The day is the delivery's
+    local date in the entity's time zone; the plan version is resolved when read (a plan
+    can be given a past start), see docs/decisions/0011-billing-summary.md.
+    """
+
+    entity = models.ForeignKey("entities.Entity", on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    partner = models.ForeignKey(
+        "partners.Partner", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    profile_id = models.BigIntegerField(default=0, help_text="0: no profile (a unique key cannot hold NULL)")
+    lead_type_id = models.BigIntegerField()
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    state = models.CharField(max_length=8, choices=SummaryState.choices)
+    leads = models.BigIntegerField(default=0)
+    priced = models.BigIntegerField(default=0, help_text="leads that carry a delivered price")
+    price_micros = models.BigIntegerField(default=0, help_text="sum of the delivered prices")
+    billed_minor = models.BigIntegerField(default=0, help_text="sum of the billed amounts (state billed)")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity", "partner", "profile_id", "lead_type_id", "day", "currency", "state"],
+                name="billing_summary_key",
+            )
+        ]
+        indexes = [models.Index(fields=["entity", "state", "day"], name="billing_summary_state_day")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.day} {self.state}: {self.leads}"
+
+
+class RepeatSummary(models.Model):
+    """Deliveries per partner and local day that repeat a lead already delivered to that partner.
+
+    Kept apart from `BillingSummary` because being a repeat does not change with billing:
+    it is counted once, when the repeat arrives.
+    """
+
+    entity = models.ForeignKey("entities.Entity", on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    partner = models.ForeignKey(
+        "partners.Partner", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    day = models.DateField()
+    repeats = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["entity", "partner", "day"], name="repeat_summary_key")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.day}: {self.repeats}"

@@ -25,6 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from leadbill.audit.services import audit_record
+from leadbill.deliveries import summary
 from leadbill.deliveries.importing import (
     MAX_REASON_LENGTH,
     STAGE_COLUMNS,
@@ -178,8 +179,9 @@ class _Stage:
     same_operator = "IS NOT DISTINCT FROM"
     ddl = ""
 
-    def __init__(self, entity_id: int, stamp: datetime) -> None:
+    def __init__(self, entity_id: int, stamp: datetime, tz: str) -> None:
         self.entity_id = entity_id
+        self.tz = tz
         self.created_at = connection.ops.adapt_datetimefield_value(stamp)
         self.cursor = connection.cursor()
         self.prepare()
@@ -209,7 +211,9 @@ class _Stage:
             self.load(chunk.rows)
             before = self.max_id()
             self.cursor.execute(_INSERT_SQL, [self.entity_id, self.created_at])
-            self.account(chunk, self.cursor.rowcount, before, result)
+            inserted = self.cursor.rowcount
+            summary.add_inserted(self.entity_id, self.tz, before, self.created_at)
+            self.account(chunk, inserted, before, result)
 
     def account(self, chunk: _Chunk, inserted: int, before: int, result: ImportResult) -> None:
         """Count a written chunk; rows it staged but did not insert are found out here."""
@@ -307,7 +311,8 @@ class _PostgresStage(_Stage):
         foreign_keys = self._deferred_foreign_keys()
         if foreign_keys:
             self.cursor.execute(f"SET CONSTRAINTS {foreign_keys} IMMEDIATE")
-        insert = Cursor(pgconn)
+        insert, counts = Cursor(pgconn), Cursor(pgconn)
+        counting = summary.inserted_statements(self.tz)
         chunk = next(chunks, None)
         data = self._format(chunk.rows) if chunk is not None else b""
         while chunk is not None:
@@ -315,11 +320,14 @@ class _PostgresStage(_Stage):
             before = self.max_id()
             with pgconn.pipeline():
                 insert.execute(_INSERT_SQL, [self.entity_id, self.created_at])
+                for sql in counting:  # the billing summary, in the same transaction
+                    counts.execute(sql, [self.entity_id, before, self.created_at])
                 following = next(chunks, None)
                 data = self._format(following.rows) if following is not None else b""
             self.account(chunk, insert.rowcount, before, result)
             chunk = following
         insert.close()
+        counts.close()
         if foreign_keys:
             self.cursor.execute(f"SET CONSTRAINTS {foreign_keys} DEFERRED")
 
@@ -361,11 +369,11 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-def _stage(entity_id: int, stamp: datetime) -> _Stage:
+def _stage(entity: Entity, stamp: datetime) -> _Stage:
     if connection.vendor == "postgresql":
-        return _PostgresStage(entity_id, stamp)
+        return _PostgresStage(entity.pk, stamp, entity.timezone)
     if connection.vendor == "sqlite":
-        return _SqliteStage(entity_id, stamp)
+        return _SqliteStage(entity.pk, stamp, entity.timezone)
     raise NotImplementedError(f"delivery import on {connection.vendor}")
 
 
@@ -390,7 +398,7 @@ def deliveries_import(
     stamp = timezone.now()
     try:
         with transaction.atomic():
-            stage = _stage(entity.pk, stamp)
+            stage = _stage(entity, stamp)
             parse = DeliveryRowParser(header, codes, timestamp=stage.timestamp()).parse
             stage.write_all(_delivery_chunks(records, parse, result, chunk_rows, progress), result)
             stage.close()
@@ -452,7 +460,7 @@ def deliveries_receive(
     stamp = timezone.now()
     try:
         with transaction.atomic():
-            stage = _stage(entity.pk, stamp)
+            stage = _stage(entity, stamp)
             parse = DeliveryMappingParser(codes, timestamp=stage.timestamp()).parse
             stage.write_all(_delivery_chunks(enumerate(rows), parse, result, CHUNK_ROWS, None), result)
             stage.close()
@@ -493,6 +501,7 @@ def delivery_record_row(
             except IntegrityError:  # the same external id recorded concurrently: compare with that one
                 existing = Delivery.objects.get(entity=entity, external_id=values["external_id"])
             else:
+                summary.add_inserted(entity.pk, entity.timezone, delivery.pk - 1, delivery.created_at)
                 audit_record(actor=actor, action="delivery.recorded", obj=delivery, entity=entity)
                 return delivery, True
         if any(getattr(existing, name) != value for name, value in values.items()):
@@ -572,6 +581,8 @@ def return_request(*, actor: str, delivery: Delivery, reason: str, requested_at:
                 )
         except IntegrityError:  # a concurrent request won the one-open-return index
             raise AlreadyReturned(f"lead {delivery.external_id!r} already has a return", field="external_id") from None
+        if auto:
+            _recount(delivery)
         audit_record(
             actor=actor,
             action="return.requested",
@@ -644,10 +655,17 @@ def _decide(*, actor: str, ret: Return, status: str, note: str) -> Return:
         locked.decided_by = actor
         locked.decision_note = note
         locked.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
+        if status == ReturnStatus.ACCEPTED:
+            _recount(locked.delivery)
         audit_record(actor=actor, action=f"return.{status}", obj=locked, entity=ret.entity, note=note)
     for name in ("status", "decided_at", "decided_by", "decision_note"):
         setattr(ret, name, getattr(locked, name))
     return ret
+
+
+def _recount(delivery: Delivery) -> None:
+    """The billing summary of the delivery's partner-day, after its return was accepted."""
+    summary.recount_deliveries(delivery.entity_id, delivery.entity.timezone, [(delivery.partner_id, delivery.delivered_at)])
 
 
 def return_accept(*, actor: str, ret: Return, note: str = "") -> Return:

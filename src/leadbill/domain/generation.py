@@ -180,8 +180,8 @@ class InvoiceDraft:
 def charge_lines(groups: Sequence[UsageGroup], currency: str, tax_rate: Decimal) -> list[DraftLine]:
     """Lines for usage: one per scope, bucket, plan version and band of one price.
 
-    Delivered-price leads are broken down by their price (or price band), each line the
-    half-up rounding of its own leads' summed prices, so the lines add up on the page.
+    Delivered-price leads are broken down by their price (or price band); the lines of a group
+    are the steps of its rounded running sum, so they add up to the group's sum rounded once.
     Over-cap leads (policy "price") are lines of their own at the over-cap price.
     """
     by_scope: dict[tuple[bool, str, str, bool], list[UsageGroup]] = defaultdict(list)
@@ -223,11 +223,18 @@ def charge_lines(groups: Sequence[UsageGroup], currency: str, tax_rate: Decimal)
 def _delivered_lines(
     line: DraftLine, group: UsageGroup, rank_from: int, rank_to: int, label: str, currency: str
 ) -> list[DraftLine]:
-    """A delivered-price group as lines per price or price band (one line without the breakdown)."""
+    """A delivered-price group as lines per price or price band (one line without the breakdown).
+
+    The lines are the differences of the group's running sum rounded half-up, band after band
+    in price order, so together they are exactly the group's summed prices rounded once: the
+    same amount whether the group is shown broken down (an issued document) or as one line (a
+    preview read from the billing summary, which keeps sums, not prices).
+    """
     whole = replace(line, description=label, quantity=rank_to - rank_from + 1, rank_from=rank_from, rank_to=rank_to)
     if not group.prices:
         return [replace(whole, amount_minor=micros_to_minor_half_up(group.price_sum_micros, currency))]
     out = []
+    running = 0
     for band in price_bands(group.prices):
         low = micros_to_unit_price(band.low_micros)
         low_text, high_text = unit_price_text(band.low_micros, currency), unit_price_text(band.high_micros, currency)
@@ -236,10 +243,12 @@ def _delivered_lines(
             replace(
                 whole, description=f"{label} {where}", quantity=band.count,
                 unit_price=low if band.exact else None,
-                amount_minor=micros_to_minor_half_up(band.sum_micros, currency),
+                amount_minor=micros_to_minor_half_up(running + band.sum_micros, currency)
+                - micros_to_minor_half_up(running, currency),
                 price_low_micros=band.low_micros, price_high_micros=band.high_micros,
             )
         )  # fmt: skip
+        running += band.sum_micros
     return out
 
 

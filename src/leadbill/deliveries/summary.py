@@ -1,0 +1,358 @@
+"""The billing summary: deliveries counted per partner, scope, local day, currency and state.
+
+Every write that changes what a delivery counts as calls one of the functions here in its own
+transaction, set-based (docs/decisions/0011-billing-summary.md):
+
+- `add_inserted`: rows an import, an API batch or a single delivery just inserted (state open),
+  and the repeats among them;
+- `record_issue`: the issue step's move of leads from open to billed (with their billed
+  amounts) or excluded, read from the run's own temp tables;
+- `refresh`: any other change (returns accepted, void, discarded drafts, an entity's new time
+  zone), by recounting the touched partner-days from the deliveries.
+
+`drift` recounts an entity from the deliveries and compares (`leadbill verify`); `rebuild`
+replaces an entity's summary with that recount.
+
+The local day is computed in SQL: PostgreSQL's `AT TIME ZONE`, and on SQLite a deterministic
+function this module registers on every connection (registered on the connection by `local_day_sql`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+
+from leadbill.domain.periods import local_midnight, zone
+
+SUMMARY = "deliveries_billingsummary"
+REPEATS = "deliveries_repeatsummary"
+KEY = "entity_id, partner_id, profile_id, lead_type_id, day, currency, state"
+VALUES = "leads, priced, price_micros, billed_minor"
+_ZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-/]{1,64}$")
+
+OPEN, BILLED, RETURNED, EXCLUDED = "open", "billed", "returned", "excluded"
+
+
+# --- the local day in SQL ------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1 << 16)
+def _day_of_minute(minute: str, tz: str) -> str:
+    at = datetime.fromisoformat(minute).replace(tzinfo=UTC)
+    return at.astimezone(ZoneInfo(tz)).date().isoformat()
+
+
+def _sqlite_local_day(stamp: str | None, tz: str) -> str | None:
+    """SQLite stores times as UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]'; offsets change on whole minutes."""
+    if stamp is None:
+        return None
+    return _day_of_minute(stamp[:16], tz)
+
+
+def _register_sqlite_function() -> None:
+    """The local-day function the summary's SQL calls on SQLite, on the current connection (idempotent)."""
+    connection.ensure_connection()
+    connection.connection.create_function("leadbill_local_day", 2, _sqlite_local_day, deterministic=True)
+
+
+def _zone_literal(tz: str) -> str:
+    if not _ZONE_NAME.match(tz):
+        raise ValueError(f"not a time zone name: {tz!r}")
+    zone(tz)  # refuses names zoneinfo does not know
+    return f"'{tz}'"
+
+
+def local_day_sql(column: str, tz: str) -> str:
+    """SQL for the local date of a timestamp column in `tz` (a checked literal, no parameter)."""
+    if connection.vendor == "postgresql":
+        return f"CAST(({column} AT TIME ZONE {_zone_literal(tz)}) AS date)"
+    _register_sqlite_function()
+    return f"leadbill_local_day({column}, {_zone_literal(tz)})"
+
+
+def _false() -> str:
+    return "false" if connection.vendor == "postgresql" else "0"
+
+
+def _dt(value: datetime) -> object:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _day_param(value: date) -> object:
+    return value if connection.vendor == "postgresql" else value.isoformat()
+
+
+def as_date(value: object) -> date:
+    """A summary day as the raw cursor returns it (SQLite: ISO text)."""
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    assert isinstance(value, date)
+    return value
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+def _upsert(select_sql: str, params: Sequence[object]) -> None:
+    """Add the selected rows' counts to the summary (negative counts subtract)."""
+    add = ", ".join(f"{c} = {SUMMARY}.{c} + excluded.{c}" for c in VALUES.split(", "))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SUMMARY} ({KEY}, {VALUES}) {select_sql} ON CONFLICT ({KEY}) DO UPDATE SET {add}", params
+        )
+
+
+def _repeats_sql(where: str, tz: str) -> str:
+    """Count the deliveries `d` matching `where` that repeat a lead the same partner was delivered before."""
+    day = local_day_sql("d.delivered_at", tz)
+    return f"""INSERT INTO {REPEATS} (entity_id, partner_id, day, repeats)
+               SELECT d.entity_id, d.partner_id, {day}, COUNT(*) FROM deliveries_delivery d
+                WHERE {where} AND EXISTS (SELECT 1 FROM deliveries_delivery e
+                                           WHERE e.entity_id = d.entity_id AND e.lead_id = d.lead_id
+                                             AND e.partner_id = d.partner_id AND e.id < d.id)
+                GROUP BY d.entity_id, d.partner_id, {day}
+               ON CONFLICT (entity_id, partner_id, day) DO UPDATE SET repeats = {REPEATS}.repeats + excluded.repeats"""
+
+
+_INSERTED = "d.entity_id = %s AND d.id > %s AND d.created_at = %s"
+
+
+def inserted_statements(tz: str) -> list[str]:
+    """What `add_inserted` runs, each with the parameters (entity, id above, created_at), for a caller's pipeline."""
+    day = local_day_sql("d.delivered_at", tz)
+    add = ", ".join(f"{c} = {SUMMARY}.{c} + excluded.{c}" for c in VALUES.split(", "))
+    counts = f"""INSERT INTO {SUMMARY} ({KEY}, {VALUES})
+               SELECT d.entity_id, d.partner_id, COALESCE(d.profile_id, 0), d.lead_type_id, {day}, d.currency,
+                      '{OPEN}', COUNT(*), COUNT(d.price_micros), COALESCE(SUM(d.price_micros), 0), 0
+                 FROM deliveries_delivery d
+                WHERE {_INSERTED}
+                GROUP BY d.entity_id, d.partner_id, COALESCE(d.profile_id, 0), d.lead_type_id, {day}, d.currency
+               ON CONFLICT ({KEY}) DO UPDATE SET {add}"""
+    return [counts, _repeats_sql(_INSERTED, tz)]
+
+
+def add_inserted(entity_id: int, tz: str, above_id: int, created_at: datetime | object) -> None:
+    """Count deliveries just inserted (ids above `above_id`, stamped `created_at`): all open.
+
+    `created_at` may be a value already adapted for the database (the importer keeps one).
+    """
+    stamp = _dt(created_at) if isinstance(created_at, datetime) else created_at
+    with connection.cursor() as cursor:
+        for sql in inserted_statements(tz):
+            cursor.execute(sql, [entity_id, above_id, stamp])
+
+
+def _state_sql() -> str:
+    """A delivery's state from the facts (needs `d` and a LEFT JOIN of its non-void billed lead as `b`)."""
+    false = _false()
+    return f"""CASE WHEN b.id IS NOT NULL THEN '{BILLED}'
+                    WHEN EXISTS (SELECT 1 FROM deliveries_return r
+                                  WHERE r.delivery_id = d.id AND r.status = 'accepted') THEN '{RETURNED}'
+                    WHEN EXISTS (SELECT 1 FROM invoicing_excludedlead x
+                                  WHERE x.delivery_id = d.id AND x.voided = {false}) THEN '{EXCLUDED}'
+                    ELSE '{OPEN}' END"""
+
+
+def recount_sql(where: str, tz: str) -> str:
+    """The summary rows of the deliveries `d` matching `where`, counted from the facts."""
+    day = local_day_sql("d.delivered_at", tz)
+    state = _state_sql()
+    return f"""SELECT d.entity_id AS entity_id, d.partner_id AS partner_id, COALESCE(d.profile_id, 0) AS profile_id,
+                      d.lead_type_id AS lead_type_id, {day} AS day, d.currency AS currency, {state} AS state,
+                      COUNT(*) AS leads, COUNT(d.price_micros) AS priced,
+                      COALESCE(SUM(d.price_micros), 0) AS price_micros, COALESCE(SUM(b.amount_minor), 0) AS billed_minor
+                 FROM deliveries_delivery d
+                 LEFT JOIN invoicing_billedlead b ON b.delivery_id = d.id AND b.voided = {_false()}
+                WHERE {where}
+                GROUP BY d.entity_id, d.partner_id, COALESCE(d.profile_id, 0), d.lead_type_id, {day}, d.currency,
+                         {state}"""
+
+
+def _day_ranges(pairs: Iterable[tuple[int, date]]) -> dict[int, list[tuple[date, date]]]:
+    """Partner -> runs of consecutive days [first, end)."""
+    by_partner: dict[int, list[date]] = defaultdict(list)
+    for partner_id, day in pairs:
+        by_partner[partner_id].append(day)
+    out: dict[int, list[tuple[date, date]]] = {}
+    for partner_id, days in by_partner.items():
+        runs: list[tuple[date, date]] = []
+        for day in sorted(set(days)):
+            if runs and runs[-1][1] == day:
+                runs[-1] = (runs[-1][0], day + timedelta(days=1))
+            else:
+                runs.append((day, day + timedelta(days=1)))
+        out[partner_id] = runs
+    return out
+
+
+def touched_days(tz: str, ids_sql: str, params: Sequence[object] = ()) -> list[tuple[int, date]]:
+    """(partner, local day) of the deliveries whose ids `ids_sql` selects."""
+    day = local_day_sql("d.delivered_at", tz)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT d.partner_id, {day} FROM deliveries_delivery d WHERE d.id IN ({ids_sql})", params
+        )
+        return [(int(p), as_date(d)) for p, d in cursor.fetchall()]
+
+
+def refresh(entity_id: int, tz: str, ids_sql: str, params: Sequence[object] = ()) -> None:
+    """Recount the partner-days of the deliveries whose ids `ids_sql` selects (after a change to them).
+
+    Cost is that of the partner-days touched (a return: one day; a voided month: the month).
+    """
+    refresh_days(entity_id, tz, touched_days(tz, ids_sql, params))
+
+
+INVOICE_LEADS = """SELECT delivery_id FROM invoicing_billedlead WHERE invoice_id = %s
+                   UNION SELECT delivery_id FROM invoicing_excludedlead WHERE invoice_id = %s"""
+
+
+def refresh_days(entity_id: int, tz: str, pairs: Iterable[tuple[int, date]]) -> None:
+    """Recount these (partner, local day) pairs from the deliveries: states and repeats."""
+    ranges = [(p, first, end) for p, runs in _day_ranges(pairs).items() for first, end in runs]
+    zone_info = zone(tz)
+    for i in range(0, len(ranges), 200):
+        chunk = ranges[i : i + 200]
+        clauses, params, wipe, wipe_params = [], [], [], []
+        for partner_id, first, end in chunk:
+            clauses.append("(d.partner_id = %s AND d.delivered_at >= %s AND d.delivered_at < %s)")
+            params += [partner_id, _dt(local_midnight(first, zone_info)), _dt(local_midnight(end, zone_info))]
+            wipe.append("(partner_id = %s AND day >= %s AND day < %s)")
+            wipe_params += [partner_id, _day_param(first), _day_param(end)]
+        where = f"d.entity_id = %s AND ({' OR '.join(clauses)})"
+        with connection.cursor() as cursor:
+            for table in (SUMMARY, REPEATS):
+                cursor.execute(f"DELETE FROM {table} WHERE entity_id = %s AND ({' OR '.join(wipe)})",
+                               [entity_id, *wipe_params])  # fmt: skip
+            _upsert(recount_sql(where, tz), [entity_id, *params])
+            cursor.execute(_repeats_sql(where, tz), [entity_id, *params])
+
+
+def recount_deliveries(entity_id: int, tz: str, deliveries: Iterable[tuple[int, datetime]]) -> None:
+    """Recount the partner-days of these (partner, delivered at) after a change to their deliveries."""
+    zone_info = zone(tz)
+    refresh_days(entity_id, tz, [(partner_id, at.astimezone(zone_info).date()) for partner_id, at in deliveries])
+
+
+def record_issue(entity_id: int, billable_table: str) -> None:
+    """Move the leads this issue billed or left out from open to billed (with amounts) or excluded.
+
+    `billable_table` is the run's temp table of the deliveries it found open, with their summary
+    key (`invoicing.facts.materialise_billable`); a non-void billed or excluded lead of one of
+    them can only have been written by this transaction (a concurrent run's would have made
+    this one's insert fail on the once-only indexes).
+    """
+    false = _false()
+    for joined, state, amount in (
+        (f"JOIN invoicing_billedlead b ON b.delivery_id = t.delivery_id AND b.voided = {false}", BILLED,
+         "SUM(b.amount_minor)"),
+        (f"JOIN invoicing_excludedlead b ON b.delivery_id = t.delivery_id AND b.voided = {false}", EXCLUDED, "0"),
+    ):  # fmt: skip
+        for sign, into in ((-1, OPEN), (1, state)):
+            billed = amount if into != OPEN else "0"
+            _upsert(
+                f"""SELECT %s, t.partner_id, t.profile_raw, t.lead_type_id, t.day, t.currency, '{into}',
+                           {sign} * COUNT(*), {sign} * COUNT(t.price_micros),
+                           {sign} * COALESCE(SUM(t.price_micros), 0), {billed}
+                      FROM {billable_table} t {joined}
+                     WHERE true
+                     GROUP BY t.partner_id, t.profile_raw, t.lead_type_id, t.day, t.currency""",
+                [entity_id],
+            )
+
+
+def rebuild(entity_id: int, tz: str) -> None:
+    """Replace the entity's summary with a recount from its deliveries (a new time zone, a repair)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {SUMMARY} WHERE entity_id = %s", [entity_id])
+        cursor.execute(f"DELETE FROM {REPEATS} WHERE entity_id = %s", [entity_id])
+    _upsert(recount_sql("d.entity_id = %s", tz), [entity_id])
+    with connection.cursor() as cursor:
+        cursor.execute(_repeats_sql("d.entity_id = %s", tz), [entity_id])
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+def earliest_open_day(entity_id: int, end_day: date, partner_ids: Sequence[int] | None) -> date | None:
+    """The earliest local day before `end_day` with open leads in their partner's currency."""
+    partners = (
+        "" if partner_ids is None else f"AND s.partner_id IN ({', '.join(str(int(i)) for i in partner_ids) or 'NULL'})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT MIN(s.day) FROM {SUMMARY} s JOIN partners_partner pa ON pa.id = s.partner_id
+                 WHERE s.entity_id = %s AND s.state = '{OPEN}' AND s.day < %s AND s.leads > 0
+                   AND s.currency = pa.currency {partners}""",
+            [entity_id, _day_param(end_day)],
+        )
+        row = cursor.fetchone()
+    return as_date(row[0]) if row and row[0] is not None else None
+
+
+# --- verify --------------------------------------------------------------------------------
+
+Row = tuple[int, int, int, date, str, str]
+
+
+def _rows(sql: str, params: Sequence[object]) -> dict[Row, tuple[int, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        out: dict[Row, tuple[int, ...]] = {}
+        for partner_id, profile_id, lead_type_id, day, currency, state, *values in cursor.fetchall():
+            counts = tuple(int(v or 0) for v in values)
+            if any(counts):
+                out[(int(partner_id), int(profile_id), int(lead_type_id), as_date(day), currency, state)] = counts
+        return out
+
+
+def drift(entity_id: int, tz: str) -> list[str]:
+    """Differences between the entity's summary and a recount from its deliveries (empty: none)."""
+    stored = _rows(
+        f"SELECT partner_id, profile_id, lead_type_id, day, currency, state, {VALUES} FROM {SUMMARY} WHERE entity_id = %s",
+        [entity_id],
+    )
+    recount = recount_sql("d.entity_id = %s", tz)
+    fresh = _rows(f"SELECT partner_id, profile_id, lead_type_id, day, currency, state, {VALUES} FROM ({recount}) x",
+                  [entity_id])  # fmt: skip
+    found = []
+    names = VALUES.split(", ")
+    for key in sorted(set(stored) | set(fresh), key=lambda k: (k[0], k[3], k[1], k[2], k[4], k[5])):
+        have, want = stored.get(key, (0, 0, 0, 0)), fresh.get(key, (0, 0, 0, 0))
+        if have != want:
+            partner_id, profile_id, lead_type_id, day, currency, state = key
+            diffs = ", ".join(f"{n} {h} != {w}" for n, h, w in zip(names, have, want, strict=True) if h != w)
+            found.append(
+                f"partner {partner_id} profile {profile_id} lead type {lead_type_id} {day} {currency} {state}: "
+                f"summary says {diffs} (recounted)"
+            )
+    found += _repeat_drift(entity_id, tz)
+    return found
+
+
+def _repeat_drift(entity_id: int, tz: str) -> list[str]:
+    day = local_day_sql("d.delivered_at", tz)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT partner_id, day, repeats FROM {REPEATS} WHERE entity_id = %s AND repeats <> 0",
+                       [entity_id])  # fmt: skip
+        stored = {(int(p), as_date(d)): int(n) for p, d, n in cursor.fetchall()}
+        cursor.execute(
+            f"""SELECT d.partner_id, {day}, COUNT(*) FROM deliveries_delivery d
+                 WHERE d.entity_id = %s AND EXISTS (SELECT 1 FROM deliveries_delivery e
+                        WHERE e.entity_id = d.entity_id AND e.lead_id = d.lead_id
+                          AND e.partner_id = d.partner_id AND e.id < d.id)
+                 GROUP BY d.partner_id, {day}""",
+            [entity_id],
+        )
+        fresh = {(int(p), as_date(d)): int(n) for p, d, n in cursor.fetchall()}
+    return [
+        f"partner {p} {d}: summary says {stored.get((p, d), 0)} repeated leads, recounted {fresh.get((p, d), 0)}"
+        for p, d in sorted(set(stored) | set(fresh))
+        if stored.get((p, d), 0) != fresh.get((p, d), 0)
+    ]
