@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from collections.abc import Sequence
 from typing import Any
 
 from leadbill.catalog.models import LeadType, PricePlan

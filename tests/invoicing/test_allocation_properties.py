@@ -70,6 +70,7 @@ def test_delivered_prices_lines_are_steps_of_the_rounded_running_sum_and_add_up_
     invoice_run_issue(actor="test", entity=entity, period=periods.month(2026, 1, "UTC"))
     inv = Invoice.objects.get(partner=partner)
     bands = price_bands([(int(p * 1_000_000), 1) for p in prices_])
+
     def rounded(micros: int) -> int:
         return int((Decimal(micros) / 10_000).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
 

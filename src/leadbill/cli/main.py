@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "automation",
     "payouts",
     "bank",
+    "verify",
     "demo",
 )
 

@@ -236,3 +236,69 @@ def deliveries_summary(
         .order_by("currency")
     )
     return groups, False
+
+
+# Delivery-log statuses the billing summary can total: its states answer them exactly. A
+# returned or return-requested filter needs each delivery's returns (a billed lead can be
+# returned later), so it is totalled from the deliveries, bounded (`deliveries_summary`).
+SUMMARY_STATES = {"": None, "billed": ("billed",), "unbilled": ("open", "returned", "excluded")}
+
+
+def deliveries_totals(
+    entity: Entity,
+    *,
+    partner: Partner | None = None,
+    profile: Profile | None = None,
+    lead_type: LeadType | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    status: str = "",
+) -> list[dict[str, Any]] | None:
+    """Count, billed count and billed total per currency of a delivery-log selection, from the
+    billing summary: partners × days rows whatever the number of deliveries.
+
+    None when the summary cannot answer it (a status it does not hold, or a bound that is not
+    a local midnight); the caller then totals the deliveries themselves.
+    """
+    from leadbill.deliveries.models import BillingSummary
+
+    if status not in SUMMARY_STATES:
+        return None
+    tz = zone(entity.timezone)
+    days = {}
+    for name, at in (("day__gte", start), ("day__lt", end)):
+        if at is not None:
+            local = at.astimezone(tz)
+            if (local.hour, local.minute, local.second, local.microsecond) != (0, 0, 0, 0):
+                return None
+            days[name] = local.date()
+    rows = BillingSummary.objects.filter(entity=entity, **days)
+    if partner is not None:
+        rows = rows.filter(partner=partner)
+    if profile is not None:
+        rows = rows.filter(profile_id=profile.pk)
+    if lead_type is not None:
+        rows = rows.filter(lead_type_id=lead_type.pk)
+    states = SUMMARY_STATES[status]
+    if states is not None:
+        rows = rows.filter(state__in=states)
+    groups = (
+        rows.values("currency")
+        .annotate(count=Sum("leads"), billed=Sum("leads", filter=Q(state="billed")), total_minor=Sum("billed_minor"))
+        .order_by("currency")
+    )
+    return [
+        {"currency": g["currency"], "count": g["count"] or 0, "billed": g["billed"] or 0,
+         "total_minor": g["total_minor"] if g["billed"] else None}
+        for g in groups if g["count"]
+    ]  # fmt: skip
+
+
+def delivered_in(entity: Entity, period: Period) -> int:
+    """Deliveries of the entity in a whole-day period, from the billing summary."""
+    from leadbill.deliveries.models import BillingSummary
+
+    total = BillingSummary.objects.filter(entity=entity, day__gte=period.first_day, day__lt=period.end_day).aggregate(
+        n=Sum("leads")
+    )["n"]
+    return int(total or 0)

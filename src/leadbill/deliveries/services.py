@@ -665,7 +665,9 @@ def _decide(*, actor: str, ret: Return, status: str, note: str) -> Return:
 
 def _recount(delivery: Delivery) -> None:
     """The billing summary of the delivery's partner-day, after its return was accepted."""
-    summary.recount_deliveries(delivery.entity_id, delivery.entity.timezone, [(delivery.partner_id, delivery.delivered_at)])
+    summary.recount_deliveries(
+        delivery.entity_id, delivery.entity.timezone, [(delivery.partner_id, delivery.delivered_at)]
+    )
 
 
 def return_accept(*, actor: str, ret: Return, note: str = "") -> Return:
@@ -932,3 +934,23 @@ def delivery_import_run(pk: int) -> DeliveryImport:
     upload.bytes_read, upload.content, upload.finished_at = upload.size_bytes, b"", timezone.now()
     upload.save(update_fields=["state", "error", "result", "rows_read", "bytes_read", "content", "finished_at"])
     return upload
+
+
+# --- the billing summary -----------------------------------------------------------------------
+
+
+def billing_summary_verify(*, entity: Entity) -> list[str]:
+    """How the entity's billing summary differs from a recount of its deliveries (empty: it agrees)."""
+    return summary.drift(entity.pk, entity.timezone)
+
+
+def billing_summary_repair(*, actor: str, entity: Entity) -> list[str]:
+    """Recount the entity's billing summary from its deliveries; returns the drift it repaired (audited)."""
+    with transaction.atomic():
+        Entity.objects.select_for_update().get(pk=entity.pk)  # no import or run of the entity meanwhile
+        found = summary.drift(entity.pk, entity.timezone)
+        if found:
+            summary.rebuild(entity.pk, entity.timezone)
+            audit_record(actor=actor, action="billing_summary.repaired", obj=entity, entity=entity,
+                         differences=len(found), first=found[:20])  # fmt: skip
+    return found

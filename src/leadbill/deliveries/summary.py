@@ -84,7 +84,7 @@ def _dt(value: datetime) -> object:
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _day_param(value: date) -> object:
+def day_param(value: date) -> object:
     return value if connection.vendor == "postgresql" else value.isoformat()
 
 
@@ -224,7 +224,7 @@ def refresh_days(entity_id: int, tz: str, pairs: Iterable[tuple[int, date]]) -> 
             clauses.append("(d.partner_id = %s AND d.delivered_at >= %s AND d.delivered_at < %s)")
             params += [partner_id, _dt(local_midnight(first, zone_info)), _dt(local_midnight(end, zone_info))]
             wipe.append("(partner_id = %s AND day >= %s AND day < %s)")
-            wipe_params += [partner_id, _day_param(first), _day_param(end)]
+            wipe_params += [partner_id, day_param(first), day_param(end)]
         where = f"d.entity_id = %s AND ({' OR '.join(clauses)})"
         with connection.cursor() as cursor:
             for table in (SUMMARY, REPEATS):
@@ -290,7 +290,7 @@ def earliest_open_day(entity_id: int, end_day: date, partner_ids: Sequence[int] 
             f"""SELECT MIN(s.day) FROM {SUMMARY} s JOIN partners_partner pa ON pa.id = s.partner_id
                  WHERE s.entity_id = %s AND s.state = '{OPEN}' AND s.day < %s AND s.leads > 0
                    AND s.currency = pa.currency {partners}""",
-            [entity_id, _day_param(end_day)],
+            [entity_id, day_param(end_day)],
         )
         row = cursor.fetchone()
     return as_date(row[0]) if row and row[0] is not None else None

@@ -17,17 +17,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
 
+from leadbill.deliveries import summary
 from leadbill.domain import generation
-from leadbill.domain.periods import Period
-
-# Deliveries delivered this long before a period are still looked at for late billing;
-# anything ingested within the window is looked at whatever its delivery time.
-LOOKBACK_DAYS = 92
+from leadbill.domain.periods import Period, local_midnight, zone
 
 # Bucket ids in SQL: 0 is the billed period, -1 an earlier period never invoiced,
 # a positive id the earlier invoice whose period the delivery falls in.
@@ -94,12 +91,15 @@ def resolved_deliveries_sql(
     *,
     over_cap: bool = False,
     excluded: bool = True,
+    summary_tz: str | None = None,
 ) -> str:
     """Unbilled, unreturned deliveries of the partners before the period end, resolved.
 
-    Parameters: start, entity, end, lookback, lookback (in that order, as %s).
+    Parameters: start, entity, end, since (in that order, as %s; `_params`). `since` bounds the
+    scan: the start of the earliest local day on which the billing summary has open leads.
     Columns: delivery_id, partner_id, delivered_at, price_micros, plan_id, scope_profile,
-    scope_type, bucket_invoice, currency_ok, priced, price_key, over_cap. Only rows with currency_ok = 1 and
+    scope_type, bucket_invoice, currency_ok, priced, price_key, over_cap, and with `summary_tz`
+    the delivery's billing-summary key (profile_raw, lead_type_id, currency, day). Only rows with currency_ok = 1 and
     priced = 1 are billable; the others are anomalies. The flags are computed columns,
     not filters, so the planner's row estimates stay right (a CASE in WHERE made it
     expect 0.5 % of the rows and pick a serial plan with an on-disk sort).
@@ -138,6 +138,12 @@ def resolved_deliveries_sql(
         if over_cap
         else "0 AS over_cap"
     )
+    key_columns = (
+        f""", COALESCE(d.profile_id, 0) AS profile_raw, d.lead_type_id, d.currency,
+               {summary.local_day_sql("d.delivered_at", summary_tz)} AS day"""
+        if summary_tz
+        else ""
+    )
     return f"""
         SELECT d.id AS delivery_id, d.partner_id, d.delivered_at, d.price_micros,
                COALESCE(pl.id, 0) AS plan_id,
@@ -154,13 +160,13 @@ def resolved_deliveries_sql(
                     WHEN pl.model = 'delivered' AND d.price_micros IS NULL THEN 0
                     ELSE 1 END AS priced,
                CASE WHEN pl.model = 'delivered' THEN d.price_micros END AS price_key,
-               {over_cap_column}
+               {over_cap_column}{key_columns}
           FROM deliveries_delivery d
           JOIN partners_partner pa ON pa.id = d.partner_id
           {joins}
          WHERE d.entity_id = %s AND d.delivered_at < %s
            AND {partners_clause(partner_ids)}
-           AND (d.delivered_at >= %s OR d.created_at >= %s)
+           AND d.delivered_at >= %s
            AND NOT EXISTS (SELECT 1 FROM invoicing_billedlead b
                             WHERE b.delivery_id = d.id AND b.voided = {sql_false()})
            AND NOT EXISTS (SELECT 1 FROM deliveries_return r
@@ -185,9 +191,21 @@ def sql_true() -> str:
     return "true" if connection.vendor == "postgresql" else "1"
 
 
-def _params(entity_id: int, period: Period) -> list[object]:
-    lookback = period.start - timedelta(days=LOOKBACK_DAYS)
-    return [_dt(period.start), entity_id, _dt(period.end), _dt(lookback), _dt(lookback)]
+def _params(entity_id: int, period: Period, partner_ids: Sequence[int] | None) -> list[object]:
+    return [_dt(period.start), entity_id, _dt(period.end), _dt(open_since(entity_id, period, partner_ids))]
+
+
+def open_since(entity_id: int, period: Period, partner_ids: Sequence[int] | None) -> datetime:
+    """Where a run's scan of the deliveries starts: the earliest local day with open leads in the
+    partners' currency before the period ends (from the billing summary), else the period start.
+
+    There is no look-back window: a billable lead stays open until it is billed, however late
+    it arrives, and the summary says how far back the open ones go.
+    """
+    since_day = summary.earliest_open_day(entity_id, period.end_day, partner_ids)
+    if since_day is None:
+        return period.start
+    return min(period.start, local_midnight(since_day, zone(period.timezone)))
 
 
 @dataclass
@@ -262,11 +280,12 @@ def _groups_from(
     groups: dict[tuple[int, ...], Group] = {}
     for partner_id, plan_id, sp, st, bucket, over, currency_ok, priced, price_key, count, price_sum in rows:
         pf = facts.setdefault(partner_id, PartnerFacts(partner_id))
-        if not currency_ok:
-            pf.currency_mismatch += int(count)
-            continue
-        if not priced:
-            pf.missing_price += int(count)
+        if not currency_ok or not priced:  # not billed; named as anomalies of the period they were delivered in
+            if bucket == CURRENT_BUCKET:
+                if not currency_ok:
+                    pf.currency_mismatch += int(count)
+                else:
+                    pf.missing_price += int(count)
             continue
         key = (int(partner_id), int(plan_id), int(sp), int(st), int(bucket), int(over))
         group = groups.get(key)
@@ -299,7 +318,9 @@ def gather_groups(
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         # Ten thousand groups hash in memory; the planner's group estimate would sort a million rows.
         _execute("SET LOCAL enable_sort = off")
-    _groups_from(_fetch(sql, _params(entity_id, period)), facts, over_cap.excluding if over_cap else frozenset())
+    _groups_from(
+        _fetch(sql, _params(entity_id, period, partner_ids)), facts, over_cap.excluding if over_cap else frozenset()
+    )
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         _execute("SET LOCAL enable_sort = on")
     return facts
@@ -328,7 +349,7 @@ def billable_times(entity_id: int, period: Period, partner_ids: Sequence[int]) -
         return []
     sql = f"""SELECT partner_id, delivery_id, delivered_at FROM ({resolved_deliveries_sql(partner_ids)}) x
                WHERE currency_ok = 1 AND priced = 1 ORDER BY partner_id, delivered_at, delivery_id"""
-    return [(int(p), int(d), _instant(at)) for p, d, at in _fetch(sql, _params(entity_id, period))]
+    return [(int(p), int(d), _instant(at)) for p, d, at in _fetch(sql, _params(entity_id, period, partner_ids))]
 
 
 def taken_times(partner_ids: Sequence[int], start: datetime, end: datetime) -> list[tuple[int, datetime]]:
@@ -393,11 +414,15 @@ def materialise_billable(
     sql = f"""
         CREATE TEMP TABLE {TMP_BILLABLE} AS
         SELECT delivery_id, partner_id, plan_id, scope_profile, scope_type, bucket_invoice, over_cap,
-               currency_ok, priced, price_key, price_micros,
+               currency_ok, priced, price_key, price_micros, profile_raw, lead_type_id, currency, day,
                ROW_NUMBER() OVER w AS rn
           FROM ({
         resolved_deliveries_sql(
-            partner_ids, plan_levels(entity_id), over_cap=marked, excluded=has_exclusions(entity_id)
+            partner_ids,
+            plan_levels(entity_id),
+            over_cap=marked,
+            excluded=has_exclusions(entity_id),
+            summary_tz=period.timezone,
         )
     }) x
         WINDOW w AS (PARTITION BY partner_id, currency_ok, priced, scope_profile, scope_type, bucket_invoice,
@@ -405,7 +430,7 @@ def materialise_billable(
                      ORDER BY delivered_at, delivery_id)
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, _params(entity_id, period))
+        cursor.execute(sql, _params(entity_id, period, partner_ids))
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {TMP_BILLABLE}")  # temp tables are never auto-analysed
     facts: dict[int, PartnerFacts] = {}
@@ -486,16 +511,19 @@ def allocate_billed_leads(bands: Sequence[BandRow]) -> int:
             inserted = int(cursor.rowcount)
         if all(b.price_low is None for b in bands):
             return inserted
-        # Delivered-price lines (one per price or price band): the leads of the line in delivery
-        # order, each the difference of the rounded running sums of the line's own prices.
+        # Delivered-price lines (one per price or price band): the leads of a group, band after band
+        # in price order and in delivery order within a band, each the difference of the group's
+        # rounded running sums (the lines are the same steps: `generation._delivered_lines`).
         cursor.execute(
             f"""
             INSERT INTO invoicing_billedlead (delivery_id, invoice_id, line_id, amount_minor, voided)
             SELECT delivery_id, invoice_id, line_id,
                    (run + divisor / 2) / divisor - (run - price_micros + divisor / 2) / divisor, {sql_false()}
               FROM (SELECT t.delivery_id, b.invoice_id, b.line_id, b.divisor, t.price_micros,
-                           CAST(SUM(t.price_micros) OVER (PARTITION BY b.line_id ORDER BY t.rn
-                                                          ROWS UNBOUNDED PRECEDING) AS BIGINT) AS run
+                           CAST(SUM(t.price_micros) OVER (
+                               PARTITION BY t.partner_id, t.scope_profile, t.scope_type, t.bucket_invoice,
+                                            t.plan_id, t.over_cap
+                               ORDER BY b.price_low, t.rn ROWS UNBOUNDED PRECEDING) AS BIGINT) AS run
                       FROM {TMP_BILLABLE} t JOIN {TMP_BAND} b
                         ON {match} AND b.price_low IS NOT NULL
                        AND t.price_micros BETWEEN b.price_low AND b.price_high) y

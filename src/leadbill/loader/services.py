@@ -178,6 +178,10 @@ def _load_entity(actor: str, spec: EntitySpec, result: LoadResult) -> None:
     )
     if action != UNCHANGED:
         ensure_series(entity)
+    if "timezone" in fields:  # the billing summary counts local days: count them again in the new zone
+        from leadbill.deliveries import summary
+
+        summary.rebuild(entity.pk, entity.timezone)
     result.note("entity", spec.slug, action, spec.path, fields)
 
     lead_types: dict[str, LeadType] = {}

@@ -9,7 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from leadbill.console.lookups import entity_of
-from leadbill.deliveries.models import Delivery, Return
+from leadbill.deliveries.models import Return
+from leadbill.deliveries.selectors import delivered_in
 from leadbill.documents.formatting import Formatter
 from leadbill.domain import periods
 from leadbill.domain.money import minor_to_decimal
@@ -91,9 +92,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     entity = entity_of(request)
     today = today_in(entity)
     period = periods.month(today.year, today.month, entity.timezone)
-    delivered = Delivery.objects.filter(
-        entity=entity, delivered_at__gte=period.start, delivered_at__lt=period.end
-    ).count()
+    delivered = delivered_in(entity, period)
     pending_returns = Return.objects.filter(entity=entity, status="requested").count()
     months = _months_back(today.year, today.month, 12)
     fmt = Formatter(entity.locale, entity.currency)

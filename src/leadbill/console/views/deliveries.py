@@ -22,6 +22,7 @@ from leadbill.deliveries.selectors import (
     SUMMARY_MAX_ROWS,
     deliveries_log,
     deliveries_summary,
+    deliveries_totals,
 )
 from leadbill.deliveries.services import MAX_UPLOAD_BYTES, delivery_import_queue
 from leadbill.documents.formatting import Formatter
@@ -85,16 +86,21 @@ def deliveries(request: HttpRequest) -> HttpResponse:
     rows: list[Any] = []
     next_url = scanned_to = None
     summary: list[dict[str, Any]] = []
-    summary_capped = False
+    summary_capped = summary_whole = False
     if not problems:
         before = cursor_read(request.GET.get("after"))
         window: list[Any] = []
         selection = deliveries_log(entity, before=before, scan=STATUS_SCAN, window=window, **kwargs)
         page = list(selection[: PAGE + 1])
         if not before:  # totals of the whole selection, shown on its first page
-            bounds = deliveries_log(entity, partner=kwargs.get("partner"), start=kwargs.get("start"),
-                                    end=kwargs.get("end"))  # fmt: skip
-            summary, summary_capped = deliveries_summary(selection, bounds=bounds)
+            totals = deliveries_totals(entity, **{k: v for k, v in kwargs.items() if k != "status"},
+                                       status=kwargs.get("status") or "")  # fmt: skip
+            if totals is not None:  # the billing summary answers it, whatever the number of deliveries
+                summary, summary_whole = totals, True
+            else:
+                bounds = deliveries_log(entity, partner=kwargs.get("partner"), start=kwargs.get("start"),
+                                        end=kwargs.get("end"))  # fmt: skip
+                summary, summary_capped = deliveries_summary(selection, bounds=bounds)
             counts = Formatter(entity.locale, entity.currency)
             for group in summary:
                 group["count_text"], group["billed_text"] = counts.count(group["count"]), counts.count(group["billed"])
@@ -111,7 +117,7 @@ def deliveries(request: HttpRequest) -> HttpResponse:
     context = {
         "rows": rows, "chosen": chosen, "problems": problems, "next_url": next_url,
         "statuses": [(s, DELIVERY_STATUS_LABELS[s]) for s in DELIVERY_STATUSES],
-        "summary": summary, "summary_capped": summary_capped,
+        "summary": summary, "summary_capped": summary_capped, "summary_whole": summary_whole,
         "summary_max": Formatter(entity.locale, entity.currency).count(SUMMARY_MAX_ROWS),
         "paged": bool(request.GET.get("after")), "scanned_to": scanned_to, "scan": STATUS_SCAN,
         "partners": partner_choices(entity),
