@@ -240,31 +240,44 @@ def recount_deliveries(entity_id: int, tz: str, deliveries: Iterable[tuple[int, 
     refresh_days(entity_id, tz, [(partner_id, at.astimezone(zone_info).date()) for partner_id, at in deliveries])
 
 
-def record_issue(entity_id: int, billable_table: str) -> None:
+def record_issue(entity_id: int, allocated_table: str | None, billable_table: str, *, excluded: bool) -> None:
     """Move the leads this issue billed or left out from open to billed (with amounts) or excluded.
 
-    `billable_table` is the run's temp table of the deliveries it found open, with their summary
-    key (`invoicing.facts.materialise_billable`); a non-void billed or excluded lead of one of
-    them can only have been written by this transaction (a concurrent run's would have made
-    this one's insert fail on the once-only indexes).
+    `allocated_table` holds each billed lead with its amount and summary key
+    (`invoicing.facts.allocate_billed_leads`); `billable_table` the run's open leads with theirs
+    (`materialise_billable`). A non-void excluded lead of the latter can only have been written
+    by this transaction (a concurrent run's would have made this one's insert fail on the
+    once-only index).
     """
-    false = _false()
-    for joined, state, amount in (
-        (f"JOIN invoicing_billedlead b ON b.delivery_id = t.delivery_id AND b.voided = {false}", BILLED,
-         "SUM(b.amount_minor)"),
-        (f"JOIN invoicing_excludedlead b ON b.delivery_id = t.delivery_id AND b.voided = {false}", EXCLUDED, "0"),
-    ):  # fmt: skip
+    moves = []
+    if allocated_table is not None:
+        moves.append(
+        (f"""SELECT partner_id, profile_raw, lead_type_id, day, currency, COUNT(*) AS n,
+                    COUNT(price_micros) AS np, COALESCE(SUM(price_micros), 0) AS sp, SUM(amount_minor) AS bm
+               FROM {allocated_table} GROUP BY partner_id, profile_raw, lead_type_id, day, currency""", BILLED)
+        )  # fmt: skip
+    if excluded:
+        moves.append(
+            (f"""SELECT t.partner_id, t.profile_raw, t.lead_type_id, t.day, t.currency, COUNT(*) AS n,
+                        COUNT(t.price_micros) AS np, COALESCE(SUM(t.price_micros), 0) AS sp, 0 AS bm
+                   FROM {billable_table} t JOIN invoicing_excludedlead x
+                     ON x.delivery_id = t.delivery_id AND x.voided = {_false()}
+                  GROUP BY t.partner_id, t.profile_raw, t.lead_type_id, t.day, t.currency""", EXCLUDED)
+        )  # fmt: skip
+    for grouped, state in moves:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS leadbill_tmp_summary_move")
+            cursor.execute(f"CREATE TEMP TABLE leadbill_tmp_summary_move AS {grouped}")
         for sign, into in ((-1, OPEN), (1, state)):
-            billed = amount if into != OPEN else "0"
+            billed = "bm" if into == BILLED else "0"
             _upsert(
-                f"""SELECT %s, t.partner_id, t.profile_raw, t.lead_type_id, t.day, t.currency, '{into}',
-                           {sign} * COUNT(*), {sign} * COUNT(t.price_micros),
-                           {sign} * COALESCE(SUM(t.price_micros), 0), {billed}
-                      FROM {billable_table} t {joined}
-                     WHERE true
-                     GROUP BY t.partner_id, t.profile_raw, t.lead_type_id, t.day, t.currency""",
+                f"""SELECT %s, partner_id, profile_raw, lead_type_id, day, currency, '{into}',
+                           {sign} * n, {sign} * np, {sign} * sp, {billed}
+                      FROM leadbill_tmp_summary_move WHERE true""",
                 [entity_id],
             )
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE leadbill_tmp_summary_move")
 
 
 def rebuild(entity_id: int, tz: str) -> None:

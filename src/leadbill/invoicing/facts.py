@@ -92,6 +92,7 @@ def resolved_deliveries_sql(
     over_cap: bool = False,
     excluded: bool = True,
     summary_tz: str | None = None,
+    within: int = 0,
 ) -> str:
     """Unbilled, unreturned deliveries of the partners before the period end, resolved.
 
@@ -99,7 +100,8 @@ def resolved_deliveries_sql(
     scan: the start of the earliest local day on which the billing summary has open leads.
     Columns: delivery_id, partner_id, delivered_at, price_micros, plan_id, scope_profile,
     scope_type, bucket_invoice, currency_ok, priced, price_key, over_cap, and with `summary_tz`
-    the delivery's billing-summary key (profile_raw, lead_type_id, currency, day). Only rows with currency_ok = 1 and
+    the delivery's billing-summary key (profile_raw, lead_type_id, currency, day). With `within`,
+    only deliveries in that many time ranges (two more parameters each, after `since`). Only rows with currency_ok = 1 and
     priced = 1 are billable; the others are anomalies. The flags are computed columns,
     not filters, so the planner's row estimates stay right (a CASE in WHERE made it
     expect 0.5 % of the rows and pick a serial plan with an on-disk sort).
@@ -138,6 +140,9 @@ def resolved_deliveries_sql(
         if over_cap
         else "0 AS over_cap"
     )
+    within_clause = (
+        "AND (" + " OR ".join(["(d.delivered_at >= %s AND d.delivered_at < %s)"] * within) + ")" if within else ""
+    )
     key_columns = (
         f""", COALESCE(d.profile_id, 0) AS profile_raw, d.lead_type_id, d.currency,
                {summary.local_day_sql("d.delivered_at", summary_tz)} AS day"""
@@ -166,7 +171,7 @@ def resolved_deliveries_sql(
           {joins}
          WHERE d.entity_id = %s AND d.delivered_at < %s
            AND {partners_clause(partner_ids)}
-           AND d.delivered_at >= %s
+           AND d.delivered_at >= %s {within_clause}
            AND NOT EXISTS (SELECT 1 FROM invoicing_billedlead b
                             WHERE b.delivery_id = d.id AND b.voided = {sql_false()})
            AND NOT EXISTS (SELECT 1 FROM deliveries_return r
@@ -304,23 +309,29 @@ def _groups_from(
 
 
 def gather_groups(
-    entity_id: int, period: Period, partner_ids: Sequence[int] | None, over_cap: OverCap | None = None
+    entity_id: int,
+    period: Period,
+    partner_ids: Sequence[int] | None,
+    over_cap: OverCap | None = None,
+    within: Sequence[tuple[datetime, datetime]] = (),
 ) -> dict[int, PartnerFacts]:
-    """Preview: aggregate the resolved deliveries without writing anything (but the run's temp tables)."""
+    """Preview: aggregate the resolved deliveries without writing anything (but the run's temp tables).
+
+    `within`: only the deliveries in these time ranges (the parts of days the billing summary cannot split).
+    """
     facts: dict[int, PartnerFacts] = {}
     if partner_ids is not None and not partner_ids:
         return facts
     marked = bool(over_cap and over_cap.ids)
     resolved = resolved_deliveries_sql(
-        partner_ids, plan_levels(entity_id), over_cap=marked, excluded=has_exclusions(entity_id)
+        partner_ids, plan_levels(entity_id), over_cap=marked, excluded=has_exclusions(entity_id), within=len(within)
     )
     sql = FLAGGED_GROUPS % f"({resolved})"
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         # Ten thousand groups hash in memory; the planner's group estimate would sort a million rows.
         _execute("SET LOCAL enable_sort = off")
-    _groups_from(
-        _fetch(sql, _params(entity_id, period, partner_ids)), facts, over_cap.excluding if over_cap else frozenset()
-    )
+    params = _params(entity_id, period, partner_ids) + [_dt(at) for pair in within for at in pair]
+    _groups_from(_fetch(sql, params), facts, over_cap.excluding if over_cap else frozenset())
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         _execute("SET LOCAL enable_sort = on")
     return facts
@@ -394,6 +405,7 @@ def exclude_over_cap(invoice_by_partner: dict[int, int]) -> int:
 
 TMP_BILLABLE = "leadbill_tmp_billable"
 TMP_BAND = "leadbill_tmp_band"
+TMP_ALLOC = "leadbill_tmp_alloc"
 
 
 def materialise_billable(
@@ -443,6 +455,7 @@ def drop_temp_tables() -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {TMP_BILLABLE}")
         cursor.execute(f"DROP TABLE IF EXISTS {TMP_BAND}")
         cursor.execute(f"DROP TABLE IF EXISTS {TMP_OVER_CAP}")
+        cursor.execute(f"DROP TABLE IF EXISTS {TMP_ALLOC}")
 
 
 @dataclass(frozen=True)
@@ -468,8 +481,19 @@ class BandRow:
 
 
 def allocate_billed_leads(bands: Sequence[BandRow]) -> int:
-    """Insert one BilledLead per lead, with its exact share of its line, set-based."""
+    """Insert one BilledLead per lead, with its exact share of its line, set-based.
+
+    The shares are computed into a temp table with each lead's billing-summary key first
+    (`TMP_ALLOC`), so the summary's move from open to billed is one grouping of it
+    (`deliveries.summary.record_issue`), not a join back to the billed leads.
+    """
     with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {TMP_ALLOC}")
+        cursor.execute(
+            f"""CREATE TEMP TABLE {TMP_ALLOC} (
+                delivery_id BIGINT, invoice_id BIGINT, line_id BIGINT, amount_minor BIGINT, partner_id BIGINT,
+                profile_raw BIGINT, lead_type_id BIGINT, currency VARCHAR(3), day DATE, price_micros BIGINT)"""
+        )
         cursor.execute(
             f"""CREATE TEMP TABLE {TMP_BAND} (
                 partner_id BIGINT, scope_profile BIGINT, scope_type BIGINT, bucket_invoice BIGINT,
@@ -500,36 +524,49 @@ def allocate_billed_leads(bands: Sequence[BandRow]) -> int:
         if any(b.price_low is None for b in bands):
             cursor.execute(
                 f"""
-            INSERT INTO invoicing_billedlead (delivery_id, invoice_id, line_id, amount_minor, voided)
+            INSERT INTO {TMP_ALLOC}
             SELECT t.delivery_id, b.invoice_id, b.line_id,
                    ((t.rn + b.rank_offset - b.rank_from + 1) * b.unit_micros + b.divisor / 2) / b.divisor
                    - ((t.rn + b.rank_offset - b.rank_from) * b.unit_micros + b.divisor / 2) / b.divisor,
-                   {sql_false()}
+                   {ALLOC_KEY}
               FROM {TMP_BILLABLE} t JOIN {TMP_BAND} b ON {match} AND b.price_low IS NULL
             """
             )
             inserted = int(cursor.rowcount)
-        if all(b.price_low is None for b in bands):
-            return inserted
-        # Delivered-price lines (one per price or price band): the leads of a group, band after band
-        # in price order and in delivery order within a band, each the difference of the group's
-        # rounded running sums (the lines are the same steps: `generation._delivered_lines`).
+        if any(b.price_low is not None for b in bands):
+            inserted += _allocate_delivered_prices(cursor, match)
         cursor.execute(
-            f"""
-            INSERT INTO invoicing_billedlead (delivery_id, invoice_id, line_id, amount_minor, voided)
-            SELECT delivery_id, invoice_id, line_id,
-                   (run + divisor / 2) / divisor - (run - price_micros + divisor / 2) / divisor, {sql_false()}
-              FROM (SELECT t.delivery_id, b.invoice_id, b.line_id, b.divisor, t.price_micros,
-                           CAST(SUM(t.price_micros) OVER (
-                               PARTITION BY t.partner_id, t.scope_profile, t.scope_type, t.bucket_invoice,
-                                            t.plan_id, t.over_cap
-                               ORDER BY b.price_low, t.rn ROWS UNBOUNDED PRECEDING) AS BIGINT) AS run
-                      FROM {TMP_BILLABLE} t JOIN {TMP_BAND} b
-                        ON {match} AND b.price_low IS NOT NULL
-                       AND t.price_micros BETWEEN b.price_low AND b.price_high) y
-            """
+            f"""INSERT INTO invoicing_billedlead (delivery_id, invoice_id, line_id, amount_minor, voided)
+                SELECT delivery_id, invoice_id, line_id, amount_minor, {sql_false()} FROM {TMP_ALLOC}"""
         )
-        return inserted + int(cursor.rowcount)
+        return inserted
+
+
+ALLOC_KEY = "t.partner_id, t.profile_raw, t.lead_type_id, t.currency, t.day, t.price_micros"
+
+
+def _allocate_delivered_prices(cursor: Any, match: str) -> int:
+    """The leads of delivered-price lines into the allocation table."""
+    # Delivered-price lines (one per price or price band): the leads of a group, band after band
+    # in price order and in delivery order within a band, each the difference of the group's
+    # rounded running sums (the lines are the same steps: `generation._delivered_lines`).
+    cursor.execute(
+        f"""
+        INSERT INTO {TMP_ALLOC}
+        SELECT delivery_id, invoice_id, line_id,
+               (run + divisor / 2) / divisor - (run - price_micros + divisor / 2) / divisor,
+               partner_id, profile_raw, lead_type_id, currency, day, price_micros
+          FROM (SELECT t.delivery_id, b.invoice_id, b.line_id, b.divisor, {ALLOC_KEY},
+                       CAST(SUM(t.price_micros) OVER (
+                           PARTITION BY t.partner_id, t.scope_profile, t.scope_type, t.bucket_invoice,
+                                        t.plan_id, t.over_cap
+                           ORDER BY b.price_low, t.rn ROWS UNBOUNDED PRECEDING) AS BIGINT) AS run
+                  FROM {TMP_BILLABLE} t JOIN {TMP_BAND} b
+                    ON {match} AND b.price_low IS NOT NULL
+                   AND t.price_micros BETWEEN b.price_low AND b.price_high) y
+        """
+    )
+    return int(cursor.rowcount)
 
 
 def line_totals(invoice_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
@@ -540,33 +577,6 @@ def line_totals(invoice_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         [],
     )
     return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
-
-
-def gather_activity(
-    entity_id: int, period: Period, partner_ids: Sequence[int] | None, facts: dict[int, PartnerFacts]
-) -> None:
-    """Delivered and returned-before-billing counts, and repeat deliveries, for the period."""
-    if partner_ids is not None and not partner_ids:
-        return
-    # One scan: the same lead delivered again shows as COUNT(*) - COUNT(DISTINCT lead_id).
-    rows = _fetch(
-        f"""
-        SELECT d.partner_id, COUNT(*), COUNT(DISTINCT d.lead_id),
-               SUM(CASE WHEN r.id IS NOT NULL AND NOT EXISTS (
-                       SELECT 1 FROM invoicing_billedlead b WHERE b.delivery_id = d.id AND b.voided = {sql_false()})
-                   THEN 1 ELSE 0 END)
-          FROM deliveries_delivery d
-          LEFT JOIN deliveries_return r ON r.delivery_id = d.id AND r.status = 'accepted'
-         WHERE d.entity_id = %s AND d.delivered_at >= %s AND d.delivered_at < %s
-           AND {partners_clause(partner_ids)}
-         GROUP BY d.partner_id
-        """,
-        [entity_id, _dt(period.start), _dt(period.end)],
-    )
-    for partner_id, delivered, distinct_leads, returned in rows:
-        pf = facts.setdefault(partner_id, PartnerFacts(partner_id))
-        pf.delivered, pf.returned_unbilled = int(delivered), int(returned or 0)
-        pf.duplicate_leads = int(delivered) - int(distinct_leads)
 
 
 def count_in_windows(

@@ -8,8 +8,9 @@ invoice whose period it falls in) per partner-day in Python.
 A day is the summary's grain, so a partner whose billing has a boundary inside a local day
 is read from the deliveries instead (`facts.gather_groups`): a plan version starting at a
 time other than local midnight, an earlier invoice whose period cuts one of its open days,
-a cap policy that picks leads one by one, or a period that does not start and end at
-midnight (a weekly window). The result is the same `PartnerFacts` either way, so drafting
+or a cap policy that picks leads one by one. A period that starts or ends inside a day (a
+weekly window from Friday 18:00) reads those two days from the deliveries and the days
+between from the summary. The result is the same `PartnerFacts` either way, so drafting
 does not know where its facts came from; the tests compare the two paths.
 
 Delivered-price groups carry their sum, not their prices: the preview shows them as one line
@@ -35,6 +36,41 @@ TMP_PLAN_DAYS = "leadbill_tmp_plan_days"
 def aligned(period: Period) -> bool:
     """Whether the period starts and ends at local midnight (the summary's grain)."""
     return period.start_minute == 0 and period.end_minute == 0
+
+
+def edges(period: Period) -> list[tuple[datetime, datetime]]:
+    """The whole local days a period starts or ends inside (a weekly window from Friday 18:00): their
+    leads are read from the deliveries, the days between from the summary."""
+    tz = zone(period.timezone)
+    out = []
+    if period.start_minute:
+        out.append((local_midnight(period.first_day, tz), local_midnight(period.first_day + timedelta(days=1), tz)))
+    if period.end_minute:
+        out.append((local_midnight(period.end_day, tz), period.end))
+    return out
+
+
+def _merge(into: dict[int, f.PartnerFacts], edge: dict[int, f.PartnerFacts]) -> None:
+    """Add the facts read from the deliveries of a period's edge days to those read from the summary."""
+    for partner_id, more in edge.items():
+        pf = into.setdefault(partner_id, f.PartnerFacts(partner_id))
+        pf.currency_mismatch += more.currency_mismatch
+        pf.missing_price += more.missing_price
+        pf.late += more.late
+        for group in more.groups:
+            key = (group.plan_id, group.scope_profile, group.scope_type, group.bucket_invoice, group.over_cap)
+            same = next(
+                (g for g in pf.groups
+                 if (g.plan_id, g.scope_profile, g.scope_type, g.bucket_invoice, g.over_cap) == key),
+                None,
+            )  # fmt: skip
+            if same is None:
+                pf.groups.append(group)
+                same = group
+            else:
+                same.count += group.count
+                same.price_sum_micros += group.price_sum_micros
+            same.prices = {}  # summed, not listed: the summary holds no prices (one line, same total)
 
 
 def _is_midnight(at: datetime | None, tz: str) -> bool:
@@ -153,8 +189,6 @@ def gather_groups(
 
     if not partners:
         return {}, []
-    if not aligned(period):
-        return {}, list(partners)
     tz = period.timezone
     since_day = summary.earliest_open_day(entity_id, period.end_day, None if whole else [p.pk for p in partners])
     if since_day is None:  # nothing open: only the activity counts matter
@@ -170,8 +204,12 @@ def gather_groups(
         if whole and detail:
             clause += f" AND s.partner_id NOT IN ({f.id_list(sorted(detail))})"
         first, end = summary.day_param(period.first_day), summary.day_param(period.end_day)
+        params = [first, entity_id, end, first]
+        if period.start_minute:  # the first day is split between this period and the one before
+            clause += " AND s.day <> %s"
+            params.insert(3, first)
         with connection.cursor() as cursor:
-            cursor.execute(_open_rows_sql(levels, clause), [first, entity_id, end, first])
+            cursor.execute(_open_rows_sql(levels, clause), params)
             rows = cursor.fetchall()
             cursor.execute(f"DROP TABLE IF EXISTS {TMP_PLAN_DAYS}")
     else:  # no plan at all: every open lead is without a price
@@ -210,6 +248,9 @@ def gather_groups(
         detail |= buckets.cut
         for partner_id in buckets.cut:
             facts.pop(partner_id, None)
+    if edges(period):
+        ids = None if whole and not detail else [p.pk for p in partners if p.pk not in detail]
+        _merge(facts, f.gather_groups(entity_id, period, ids, within=edges(period)))
     return facts, [p for p in partners if p.pk in detail]
 
 
@@ -233,11 +274,14 @@ def _unplanned_rows(
 def gather_activity(
     entity_id: int, period: Period, partner_ids: Sequence[int] | None, facts: dict[int, f.PartnerFacts]
 ) -> None:
-    """Delivered, returned-before-billing and repeated leads of the period, from the summary."""
+    """Delivered, returned-before-billing and repeated leads of the period: whole days from the summary,
+    the parts of the days a period starts or ends inside from the deliveries."""
     if partner_ids is not None and not partner_ids:
         return
-    first, end = summary.day_param(period.first_day), summary.day_param(period.end_day)
+    first_day = period.first_day + timedelta(days=1) if period.start_minute else period.first_day
+    first, end = summary.day_param(first_day), summary.day_param(period.end_day)
     clause = f.partners_clause(partner_ids, "s.partner_id")
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT s.partner_id, SUM(s.leads),
@@ -250,8 +294,8 @@ def gather_activity(
             [entity_id, first, end],
         )
         for partner_id, delivered, returned in cursor.fetchall():
-            pf = facts.setdefault(int(partner_id), f.PartnerFacts(int(partner_id)))
-            pf.delivered, pf.returned_unbilled = int(delivered or 0), int(returned or 0)
+            counts[int(partner_id)][0] += int(delivered or 0)
+            counts[int(partner_id)][1] += int(returned or 0)
         cursor.execute(
             f"""SELECT s.partner_id, SUM(s.repeats) FROM {summary.REPEATS} s
                  WHERE s.entity_id = %s AND s.day >= %s AND s.day < %s AND {clause}
@@ -259,8 +303,48 @@ def gather_activity(
             [entity_id, first, end],
         )
         for partner_id, repeats in cursor.fetchall():
-            if repeats:
-                facts.setdefault(int(partner_id), f.PartnerFacts(int(partner_id))).duplicate_leads = int(repeats)
+            counts[int(partner_id)][2] += int(repeats or 0)
+        for start, stop in _inside(period):
+            cursor.execute(_activity_sql(f.partners_clause(partner_ids)), [entity_id, f._dt(start), f._dt(stop)])
+            for partner_id, delivered, returned, repeats in cursor.fetchall():
+                more = counts[int(partner_id)]
+                more[0], more[1], more[2] = (
+                    more[0] + int(delivered),
+                    more[1] + int(returned or 0),
+                    more[2] + int(repeats or 0),
+                )
+    for partner_id, (delivered, returned, repeats) in counts.items():
+        pf = facts.setdefault(partner_id, f.PartnerFacts(partner_id))
+        pf.delivered, pf.returned_unbilled, pf.duplicate_leads = delivered, returned, repeats
+
+
+def _inside(period: Period) -> list[tuple[datetime, datetime]]:
+    """The parts of the edge days that are inside the period."""
+    tz = zone(period.timezone)
+    out = []
+    if period.start_minute:
+        out.append((period.start, min(period.end, local_midnight(period.first_day + timedelta(days=1), tz))))
+    if period.end_minute and period.end_day > period.first_day:
+        out.append((max(period.start, local_midnight(period.end_day, tz)), period.end))
+    return out
+
+
+def _activity_sql(partners: str) -> str:
+    """Activity of the deliveries in one time range, counted as the summary counts it (parameters:
+    entity, start, end)."""
+    return f"""
+        SELECT d.partner_id, COUNT(*),
+               SUM(CASE WHEN EXISTS (SELECT 1 FROM deliveries_return r
+                                      WHERE r.delivery_id = d.id AND r.status = 'accepted')
+                         AND NOT EXISTS (SELECT 1 FROM invoicing_billedlead b
+                                          WHERE b.delivery_id = d.id AND b.voided = {f.sql_false()})
+                   THEN 1 ELSE 0 END),
+               SUM(CASE WHEN EXISTS (SELECT 1 FROM deliveries_delivery e
+                                      WHERE e.entity_id = d.entity_id AND e.lead_id = d.lead_id
+                                        AND e.partner_id = d.partner_id AND e.id < d.id) THEN 1 ELSE 0 END)
+          FROM deliveries_delivery d
+         WHERE d.entity_id = %s AND d.delivered_at >= %s AND d.delivered_at < %s AND {partners}
+         GROUP BY d.partner_id"""
 
 
 def leads_per_day(
