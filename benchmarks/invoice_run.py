@@ -52,6 +52,7 @@ def main() -> int:
     parser.add_argument("--partners", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3, help="timing repeats for raw and preview (best of)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database (PostgreSQL) for a look")
+    parser.add_argument("--profile", action="store_true", help="print where one preview spends its time, then stop")
     args = parser.parse_args()
     os.environ["DATABASE_URL"] = scratch_database(os.environ.get("DATABASE_URL", "sqlite:///x"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadbill.config.settings")
@@ -153,6 +154,14 @@ def main() -> int:
         totals = preview_totals(invoice_run_preview(entity=entity, period=period))
         assert sum(t["leads"] for t in totals.values()) == args.deliveries
 
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(invoice_run_preview, entity=entity, period=period)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        return 0
     raw_s = best(raw, args.repeat)
     preview_s = best(lambda: invoice_run_preview(entity=entity, period=period), args.repeat)
     page_s = best(dashboard_page, args.repeat)

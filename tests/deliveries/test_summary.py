@@ -38,8 +38,9 @@ def ny(db):
 
 
 def rows(entity):
+    """(partner, day) -> (open, billed, returned, excluded) leads and the billed amount."""
     return {
-        (r.partner_id, r.day, r.state): (r.leads, r.priced, r.price_micros, r.billed_minor)
+        (r.partner_id, r.day): (r.open_leads, r.billed_leads, r.returned_leads, r.excluded_leads, r.billed_minor)
         for r in BillingSummary.objects.filter(entity=entity)
         if r.leads
     }
@@ -56,10 +57,13 @@ def test_an_import_counts_its_deliveries_on_their_local_day_in_the_same_transact
     entity, _ = ny
     imported(entity, "d1,buyer,auto,L1,2026-01-05T03:00:00Z,1.25,USD",  # 22:00 on the 4th in New York
              "d2,buyer,auto,L2,2026-01-05T15:00:00Z,,USD", "d3,buyer,auto,L3,2026-01-05T16:00:00Z,0.75,EUR")  # fmt: skip
-    usd = {(r.day, r.state): (r.leads, r.priced, r.price_micros) for r in BillingSummary.objects.filter(currency="USD")}
-    assert usd == {(date(2026, 1, 4), "open"): (1, 1, 1_250_000), (date(2026, 1, 5), "open"): (1, 0, 0)}
+    usd = {
+        r.day: (r.leads, r.open_leads, r.open_priced, r.open_price_micros)
+        for r in BillingSummary.objects.filter(currency="USD")
+    }
+    assert usd == {date(2026, 1, 4): (1, 1, 1, 1_250_000), date(2026, 1, 5): (1, 1, 0, 0)}
     eur = BillingSummary.objects.get(entity=entity, currency="EUR")
-    assert (eur.day, eur.leads, eur.price_micros) == (date(2026, 1, 5), 1, 750_000)
+    assert (eur.day, eur.leads, eur.open_price_micros) == (date(2026, 1, 5), 1, 750_000)
     assert summary.drift(entity.pk, entity.timezone) == []
 
 
@@ -68,7 +72,7 @@ def test_reimporting_the_same_file_counts_nothing_twice(ny):
     lines = ("d1,buyer,auto,L1,2026-01-05T15:00:00Z,,USD", "d2,buyer,auto,L2,2026-01-05T16:00:00Z,,USD")
     imported(entity, *lines)
     imported(entity, *lines)
-    assert rows(entity) == {(buyer.pk, date(2026, 1, 5), "open"): (2, 0, 0, 0)}
+    assert rows(entity) == {(buyer.pk, date(2026, 1, 5)): (2, 0, 0, 0, 0)}
 
 
 def test_the_api_batch_and_a_single_delivery_are_counted_too(ny):
@@ -89,7 +93,7 @@ def test_the_api_batch_and_a_single_delivery_are_counted_too(ny):
         delivered_at=datetime(2026, 1, 6, 13, tzinfo=UTC),
         currency="USD",
     )  # fmt: skip  (replayed)
-    assert rows(entity) == {(buyer.pk, date(2026, 1, 6), "open"): (2, 0, 0, 0)}
+    assert rows(entity) == {(buyer.pk, date(2026, 1, 6)): (2, 0, 0, 0, 0)}
     assert summary.drift(entity.pk, entity.timezone) == []
 
 
@@ -107,12 +111,9 @@ def test_accepting_a_return_moves_an_unbilled_lead_to_returned(ny):
     entity, buyer = ny
     imported(entity, "d1,buyer,auto,L1,2026-01-05T15:00:00Z,,USD", "d2,buyer,auto,L2,2026-01-05T16:00:00Z,,USD")
     ret = return_request(actor=ACTOR, delivery=Delivery.objects.get(external_id="d1"), reason="bad phone")
-    assert rows(entity)[(buyer.pk, date(2026, 1, 5), "open")][0] == 2  # requested, not yet returned
+    assert rows(entity)[(buyer.pk, date(2026, 1, 5))][0] == 2  # requested, not yet returned
     return_accept(actor=ACTOR, ret=ret)
-    assert rows(entity) == {
-        (buyer.pk, date(2026, 1, 5), "open"): (1, 0, 0, 0),
-        (buyer.pk, date(2026, 1, 5), "returned"): (1, 0, 0, 0),
-    }
+    assert rows(entity) == {(buyer.pk, date(2026, 1, 5)): (1, 0, 1, 0, 0)}
 
 
 def test_issue_moves_leads_to_billed_with_their_amounts_and_void_or_discard_moves_them_back(ny):
@@ -120,16 +121,15 @@ def test_issue_moves_leads_to_billed_with_their_amounts_and_void_or_discard_move
     imported(entity, "d1,buyer,auto,L1,2026-01-05T15:00:00Z,,USD", "d2,buyer,auto,L2,2026-01-20T16:00:00Z,,USD")
     jan = periods.month(2026, 1, entity.timezone)
     (inv,) = invoice_run_issue(actor=ACTOR, entity=entity, period=jan).issued
-    billed = {k: v for k, v in rows(entity).items() if k[2] == "billed"}
-    assert sum(v[0] for v in billed.values()) == 2
-    assert sum(v[3] for v in billed.values()) == inv.subtotal_minor == 500
-    assert not any(k[2] == "open" for k in rows(entity))
+    assert sum(v[1] for v in rows(entity).values()) == 2
+    assert sum(v[4] for v in rows(entity).values()) == inv.subtotal_minor == 500
+    assert sum(v[0] for v in rows(entity).values()) == 0
     invoice_void(actor=ACTOR, invoice=inv, reason="wrong price", leads="rebill")
-    assert {k[2] for k in rows(entity)} == {"open"}
+    assert [v[:2] for v in rows(entity).values()] == [(1, 0), (1, 0)]
     (draft,) = invoice_run_issue(actor=ACTOR, entity=entity, period=jan, draft=True).issued
-    assert {k[2] for k in rows(entity)} == {"billed"}
+    assert [v[:2] for v in rows(entity).values()] == [(0, 1), (0, 1)]
     invoice_discard(actor=ACTOR, invoice=draft)
-    assert {k[2] for k in rows(entity)} == {"open"}
+    assert [v[:2] for v in rows(entity).values()] == [(1, 0), (1, 0)]
     assert summary.drift(entity.pk, entity.timezone) == []
     assert Invoice.objects.filter(status="void").count() == 1
 
@@ -143,7 +143,7 @@ def test_a_new_time_zone_counts_the_days_again(ny):
     entity.save(update_fields=["timezone"])
     assert summary.drift(entity.pk, "UTC") != []  # the days moved
     rebuild(entity.pk, "UTC")
-    assert rows(entity) == {(buyer.pk, date(2026, 1, 5), "open"): (1, 0, 0, 0)}
+    assert rows(entity) == {(buyer.pk, date(2026, 1, 5)): (1, 0, 0, 0, 0)}
 
 
 def test_verify_reports_drift_names_the_row_and_repair_recounts_it_audited(ny, capsys):
@@ -153,10 +153,10 @@ def test_verify_reports_drift_names_the_row_and_repair_recounts_it_audited(ny, c
     imported(entity, "d1,buyer,auto,L1,2026-01-05T15:00:00Z,,USD")
     assert main(["verify", "--entity", "ny"]) == 0
     assert "agrees" in capsys.readouterr().out
-    BillingSummary.objects.filter(entity=entity).update(leads=7)  # a write that bypassed the services
+    BillingSummary.objects.filter(entity=entity).update(open_leads=7)  # a write that bypassed the services
     assert main(["verify", "--entity", "ny"]) == 1
     out = capsys.readouterr().out
-    assert f"partner {buyer.pk}" in out and "2026-01-05" in out and "leads 7 != 1" in out
+    assert f"partner {buyer.pk}" in out and "2026-01-05" in out and "open_leads 7 != 1" in out
     found = billing_summary_repair(actor=ACTOR, entity=entity)
     assert len(found) == 1
     assert AuditEvent.objects.filter(action="billing_summary.repaired").count() == 1

@@ -437,6 +437,10 @@ class PreviewPartner(Schema):
     total: Amount
     closing_balance: Amount | None
     anomalies: list[str]
+    held: list[str] = Field(
+        default_factory=list,
+        description="why the safety bounds hold the document back; a run issues it once released (/invoice-runs/release)",
+    )
     cap_effect: CapEffectOut | None = None
     lines: list[PreviewLine]
 
@@ -467,7 +471,28 @@ class RunOut(Schema):
     drafts: list[int] = []
     skipped_already_invoiced: list[str] = []
     failures: dict[str, str] = {}
+    held: dict[str, list[str]] = Field(
+        default_factory=dict, description="partners held by the safety bounds, not issued: partner code -> reasons"
+    )
     totals: dict[str, Amount] = Field(default_factory=dict, description="issued amount per currency")
+
+
+class ReleaseIn(Schema):
+    period: Annotated[str, Field(examples=["2026-01"], max_length=40)]
+    partner: Code
+    reason: Annotated[str, Field(min_length=1, max_length=500), OneLine]
+
+
+class ReleaseOut(Schema):
+    id: int
+    partner: str
+    period: str
+    total: Amount = Field(description="the released document's total: a later one above it is held again")
+    currency: Currency
+    reasons: list[str] = Field(description="why it was held")
+    reason: str
+    released_by: str
+    released_at: datetime
 
 
 class RunPage(Schema):

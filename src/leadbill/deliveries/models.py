@@ -125,17 +125,8 @@ class DeliveryImport(models.Model):
         return min(99, self.bytes_read * 100 // self.size_bytes) if self.size_bytes else 0
 
 
-class SummaryState(models.TextChoices):
-    """Where a delivery stands for billing; precedence billed > returned > excluded > open."""
-
-    OPEN = "open", "Not billed yet"
-    BILLED = "billed", "Billed"  # a non-void billed lead (issued or reserved by a draft)
-    RETURNED = "returned", "Returned before billing"
-    EXCLUDED = "excluded", "Left out over cap"
-
-
 class BillingSummary(models.Model):
-    """Deliveries counted per partner, scope, local day, currency and billing state.
+    """Deliveries counted per partner, scope, local day and currency, by where they stand for billing.
 
     Maintained in the same transaction as every write that changes what it counts
     (imports, the API batch, single deliveries, returns, issue, void, discard;
@@ -144,6 +135,11 @@ class BillingSummary(models.Model):
     recomputes it from the deliveries and reports any drift. The day is the delivery's
     local date in the entity's time zone; the plan version is resolved when read (a plan
     can be given a past start), see docs/decisions/0011-billing-summary.md.
+
+    A delivery is billed (a non-void billed lead, issued or reserved by a draft), else
+    returned (an accepted return), else excluded (left out over cap), else open. The states
+    are columns of one row, not rows of their own: an issue moves a month of partner-days
+    from open to billed with one update per row, not an update and an insert.
     """
 
     entity = models.ForeignKey("entities.Entity", on_delete=models.PROTECT, related_name="+", db_constraint=False)
@@ -154,23 +150,30 @@ class BillingSummary(models.Model):
     lead_type_id = models.BigIntegerField()
     day = models.DateField()
     currency = models.CharField(max_length=3)
-    state = models.CharField(max_length=8, choices=SummaryState.choices)
-    leads = models.BigIntegerField(default=0)
-    priced = models.BigIntegerField(default=0, help_text="leads that carry a delivered price")
-    price_micros = models.BigIntegerField(default=0, help_text="sum of the delivered prices")
-    billed_minor = models.BigIntegerField(default=0, help_text="sum of the billed amounts (state billed)")
+    leads = models.BigIntegerField(default=0, help_text="every delivery")
+    open_leads = models.BigIntegerField(default=0, help_text="not billed, returned or excluded")
+    open_priced = models.BigIntegerField(default=0, help_text="open leads that carry a delivered price")
+    open_price_micros = models.BigIntegerField(default=0, help_text="sum of the open leads' delivered prices")
+    billed_leads = models.BigIntegerField(default=0)
+    billed_minor = models.BigIntegerField(default=0, help_text="sum of their billed amounts")
+    returned_leads = models.BigIntegerField(default=0, help_text="returned before billing")
+    excluded_leads = models.BigIntegerField(default=0, help_text="left out over cap")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["entity", "partner", "profile_id", "lead_type_id", "day", "currency", "state"],
+                fields=["entity", "partner", "profile_id", "lead_type_id", "day", "currency"],
                 name="billing_summary_key",
             )
         ]
-        indexes = [models.Index(fields=["entity", "state", "day"], name="billing_summary_state_day")]
+        indexes = [
+            models.Index(fields=["entity", "day"], name="billing_summary_day"),
+            # What a preview reads: the open rows, however old (partial: billed months drop out).
+            models.Index(fields=["entity", "day"], name="billing_summary_open", condition=models.Q(open_leads__gt=0)),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.partner_id} {self.day} {self.state}: {self.leads}"
+        return f"{self.partner_id} {self.day}: {self.leads} ({self.open_leads} open)"
 
 
 class RepeatSummary(models.Model):

@@ -241,7 +241,7 @@ def deliveries_summary(
 # Delivery-log statuses the billing summary can total: its states answer them exactly. A
 # returned or return-requested filter needs each delivery's returns (a billed lead can be
 # returned later), so it is totalled from the deliveries, bounded (`deliveries_summary`).
-SUMMARY_STATES = {"": None, "billed": ("billed",), "unbilled": ("open", "returned", "excluded")}
+SUMMARY_STATUSES = ("", "billed", "unbilled")
 
 
 def deliveries_totals(
@@ -260,9 +260,11 @@ def deliveries_totals(
     None when the summary cannot answer it (a status it does not hold, or a bound that is not
     a local midnight); the caller then totals the deliveries themselves.
     """
+    from django.db.models import F
+
     from leadbill.deliveries.models import BillingSummary
 
-    if status not in SUMMARY_STATES:
+    if status not in SUMMARY_STATUSES:
         return None
     tz = zone(entity.timezone)
     days = {}
@@ -279,19 +281,19 @@ def deliveries_totals(
         rows = rows.filter(profile_id=profile.pk)
     if lead_type is not None:
         rows = rows.filter(lead_type_id=lead_type.pk)
-    states = SUMMARY_STATES[status]
-    if states is not None:
-        rows = rows.filter(state__in=states)
+    count = {"": Sum("leads"), "billed": Sum("billed_leads"), "unbilled": Sum(F("leads") - F("billed_leads"))}[status]
     groups = (
         rows.values("currency")
-        .annotate(count=Sum("leads"), billed=Sum("leads", filter=Q(state="billed")), total_minor=Sum("billed_minor"))
+        .annotate(count=count, billed=Sum("billed_leads"), total_minor=Sum("billed_minor"))
         .order_by("currency")
     )
-    return [
-        {"currency": g["currency"], "count": g["count"] or 0, "billed": g["billed"] or 0,
-         "total_minor": g["total_minor"] if g["billed"] else None}
-        for g in groups if g["count"]
-    ]  # fmt: skip
+    out = []
+    for g in groups:
+        billed = 0 if status == "unbilled" else g["billed"] or 0
+        if g["count"]:
+            out.append({"currency": g["currency"], "count": g["count"], "billed": billed,
+                        "total_minor": g["total_minor"] if billed else None})  # fmt: skip
+    return out
 
 
 def delivered_in(entity: Entity, period: Period) -> int:

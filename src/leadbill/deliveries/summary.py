@@ -1,4 +1,4 @@
-"""The billing summary: deliveries counted per partner, scope, local day, currency and state.
+"""The billing summary: deliveries counted per partner, scope, local day and currency, by billing state.
 
 Every write that changes what a delivery counts as calls one of the functions here in its own
 transaction, set-based (docs/decisions/0011-billing-summary.md):
@@ -32,8 +32,8 @@ from leadbill.domain.periods import local_midnight, zone
 
 SUMMARY = "deliveries_billingsummary"
 REPEATS = "deliveries_repeatsummary"
-KEY = "entity_id, partner_id, profile_id, lead_type_id, day, currency, state"
-VALUES = "leads, priced, price_micros, billed_minor"
+KEY = "entity_id, partner_id, profile_id, lead_type_id, day, currency"
+VALUES = "leads, open_leads, open_priced, open_price_micros, billed_leads, billed_minor, returned_leads, excluded_leads"
 _ZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-/]{1,64}$")
 
 OPEN, BILLED, RETURNED, EXCLUDED = "open", "billed", "returned", "excluded"
@@ -129,7 +129,7 @@ def inserted_statements(tz: str) -> list[str]:
     add = ", ".join(f"{c} = {SUMMARY}.{c} + excluded.{c}" for c in VALUES.split(", "))
     counts = f"""INSERT INTO {SUMMARY} ({KEY}, {VALUES})
                SELECT d.entity_id, d.partner_id, COALESCE(d.profile_id, 0), d.lead_type_id, {day}, d.currency,
-                      '{OPEN}', COUNT(*), COUNT(d.price_micros), COALESCE(SUM(d.price_micros), 0), 0
+                      COUNT(*), COUNT(*), COUNT(d.price_micros), COALESCE(SUM(d.price_micros), 0), 0, 0, 0, 0
                  FROM deliveries_delivery d
                 WHERE {_INSERTED}
                 GROUP BY d.entity_id, d.partner_id, COALESCE(d.profile_id, 0), d.lead_type_id, {day}, d.currency
@@ -162,16 +162,24 @@ def _state_sql() -> str:
 def recount_sql(where: str, tz: str) -> str:
     """The summary rows of the deliveries `d` matching `where`, counted from the facts."""
     day = local_day_sql("d.delivered_at", tz)
-    state = _state_sql()
-    return f"""SELECT d.entity_id AS entity_id, d.partner_id AS partner_id, COALESCE(d.profile_id, 0) AS profile_id,
-                      d.lead_type_id AS lead_type_id, {day} AS day, d.currency AS currency, {state} AS state,
-                      COUNT(*) AS leads, COUNT(d.price_micros) AS priced,
-                      COALESCE(SUM(d.price_micros), 0) AS price_micros, COALESCE(SUM(b.amount_minor), 0) AS billed_minor
-                 FROM deliveries_delivery d
-                 LEFT JOIN invoicing_billedlead b ON b.delivery_id = d.id AND b.voided = {_false()}
-                WHERE {where}
-                GROUP BY d.entity_id, d.partner_id, COALESCE(d.profile_id, 0), d.lead_type_id, {day}, d.currency,
-                         {state}"""
+
+    def when(state: str, then: str = "1", otherwise: str = "0") -> str:
+        return f"CASE WHEN x.st = '{state}' THEN {then} ELSE {otherwise} END"
+
+    return f"""SELECT x.entity_id AS entity_id, x.partner_id AS partner_id, x.profile_id AS profile_id,
+                      x.lead_type_id AS lead_type_id, x.day AS day, x.currency AS currency, COUNT(*) AS leads,
+                      SUM({when(OPEN)}) AS open_leads,
+                      SUM(CASE WHEN x.st = '{OPEN}' AND x.price_micros IS NOT NULL THEN 1 ELSE 0 END) AS open_priced,
+                      COALESCE(SUM({when(OPEN, "x.price_micros", "NULL")}), 0) AS open_price_micros,
+                      SUM({when(BILLED)}) AS billed_leads, COALESCE(SUM(x.billed), 0) AS billed_minor,
+                      SUM({when(RETURNED)}) AS returned_leads, SUM({when(EXCLUDED)}) AS excluded_leads
+                 FROM (SELECT d.entity_id, d.partner_id, COALESCE(d.profile_id, 0) AS profile_id, d.lead_type_id,
+                              {day} AS day, d.currency, d.price_micros, b.amount_minor AS billed, {_state_sql()} AS st
+                         FROM deliveries_delivery d
+                         LEFT JOIN invoicing_billedlead b ON b.delivery_id = d.id AND b.voided = {_false()}
+                        WHERE {where}) x
+                WHERE true
+                GROUP BY x.entity_id, x.partner_id, x.profile_id, x.lead_type_id, x.day, x.currency"""
 
 
 def _day_ranges(pairs: Iterable[tuple[int, date]]) -> dict[int, list[tuple[date, date]]]:
@@ -247,37 +255,44 @@ def record_issue(entity_id: int, allocated_table: str | None, billable_table: st
     (`invoicing.facts.allocate_billed_leads`); `billable_table` the run's open leads with theirs
     (`materialise_billable`). A non-void excluded lead of the latter can only have been written
     by this transaction (a concurrent run's would have made this one's insert fail on the
-    once-only index).
+    once-only index). One update per partner-day row: the rows exist, their leads were open.
     """
     moves = []
     if allocated_table is not None:
-        moves.append(
-        (f"""SELECT partner_id, profile_raw, lead_type_id, day, currency, COUNT(*) AS n,
-                    COUNT(price_micros) AS np, COALESCE(SUM(price_micros), 0) AS sp, SUM(amount_minor) AS bm
-               FROM {allocated_table} GROUP BY partner_id, profile_raw, lead_type_id, day, currency""", BILLED)
-        )  # fmt: skip
+        moves.append((
+            f"""SELECT partner_id, profile_raw, lead_type_id, day, currency, COUNT(*) AS n,
+                       COUNT(price_micros) AS np, COALESCE(SUM(price_micros), 0) AS sp, SUM(amount_minor) AS bm
+                  FROM {allocated_table} GROUP BY partner_id, profile_raw, lead_type_id, day, currency""",
+            "billed_leads = billed_leads + m.n, billed_minor = billed_minor + m.bm",
+        ))  # fmt: skip
     if excluded:
-        moves.append(
-            (f"""SELECT t.partner_id, t.profile_raw, t.lead_type_id, t.day, t.currency, COUNT(*) AS n,
-                        COUNT(t.price_micros) AS np, COALESCE(SUM(t.price_micros), 0) AS sp, 0 AS bm
-                   FROM {billable_table} t JOIN invoicing_excludedlead x
-                     ON x.delivery_id = t.delivery_id AND x.voided = {_false()}
-                  GROUP BY t.partner_id, t.profile_raw, t.lead_type_id, t.day, t.currency""", EXCLUDED)
-        )  # fmt: skip
-    for grouped, state in moves:
+        moves.append((
+            f"""SELECT t.partner_id, t.profile_raw, t.lead_type_id, t.day, t.currency, COUNT(*) AS n,
+                       COUNT(t.price_micros) AS np, COALESCE(SUM(t.price_micros), 0) AS sp, 0 AS bm
+                  FROM {billable_table} t JOIN invoicing_excludedlead x
+                    ON x.delivery_id = t.delivery_id AND x.voided = {_false()}
+                 GROUP BY t.partner_id, t.profile_raw, t.lead_type_id, t.day, t.currency""",
+            "excluded_leads = excluded_leads + m.n",
+        ))  # fmt: skip
+    for grouped, into in moves:
         with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE IF EXISTS leadbill_tmp_summary_move")
-            cursor.execute(f"CREATE TEMP TABLE leadbill_tmp_summary_move AS {grouped}")
-        for sign, into in ((-1, OPEN), (1, state)):
-            billed = "bm" if into == BILLED else "0"
-            _upsert(
-                f"""SELECT %s, partner_id, profile_raw, lead_type_id, day, currency, '{into}',
-                           {sign} * n, {sign} * np, {sign} * sp, {billed}
-                      FROM leadbill_tmp_summary_move WHERE true""",
+            cursor.execute(f"DROP TABLE IF EXISTS {MOVE}")
+            cursor.execute(f"CREATE TEMP TABLE {MOVE} AS {grouped}")
+            if connection.vendor == "postgresql":
+                cursor.execute(f"ANALYZE {MOVE}")
+            cursor.execute(
+                f"""UPDATE {SUMMARY} SET open_leads = open_leads - m.n, open_priced = open_priced - m.np,
+                           open_price_micros = open_price_micros - m.sp, {into}
+                      FROM {MOVE} m
+                     WHERE {SUMMARY}.entity_id = %s AND {SUMMARY}.partner_id = m.partner_id
+                       AND {SUMMARY}.profile_id = m.profile_raw AND {SUMMARY}.lead_type_id = m.lead_type_id
+                       AND {SUMMARY}.day = m.day AND {SUMMARY}.currency = m.currency""",
                 [entity_id],
             )
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE leadbill_tmp_summary_move")
+            cursor.execute(f"DROP TABLE {MOVE}")
+
+
+MOVE = "leadbill_tmp_summary_move"
 
 
 def rebuild(entity_id: int, tz: str) -> None:
@@ -301,7 +316,7 @@ def earliest_open_day(entity_id: int, end_day: date, partner_ids: Sequence[int] 
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT MIN(s.day) FROM {SUMMARY} s JOIN partners_partner pa ON pa.id = s.partner_id
-                 WHERE s.entity_id = %s AND s.state = '{OPEN}' AND s.day < %s AND s.leads > 0
+                 WHERE s.entity_id = %s AND s.open_leads > 0 AND s.day < %s
                    AND s.currency = pa.currency {partners}""",
             [entity_id, day_param(end_day)],
         )
@@ -311,38 +326,39 @@ def earliest_open_day(entity_id: int, end_day: date, partner_ids: Sequence[int] 
 
 # --- verify --------------------------------------------------------------------------------
 
-Row = tuple[int, int, int, date, str, str]
+Row = tuple[int, int, int, date, str]
 
 
 def _rows(sql: str, params: Sequence[object]) -> dict[Row, tuple[int, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         out: dict[Row, tuple[int, ...]] = {}
-        for partner_id, profile_id, lead_type_id, day, currency, state, *values in cursor.fetchall():
+        for partner_id, profile_id, lead_type_id, day, currency, *values in cursor.fetchall():
             counts = tuple(int(v or 0) for v in values)
             if any(counts):
-                out[(int(partner_id), int(profile_id), int(lead_type_id), as_date(day), currency, state)] = counts
+                out[(int(partner_id), int(profile_id), int(lead_type_id), as_date(day), currency)] = counts
         return out
 
 
 def drift(entity_id: int, tz: str) -> list[str]:
     """Differences between the entity's summary and a recount from its deliveries (empty: none)."""
     stored = _rows(
-        f"SELECT partner_id, profile_id, lead_type_id, day, currency, state, {VALUES} FROM {SUMMARY} WHERE entity_id = %s",
+        f"SELECT partner_id, profile_id, lead_type_id, day, currency, {VALUES} FROM {SUMMARY} WHERE entity_id = %s",
         [entity_id],
     )
     recount = recount_sql("d.entity_id = %s", tz)
-    fresh = _rows(f"SELECT partner_id, profile_id, lead_type_id, day, currency, state, {VALUES} FROM ({recount}) x",
+    fresh = _rows(f"SELECT partner_id, profile_id, lead_type_id, day, currency, {VALUES} FROM ({recount}) y",
                   [entity_id])  # fmt: skip
     found = []
     names = VALUES.split(", ")
-    for key in sorted(set(stored) | set(fresh), key=lambda k: (k[0], k[3], k[1], k[2], k[4], k[5])):
-        have, want = stored.get(key, (0, 0, 0, 0)), fresh.get(key, (0, 0, 0, 0))
+    nothing = (0,) * len(names)
+    for key in sorted(set(stored) | set(fresh), key=lambda k: (k[0], k[3], k[1], k[2], k[4])):
+        have, want = stored.get(key, nothing), fresh.get(key, nothing)
         if have != want:
-            partner_id, profile_id, lead_type_id, day, currency, state = key
+            partner_id, profile_id, lead_type_id, day, currency = key
             diffs = ", ".join(f"{n} {h} != {w}" for n, h, w in zip(names, have, want, strict=True) if h != w)
             found.append(
-                f"partner {partner_id} profile {profile_id} lead type {lead_type_id} {day} {currency} {state}: "
+                f"partner {partner_id} profile {profile_id} lead type {lead_type_id} {day} {currency}: "
                 f"summary says {diffs} (recounted)"
             )
     found += _repeat_drift(entity_id, tz)

@@ -66,6 +66,20 @@ class Entity(models.Model):
         blank=True,
         help_text="the reasons partners choose from when returning leads; 'Other' is always offered",
     )
+    # Safety bounds (leadbill.domain.bounds, docs/safety-bounds.md): a run holds back a document
+    # absurd against its partner's history until a person releases it. None turns a rule off.
+    bound_total_multiple = models.PositiveIntegerField(
+        null=True, blank=True, default=5,
+        help_text="hold a document whose total is more than this many times the partner's recent average",
+    )  # fmt: skip
+    bound_unit_price_multiple = models.PositiveIntegerField(
+        null=True, blank=True, default=10,
+        help_text="hold a document with a unit price more than this many times above or below the scope's earlier ones",
+    )  # fmt: skip
+    bound_limit_minor = models.BigIntegerField(
+        null=True, blank=True,
+        help_text="hold any document in the entity's currency above this total (minor units); none: no limit",
+    )  # fmt: skip
 
     class Meta:
         verbose_name_plural = "entities"

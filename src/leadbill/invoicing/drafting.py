@@ -10,7 +10,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection
 from django.db.models import Q, Sum
@@ -24,6 +24,8 @@ from leadbill.domain.pricing import FlatPrice, PricingModel, model_from_config
 from leadbill.domain.tax import rate_from_bp
 from leadbill.entities.models import Entity
 from leadbill.invoicing import facts as f
+from leadbill.invoicing import rollup
+from leadbill.invoicing.bounds import BoundsHistory, held_of, history_of
 from leadbill.invoicing.models import Adjustment, BilledLead, Invoice, LedgerEntry
 from leadbill.partners.models import CapPolicy, Partner, Profile
 
@@ -53,6 +55,7 @@ class PartnerDraft:
     closing_balance_minor: int | None = None
     bucket_keys: dict[int, str] = field(default_factory=dict)
     cap_effect: CapEffect | None = None
+    held: list[str] = field(default_factory=list)  # safety bounds: why it is held back (invoicing.bounds)
 
     @property
     def billable(self) -> int:
@@ -77,18 +80,21 @@ class Catalog:
         groups = list(groups)
         plan_ids = {g.plan_id for g in groups}
         # The entity's sell plans in one query; an IN list of thousands of ids costs more.
-        self.plans = {
-            p.pk: p for p in PricePlan.objects.filter(entity=entity, side="sell").only(
-                "pk", "model", "config", "effective_from"
-            ) if p.pk in plan_ids
-        }  # fmt: skip
+        # Rows, not model instances: ten thousand partners' plans are read on every preview.
+        rows = PricePlan.objects.filter(entity=entity, side="sell").values_list(
+            "pk", "model", "config", "effective_from"
+        )
+        self.starts: dict[int, datetime] = {}
         parsed: dict[str, PricingModel] = {}  # thousands of partners share a handful of configs
         self.models = {}
-        for pk, plan in self.plans.items():
-            key = f"{plan.model}:{json.dumps(plan.config, sort_keys=True)}"
+        for pk, model, config, effective_from in rows:
+            if pk not in plan_ids:
+                continue
+            key = f"{model}:{json.dumps(config, sort_keys=True)}"
             if key not in parsed:
-                parsed[key] = model_from_config(plan.model, plan.config)
+                parsed[key] = model_from_config(model, config)
             self.models[pk] = parsed[key]
+            self.starts[pk] = effective_from
         self.lead_types = {lt.pk: lt for lt in LeadType.objects.filter(entity=entity)}
         profile_ids = {g.scope_profile for g in groups if g.scope_profile}
         self.profiles = {p.pk: p for p in Profile.objects.filter(pk__in=profile_ids)}
@@ -111,18 +117,26 @@ class Catalog:
         return self.bucket_keys[group.bucket_invoice]
 
     def version(self, plan_id: int) -> PlanVersion:
-        return PlanVersion(plan_id, self.models[plan_id], self.plans[plan_id].effective_from)
+        return PlanVersion(plan_id, self.models[plan_id], self.starts[plan_id])
 
 
-def credits_due(partner_ids: Sequence[int]) -> dict[int, list[CreditDue]]:
+def credits_due(partner_ids: Sequence[int], entity_id: int | None = None) -> dict[int, list[CreditDue]]:
     """Accepted returns of leads billed on an issued document and not yet credited.
 
     A lead on a draft is credited once the draft is issued: until then the draft may
-    still be discarded, and its billing with it.
+    still be discarded, and its billing with it. With `entity_id`, a long partner list is
+    read entity-wide and filtered here (`facts.PARTNER_LIST_MAX`).
     """
     out: dict[int, list[CreditDue]] = defaultdict(list)
     if not partner_ids:
         return out
+    wide = entity_id is not None and len(partner_ids) > f.PARTNER_LIST_MAX
+    which = (
+        f"d.entity_id = {int(entity_id)}"
+        if wide and entity_id is not None
+        else f"d.partner_id IN ({f.id_list(partner_ids)})"
+    )
+    wanted = set(partner_ids)
     false = f.sql_false()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -132,13 +146,14 @@ def credits_due(partner_ids: Sequence[int]) -> dict[int, list[CreditDue]]:
                   JOIN invoicing_invoice i ON i.id = b.invoice_id
                                          AND i.status IN ('issued', 'partially_paid', 'paid', 'written_off')
                   JOIN deliveries_delivery d ON d.id = r.delivery_id
-                 WHERE r.status = 'accepted' AND d.partner_id IN ({f.id_list(partner_ids)})
+                 WHERE r.status = 'accepted' AND {which}
                    AND NOT EXISTS (SELECT 1 FROM invoicing_creditedlead c
                                     WHERE c.billed_id = b.id AND c.voided = {false})
                  ORDER BY d.partner_id, d.delivered_at, d.id"""
         )
         for partner_id, ret, billed, delivery, amount, lead_type in cursor.fetchall():
-            out[partner_id].append(CreditDue(ret, billed, delivery, amount, lead_type))
+            if partner_id in wanted:
+                out[partner_id].append(CreditDue(ret, billed, delivery, amount, lead_type))
     return out
 
 
@@ -156,13 +171,21 @@ def return_credits(credits: Sequence[CreditDue], lead_types: dict[int, LeadType]
     ]
 
 
-def open_adjustments(partner_ids: Sequence[int], *, lock: bool = False) -> dict[int, list[Adjustment]]:
-    qs = Adjustment.objects.filter(partner_id__in=partner_ids, invoice__isnull=True).order_by("created_at", "pk")
+def open_adjustments(
+    partner_ids: Sequence[int], *, lock: bool = False, entity_id: int | None = None
+) -> dict[int, list[Adjustment]]:
+    """Adjustments not yet on a document, per partner; `lock` locks them (issue), by id list only,
+    so workers issuing other partners of the entity are not held up."""
+    wide = entity_id is not None and len(partner_ids) > f.PARTNER_LIST_MAX and not lock
+    which = {"partner__entity_id": entity_id} if wide else {"partner_id__in": partner_ids}
+    qs = Adjustment.objects.filter(**which, invoice__isnull=True).order_by("created_at", "pk")
+    wanted = set(partner_ids)
     if lock:
         qs = qs.select_for_update()
     out: dict[int, list[Adjustment]] = defaultdict(list)
     for adj in qs:
-        out[adj.partner_id].append(adj)
+        if adj.partner_id in wanted:
+            out[adj.partner_id].append(adj)
     return out
 
 
@@ -244,6 +267,7 @@ class Standing:
     ledger: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     open_due: dict[int, int] = field(default_factory=dict)
     returning: dict[int, list[tuple[str, int]]] = field(default_factory=dict)  # partner -> (voided number, leads)
+    history: BoundsHistory | None = None  # the partners' earlier documents, for the safety bounds
 
 
 def standing_of(partners: Sequence[Partner], period: Period) -> Standing:
@@ -261,7 +285,8 @@ def standing_of(partners: Sequence[Partner], period: Period) -> Standing:
             )
         )
         standing.ledger = {r["partner_id"]: (r["opening"] or 0, r["topups"] or 0, r["movements"] or 0) for r in rows}
-    standing.returning = returning_leads([p.pk for p in partners])
+    standing.returning = returning_leads([p.pk for p in partners], partners[0].entity_id if partners else None)
+    standing.history = history_of(partners, period)
     limited = [p.pk for p in partners if p.credit_limit_minor is not None and not p.is_prepay]
     if limited:
         from leadbill.receivables.models import Entry
@@ -271,15 +296,18 @@ def standing_of(partners: Sequence[Partner], period: Period) -> Standing:
     return standing
 
 
-def returning_leads(partner_ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
+def returning_leads(partner_ids: Sequence[int], entity_id: int | None = None) -> dict[int, list[tuple[str, int]]]:
     """Leads of voided invoices that are billable again (voided to re-bill, not billed since), per partner."""
     from django.db.models import Count, Exists, OuterRef
 
     if not partner_ids:
         return {}
+    wide = entity_id is not None and len(partner_ids) > f.PARTNER_LIST_MAX
+    which = {"invoice__entity_id": entity_id} if wide else {"invoice__partner_id__in": partner_ids}
+    wanted = set(partner_ids)
     billed_since = BilledLead.objects.filter(voided=False, delivery_id=OuterRef("delivery_id"))
     rows = (
-        BilledLead.objects.filter(voided=True, invoice__partner_id__in=partner_ids, invoice__status="void")
+        BilledLead.objects.filter(voided=True, **which, invoice__status="void")
         .exclude(Exists(billed_since))
         .values("invoice__partner_id", "invoice__number")
         .annotate(n=Count("delivery_id", distinct=True))
@@ -287,7 +315,8 @@ def returning_leads(partner_ids: Sequence[int]) -> dict[int, list[tuple[str, int
     )
     out: dict[int, list[tuple[str, int]]] = {}
     for row in rows:
-        out.setdefault(row["invoice__partner_id"], []).append((row["invoice__number"], row["n"]))
+        if row["invoice__partner_id"] in wanted:
+            out.setdefault(row["invoice__partner_id"], []).append((row["invoice__number"], row["n"]))
     return out
 
 
@@ -361,9 +390,14 @@ def cap_overruns(partners: Sequence[Partner], period: Period) -> dict[int, list[
         return out
     tz = zone(period.timezone)
     days = [period.first_day + timedelta(days=i) for i in range((period.end_day - period.first_day).days)]
-    counts = f.count_in_windows(
-        [p.pk for p in capped], [(local_midnight(d, tz), local_midnight(d + timedelta(days=1), tz)) for d in days]
-    )
+    if rollup.aligned(period):
+        per_partner_day = rollup.leads_per_day(capped[0].entity_id, [p.pk for p in capped], period.first_day,
+                                               period.end_day)  # fmt: skip
+        counts = {(p, days.index(d)): n for (p, d), n in per_partner_day.items()}
+    else:
+        counts = f.count_in_windows(
+            [p.pk for p in capped], [(local_midnight(d, tz), local_midnight(d + timedelta(days=1), tz)) for d in days]
+        )
     for partner in capped:
         per_day = [counts.get((partner.pk, i), 0) for i in range(len(days))]
         found = out[partner.pk]
@@ -458,6 +492,7 @@ def draft_for_partner(
             partner, period, draft.total_minor, standing
         )
     pd.anomalies = anomalies_of(partner, pd, standing)
+    pd.held = held_of(pd, standing.history)
     return pd
 
 

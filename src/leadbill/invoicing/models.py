@@ -63,6 +63,7 @@ class ItemState(models.TextChoices):
     EMPTY = "empty", "Nothing to bill"
     SKIPPED = "skipped", "Already invoiced"
     FAILED = "failed", "Failed"
+    HELD = "held", "Held by safety bounds"
 
 
 class InvoiceRunItem(models.Model):
@@ -314,3 +315,29 @@ class LedgerEntry(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["partner", "occurred_at"])]
+
+
+class SafetyRelease(models.Model):
+    """A person's release of a partner's document that a run's safety bounds held back.
+
+    A history, not one row per partner and period: each release is kept (and audited); the
+    latest one for a partner and period counts. It covers the document as it was previewed:
+    a document of that period whose total is at most `total_minor` is issued, one that grew
+    beyond it is held again (leadbill.domain.bounds).
+    """
+
+    entity = models.ForeignKey("entities.Entity", on_delete=models.PROTECT, related_name="+")
+    partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="safety_releases")
+    period_key = models.CharField(max_length=40)
+    total_minor = models.BigIntegerField(help_text="the total of the document as it was released")
+    currency = models.CharField(max_length=3)
+    reasons = models.JSONField(default=list, help_text="why it was held, as the preview said")
+    reason = models.CharField(max_length=500, help_text="why the person released it")
+    released_by = models.CharField(max_length=200)
+    released_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["entity", "period_key", "partner"], name="safety_release_lookup")]
+
+    def __str__(self) -> str:
+        return f"release {self.partner_id} {self.period_key} up to {self.total_minor}"

@@ -135,11 +135,11 @@ def _open_rows_sql(levels: tuple[tuple[bool, bool], ...], partners: str) -> str:
         SELECT s.partner_id, COALESCE(pl.id, 0), COALESCE(pl.profile_id, 0), COALESCE(pl.lead_type_id, 0),
                COALESCE(pl.model, ''), CASE WHEN s.day >= %s THEN NULL ELSE s.day END AS late_day,
                CASE WHEN s.currency = pa.currency THEN 1 ELSE 0 END AS currency_ok,
-               SUM(s.leads), SUM(s.priced), SUM(s.price_micros)
+               SUM(s.open_leads), SUM(s.open_priced), SUM(s.open_price_micros)
           FROM {summary.SUMMARY} s
           JOIN partners_partner pa ON pa.id = s.partner_id
           {joins}
-         WHERE s.entity_id = %s AND s.state = '{summary.OPEN}' AND s.day < %s AND s.leads <> 0 AND {partners}
+         WHERE s.entity_id = %s AND s.open_leads > 0 AND s.day < %s AND {partners}
          GROUP BY s.partner_id, COALESCE(pl.id, 0), COALESCE(pl.profile_id, 0), COALESCE(pl.lead_type_id, 0),
                   COALESCE(pl.model, ''), CASE WHEN s.day >= %s THEN NULL ELSE s.day END,
                   CASE WHEN s.currency = pa.currency THEN 1 ELSE 0 END"""
@@ -262,9 +262,9 @@ def _unplanned_rows(
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT s.partner_id, 0, 0, 0, '', NULL, CASE WHEN s.currency = pa.currency THEN 1 ELSE 0 END,
-                       SUM(s.leads), SUM(s.priced), SUM(s.price_micros)
+                       SUM(s.open_leads), SUM(s.open_priced), SUM(s.open_price_micros)
                   FROM {summary.SUMMARY} s JOIN partners_partner pa ON pa.id = s.partner_id
-                 WHERE s.entity_id = %s AND s.state = '{summary.OPEN}' AND s.day < %s AND s.leads <> 0 AND {clause}
+                 WHERE s.entity_id = %s AND s.open_leads > 0 AND s.day < %s AND {clause}
                  GROUP BY s.partner_id, CASE WHEN s.currency = pa.currency THEN 1 ELSE 0 END""",
             [entity_id, summary.day_param(period.end_day)],
         )
@@ -284,12 +284,9 @@ def gather_activity(
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT s.partner_id, SUM(s.leads),
-                       SUM(CASE WHEN s.state = '{summary.RETURNED}' THEN s.leads ELSE 0 END)
+            f"""SELECT s.partner_id, SUM(s.leads), SUM(s.returned_leads)
                   FROM {summary.SUMMARY} s
-                 WHERE s.entity_id = %s AND s.state IN ('{summary.OPEN}', '{summary.BILLED}', '{summary.RETURNED}',
-                                                        '{summary.EXCLUDED}')
-                   AND s.day >= %s AND s.day < %s AND {clause}
+                 WHERE s.entity_id = %s AND s.day >= %s AND s.day < %s AND {clause}
                  GROUP BY s.partner_id""",
             [entity_id, first, end],
         )

@@ -185,6 +185,7 @@ def preview_as_dict(preview: RunPreview) -> dict[str, Any]:
                 "total": money(d.draft.total_minor, d.draft.currency),
                 "closing_balance": money(d.closing_balance_minor, d.draft.currency),
                 "anomalies": d.anomalies,
+                "held": d.held,
                 "cap_effect": {
                     "policy": d.cap_effect.policy, "leads": d.cap_effect.leads,
                     "amount": money(d.cap_effect.amount_minor, d.draft.currency),
@@ -231,11 +232,14 @@ def receivables(entity: Entity, today: Any) -> dict[str, Any]:
     return entity_receivables(entity, today)
 
 
-def preview_totals(preview: RunPreview) -> dict[str, dict[str, int]]:
-    """Per currency: documents the run would issue, their billable and earlier-period leads, and total."""
+def preview_totals(preview: RunPreview, *, without_held: bool = False) -> dict[str, dict[str, int]]:
+    """Per currency: documents the run would issue, their billable and earlier-period leads, and total.
+
+    `without_held`: leave out the documents the safety bounds hold back (a run issues them once released).
+    """
     totals: dict[str, dict[str, int]] = {}
     for d in preview.drafts:
-        if not d.draft.lines:
+        if not d.draft.lines or (without_held and d.held):
             continue
         t = totals.setdefault(d.draft.currency, {"documents": 0, "leads": 0, "late": 0, "total_minor": 0})
         t["documents"] += 1

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from leadbill.audit.services import audit_event, audit_record, audit_record_many
 from leadbill.bulk import bulk_insert, bulk_set
+from leadbill.deliveries import summary
 from leadbill.domain import generation
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.periods import Period, zone
@@ -27,6 +28,7 @@ from leadbill.domain.text import field_text
 from leadbill.entities.models import Entity
 from leadbill.entities.services import CREDIT_NOTE_SERIES, INVOICE_SERIES, allocate_numbers, format_number
 from leadbill.invoicing import facts as f
+from leadbill.invoicing import rollup
 from leadbill.invoicing.drafting import (
     Catalog,
     CreditDue,
@@ -103,9 +105,12 @@ def invoice_run_preview(*, entity: Entity, period: Period, partners: Sequence[st
     with transaction.atomic():  # writes only temp tables; lets the run's queries tune the session
         f.tune_for_run()
         try:
-            over = over_cap_of(entity, period, todo)
-            f.mark_over_cap(over.ids)
-            facts = f.gather_groups(entity.pk, period, scope, over)
+            # From the billing summary; partners whose billing turns inside a day, from their deliveries.
+            facts, detail = rollup.gather_groups(entity.pk, period, todo, whole=scope is None)
+            if detail:
+                over = over_cap_of(entity, period, detail)
+                f.mark_over_cap(over.ids)
+                facts.update(f.gather_groups(entity.pk, period, [p.pk for p in detail], over))
         finally:
             f.drop_temp_tables()
         _add_activity(entity, period, todo, facts, scope)
@@ -119,9 +124,14 @@ def _drafts(
     """What each partner would be billed for these facts: the step preview and issue share."""
     ids = [p.pk for p in partners]
     catalog = Catalog(entity, (g for pf in facts.values() for g in pf.groups))
-    billed = f.already_billed(ids)
-    credits = credits_due(ids)
-    adjustments = open_adjustments(ids, lock=lock)
+    # Ranks continue after leads already billed only in earlier periods' buckets: a partner to be
+    # billed for this period has no active document of it.
+    late = [
+        pid for pid, pf in facts.items() if any(g.bucket_invoice != f.CURRENT_BUCKET for g in pf.groups + pf.excluded)
+    ]
+    billed = f.already_billed(late)
+    credits = credits_due(ids, entity.pk)
+    adjustments = open_adjustments(ids, lock=lock, entity_id=entity.pk)
     standing = standing_of(partners, period)
     return [
         draft_for_partner(
@@ -139,15 +149,22 @@ def _add_activity(
     facts: dict[int, f.PartnerFacts],
     scope: Sequence[int] | None,
 ) -> None:
-    f.gather_activity(entity.pk, period, scope, facts)
+    rollup.gather_activity(entity.pk, period, scope, facts)
     for partner_id, overruns in cap_overruns(partners, period).items():
         facts.setdefault(partner_id, f.PartnerFacts(partner_id)).cap_overruns = overruns
 
 
 def _already_invoiced(partners: Sequence[Partner], period: Period) -> set[int]:
-    return set(
+    """The partners that have an active run document of exactly this period."""
+    if not partners:
+        return set()
+    wanted = {p.pk for p in partners}
+    which: dict[str, object] = (
+        {"entity_id": partners[0].entity_id} if len(partners) > f.PARTNER_LIST_MAX else {"partner_id__in": wanted}
+    )
+    return wanted & set(
         Invoice.objects.filter(
-            partner__in=partners,
+            **which,
             period_start=period.start,
             period_end=period.end,
             kind__in=[Kind.INVOICE, Kind.RECEIPT],
@@ -166,6 +183,7 @@ class RunResult:
     issued: list[Invoice] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    held: dict[str, list[str]] = field(default_factory=dict)  # safety bounds: partner code -> reasons, not issued
 
 
 def invoice_run_issue(
@@ -219,6 +237,7 @@ def invoice_run_issue(
             "drafts": [inv.pk for inv in result.issued if inv.status == Status.DRAFT],
             "skipped_already_invoiced": result.skipped,
             "failures": result.failures,
+            "held": result.held,
             "total_minor_by_currency": _totals_by_currency(result.issued),
             "progress": {"done": len(todo), "total": len(todo)},
         }
@@ -235,13 +254,15 @@ def _issue_chunk(
     whole: bool = False, draft: bool = False, result: RunResult,
 ) -> None:  # fmt: skip
     """Issue a batch in one transaction; if it fails, each partner in its own, so one failure stops no other."""
+    held: dict[str, list[str]] = {}
     try:
-        issued, skipped = _issue_batch(actor, entity, period, batch, run, issue_date, whole=whole, draft=draft)
+        issued, skipped = _issue_batch(actor, entity, period, batch, run, issue_date, whole=whole, draft=draft,
+                                       held=held)  # fmt: skip
     except Exception:
-        issued, skipped = [], []
+        issued, skipped, held = [], [], {}
         for partner in batch:
             try:
-                one, skip = _issue_batch(actor, entity, period, [partner], run, issue_date, draft=draft)
+                one, skip = _issue_batch(actor, entity, period, [partner], run, issue_date, draft=draft, held=held)
             except IntegrityError as exc:
                 if _already_invoiced([partner], period):
                     skipped.append(partner.code)
@@ -256,6 +277,7 @@ def _issue_chunk(
                 skipped += skip
     result.issued += issued
     result.skipped += skipped
+    result.held.update(held)
 
 
 def invoice_run_issue_partners(
@@ -414,7 +436,9 @@ def _issue_batch(
     *,
     whole: bool = False,
     draft: bool = False,
+    held: dict[str, list[str]] | None = None,
 ) -> tuple[list[Invoice], list[str]]:
+    """Issue a batch in one transaction; partners the safety bounds hold back go to `held` instead."""
     with transaction.atomic():
         done = _already_invoiced(partners, period)
         skipped = [p.code for p in partners if p.pk in done]
@@ -432,10 +456,18 @@ def _issue_batch(
             _add_activity(entity, period, partners, facts, scope)
             drafts = _drafts(entity, period, partners, facts, lock=True)
             drafts = [d for d in drafts if d.draft.lines]
+            drafts = _hold_back(drafts, held)
             invoices = _persist(actor, entity, period, drafts, run, issue_date, draft=draft)
         finally:
             f.drop_temp_tables()
     return invoices, skipped
+
+
+def _hold_back(drafts: list[PartnerDraft], held: dict[str, list[str]] | None) -> list[PartnerDraft]:
+    """The drafts that may be issued; the held ones are named in `held` (released: `invoicing.bounds`)."""
+    if held is not None:
+        held.update({d.partner.code: d.held for d in drafts if d.held})
+    return [d for d in drafts if not d.held]
 
 
 def _persist(
@@ -482,7 +514,11 @@ def _persist(
     if bands:
         f.allocate_billed_leads(bands)
         _check_allocation(invoices, lines)
-    f.exclude_over_cap({inv.partner_id: inv.pk for inv, pd in zip(invoices, drafts, strict=True) if pd.facts.excluded})
+    left_out = f.exclude_over_cap(
+        {inv.partner_id: inv.pk for inv, pd in zip(invoices, drafts, strict=True) if pd.facts.excluded}
+    )
+    if bands or left_out:  # the leads just billed or left out are no longer open
+        summary.record_issue(entity.pk, f.TMP_ALLOC if bands else None, f.TMP_BILLABLE, excluded=bool(left_out))
     _record_credits(invoices, drafts, by_invoice)
     _link_adjustments(invoices, drafts)
     if not draft:
@@ -775,8 +811,11 @@ def invoice_discard(*, actor: str, invoice: Invoice) -> None:
             raise StateError(f"{inv.number} is {inv.status}; issued documents are voided, not discarded")
         audit_record(actor=actor, action=f"{inv.kind}.draft_discarded", obj=inv, partner=inv.partner.code,
                      period=inv.period_key, total_minor=inv.total_minor)  # fmt: skip
+        tz = inv.entity.timezone
+        days = summary.touched_days(tz, summary.INVOICE_LEADS, [inv.pk, inv.pk])
         BilledLead.objects.filter(invoice=inv).delete()
         ExcludedLead.objects.filter(invoice=inv).delete()
+        summary.refresh_days(inv.entity_id, tz, days)  # its leads are open again
         CreditedLead.objects.filter(invoice=inv).delete()
         Adjustment.objects.filter(invoice=inv).update(invoice=None)
         inv.lines.all().delete()
@@ -947,6 +986,7 @@ def invoice_void(
         if leads == "rebill":  # its over-cap leads are decided again too
             BilledLead.objects.filter(invoice=inv).update(voided=True)
             ExcludedLead.objects.filter(invoice=inv).update(voided=True)
+            summary.refresh(inv.entity_id, inv.entity.timezone, summary.INVOICE_LEADS, [inv.pk, inv.pk])
         CreditedLead.objects.filter(invoice=inv).update(voided=True)
         Adjustment.objects.filter(invoice=inv).update(invoice=None)
         if inv.kind == Kind.RECEIPT:

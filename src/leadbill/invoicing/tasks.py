@@ -83,13 +83,16 @@ def invoice_run_chunk_task(run_id: int, partner_ids: list[int]) -> dict[str, int
         for partner in partners:
             partner.entity = run.entity
         result = invoice_run_issue_partners(run=run, partners=partners)
-        _record_chunk(run, partners, result.failures, set(result.skipped))
+        _record_chunk(run, partners, result.failures, set(result.skipped), result.held)
     if not InvoiceRunItem.objects.filter(run=run, state=ItemState.PENDING).exists():
         run_finish(run.pk)
     return {"partners": len(todo)}
 
 
-def _record_chunk(run: InvoiceRun, partners: list[Any], failures: dict[str, str], skipped: set[str]) -> None:
+def _record_chunk(
+    run: InvoiceRun, partners: list[Any], failures: dict[str, str], skipped: set[str],
+    held: dict[str, list[str]] | None = None,
+) -> None:  # fmt: skip
     """Mark the chunk's items from what the database now holds, and queue the emails, in one transaction."""
     from leadbill.mailing.services import sends_for_issued
 
@@ -101,6 +104,8 @@ def _record_chunk(run: InvoiceRun, partners: list[Any], failures: dict[str, str]
             state = ItemState.ISSUED
         elif partner.code in failures:
             state = ItemState.FAILED
+        elif held and partner.code in held:
+            state = ItemState.HELD  # the safety bounds' reasons, one a line, in `error`
         else:
             state = ItemState.SKIPPED if partner.code in skipped else ItemState.EMPTY
         states.setdefault(state, []).append(partner.pk)
@@ -116,6 +121,11 @@ def _record_chunk(run: InvoiceRun, partners: list[Any], failures: dict[str, str]
                 pending.filter(partner_id=partner.pk).update(state=ItemState.FAILED, error=failures[partner.code],
                                                               finished_at=now)  # fmt: skip
         states.pop(ItemState.FAILED, None)
+        for partner in partners:
+            if partner.pk in states.get(ItemState.HELD, ()):
+                pending.filter(partner_id=partner.pk).update(state=ItemState.HELD, error="\n".join(
+                    (held or {})[partner.code]), finished_at=now)  # fmt: skip
+        states.pop(ItemState.HELD, None)
         for state, partner_ids in states.items():
             pending.filter(partner_id__in=partner_ids).update(state=state, finished_at=now)
         issued = [inv for inv in invoices.values() if inv.status != Status.DRAFT]
@@ -147,6 +157,7 @@ def run_finish(run_id: int) -> bool:
         for row in invoices.values("currency").annotate(total=Sum("total_minor")).order_by("currency")
     }
     total = items.count()
+    held = items.filter(state=ItemState.HELD).order_by("partner__code").values_list("partner__code", "error")
     summary = {
         **run.summary,
         "queued": False,
@@ -155,6 +166,7 @@ def run_finish(run_id: int) -> bool:
         "drafts": list(invoices.filter(status=Status.DRAFT).values_list("pk", flat=True)),
         "skipped_already_invoiced": list(items.filter(state=ItemState.SKIPPED).values_list("partner__code", flat=True)),
         "failures": failures,
+        "held": {code: reasons.split("\n") for code, reasons in held},
         "total_minor_by_currency": totals,
         "progress": {"done": total, "total": total},
     }

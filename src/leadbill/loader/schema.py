@@ -30,7 +30,7 @@ from django.core.validators import validate_email
 from leadbill.documents.logos import LOGO_MAX_BYTES as LOGO_MAX_BYTES
 from leadbill.documents.logos import LOGO_MAX_PIXELS as LOGO_MAX_PIXELS
 from leadbill.documents.logos import Logo, logo_read
-from leadbill.domain import identifiers
+from leadbill.domain import bounds, identifiers
 from leadbill.domain.errors import DomainError, PricingError
 from leadbill.domain.identifiers import aba_routing, account_number
 from leadbill.domain.money import (
@@ -316,11 +316,13 @@ class EntitySpec:
     invitation_text: str = ""
     return_reasons: tuple[str, ...] = ()
     issue_and_send: bool | None = None  # None: not in the file, the console's choice stays
+    safety_bounds: dict[str, int | None] | None = None  # None: not in the file, the console's choice stays
 
     def columns(self) -> dict[str, Any]:
         """The values of the Entity row (apart from its slug)."""
         return {
             **({} if self.issue_and_send is None else {"issue_and_send": self.issue_and_send}),
+            **(self.safety_bounds or {}),
             "legal_name": self.legal_name,
             "address_line1": self.address.line1,
             "address_line2": self.address.line2,
@@ -612,6 +614,33 @@ def _money_minor(currency: str | None) -> Callable[[Any], int | None]:
     return convert
 
 
+def _multiple(value: Any) -> int | None:
+    """A safety-bound multiple: a whole number from MIN_MULTIPLE to MAX_MULTIPLE, or `off`."""
+    if value == "off":
+        return None
+    return _integer(bounds.MIN_MULTIPLE, bounds.MAX_MULTIPLE)(value)
+
+
+def _safety_bounds(f: _Fields, currency: str | None) -> dict[str, int | None] | None:
+    """`safety_bounds: {total_multiple, unit_price_multiple, limit}` as Entity columns; None when not given.
+
+    Given, it sets all three: a key left out takes its default (5, 10, no limit).
+    """
+    if not f.has("safety_bounds"):
+        f.take("safety_bounds")
+        return None
+    sb = f.mapping("safety_bounds")
+    columns = {
+        "bound_total_multiple": sb.read("total_multiple", _multiple, bounds.DEFAULT_TOTAL_MULTIPLE),
+        "bound_unit_price_multiple": sb.read("unit_price_multiple", _multiple, bounds.DEFAULT_UNIT_PRICE_MULTIPLE),
+        "bound_limit_minor": sb.read("limit", _money_minor(currency), None),
+    }
+    if columns["bound_limit_minor"] == 0:
+        sb.problem("limit", "a limit above zero, or leave it out for no limit")
+    sb.close()
+    return columns
+
+
 def _zone_name(value: Any) -> str:
     name = _text(64)(value)
     zone(name)
@@ -810,6 +839,7 @@ class _Reader:
         invitation_text = f.read("invitation_text", _invitation_text, "")
         return_reasons = _return_reasons(f)
         issue_and_send = f.read("issue_and_send", _boolean, None)
+        safety_bounds = _safety_bounds(f, currency)
 
         lead_types: list[LeadTypeSpec] = []
         seen: dict[Any, str] = {}
@@ -861,6 +891,7 @@ class _Reader:
             invitation_text=invitation_text,
             return_reasons=return_reasons,
             issue_and_send=issue_and_send,
+            safety_bounds=safety_bounds,
         )
 
     def partner(

@@ -8,9 +8,20 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from leadbill.api.auth import FULL, require
-from leadbill.api.common import DEFAULT_PAGE, keyset_page, period_for
+from leadbill.api.common import DEFAULT_PAGE, keyset_page, partner_in_body, period_for
 from leadbill.api.problems import not_found
-from leadbill.api.schemas import ERRORS, PreviewOut, Problem, RunIn, RunIssueIn, RunOut, RunPage
+from leadbill.api.schemas import (
+    ERRORS,
+    PreviewOut,
+    Problem,
+    ReleaseIn,
+    ReleaseOut,
+    RunIn,
+    RunIssueIn,
+    RunOut,
+    RunPage,
+)
+from leadbill.invoicing.bounds import safety_release
 from leadbill.invoicing.models import InvoiceRun
 from leadbill.invoicing.selectors import money, preview_as_dict, run_as_dict
 from leadbill.invoicing.services import invoice_run_issue, invoice_run_preview
@@ -48,6 +59,23 @@ def issue(request: HttpRequest, payload: RunIssueIn) -> Status[dict[str, Any]]:
         issue_date=payload.issue_date, draft=payload.draft, allow_open_period=payload.allow_open_period,
     )  # fmt: skip
     return Status(201, run_out(result.run))
+
+
+@router.post(
+    "/invoice-runs/release",
+    response={201: ReleaseOut, ERRORS: Problem},
+    summary="Release a partner's document the safety bounds held back; the next run issues it as it is now",
+)
+def release(request: HttpRequest, payload: ReleaseIn) -> Status[dict[str, Any]]:
+    key = require(request, *FULL)
+    partner = partner_in_body(key, payload.partner)
+    done = safety_release(actor=key.actor, entity=key.entity, partner=partner, period=period_for(key, payload.period),
+                          reason=payload.reason)  # fmt: skip
+    return Status(201, {
+        "id": done.pk, "partner": partner.code, "period": done.period_key, "total": money(done.total_minor, done.currency),
+        "currency": done.currency, "reasons": done.reasons, "reason": done.reason, "released_by": done.released_by,
+        "released_at": done.released_at,
+    })  # fmt: skip
 
 
 @router.get("/invoice-runs", response={200: RunPage, ERRORS: Problem}, summary="Past runs")

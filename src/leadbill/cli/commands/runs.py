@@ -31,6 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                            help="write drafts for review (leads reserved, no numbers); issue them with "
                                 "`leadbill invoices issue`")  # fmt: skip
         p.set_defaults(handler=handler)
+    p = actions.add_parser("release", help="release a partner's document the safety bounds held back (audited)")
+    p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
+    p.add_argument("--period", required=True, help="the period the run holds it for: 2026-01, 2026-W03, ...")
+    p.add_argument("--partner", required=True, help="the partner's code")
+    p.add_argument("--reason", required=True, help="why it may go to the buyer (kept in the audit log)")
+    p.add_argument("--json", action="store_true", help="print JSON for other tools")
+    p.set_defaults(handler=release)
     p = actions.add_parser("show", help="a past run's summary")
     p.add_argument("run_id", type=int, help="the run's id (see `run list`)")
     p.add_argument("--json", action="store_true", help="print JSON for other tools")
@@ -71,10 +78,12 @@ def print_preview(preview: Any) -> None:
     for d in preview.drafts:
         for anomaly in d.anomalies:
             console.print(f"  [yellow]![/yellow] {d.partner.code}: {anomaly}")
+        for reason in d.held:
+            console.print(f"  [red]Held[/red] {d.partner.code}: {reason}", highlight=False)
     totals: dict[str, int] = {}
     count = 0
     for d in preview.drafts:
-        if d.draft.lines:
+        if d.draft.lines and not d.held:
             count += 1
             totals[d.draft.currency] = totals.get(d.draft.currency, 0) + d.draft.total_minor
     done = preview.already_invoiced
@@ -146,6 +155,39 @@ def print_issued(result: Any) -> None:
         console.print(f"Already invoiced for this period (skipped): {', '.join(result.skipped)}")
     for code, reason in result.failures.items():
         console.print(f"[red]Not issued[/red] {code}: {reason}")
+    _print_held(result.held, run.period_key)
+
+
+def _print_held(held: dict[str, list[str]], period: str) -> None:
+    for code, reasons in held.items():
+        console.print(f"[red]Held[/red] {code} (not issued): {'; '.join(reasons)}", highlight=False)
+    if held:
+        console.print(f"Review, then `leadbill run release --period {period} --partner CODE --reason ...` "
+                      "and issue again", highlight=False)  # fmt: skip
+
+
+def release(args: argparse.Namespace) -> int:
+    from leadbill.cli.lookups import partner_of
+    from leadbill.domain.errors import DomainError
+    from leadbill.invoicing.bounds import safety_release
+
+    entity = entity_of(args.entity)
+    partner = partner_of(entity, args.partner)
+    period = period_of(entity, args.period)
+    try:
+        done = safety_release(actor=args.actor, entity=entity, partner=partner, period=period, reason=args.reason)
+    except DomainError as exc:
+        raise CommandError(f"not released: {exc}") from None
+    if args.json:
+        from leadbill.invoicing.selectors import money
+
+        print_json({"partner": partner.code, "period": done.period_key, "total": money(done.total_minor,
+                    done.currency), "currency": done.currency, "reasons": done.reasons, "reason": done.reason,
+                    "released_by": done.released_by, "released_at": done.released_at})  # fmt: skip
+    else:
+        console.print(f"Released {partner.code} for {period.label()}: {amount(done.total_minor, done.currency)} "
+                      "(the next run issues it; a larger total is held again)", highlight=False)  # fmt: skip
+    return 0
 
 
 def show(args: argparse.Namespace) -> int:
@@ -175,6 +217,7 @@ def show(args: argparse.Namespace) -> int:
         console.print(f"Already invoiced (skipped): {', '.join(skipped)}")
     for code, reason in (data.get("failures") or {}).items():
         console.print(f"[red]Not issued[/red] {code}: {reason}")
+    _print_held(data.get("held") or {}, run.period_key)
     totals = data.get("total_minor_by_currency") or {}
     if totals:
         console.print("Total: " + ", ".join(amount(v, k) for k, v in sorted(totals.items())))

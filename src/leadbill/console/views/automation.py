@@ -16,11 +16,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from leadbill.console.forms import price_text
 from leadbill.console.lookups import entity_of, partner_or_404, perform
 from leadbill.domain.errors import DomainError
+from leadbill.domain.money import decimal_to_minor, exponent, minor_to_decimal, parse_decimal
 from leadbill.domain.numbers import whole_number
 from leadbill.domain.schedules import WEEKDAYS, clock, read_clock
 from leadbill.entities.models import Entity
+from leadbill.invoicing.bounds import safety_bounds_set
 from leadbill.mailing.services import mail_settings_of, mail_settings_set
 from leadbill.mailing.wording import PLACEHOLDERS
 from leadbill.partners.models import Partner
@@ -76,6 +79,9 @@ def _page(request: HttpRequest, entity: Entity, form: dict[str, Any] | None = No
         ],
         "scheduled": Schedule.objects.filter(entity=entity).exclude(frequency=Frequency.MANUAL).exists(),
         "heartbeat": scheduler_status(),
+        "bounds_limit": "" if entity.bound_limit_minor is None else price_text(
+            str(minor_to_decimal(entity.bound_limit_minor, entity.currency)), entity.locale,
+            min_places=exponent(entity.currency)),
     }  # fmt: skip
     if admin:
         context |= {
@@ -165,6 +171,37 @@ def issue_and_send_save(request: HttpRequest) -> HttpResponse:
     messages.success(request, "Issuing from the console now also emails each document." if on
                      else "Issuing from the console no longer emails; use Email all on the run page.")  # fmt: skip
     return redirect("console:automation", entity=entity.slug)
+
+
+def _multiple(text: str, locale: str, field: str) -> int | None:
+    """A threshold typed in the form: a whole number, or blank for off."""
+    if not text.strip():
+        return None
+    value = whole_number(text[:20], max_digits=4, locale=locale)
+    if value is None:
+        raise DomainError("a whole number such as 5, or blank to turn it off", field=field)
+    return value
+
+
+@require_POST
+@console_view(read=FINANCE, write=FINANCE)
+def safety_bounds_save(request: HttpRequest) -> HttpResponse:
+    """The entity's safety bounds: total and unit-price multiples (blank: off) and a limit per document."""
+    entity = entity_of(request)
+    post = request.POST
+
+    def save() -> str:
+        limit_text = post.get("limit", "").strip()
+        limit = None if not limit_text else decimal_to_minor(
+            parse_decimal(limit_text[:40], field="limit", locale=entity.locale), entity.currency, field="limit"
+        )  # fmt: skip
+        safety_bounds_set(actor=actor_of(request), entity=entity, limit_minor=limit,
+                          total_multiple=_multiple(post.get("total_multiple", ""), entity.locale, "total_multiple"),
+                          unit_price_multiple=_multiple(post.get("unit_price_multiple", ""), entity.locale,
+                                                        "unit_price_multiple"))  # fmt: skip
+        return "Safety bounds saved; the next run holds documents by them."
+
+    return perform(request, save, refused="Safety bounds not saved", then=_back(entity))
 
 
 # --- a partner's own billing cycle (its section on the partner page) ---------------------------

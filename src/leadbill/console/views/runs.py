@@ -16,11 +16,13 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from leadbill.console.lookups import entity_of
+from leadbill.console.lookups import entity_of, partner_or_404, perform
 from leadbill.console.runs_support import PICKER_KINDS, anomaly_links, billed_in, pick_period, picker_values
 from leadbill.domain import periods
 from leadbill.domain.errors import DomainError
+from leadbill.domain.numbers import whole_number
 from leadbill.entities.models import Entity
+from leadbill.invoicing.bounds import safety_release
 from leadbill.invoicing.models import Invoice, InvoiceRun
 from leadbill.invoicing.selectors import preview_as_dict, preview_totals
 from leadbill.invoicing.services import invoice_run_preview, invoice_run_start, today_in
@@ -95,12 +97,14 @@ def run_preview(request: HttpRequest) -> HttpResponse:
         return redirect(reverse("console:run_preview", kwargs={"entity": entity.slug}) + "?" + urlencode(query))
     preview = invoice_run_preview(entity=entity, period=period, partners=[partner.code] if partner else None)
     summary = preview_as_dict(preview)
-    totals = preview_totals(preview)
+    totals = preview_totals(preview, without_held=True)  # held documents wait for a release
     to_issue = sum(t["documents"] for t in totals.values())
+    held = [{"code": d.partner.code, "name": d.partner.name, "reasons": d.held, "total_minor": d.draft.total_minor,
+             "currency": d.draft.currency} for d in preview.drafts if d.held]  # fmt: skip
     for p in summary["partners"]:
         p["anomaly_links"] = anomaly_links(entity, period, p["partner"], p["anomalies"])
     context = {
-        "summary": summary, "period": period, "partner": partner, "to_issue": to_issue, "totals": totals,
+        "summary": summary, "period": period, "partner": partner, "to_issue": to_issue, "totals": totals, "held": held,
         "anomalies": sum(1 for p in summary["partners"] if p["anomalies"]),
         "billed": billed_in(entity, period, summary["already_invoiced"]),
         "open": period.end > timezone.now(), "issue_and_send": entity.issue_and_send, "nav": "runs",
@@ -129,6 +133,29 @@ def run_issue(request: HttpRequest) -> HttpResponse:
     return redirect("console:run", entity=entity.slug, pk=run.pk)
 
 
+@require_POST
+@console_view()
+def run_release(request: HttpRequest) -> HttpResponse:
+    """Release a document the safety bounds held back: the next run issues it as the page showed it."""
+    entity = entity_of(request)
+    picked = pick_period(entity, request.POST)
+    if picked.problems or picked.period is None:
+        messages.error(request, "Not released: " + "; ".join(f"{k}: {v}" for k, v in picked.problems.items()))
+        return redirect("console:runs", entity=entity.slug)
+    period = picked.period
+    held = partner_or_404(entity, request.POST.get("held_partner", ""))
+    query = {"period": period.key, **({"partner": picked.partner.code} if picked.partner else {})}
+    back = reverse("console:run_preview", kwargs={"entity": entity.slug}) + "?" + urlencode(query) + "#held"
+
+    def release() -> str:
+        safety_release(actor=actor_of(request), entity=entity, partner=held, period=period,
+                       reason=request.POST.get("reason", ""),
+                       seen_total_minor=whole_number(request.POST.get("seen_total", "")))  # fmt: skip
+        return f"{held.name}'s document for {period.label()} is released: the next run issues it as shown."
+
+    return perform(request, release, refused="Not released", then=lambda: redirect(back))
+
+
 def _actions(run: InvoiceRun) -> dict[str, RunAction | None]:
     latest: dict[str, RunAction | None] = dict.fromkeys(RunActionKind.values)
     for action in RunAction.objects.filter(run=run).order_by("-pk")[:10]:
@@ -147,6 +174,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"run": run, "done": done, "total": total, "percent": int(100 * done / total) if total else 0,
                "finished": run.finished_at is not None, "invoices": invoices[:500], "count": invoices.count(),
                "failures": run.summary.get("failures") or {}, "error": run.summary.get("error"), "nav": "runs",
+               "held": run.summary.get("held") or {},
                "period_label": periods.parse(run.period_key, entity.timezone).label(),
                **_action_context(run)}  # fmt: skip
     template = "console/_run_progress.html" if request.headers.get("HX-Request") else "console/run.html"
