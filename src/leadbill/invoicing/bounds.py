@@ -24,6 +24,7 @@ from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.periods import Period
 from leadbill.domain.text import field_text
 from leadbill.entities.models import Entity
+from leadbill.invoicing.facts import PARTNER_LIST_MAX
 from leadbill.invoicing.models import SafetyRelease
 from leadbill.partners.models import Partner
 
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
 ISSUED = ("issued", "partially_paid", "paid", "written_off")  # what counts as history: issued, not void
 USAGE = (generation.CHARGE, generation.PRIOR_PERIOD)
-PARTNER_LIST_MAX = 500  # a longer run reads the entity's history whole rather than a long IN list
 HISTORY_DAYS = 400  # history is the documents issued in the 13 months before the period's first day, or since
 
 
@@ -69,7 +69,7 @@ def history_of(partners: Sequence[Partner], period: Period) -> BoundsHistory:
         return BoundsHistory()
     entity = partners[0].entity
     ids = [p.pk for p in partners]
-    narrow = len(ids) <= PARTNER_LIST_MAX
+    narrow = len(ids) <= PARTNER_LIST_MAX  # a longer run reads the entity's history whole
     out = BoundsHistory(bounds=bounds_of(entity))
     _documents(entity.pk, ids if narrow else None, period.first_day - timedelta(days=HISTORY_DAYS), out)
     _plans_before(entity.pk, ids if narrow else None, out)
