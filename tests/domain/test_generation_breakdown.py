@@ -44,14 +44,26 @@ def test_many_prices_are_banded_into_ranges_without_a_made_up_unit_price():
         st.integers(min_value=0, max_value=99_999_999), st.integers(min_value=1, max_value=50), min_size=1, max_size=60
     )
 )
-def test_breakdown_covers_every_lead_once_and_each_line_is_its_leads_sum_rounded_once(prices):
+def test_breakdown_covers_every_lead_once_and_its_lines_add_up_to_the_sum_rounded_once(prices):
+    """Each line is the step of the running sum over its own leads, so the lines add up to the
+    group's sum rounded once (what a preview from the billing summary shows), and no line is more
+    than half a cent away from its own leads' sum."""
     lines = charge_lines([group(prices)], "EUR", Decimal(0))
     assert sum(line.quantity for line in lines) == sum(prices.values())
     assert len(lines) <= EXACT_PRICES_MAX
+    running = 0
     for line in lines:
         assert line.price_low_micros is not None and line.price_high_micros is not None
         inside = {p: n for p, n in prices.items() if line.price_low_micros <= p <= line.price_high_micros}
         assert sum(inside.values()) == line.quantity
-        assert line.amount_minor == micros_to_minor_half_up(sum(p * n for p, n in inside.items()), "EUR")
+        own = sum(p * n for p, n in inside.items())
+        assert line.amount_minor == micros_to_minor_half_up(running + own, "EUR") - micros_to_minor_half_up(
+            running, "EUR"
+        )
+        assert abs(line.amount_minor * 10_000 - own) <= 10_000  # within a cent of its own leads' sum
+        running += own
+    assert sum(line.amount_minor for line in lines) == micros_to_minor_half_up(
+        sum(p * n for p, n in prices.items()), "EUR"
+    )
     bands = price_bands(list(prices.items()))
     assert all(a.high_micros < b.low_micros for a, b in itertools.pairwise(bands))
