@@ -114,28 +114,37 @@ def test_another_entitys_import_is_not_found(site: Site, finance):
     assert finance.get(f"/console/leadco/deliveries/import/{other.pk}/").status_code == 404
 
 
-def test_a_selection_beyond_the_totals_bound_says_so_instead_of_totalling(site: Site, finance, monkeypatch):
+def test_totals_of_any_range_come_from_the_billing_summary_whatever_its_size(site: Site, finance, monkeypatch):
+    """All, billed and unbilled selections are totalled from the summary, beyond the delivery-scan bound."""
     from leadbill.deliveries import selectors
 
-    monkeypatch.setattr(selectors, "SUMMARY_MAX_ROWS", 4)
+    monkeypatch.setattr(selectors, "SUMMARY_MAX_ROWS", 1)
+    monkeypatch.setattr("leadbill.console.views.deliveries.deliveries_summary", None)  # no delivery scan at all
+    whole = Delivery.objects.filter(entity=site.entity).count()
     page = text(finance.get("/console/leadco/deliveries/"))
-    assert "More than" in page and "narrow the filters" in page and "billed for" not in page
+    assert f"<strong>{whole}</strong> deliveries" in page and "narrow the filters" not in page
     page = text(finance.get("/console/leadco/deliveries/", {"partner": "blue"}))
     assert "<strong>2</strong> deliveries, 2 billed for" in page
+    make_deliveries(site.acme, 2, JAN, lead_type=make_lead_type(site.entity, "solar"))
+    page = text(finance.get("/console/leadco/deliveries/", {"lead_type": "solar", "status": "unbilled"}))
+    assert "<strong>2</strong> deliveries, 0 billed" in page
 
 
-def test_a_narrow_filter_over_a_range_beyond_the_bound_is_not_totalled(site: Site, finance, monkeypatch):
-    """A lead type keeps few rows but the index cannot find them without reading the whole range: no totals."""
+def test_a_status_the_summary_does_not_hold_is_totalled_from_the_deliveries_within_the_bound(
+    site: Site, finance, monkeypatch
+):
+    """A returned lead may have been billed first, so "returned" is counted from the deliveries, bounded."""
     from leadbill.deliveries import selectors
 
-    make_deliveries(site.acme, 2, JAN, lead_type=make_lead_type(site.entity, "solar"))
     bound = Delivery.objects.filter(partner=site.acme).count()  # acme's range fits; the entity's does not
-    assert Delivery.objects.filter(entity=site.entity).count() > bound > 2
+    assert Delivery.objects.filter(entity=site.entity).count() > bound
     monkeypatch.setattr(selectors, "SUMMARY_MAX_ROWS", bound)
-    page = text(finance.get("/console/leadco/deliveries/", {"lead_type": "solar"}))
+    page = text(finance.get("/console/leadco/deliveries/", {"status": "returned"}))
     assert "More than" in page and "in this range" in page and "billed for" not in page
-    narrowed = text(finance.get("/console/leadco/deliveries/", {"lead_type": "solar", "partner": "acme"}))
-    assert "<strong>2</strong> deliveries" in narrowed  # acme's range is within the bound: totalled
+    narrowed = text(finance.get("/console/leadco/deliveries/", {"status": "returned", "partner": "acme"}))
+    returned = Delivery.objects.filter(partner=site.acme, returns__status="accepted").count()
+    assert "More than" not in narrowed
+    assert (f"<strong>{returned}</strong> deliver" in narrowed) if returned else ("billed for" not in narrowed)
 
 
 def test_a_redelivered_job_finishes_an_interrupted_import_and_never_redoes_a_finished_one(site: Site):

@@ -311,23 +311,20 @@ class _PostgresStage(_Stage):
         foreign_keys = self._deferred_foreign_keys()
         if foreign_keys:
             self.cursor.execute(f"SET CONSTRAINTS {foreign_keys} IMMEDIATE")
-        insert, counts = Cursor(pgconn), Cursor(pgconn)
-        counting = summary.inserted_statements(self.tz)
+        insert = Cursor(pgconn)
+        counted_insert = summary.counted_insert_sql(_INSERT_SQL, self.tz)  # the billing summary, same statement
         chunk = next(chunks, None)
         data = self._format(chunk.rows) if chunk is not None else b""
         while chunk is not None:
             self._copy(data)
             before = self.max_id()
             with pgconn.pipeline():
-                insert.execute(_INSERT_SQL, [self.entity_id, self.created_at])
-                for sql in counting:  # the billing summary, in the same transaction
-                    counts.execute(sql, [self.entity_id, before, self.created_at])
+                insert.execute(counted_insert, [self.entity_id, self.created_at])
                 following = next(chunks, None)
                 data = self._format(following.rows) if following is not None else b""
-            self.account(chunk, insert.rowcount, before, result)
+            self.account(chunk, insert.fetchone()[0], before, result)
             chunk = following
         insert.close()
-        counts.close()
         if foreign_keys:
             self.cursor.execute(f"SET CONSTRAINTS {foreign_keys} DEFERRED")
 
@@ -501,7 +498,7 @@ def delivery_record_row(
             except IntegrityError:  # the same external id recorded concurrently: compare with that one
                 existing = Delivery.objects.get(entity=entity, external_id=values["external_id"])
             else:
-                summary.add_inserted(entity.pk, entity.timezone, delivery.pk - 1, delivery.created_at)
+                summary.add_delivery(entity.pk, entity.timezone, delivery.pk)
                 audit_record(actor=actor, action="delivery.recorded", obj=delivery, entity=entity)
                 return delivery, True
         if any(getattr(existing, name) != value for name, value in values.items()):

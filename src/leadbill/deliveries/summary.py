@@ -120,10 +120,13 @@ def _repeats_sql(where: str, tz: str) -> str:
                ON CONFLICT (entity_id, partner_id, day) DO UPDATE SET repeats = {REPEATS}.repeats + excluded.repeats"""
 
 
-_INSERTED = "d.entity_id = %s AND d.id > %s AND d.created_at = %s"
+# The rows a chunk just inserted, found by the primary key's range: `+ 0` keeps the planner off the
+# (entity, delivered_at) index, whose stale row estimate during a long import made it read every
+# delivery of the entity for each chunk.
+_INSERTED = "d.entity_id + 0 = %s AND d.id > %s AND d.created_at = %s"
 
 
-def inserted_statements(tz: str) -> list[str]:
+def inserted_statements(tz: str, where: str = _INSERTED) -> list[str]:
     """What `add_inserted` runs, each with the parameters (entity, id above, created_at), for a caller's pipeline."""
     day = local_day_sql("d.delivered_at", tz)
     add = ", ".join(f"{c} = {SUMMARY}.{c} + excluded.{c}" for c in VALUES.split(", "))
@@ -131,10 +134,53 @@ def inserted_statements(tz: str) -> list[str]:
                SELECT d.entity_id, d.partner_id, COALESCE(d.profile_id, 0), d.lead_type_id, {day}, d.currency,
                       COUNT(*), COUNT(*), COUNT(d.price_micros), COALESCE(SUM(d.price_micros), 0), 0, 0, 0, 0
                  FROM deliveries_delivery d
-                WHERE {_INSERTED}
+                WHERE {where}
                 GROUP BY d.entity_id, d.partner_id, COALESCE(d.profile_id, 0), d.lead_type_id, {day}, d.currency
                ON CONFLICT ({KEY}) DO UPDATE SET {add}"""
-    return [counts, _repeats_sql(_INSERTED, tz)]
+    return [counts, _repeats_sql(where, tz)]
+
+
+def counted_insert_sql(insert_sql: str, tz: str) -> str:
+    """PostgreSQL: `insert_sql` (an INSERT into deliveries_delivery) that also counts what it inserts
+    in the summary, in one statement; its one result row is the number of deliveries inserted.
+
+    The rows come from the INSERT's own RETURNING, so nothing is read back. All parts of one
+    statement see the same snapshot, so a repeat is a lead delivered to the partner before this
+    statement, or earlier in the same chunk.
+    """
+    day = local_day_sql("i.delivered_at", tz)
+    add = ", ".join(f"{c} = {SUMMARY}.{c} + excluded.{c}" for c in VALUES.split(", "))
+    return f"""
+        WITH ins AS (
+            {insert_sql}
+            RETURNING id, entity_id, partner_id, profile_id, lead_type_id, delivered_at, currency, price_micros, lead_id
+        ), counted AS (
+            INSERT INTO {SUMMARY} ({KEY}, {VALUES})
+            SELECT i.entity_id, i.partner_id, COALESCE(i.profile_id, 0), i.lead_type_id, {day}, i.currency,
+                   COUNT(*), COUNT(*), COUNT(i.price_micros), COALESCE(SUM(i.price_micros), 0), 0, 0, 0, 0
+              FROM ins i
+             GROUP BY i.entity_id, i.partner_id, COALESCE(i.profile_id, 0), i.lead_type_id, {day}, i.currency
+            ON CONFLICT ({KEY}) DO UPDATE SET {add}
+            RETURNING 1
+        ), repeated AS (
+            INSERT INTO {REPEATS} (entity_id, partner_id, day, repeats)
+            SELECT i.entity_id, i.partner_id, {day}, COUNT(*) FROM ins i
+             WHERE EXISTS (SELECT 1 FROM deliveries_delivery e
+                            WHERE e.entity_id = i.entity_id AND e.lead_id = i.lead_id AND e.partner_id = i.partner_id)
+                OR EXISTS (SELECT 1 FROM ins j
+                            WHERE j.lead_id = i.lead_id AND j.partner_id = i.partner_id AND j.id < i.id)
+             GROUP BY i.entity_id, i.partner_id, {day}
+            ON CONFLICT (entity_id, partner_id, day) DO UPDATE SET repeats = {REPEATS}.repeats + excluded.repeats
+            RETURNING 1
+        )
+        SELECT COUNT(*) FROM ins"""
+
+
+def add_delivery(entity_id: int, tz: str, delivery_id: int) -> None:
+    """Count one delivery just recorded (open)."""
+    with connection.cursor() as cursor:
+        for sql in inserted_statements(tz, "d.entity_id = %s AND d.id = %s"):
+            cursor.execute(sql, [entity_id, delivery_id])
 
 
 def add_inserted(entity_id: int, tz: str, above_id: int, created_at: datetime | object) -> None:
