@@ -164,11 +164,11 @@ def counted_insert_sql(insert_sql: str, tz: str) -> str:
             RETURNING 1
         ), repeated AS (
             INSERT INTO {REPEATS} (entity_id, partner_id, day, repeats)
-            SELECT i.entity_id, i.partner_id, {day}, COUNT(*) FROM ins i
-             WHERE EXISTS (SELECT 1 FROM deliveries_delivery e
+            SELECT i.entity_id, i.partner_id, {day}, COUNT(*)
+              FROM (SELECT ins.*, ROW_NUMBER() OVER (PARTITION BY partner_id, lead_id ORDER BY id) AS k FROM ins) i
+             WHERE i.k > 1
+                OR EXISTS (SELECT 1 FROM deliveries_delivery e
                             WHERE e.entity_id = i.entity_id AND e.lead_id = i.lead_id AND e.partner_id = i.partner_id)
-                OR EXISTS (SELECT 1 FROM ins j
-                            WHERE j.lead_id = i.lead_id AND j.partner_id = i.partner_id AND j.id < i.id)
              GROUP BY i.entity_id, i.partner_id, {day}
             ON CONFLICT (entity_id, partner_id, day) DO UPDATE SET repeats = {REPEATS}.repeats + excluded.repeats
             RETURNING 1
