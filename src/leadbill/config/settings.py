@@ -132,7 +132,7 @@ INSTALLED_APPS = [
     "leadbill.invoicing",
     "leadbill.receivables",
     "leadbill.documents",
-    "leadbill.jobs",
+    "leadbill.engine",
     "leadbill.mailing",
     "leadbill.webhooks",
     "leadbill.scheduling",
@@ -142,6 +142,9 @@ INSTALLED_APPS = [
     "leadbill.console",
     "leadbill.portal",
 ]
+ON_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if ON_POSTGRESQL:  # the engine's tables (procrastinate_jobs, ...) come with its migrations; SQLite needs none
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("leadbill.engine"), "procrastinate.contrib.django")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -237,27 +240,25 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Leadbill <billing@loc
 
 # Background work through Django's task framework. LEADBILL_TASK_BACKEND:
 #   inline    (default) each task runs as it is queued, in the process that queued it;
-#   database  jobs are rows of the database (PostgreSQL: SKIP LOCKED), run by `leadbill worker`;
-#   redis     jobs are items of Redis lists at REDIS_URL, run by `leadbill worker`;
-#   or a backend's dotted path. The code that queues work is the same for all of them.
+#   engine    procrastinate on PostgreSQL: a job is a row written in the transaction that queues it,
+#             run by `leadbill worker` processes on any machine (leadbill.engine; needs DATABASE_URL postgres://).
+# The code that queues work is the same for both. Which queue each task uses: leadbill/engine/queues.py.
 TASK_BACKENDS = {
     "inline": "django.tasks.backends.immediate.ImmediateBackend",
-    "database": "leadbill.jobs.backends.DatabaseBackend",
-    "redis": "leadbill.jobs.backends.RedisBackend",
+    "engine": "leadbill.engine.backend.ProcrastinateBackend",
 }
 _task_backend = os.environ.get("LEADBILL_TASK_BACKEND", "inline")
-TASKS = {
-    "default": {
-        "BACKEND": TASK_BACKENDS.get(_task_backend, _task_backend),
-        "OPTIONS": (
-            {"URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-             "PREFIX": os.environ.get("LEADBILL_REDIS_PREFIX", "leadbill")}
-            if TASK_BACKENDS.get(_task_backend, _task_backend).endswith("RedisBackend") else {}
-        ),
-    }
-}  # fmt: skip
+_task_backend = {"procrastinate": "engine", "database": "engine"}.get(_task_backend, _task_backend)  # older names
+if _task_backend == "redis":
+    raise ImproperlyConfigured("LEADBILL_TASK_BACKEND=redis is gone: use engine (PostgreSQL) or inline")
+if TASK_BACKENDS.get(_task_backend, _task_backend).endswith("ProcrastinateBackend") and not ON_POSTGRESQL:
+    raise ImproperlyConfigured("LEADBILL_TASK_BACKEND=engine needs PostgreSQL (DATABASE_URL=postgres://...)")
+TASKS = {"default": {"BACKEND": TASK_BACKENDS.get(_task_backend, _task_backend)}}
+PROCRASTINATE_ON_APP_READY = "leadbill.engine.app.on_app_ready"
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""  # engine.app registers each task by its path instead
 LEADBILL_RUN_CHUNK = int(os.environ.get("LEADBILL_RUN_CHUNK", 50))  # partners per task of a background run
-LEADBILL_WORKER_HEARTBEAT = float(os.environ.get("LEADBILL_WORKER_HEARTBEAT", 5))
+LEADBILL_WORKER_HEARTBEAT = float(os.environ.get("LEADBILL_WORKER_HEARTBEAT", 10))  # seconds between worker beats
+LEADBILL_TICK_CRON = os.environ.get("LEADBILL_TICK_CRON", "*/30 * * * * *")  # the engine's scheduler tick (6th field: s)
 # Seconds between attempts after a temporary failure (the last failure is final).
 LEADBILL_EMAIL_RETRY_DELAYS = [
     int(x) for x in os.environ.get("LEADBILL_EMAIL_RETRY_DELAYS", "60,300,1800,7200,21600").split(",") if x
