@@ -12,6 +12,8 @@ LEADBILL_BASE_URL  the console's address, e.g. https://billing.example (links in
 LEADBILL_HTTPS     1 / 0 (default: 1 when LEADBILL_BASE_URL starts with https://): Secure cookies,
                    HSTS (LEADBILL_HSTS_SECONDS, default a year, with subdomains; LEADBILL_HSTS_PRELOAD),
                    http:// redirected to https:// (LEADBILL_SSL_REDIRECT=0 turns that off)
+LEADBILL_LOG_FORMAT  text (default) / json: one JSON object a line with request_id and job_id
+LEADBILL_METRICS_TOKEN  bearer token a Prometheus scraper sends to /metrics (unset: /metrics is off)
 LEADBILL_PROXY_SSL_HEADER  e.g. X-Forwarded-Proto: a TLS-terminating proxy's header that says https
                    (only if the proxy always sets it; gunicorn already trusts it from 127.0.0.1)
 """
@@ -147,6 +149,7 @@ if ON_POSTGRESQL:  # the engine's tables (procrastinate_jobs, ...) come with its
     INSTALLED_APPS.insert(INSTALLED_APPS.index("leadbill.engine"), "procrastinate.contrib.django")
 
 MIDDLEWARE = [
+    "leadbill.web.logs.RequestIdMiddleware",  # first: every log line of the request carries its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -276,9 +279,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Seconds one PDF render may take; past it the render process is killed and the download says so.
 LEADBILL_RENDER_TIMEOUT = float(os.environ.get("LEADBILL_RENDER_TIMEOUT", 20))
 OUTPUT_DIR = Path(os.environ.get("LEADBILL_OUTPUT", HOME / "output"))
+# Logs: human lines by default (the CLI, the demo); LEADBILL_LOG_FORMAT=json writes one JSON object a line
+# with request_id and job_id (leadbill.web.logs), for a deployment's log collector.
+LEADBILL_LOG_FORMAT = os.environ.get("LEADBILL_LOG_FORMAT", "text").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "leadbill.web.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             **({"formatter": "json"} if LEADBILL_LOG_FORMAT == "json" else {})}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-}
+}  # fmt: skip
+# /metrics (Prometheus) answers a scraper sending `Authorization: Bearer <token>`; unset, /metrics is off (404).
+LEADBILL_METRICS_TOKEN = os.environ.get("LEADBILL_METRICS_TOKEN", "")
+# Probes and metrics answer on plain HTTP too (an orchestrator's probe does not follow a redirect to https://).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

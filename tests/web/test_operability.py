@@ -1,0 +1,185 @@
+"""Probes (/healthz, /readyz), the Prometheus endpoint (/metrics) and JSON logs with request ids."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+from django.db import OperationalError, connection
+from django.db.migrations.recorder import MigrationRecorder
+from django.http import HttpResponse
+
+from leadbill.web import health, metrics
+from leadbill.web.logs import JsonFormatter, RequestIdMiddleware, job_context
+
+TOKEN = "scrape-me-0123456789"
+
+
+def test_healthz_answers_without_the_database(client):
+    response = client.get("/healthz")  # no django_db mark: touching the database would fail the test
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_is_ready_with_the_database_migrated_and_the_queue_reachable(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["migrations"] == "ok"
+    assert body["checks"]["queue"].startswith("ok")
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_when_the_database_cannot_be_reached(client, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", refuse)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": "unavailable", "migrations": "unknown", "queue": "unknown"},
+    }
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_while_a_migration_is_not_applied(client, monkeypatch):
+    monkeypatch.setattr(health, "_migrated", [])  # forget an earlier "all applied"
+    last = MigrationRecorder.Migration.objects.filter(app="web").order_by("-applied").first()
+    assert last is not None
+    last.delete()  # as if the release brought a migration nobody ran yet
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["migrations"] == "1 not applied"
+
+
+@pytest.mark.django_db
+def test_metrics_are_off_without_a_token_and_need_the_token_when_set(client, settings):
+    settings.LEADBILL_METRICS_TOKEN = ""
+    assert client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 404
+    settings.LEADBILL_METRICS_TOKEN = TOKEN
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
+
+
+def _scrape(client) -> dict[str, float]:
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert response.status_code == 200
+    samples = {}
+    for line in response.content.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+def _job_table() -> bool:
+    """procrastinate's table when the engine's migrations made it (PostgreSQL); else a stand-in made here."""
+    if metrics.JOB_TABLE in connection.introspection.table_names():
+        return True
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE TABLE {metrics.JOB_TABLE} (id integer PRIMARY KEY, queue_name varchar(128) NOT NULL,"
+                    " task_name varchar(128) NOT NULL, status varchar(32) NOT NULL DEFAULT 'todo')")  # fmt: skip
+    return False
+
+
+@pytest.mark.django_db
+def test_scraped_queue_depth_moves_as_jobs_are_queued_and_done(client, settings):
+    settings.LEADBILL_METRICS_TOKEN = TOKEN
+    real = _job_table()
+    todo = 'leadbill_queue_jobs{queue="email",status="todo"}'
+    before = _scrape(client)[todo]
+    with connection.cursor() as cur:
+        for n in range(3):
+            cur.execute(f"INSERT INTO {metrics.JOB_TABLE} (id, queue_name, task_name) VALUES (%s, 'email', 'email_send_task')",
+                        [900000 + n])  # fmt: skip
+    assert _scrape(client)[todo] == before + 3
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE {metrics.JOB_TABLE} SET status = 'doing' WHERE id = 900000")
+    scraped = _scrape(client)
+    assert scraped[todo] == before + 2
+    assert scraped['leadbill_queue_jobs{queue="email",status="doing"}'] >= 1
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE {metrics.JOB_TABLE} SET status = 'succeeded' WHERE id >= 900000")
+    scraped = _scrape(client)
+    assert scraped[todo] == before
+    assert scraped['leadbill_jobs{queue="email",status="succeeded"}'] >= 3
+    assert real == (connection.vendor == "postgresql" and metrics.JOB_TABLE in connection.introspection.table_names())
+
+
+@pytest.mark.django_db
+def test_metrics_show_emails_webhooks_runs_ingest_and_job_outcomes(client, settings):
+    settings.LEADBILL_METRICS_TOKEN = TOKEN
+    metrics.job_finished(name="email_send_task", queue="email", seconds=0.3, ok=True)
+    metrics.job_finished(name="email_send_task", queue="email", seconds=1.2, ok=False)
+    scraped = _scrape(client)
+    for status in ("queued", "sending", "sent", "failed", "unknown"):
+        assert f'leadbill_emails{{status="{status}"}}' in scraped
+    for status in ("queued", "sending", "delivered", "failed"):
+        assert f'leadbill_webhook_deliveries{{status="{status}"}}' in scraped
+    assert "leadbill_invoice_run_seconds_count" in scraped
+    assert "leadbill_ingest_rows_total" in scraped
+    assert scraped['leadbill_job_failures_total{queue="email",task="email_send_task"}'] >= 1
+    assert scraped['leadbill_job_seconds_count{queue="email",task="email_send_task"}'] >= 2
+
+
+@pytest.mark.django_db
+def test_json_log_lines_carry_the_request_id(client):
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger("django.request").addHandler(handler)
+    try:
+        response = client.get("/no-such-page", HTTP_X_REQUEST_ID="req-42")
+    finally:
+        logging.getLogger("django.request").removeHandler(handler)
+    assert response.status_code == 404
+    assert response["X-Request-ID"] == "req-42"
+    line = json.loads(out.getvalue().splitlines()[-1])
+    assert line["request_id"] == "req-42"
+    assert line["level"] == "WARNING"
+    assert "/no-such-page" in line["message"]
+
+
+def test_json_log_lines_logged_while_a_request_is_served_carry_its_id(rf):
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("leadbill.test_operability")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+    def view(request):
+        log.info("working on it")
+        return HttpResponse("ok")
+
+    try:
+        response = RequestIdMiddleware(view)(rf.get("/anything", HTTP_X_REQUEST_ID="abc-1"))
+    finally:
+        log.removeHandler(handler)
+    assert response["X-Request-ID"] == "abc-1"
+    assert json.loads(out.getvalue()) | {"time": "-"} == {
+        "time": "-", "level": "INFO", "logger": "leadbill.test_operability", "message": "working on it",
+        "request_id": "abc-1",
+    }  # fmt: skip
+
+
+def test_a_request_without_a_sane_id_gets_a_new_one(client):
+    response = client.get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith newline")
+    assert len(response["X-Request-ID"]) == 32
+
+
+def test_json_log_lines_inside_a_job_carry_the_job_id():
+    record = logging.LogRecord("leadbill.mailing", logging.INFO, __file__, 1, "sent %s", ("x",), None)
+    with job_context(1234):
+        line = json.loads(JsonFormatter().format(record))
+    assert line["job_id"] == "1234"
+    assert line["message"] == "sent x"
+    assert "job_id" not in json.loads(JsonFormatter().format(record))
