@@ -39,7 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=schedule_show)
 
-    p = sub.add_parser("scheduler", help="start due runs (and retries) every --interval seconds; --once for cron")
+    p = sub.add_parser(
+        "scheduler",
+        help="start due runs (and retries) every --interval seconds; --once for cron "
+        "(with the engine, workers tick by themselves and no scheduler is needed)",
+    )
     p.add_argument("--once", action="store_true", help="one tick, then exit (for cron or a systemd timer)")
     p.add_argument("--interval", type=float, default=30.0, metavar="SECONDS",
                    help="seconds between ticks (default: 30)")  # fmt: skip

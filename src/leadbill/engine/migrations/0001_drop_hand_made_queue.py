@@ -5,6 +5,8 @@ queue's unfinished jobs (ready, or running when the old workers stopped) move to
 procrastinate_jobs on their task's queue; then its tables go, and its migration records.
 """
 
+import json
+
 from django.conf import settings
 from django.db import migrations
 
@@ -24,8 +26,8 @@ def forwards(apps, schema_editor):
                 cursor.execute(
                     "INSERT INTO procrastinate_jobs (queue_name, task_name, priority, args, scheduled_at) "
                     "VALUES (%s, %s, %s, %s::jsonb, %s)",
-                    [queue_of(task_path), task_path, priority, payload if isinstance(payload, str) else
-                     __import__("json").dumps(payload), run_after],
+                    [queue_of(task_path), task_path, priority,
+                     payload if isinstance(payload, str) else json.dumps(payload), run_after],
                 )
         for table in ("jobs_job", "jobs_workerbeat"):  # no key between them; the job table first all the same
             if table in tables:
