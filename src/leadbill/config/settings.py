@@ -261,7 +261,8 @@ PROCRASTINATE_ON_APP_READY = "leadbill.engine.app.on_app_ready"
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""  # engine.app registers each task by its path instead
 LEADBILL_RUN_CHUNK = int(os.environ.get("LEADBILL_RUN_CHUNK", 50))  # partners per task of a background run
 LEADBILL_WORKER_HEARTBEAT = float(os.environ.get("LEADBILL_WORKER_HEARTBEAT", 10))  # seconds between worker beats
-LEADBILL_TICK_CRON = os.environ.get("LEADBILL_TICK_CRON", "*/30 * * * * *")  # the engine's scheduler tick (6th field: s)
+# When workers run the scheduler's tick on the engine (cron; the 6th field is seconds).
+LEADBILL_TICK_CRON = os.environ.get("LEADBILL_TICK_CRON", "*/30 * * * * *")
 # Seconds between attempts after a temporary failure (the last failure is final).
 LEADBILL_EMAIL_RETRY_DELAYS = [
     int(x) for x in os.environ.get("LEADBILL_EMAIL_RETRY_DELAYS", "60,300,1800,7200,21600").split(",") if x
