@@ -164,11 +164,30 @@ def test_json_log_lines_logged_while_a_request_is_served_carry_its_id(rf):
         response = RequestIdMiddleware(view)(rf.get("/anything", HTTP_X_REQUEST_ID="abc-1"))
     finally:
         log.removeHandler(handler)
+        log.setLevel(logging.NOTSET)
     assert response["X-Request-ID"] == "abc-1"
     assert json.loads(out.getvalue()) | {"time": "-"} == {
         "time": "-", "level": "INFO", "logger": "leadbill.test_operability", "message": "working on it",
         "request_id": "abc-1",
     }  # fmt: skip
+
+
+def test_with_json_logs_each_request_writes_one_access_line_with_its_id(rf, settings):
+    settings.LEADBILL_LOG_FORMAT = "json"
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    access = logging.getLogger("leadbill.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        RequestIdMiddleware(lambda request: HttpResponse(status=204))(rf.post("/api/v1/x", HTTP_X_REQUEST_ID="r-9"))
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(logging.NOTSET)
+    (line,) = [json.loads(text) for text in out.getvalue().splitlines()]
+    assert (line["method"], line["path"], line["status"], line["request_id"]) == ("POST", "/api/v1/x", 204, "r-9")
+    assert line["ms"] >= 0
 
 
 def test_a_request_without_a_sane_id_gets_a_new_one(client):
@@ -183,3 +202,47 @@ def test_json_log_lines_inside_a_job_carry_the_job_id():
     assert line["job_id"] == "1234"
     assert line["message"] == "sent x"
     assert "job_id" not in json.loads(JsonFormatter().format(record))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_the_engine_queue_depth_rises_with_deferred_jobs_and_falls_when_a_worker_ran_them(client, settings):
+    """The real thing on PostgreSQL: jobs deferred through the engine's backend, then run by its worker in this process."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the engine keeps its jobs in PostgreSQL")
+    from django.db import transaction
+
+    from leadbill.background import task_named
+    from leadbill.engine.worker import run_worker
+
+    settings.LEADBILL_METRICS_TOKEN = TOKEN
+    settings.TASKS = {"default": {"BACKEND": "leadbill.engine.backend.ProcrastinateBackend"}}
+    todo = 'leadbill_queue_jobs{queue="email",status="todo"}'
+    failed = 'leadbill_jobs{queue="email",status="failed"}'
+    failures = 'leadbill_job_failures_total{queue="email",task="leadbill.mailing.tasks.email_send_task"}'
+    before = _scrape(client)
+    with transaction.atomic():
+        for missing_send in (10**9, 10**9 + 1, 10**9 + 2):  # no such sends: each job runs and fails
+            task_named("email_send_task").enqueue(missing_send)
+    queued = _scrape(client)
+    assert queued[todo] == before[todo] + 3
+
+    run_worker(queues=["email"], wait=False, install_signal_handlers=False, listen_notify=False)  # until none is left
+
+    done = _scrape(client)
+    assert done[todo] == before[todo]
+    assert done[failed] == before.get(failed, 0) + 3
+    assert done[failures] == before.get(failures, 0) + 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_readyz_on_the_engine_reads_its_jobs_table_and_is_503_without_it(client, settings, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("the engine keeps its jobs in PostgreSQL")
+    settings.TASKS = {"default": {"BACKEND": "leadbill.engine.backend.ProcrastinateBackend"}}
+    assert client.get("/readyz").json()["checks"]["queue"] == "ok"
+    monkeypatch.setattr(metrics, "JOB_TABLE", "procrastinate_jobs_not_there")  # as if the engine's tables were missing
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "ok", "migrations": "ok", "queue": "unavailable"}

@@ -5,8 +5,8 @@ whole installation, whichever process or machine did the work:
 
     leadbill_queue_jobs{queue,status}          jobs waiting (todo) or running (doing) per queue,
                                                from procrastinate's table (zero when there is none)
-    leadbill_jobs{queue,status}                jobs per queue and final state kept by the engine
-                                               (succeeded, failed, cancelled, aborted)
+    leadbill_jobs{queue,status}                jobs the engine keeps in a final state, per queue: failed,
+                                               cancelled, aborted (workers delete the succeeded ones)
     leadbill_emails{status}                    email sends by state (queued, sending, sent, failed, unknown)
     leadbill_webhook_deliveries{status}        webhook deliveries by state
     leadbill_invoice_run_seconds               finished invoice runs: count and total seconds (a summary)
