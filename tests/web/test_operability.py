@@ -5,14 +5,18 @@ from __future__ import annotations
 import io
 import json
 import logging
+from datetime import timedelta
 
 import pytest
 from django.db import OperationalError, connection
 from django.db.migrations.recorder import MigrationRecorder
 from django.http import HttpResponse
+from django.utils import timezone
 
+from leadbill.invoicing.models import InvoiceRun
 from leadbill.web import health, metrics
 from leadbill.web.logs import JsonFormatter, RequestIdMiddleware, job_context
+from tests.factories import make_entity
 
 TOKEN = "scrape-me-0123456789"
 
@@ -86,7 +90,8 @@ def _job_table() -> bool:
         return True
     with connection.cursor() as cur:
         cur.execute(f"CREATE TABLE {metrics.JOB_TABLE} (id integer PRIMARY KEY, queue_name varchar(128) NOT NULL,"
-                    " task_name varchar(128) NOT NULL, status varchar(32) NOT NULL DEFAULT 'todo')")  # fmt: skip
+                    " task_name varchar(128) NOT NULL, status varchar(32) NOT NULL DEFAULT 'todo',"
+                    " scheduled_at timestamp NULL)")  # fmt: skip
     return False
 
 
@@ -101,6 +106,12 @@ def test_scraped_queue_depth_moves_as_jobs_are_queued_and_done(client, settings)
             cur.execute(f"INSERT INTO {metrics.JOB_TABLE} (id, queue_name, task_name) VALUES (%s, 'email', 'email_send_task')",
                         [900000 + n])  # fmt: skip
     assert _scrape(client)[todo] == before + 3
+    with connection.cursor() as cur:  # a retry held back for an hour is not waiting yet
+        cur.execute(f"INSERT INTO {metrics.JOB_TABLE} (id, queue_name, task_name, scheduled_at)"
+                    " VALUES (899999, 'email', 'email_send_task', %s)", [timezone.now() + timedelta(hours=1)])  # fmt: skip
+    scraped = _scrape(client)
+    assert scraped[todo] == before + 3
+    assert scraped['leadbill_queue_jobs{queue="email",status="scheduled"}'] >= 1
     with connection.cursor() as cur:
         cur.execute(f"UPDATE {metrics.JOB_TABLE} SET status = 'doing' WHERE id = 900000")
     scraped = _scrape(client)
@@ -117,6 +128,14 @@ def test_scraped_queue_depth_moves_as_jobs_are_queued_and_done(client, settings)
 @pytest.mark.django_db
 def test_metrics_show_emails_webhooks_runs_ingest_and_job_outcomes(client, settings):
     settings.LEADBILL_METRICS_TOKEN = TOKEN
+    entity = make_entity()
+    start = timezone.now()
+    for seconds in (90, 30):
+        run = InvoiceRun.objects.create(entity=entity, period_key="2026-03", period_start=start, period_end=start,
+                                        mode="issue", actor="test")  # fmt: skip
+        InvoiceRun.objects.filter(pk=run.pk).update(started_at=start, finished_at=start + timedelta(seconds=seconds))
+    InvoiceRun.objects.create(entity=entity, period_key="2026-04", period_start=start, period_end=start,
+                              mode="issue", actor="test")  # still running: not counted  # fmt: skip
     metrics.job_finished(name="email_send_task", queue="email", seconds=0.3, ok=True)
     metrics.job_finished(name="email_send_task", queue="email", seconds=1.2, ok=False)
     scraped = _scrape(client)
@@ -124,7 +143,8 @@ def test_metrics_show_emails_webhooks_runs_ingest_and_job_outcomes(client, setti
         assert f'leadbill_emails{{status="{status}"}}' in scraped
     for status in ("queued", "sending", "delivered", "failed"):
         assert f'leadbill_webhook_deliveries{{status="{status}"}}' in scraped
-    assert "leadbill_invoice_run_seconds_count" in scraped
+    assert scraped["leadbill_invoice_run_seconds_count"] == 2
+    assert scraped["leadbill_invoice_run_seconds_sum"] == 120
     assert "leadbill_ingest_rows_total" in scraped
     assert scraped['leadbill_job_failures_total{queue="email",task="email_send_task"}'] >= 1
     assert scraped['leadbill_job_seconds_count{queue="email",task="email_send_task"}'] >= 2

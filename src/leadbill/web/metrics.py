@@ -3,8 +3,9 @@
 Most figures are read from the database when scraped, so every web process answers for the
 whole installation, whichever process or machine did the work:
 
-    leadbill_queue_jobs{queue,status}          jobs waiting (todo) or running (doing) per queue,
-                                               from procrastinate's table (zero when there is none)
+    leadbill_queue_jobs{queue,status}          jobs per queue waiting to run now (todo), running (doing),
+                                               or held for later (scheduled: a retry's backoff), from
+                                               procrastinate's table (zero when there is none)
     leadbill_jobs{queue,status}                jobs the engine keeps in a final state, per queue: failed,
                                                cancelled, aborted (workers delete the succeeded ones)
     leadbill_emails{status}                    email sends by state (queued, sending, sent, failed, unknown)
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 QUEUES = ("runs", "documents", "email", "webhooks", "default")  # always shown, zero when empty
 JOB_TABLE = "procrastinate_jobs"
+LIVE = ("todo", "doing", "scheduled")  # the states of a job not done yet
 
 JOB_SECONDS = Histogram(
     "leadbill_job_seconds", "Seconds a background job ran, by task and queue", ["task", "queue"],
@@ -80,7 +82,11 @@ def _queue_rows() -> list[tuple[str, str, int]]:
     if not _job_table_exists():
         return []
     with connection.cursor() as cur:
-        cur.execute(f"SELECT queue_name, status, count(*) FROM {JOB_TABLE} GROUP BY queue_name, status")
+        # a job held for later (scheduled_at ahead: a retry's backoff) is not waiting yet: "scheduled", not "todo"
+        cur.execute(
+            f"SELECT queue_name, CASE WHEN status = 'todo' AND scheduled_at > CURRENT_TIMESTAMP THEN 'scheduled'"
+            f" ELSE CAST(status AS text) END AS state, count(*) FROM {JOB_TABLE} GROUP BY queue_name, state"
+        )
         return [(str(q), str(s), int(n)) for q, s, n in cur.fetchall()]
 
 
@@ -97,12 +103,12 @@ class DatabaseCollector(Collector):
         from leadbill.webhooks.models import DeliveryState
 
         rows = _queue_rows()
-        depth = GaugeMetricFamily("leadbill_queue_jobs", "Jobs waiting (todo) or running (doing), by queue",
-                                  labels=["queue", "status"])  # fmt: skip
-        waiting = {(q, s): 0 for q in QUEUES for s in ("todo", "doing")}
+        depth = GaugeMetricFamily("leadbill_queue_jobs", "Jobs waiting (todo), running (doing) or held for later "
+                                  "(scheduled), by queue", labels=["queue", "status"])  # fmt: skip
+        waiting = {(q, s): 0 for q in QUEUES for s in LIVE}
         finals: dict[tuple[str, str], int] = {}
         for queue, status, n in rows:
-            if status in ("todo", "doing"):
+            if status in LIVE:
                 waiting[(queue, status)] = waiting.get((queue, status), 0) + n
             else:
                 finals[(queue, status)] = n
