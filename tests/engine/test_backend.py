@@ -103,3 +103,22 @@ def test_every_background_task_has_its_queue_and_runs_by_its_path():
     for path in QUEUES:
         assert isinstance(import_string(path), Task), path
     assert {queue_of(p) for p in QUEUES} == {"runs", "documents", "email", "webhooks", "default"}
+
+
+def test_two_workers_offering_the_same_tick_make_one_job(engine):
+    """Every worker's periodic deferrer offers the tick; the database keeps one job per timestamp."""
+    from asgiref.sync import async_to_sync
+    from procrastinate.contrib.django import app
+
+    from leadbill.engine.app import TICK
+
+    tick = app.tasks[TICK]
+    when = 1_796_000_000
+
+    def offer():
+        job = tick.configure().job.evolve(task_kwargs={"timestamp": when})
+        return async_to_sync(app.job_manager.defer_periodic_job)(job, periodic_id="scheduler", defer_timestamp=when)
+
+    first, second = offer(), offer()
+    assert first is not None and second is None
+    assert jobs().filter(task_name=TICK).count() == 1
