@@ -266,3 +266,23 @@ def test_readyz_on_the_engine_reads_its_jobs_table_and_is_503_without_it(client,
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "ok", "migrations": "ok", "queue": "unavailable"}
+
+
+def test_a_worker_serves_its_job_metrics_on_the_port_it_is_given(monkeypatch):
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("LEADBILL_WORKER_METRICS_PORT", str(port))
+    assert metrics.serve_worker_metrics() == port
+    metrics.job_finished(name="leadbill.webhooks.tasks.webhook_deliver_task", queue="webhooks", seconds=0.2, ok=True)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    assert 'leadbill_job_seconds_count{queue="webhooks",task="leadbill.webhooks.tasks.webhook_deliver_task"}' in text
+
+
+def test_a_worker_serves_no_metrics_without_a_port(monkeypatch):
+    monkeypatch.delenv("LEADBILL_WORKER_METRICS_PORT", raising=False)
+    assert metrics.serve_worker_metrics() is None

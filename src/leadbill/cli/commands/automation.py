@@ -195,9 +195,12 @@ def scheduler(args: argparse.Namespace) -> int:
 
 def worker(args: argparse.Namespace) -> int:
     from leadbill.engine.worker import NoEngine, run_worker
+    from leadbill.web.metrics import serve_worker_metrics
 
     logging.getLogger("leadbill").setLevel(logging.INFO)
     queues = args.queue or None
+    if port := serve_worker_metrics():  # LEADBILL_WORKER_METRICS_PORT: this worker's job durations and failures
+        console.print(f"worker: Prometheus metrics on port {port}")
     console.print(f"worker: queues {', '.join(queues or ['all'])} (SIGTERM finishes the jobs in hand, then stops)")
     try:
         run = run_worker(queues=queues, concurrency=args.concurrency)
