@@ -283,6 +283,16 @@ def test_a_worker_serves_its_job_metrics_on_the_port_it_is_given(monkeypatch):
     assert 'leadbill_job_seconds_count{queue="webhooks",task="leadbill.webhooks.tasks.webhook_deliver_task"}' in text
 
 
+def test_a_second_worker_on_the_same_port_works_on_without_metrics(monkeypatch):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setenv("LEADBILL_WORKER_METRICS_PORT", str(taken.getsockname()[1]))
+        assert metrics.serve_worker_metrics() is None
+
+
 def test_a_worker_serves_no_metrics_without_a_port(monkeypatch):
     monkeypatch.delenv("LEADBILL_WORKER_METRICS_PORT", raising=False)
     assert metrics.serve_worker_metrics() is None

@@ -66,7 +66,11 @@ def serve_worker_metrics() -> int | None:
     port = os.environ.get("LEADBILL_WORKER_METRICS_PORT")
     if not port:
         return None
-    start_http_server(int(port), addr=os.environ.get("LEADBILL_WORKER_METRICS_ADDR", "127.0.0.1"))
+    try:
+        start_http_server(int(port), addr=os.environ.get("LEADBILL_WORKER_METRICS_ADDR", "127.0.0.1"))
+    except OSError as exc:  # another worker on this machine has the port: work on, without metrics
+        logger.warning("worker metrics not served: port %s: %s (give each worker process its own port)", port, exc)
+        return None
     return int(port)
 
 
