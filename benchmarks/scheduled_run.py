@@ -1,11 +1,12 @@
 """A scheduled monthly run end to end with 1 and 2 workers: generate, render, send to a local SMTP sink.
 
-    .venv/bin/python benchmarks/scheduled_run.py --partners 10000 [--backend database|redis]
+    .venv/bin/python benchmarks/scheduled_run.py --partners 10000 [--workers 1,2] [--concurrency 4] [--db bench_sched]
 
-PostgreSQL database `bench_sched` (created fresh). For each worker count, a fresh entity
+PostgreSQL database `bench_sched` (created fresh; --db names another), tasks on the engine
+(procrastinate, LEADBILL_TASK_BACKEND=engine). For each worker count, a fresh entity
 with N partners (3 deliveries each in October 2026) and a monthly schedule; then
-`leadbill scheduler --once` queues the run and `leadbill worker` processes (1, then 2)
-do everything: issue in chunks, render Factur-X + UBL, email each invoice to an aiosmtpd
+`leadbill scheduler --once` queues the run and `leadbill worker` processes (1, then 2,
+each --concurrency jobs at a time) do everything: issue in chunks, render Factur-X + UBL, email each invoice to an aiosmtpd
 sink in this process. Timed from the tick to the last email accepted by the sink.
 Baseline in the same run: the synchronous `invoice_run_issue` for the same partners
 (issue only, no rendering or email), so the ratio shows what the queue and the
@@ -16,24 +17,23 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 
-DB = "bench_sched"
-URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
-
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--partners", type=int, default=10000)
-    ap.add_argument("--backend", default="database", choices=("database", "redis"))
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--concurrency", type=int, default=4, help="jobs at a time per worker process")
+    ap.add_argument("--db", default="bench_sched", help="PostgreSQL database to create afresh (dropped first)")
     args = ap.parse_args()
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DB], check=True)
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB], check=True)
-    os.environ.update({"DATABASE_URL": URL, "DJANGO_SETTINGS_MODULE": "leadbill.config.settings",
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", args.db], check=True)
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.db], check=True)
+    os.environ.update({"DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.db}", "DJANGO_SETTINGS_MODULE": "leadbill.config.settings",
                        "LEADBILL_WEBHOOKS_ALLOW_HTTP": "1"})  # fmt: skip
     import django
 
@@ -57,8 +57,8 @@ def main() -> int:
         port = probe.getsockname()[1]
     controller = Controller(Sink(), hostname="127.0.0.1", port=port)
     controller.start()
-    env = {**os.environ, "LEADBILL_TASK_BACKEND": args.backend, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port),
-           "EMAIL_USE_TLS": "0", "LEADBILL_REDIS_PREFIX": f"bench{os.getpid()}"}  # fmt: skip
+    env = {**os.environ, "LEADBILL_TASK_BACKEND": "engine", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port),
+           "EMAIL_USE_TLS": "0", "LEADBILL_WORKER_CONCURRENCY": str(args.concurrency)}  # fmt: skip
 
     baseline = _baseline(args.partners)
     print(
@@ -74,7 +74,7 @@ def main() -> int:
 
         Schedule.objects.filter(entity=entity).update(active_from=datetime(2026, 10, 20, tzinfo=UTC))
         Sink.count = 0
-        workers = [subprocess.Popen([sys.executable, "-m", "leadbill.cli.main", "worker", "--idle-exit", "5"], env=env,
+        workers = [subprocess.Popen([sys.executable, "-m", "leadbill.cli.main", "worker"], env=env,
                                     stdout=subprocess.DEVNULL) for _ in range(n)]  # fmt: skip
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "leadbill.cli.main", "scheduler", "--once"], env=env, check=True,
@@ -85,12 +85,15 @@ def main() -> int:
                 break
         elapsed = time.perf_counter() - started
         for w in workers:
+            w.send_signal(signal.SIGTERM)  # finish what is in hand (the webhooks-free run has nothing left), stop
+        for w in workers:
             w.wait(timeout=600)
         results[n] = elapsed
         print(f"{n} worker(s): {Sink.count} invoices issued, rendered and emailed in {elapsed:.1f} s = "
               f"{Sink.count / elapsed:.1f} invoices/s ({elapsed / baseline:.1f}x the issue-only baseline)")  # fmt: skip
     if 1 in results and 2 in results:
         print(f"speed-up with 2 workers: {results[1] / results[2]:.2f}x")
+    print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     controller.stop()
     return 0
 

@@ -49,10 +49,12 @@ def price_change_notice(*, actor: str, plan: PricePlan, now: datetime | None = N
     Runs in the caller's transaction. A partner with no billing address is not told, and the
     audit trail says so, so finance can call instead.
     """
-    from leadbill.jobs.kick import kick_rows
+    from leadbill.background import task_named
+    from leadbill.engine.kick import kick_rows
     from leadbill.mailing.sender import entity_sender
     from leadbill.mailing.services import mail_settings_of, recipients_of
-    from leadbill.mailing.tasks import email_send_task
+
+    email_send_task = task_named("email_send_task")
 
     now = now or timezone.now()
     partner = plan.partner

@@ -12,6 +12,8 @@ LEADBILL_BASE_URL  the console's address, e.g. https://billing.example (links in
 LEADBILL_HTTPS     1 / 0 (default: 1 when LEADBILL_BASE_URL starts with https://): Secure cookies,
                    HSTS (LEADBILL_HSTS_SECONDS, default a year, with subdomains; LEADBILL_HSTS_PRELOAD),
                    http:// redirected to https:// (LEADBILL_SSL_REDIRECT=0 turns that off)
+LEADBILL_LOG_FORMAT  text (default) / json: one JSON object a line with request_id and job_id
+LEADBILL_METRICS_TOKEN  bearer token a Prometheus scraper sends to /metrics (unset: /metrics is off)
 LEADBILL_PROXY_SSL_HEADER  e.g. X-Forwarded-Proto: a TLS-terminating proxy's header that says https
                    (only if the proxy always sets it; gunicorn already trusts it from 127.0.0.1)
 """
@@ -132,7 +134,7 @@ INSTALLED_APPS = [
     "leadbill.invoicing",
     "leadbill.receivables",
     "leadbill.documents",
-    "leadbill.jobs",
+    "leadbill.engine",
     "leadbill.mailing",
     "leadbill.webhooks",
     "leadbill.scheduling",
@@ -142,8 +144,12 @@ INSTALLED_APPS = [
     "leadbill.console",
     "leadbill.portal",
 ]
+ON_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if ON_POSTGRESQL:  # the engine's tables (procrastinate_jobs, ...) come with its migrations; SQLite needs none
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("leadbill.engine"), "procrastinate.contrib.django")
 
 MIDDLEWARE = [
+    "leadbill.web.logs.RequestIdMiddleware",  # first: every log line of the request carries its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -237,27 +243,26 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Leadbill <billing@loc
 
 # Background work through Django's task framework. LEADBILL_TASK_BACKEND:
 #   inline    (default) each task runs as it is queued, in the process that queued it;
-#   database  jobs are rows of the database (PostgreSQL: SKIP LOCKED), run by `leadbill worker`;
-#   redis     jobs are items of Redis lists at REDIS_URL, run by `leadbill worker`;
-#   or a backend's dotted path. The code that queues work is the same for all of them.
+#   engine    procrastinate on PostgreSQL: a job is a row written in the transaction that queues it,
+#             run by `leadbill worker` processes on any machine (leadbill.engine; needs DATABASE_URL postgres://).
+# The code that queues work is the same for both. Which queue each task uses: leadbill/engine/queues.py.
 TASK_BACKENDS = {
     "inline": "django.tasks.backends.immediate.ImmediateBackend",
-    "database": "leadbill.jobs.backends.DatabaseBackend",
-    "redis": "leadbill.jobs.backends.RedisBackend",
+    "engine": "leadbill.engine.backend.ProcrastinateBackend",
 }
 _task_backend = os.environ.get("LEADBILL_TASK_BACKEND", "inline")
-TASKS = {
-    "default": {
-        "BACKEND": TASK_BACKENDS.get(_task_backend, _task_backend),
-        "OPTIONS": (
-            {"URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-             "PREFIX": os.environ.get("LEADBILL_REDIS_PREFIX", "leadbill")}
-            if TASK_BACKENDS.get(_task_backend, _task_backend).endswith("RedisBackend") else {}
-        ),
-    }
-}  # fmt: skip
+_task_backend = {"procrastinate": "engine", "database": "engine"}.get(_task_backend, _task_backend)  # older names
+if _task_backend == "redis":
+    raise ImproperlyConfigured("LEADBILL_TASK_BACKEND=redis is gone: use engine (PostgreSQL) or inline")
+if TASK_BACKENDS.get(_task_backend, _task_backend).endswith("ProcrastinateBackend") and not ON_POSTGRESQL:
+    raise ImproperlyConfigured("LEADBILL_TASK_BACKEND=engine needs PostgreSQL (DATABASE_URL=postgres://...)")
+TASKS = {"default": {"BACKEND": TASK_BACKENDS.get(_task_backend, _task_backend)}}
+PROCRASTINATE_ON_APP_READY = "leadbill.engine.app.on_app_ready"
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""  # engine.app registers each task by its path instead
 LEADBILL_RUN_CHUNK = int(os.environ.get("LEADBILL_RUN_CHUNK", 50))  # partners per task of a background run
-LEADBILL_WORKER_HEARTBEAT = float(os.environ.get("LEADBILL_WORKER_HEARTBEAT", 5))
+LEADBILL_WORKER_HEARTBEAT = float(os.environ.get("LEADBILL_WORKER_HEARTBEAT", 10))  # seconds between worker beats
+# When workers run the scheduler's tick on the engine (cron; the 6th field is seconds).
+LEADBILL_TICK_CRON = os.environ.get("LEADBILL_TICK_CRON", "*/30 * * * * *")
 # Seconds between attempts after a temporary failure (the last failure is final).
 LEADBILL_EMAIL_RETRY_DELAYS = [
     int(x) for x in os.environ.get("LEADBILL_EMAIL_RETRY_DELAYS", "60,300,1800,7200,21600").split(",") if x
@@ -275,9 +280,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Seconds one PDF render may take; past it the render process is killed and the download says so.
 LEADBILL_RENDER_TIMEOUT = float(os.environ.get("LEADBILL_RENDER_TIMEOUT", 20))
 OUTPUT_DIR = Path(os.environ.get("LEADBILL_OUTPUT", HOME / "output"))
+# Logs: human lines by default (the CLI, the demo); LEADBILL_LOG_FORMAT=json writes one JSON object a line
+# with request_id and job_id (leadbill.web.logs), for a deployment's log collector.
+LEADBILL_LOG_FORMAT = os.environ.get("LEADBILL_LOG_FORMAT", "text").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "leadbill.web.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             **({"formatter": "json"} if LEADBILL_LOG_FORMAT == "json" else {})}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-}
+}  # fmt: skip
+# /metrics (Prometheus) answers a scraper sending `Authorization: Bearer <token>`; unset, /metrics is off (404).
+LEADBILL_METRICS_TOKEN = os.environ.get("LEADBILL_METRICS_TOKEN", "")
+# Probes and metrics answer on plain HTTP too (an orchestrator's probe does not follow a redirect to https://).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

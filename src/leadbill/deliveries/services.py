@@ -855,8 +855,10 @@ def delivery_import_queue(*, actor: str, entity: Entity, content: bytes, file_na
     if len(content) > MAX_UPLOAD_BYTES:
         raise DomainError(f"{file_name} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; "
                           "import it with `leadbill import deliveries`", field="file")  # fmt: skip
-    from leadbill.deliveries.tasks import delivery_import_task
-    from leadbill.jobs.kick import enqueue_on_commit
+    from leadbill.background import task_named
+    from leadbill.engine.kick import enqueue_on_commit
+
+    delivery_import_task = task_named("delivery_import_task")
 
     name = check_text(file_name.strip()[:200] or "deliveries.csv", field="file")
     with transaction.atomic():

@@ -81,16 +81,3 @@ def document_file(invoice: Invoice | SelfBilledDocument, fmt: str, *, actor: str
             archived = ArchivedDocument.objects.get(**whose, format=fmt)
     content = bytes(archived.content)
     return DocumentFile(file_name(number, fmt), MEDIA_TYPES[fmt], content, archived.sha256)
-
-
-def invoice_send(*, actor: str, invoice: Invoice, to: list[str] | None = None) -> list[str]:
-    """Email an issued document to the partner's billing addresses with its Factur-X PDF and UBL.
-
-    The send is queued in the transaction (`leadbill.mailing`): sent by a worker, or inline
-    after commit by default, with its status, the server's answer and retries kept on the
-    send. The UBL copy is left out (and the message says so) when it cannot be made.
-    Returns the recipients.
-    """
-    from leadbill.mailing.services import invoice_send as queue_send
-
-    return list(queue_send(actor=actor, invoice=invoice, to=to).recipients)

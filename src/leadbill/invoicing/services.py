@@ -401,8 +401,10 @@ def invoice_run_start(
     The run fans out: a coordinating task lists the partners (`InvoiceRunItem`) and queues
     them in chunks, so several workers share one run (`leadbill.invoicing.tasks`).
     """
-    from leadbill.invoicing.tasks import invoice_run_task
-    from leadbill.jobs.kick import enqueue_on_commit
+    from leadbill.background import task_named
+    from leadbill.engine.kick import enqueue_on_commit
+
+    invoice_run_task = task_named("invoice_run_task")
 
     check_period_ended(entity, period, allow_open_period=False)
     runs_mark_stale(timezone.now(), entity=entity)

@@ -21,8 +21,8 @@ from django.db.models import Count, OuterRef, Subquery, Sum
 from django.tasks import task
 from django.utils import timezone
 
+from leadbill.engine.kick import enqueue_on_commit
 from leadbill.invoicing.models import Invoice, InvoiceRun, InvoiceRunItem, ItemState, Status
-from leadbill.jobs.kick import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 

@@ -15,11 +15,12 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from leadbill.audit.services import audit_record
+from leadbill.background import task_named
 from leadbill.documents.formatting import Formatter
 from leadbill.domain.errors import DomainError, StateError
+from leadbill.engine.kick import enqueue_on_commit, kick_rows, kicked_at, needs_kick
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice, LedgerEntry
-from leadbill.jobs.kick import enqueue_on_commit, kick_rows, kicked_at, needs_kick
 from leadbill.mailing import wording
 from leadbill.mailing.models import EmailSend, LowBalanceAlert, MailSettings, SendState
 from leadbill.mailing.sender import entity_sender
@@ -129,7 +130,7 @@ def sends_for_issued(*, actor: str, invoices: Sequence[Invoice], purpose: str) -
 
 
 def _kick(sends: Sequence[EmailSend]) -> None:
-    from leadbill.mailing.tasks import email_send_task
+    email_send_task = task_named("email_send_task")
 
     kick_rows(email_send_task, EmailSend.objects, [s.pk for s in sends])
 
@@ -226,7 +227,7 @@ def _attach_statement(message: EmailMessage, invoice: Invoice) -> None:
 
 
 def _after_failure(send: EmailSend, answer: str, *, temporary: bool) -> str:
-    from leadbill.mailing.tasks import email_send_task
+    email_send_task = task_named("email_send_task")
 
     delays = retry_delays()
     now = timezone.now()

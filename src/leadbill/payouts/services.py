@@ -969,8 +969,10 @@ def self_billing_generate(*, actor: str, payout: Payout) -> list[SelfBilledDocum
 
 
 def _archive_on_commit(docs: Sequence[SelfBilledDocument]) -> None:
-    from leadbill.jobs.kick import enqueue_on_commit
-    from leadbill.payouts.tasks import self_billed_archive_task
+    from leadbill.background import task_named
+    from leadbill.engine.kick import enqueue_on_commit
+
+    self_billed_archive_task = task_named("self_billed_archive_task")
 
     for doc in docs:
         enqueue_on_commit(self_billed_archive_task, doc.pk)

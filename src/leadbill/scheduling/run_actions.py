@@ -24,8 +24,8 @@ from django.utils import timezone
 
 from leadbill.audit.services import audit_record
 from leadbill.domain.errors import DomainError, StateError
+from leadbill.engine.kick import enqueue_on_commit
 from leadbill.invoicing.models import Invoice, InvoiceRun, Status
-from leadbill.jobs.kick import enqueue_on_commit
 from leadbill.scheduling.models import RunAction, RunActionKind
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,9 @@ def run_documents(run: InvoiceRun) -> QuerySet[Invoice]:
 
 def run_action_start(*, actor: str, run: InvoiceRun, kind: str) -> RunAction:
     """Queue "Email all" or "Download all" for a finished run; the one under way if there is one."""
-    from leadbill.scheduling.tasks import run_action_task
+    from leadbill.background import task_named
+
+    run_action_task = task_named("run_action_task")
 
     if kind not in RunActionKind.values:
         raise DomainError(f"unknown action {kind!r}", field="kind")

@@ -250,8 +250,10 @@ def sweep(now: datetime) -> dict[str, Any]:
 
 def runs_sweep(now: datetime) -> int:
     """Queue again the coordinator of a run with pending partners and no progress for a while."""
-    from leadbill.invoicing.tasks import invoice_run_task
-    from leadbill.jobs.kick import enqueue_on_commit
+    from leadbill.background import task_named
+    from leadbill.engine.kick import enqueue_on_commit
+
+    invoice_run_task = task_named("invoice_run_task")
 
     # Background runs only (queued by invoice_run_start): a CLI run has no task to queue again; if its
     # process died, runs_mark_stale fails it and the period is simply run again.

@@ -17,11 +17,12 @@ from django.utils import timezone
 
 from leadbill.audit.models import AuditEvent
 from leadbill.audit.services import audit_record
+from leadbill.background import task_named
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.text import field_text
+from leadbill.engine.kick import enqueue_on_commit, kick_rows, kicked_at, needs_kick
 from leadbill.entities.models import Entity
 from leadbill.invoicing.selectors import money as _money
-from leadbill.jobs.kick import enqueue_on_commit, kick_rows, kicked_at, needs_kick
 from leadbill.webhooks import signing, targets
 from leadbill.webhooks.models import EVENT_TYPES, Attempt, Delivery, DeliveryState, Endpoint, Event
 
@@ -171,7 +172,7 @@ def events_from_audit(pairs: list[tuple[AuditEvent, Any]]) -> None:
 
 
 def _kick(delivery_ids: Sequence[int]) -> None:
-    from leadbill.webhooks.tasks import webhook_deliver_task
+    webhook_deliver_task = task_named("webhook_deliver_task")
 
     kick_rows(webhook_deliver_task, Delivery.objects, list(delivery_ids))
 
@@ -238,9 +239,7 @@ def webhook_deliver(delivery_id: int) -> str:
 
 
 def _task() -> Any:
-    from leadbill.webhooks.tasks import webhook_deliver_task
-
-    return webhook_deliver_task
+    return task_named("webhook_deliver_task")
 
 
 def delivery_retry(*, actor: str, delivery: Delivery) -> Delivery:

@@ -139,7 +139,9 @@ def run_server(args: argparse.Namespace) -> int:
     key_note = secret_key_ready()  # after migrate: the home's key file belongs beside its database
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     argv = [gunicorn, "leadbill.config.wsgi:application", "--bind", args.bind, "--workers", str(args.workers),
-            "--access-logfile", "-", "--worker-tmp-dir", "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"]  # fmt: skip
+            "--worker-tmp-dir", "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"]  # fmt: skip
+    if settings.LEADBILL_LOG_FORMAT != "json":  # JSON logs: the request-id middleware writes the access lines
+        argv += ["--access-logfile", "-"]
     print(f"Leadbill on http://{args.bind}/ : console and portal (sign in at /accounts/login/), API at /api/v1/ "
           f"(docs at /api/v1/docs); {args.workers} workers; {key_note}", file=sys.stderr)  # fmt: skip
     sys.stdout.flush()

@@ -39,18 +39,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=schedule_show)
 
-    p = sub.add_parser("scheduler", help="start due runs (and retries) every --interval seconds; --once for cron")
+    p = sub.add_parser(
+        "scheduler",
+        help="start due runs (and retries) every --interval seconds; --once for cron "
+        "(with the engine, workers tick by themselves and no scheduler is needed)",
+    )
     p.add_argument("--once", action="store_true", help="one tick, then exit (for cron or a systemd timer)")
     p.add_argument("--interval", type=float, default=30.0, metavar="SECONDS",
                    help="seconds between ticks (default: 30)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="with --once: print the tick's result as JSON")
     p.set_defaults(handler=scheduler)
 
-    p = sub.add_parser("worker", help="run queued background jobs (LEADBILL_TASK_BACKEND=database or redis)")
-    p.add_argument("--queue", action="append", help="queue name (repeatable; default: default)")
-    p.add_argument("--max-jobs", type=int, help="exit after this many jobs (default: no limit)")
-    p.add_argument("--idle-exit", type=float, metavar="SECONDS",
-                   help="exit after this many seconds without a job (default: keep waiting)")  # fmt: skip
+    p = sub.add_parser("worker", help="run background jobs on the engine (LEADBILL_TASK_BACKEND=engine, PostgreSQL)")
+    p.add_argument("--queue", action="append", choices=("runs", "documents", "email", "webhooks", "default"),
+                   help="queue to take jobs from (repeatable; default: all)")  # fmt: skip
+    p.add_argument("--concurrency", type=int, metavar="N",
+                   help="jobs at a time in this process (default: $LEADBILL_WORKER_CONCURRENCY, else 4)")  # fmt: skip
     p.set_defaults(handler=worker)
 
     hooks = sub.add_parser("webhooks", help="webhook endpoints and their delivery log")
@@ -171,7 +175,10 @@ def scheduler(args: argparse.Namespace) -> int:
 
     logging.getLogger("leadbill").setLevel(logging.INFO)
     if args.once:
+        from leadbill.engine.periodic import jobs_recover
+
         tick = scheduler_tick()
+        tick.swept["recovered_jobs"] = jobs_recover()
         started = [{"period": s.period_key, "run": s.run_id, "schedule": s.schedule_id} for s in tick.started]
         if args.json:
             print_json({"started": started, "lost_races": tick.lost_races, "swept": tick.swept})
@@ -187,16 +194,19 @@ def scheduler(args: argparse.Namespace) -> int:
 
 
 def worker(args: argparse.Namespace) -> int:
-    from leadbill.jobs.worker import NoWorkerBackend, Worker
+    from leadbill.engine.worker import NoEngine, run_worker
+    from leadbill.web.metrics import serve_worker_metrics
 
     logging.getLogger("leadbill").setLevel(logging.INFO)
+    queues = args.queue or None
+    if port := serve_worker_metrics():  # LEADBILL_WORKER_METRICS_PORT: this worker's job durations and failures
+        console.print(f"worker: Prometheus metrics on port {port}")
+    console.print(f"worker: queues {', '.join(queues or ['all'])} (SIGTERM finishes the jobs in hand, then stops)")
     try:
-        w = Worker(queues=args.queue, max_jobs=args.max_jobs, idle_exit=args.idle_exit)
-    except NoWorkerBackend as exc:
+        run = run_worker(queues=queues, concurrency=args.concurrency)
+    except NoEngine as exc:
         raise CommandError(str(exc)) from None
-    console.print(f"worker {w.worker_id}: {type(w.backend).__name__}, queues {', '.join(w.queues)}")
-    w.run()
-    console.print(f"worker {w.worker_id} stopped: {w.done} done, {w.failed} failed")
+    console.print(f"worker stopped: {run.counts['done']} done, {run.counts['failed']} failed")
     return 0
 
 

@@ -25,7 +25,7 @@ from leadbill.console.lookups import (
     perform,
 )
 from leadbill.documents.models import Format
-from leadbill.documents.services import document_file, invoice_send
+from leadbill.documents.services import document_file
 from leadbill.domain import csvsafe
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import amount_from_text, minor_to_decimal
@@ -33,6 +33,7 @@ from leadbill.entities.models import Entity
 from leadbill.invoicing import services as billing
 from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind
 from leadbill.invoicing.selectors import display_number
+from leadbill.mailing.services import invoice_send
 from leadbill.payouts.models import SelfBilledDocument
 from leadbill.receivables.selectors import open_minor, reversed_payments, with_open
 from leadbill.web.access import actor_of, console_view
@@ -258,7 +259,7 @@ def invoice_send_view(request: HttpRequest, ref: str) -> HttpResponse:
     inv = invoice_or_404(entity, ref)
 
     def send() -> str:
-        return f"Sent {inv.number} to {', '.join(invoice_send(actor=actor_of(request), invoice=inv))}."
+        return f"Sent {inv.number} to {', '.join(invoice_send(actor=actor_of(request), invoice=inv).recipients)}."
 
     return perform(request, send, refused="Not sent", then=lambda: _back(entity, inv))
 

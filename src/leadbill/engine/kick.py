@@ -1,9 +1,9 @@
 """Enqueue with the write: the one way services start background work.
 
-A backend whose queue lives in the same database (`DatabaseBackend`) takes the job inside
-the write's transaction, so the work and its job commit together or not at all. Any other
-backend is handed the job after commit; a process that dies in between leaves the row
-without a job, and the scheduler's sweep queues it (`needs_kick`).
+The engine (`ProcrastinateBackend`) takes the job inside the write's transaction, so the
+work and its job commit together or not at all. The inline backend runs the task after
+commit; it cannot hold a job for later, so the scheduler's sweep starts a retry once it
+falls due (`needs_kick`).
 """
 
 from __future__ import annotations
@@ -42,8 +42,7 @@ def enqueue_on_commit(task: Task, *args: Any, run_after: datetime | None = None,
 def kick_rows(task: Task, rows: Any, pks: list[int]) -> None:
     """Queue `task(pk)` for each row and stamp the rows' `kicked_at` once the jobs exist.
 
-    The stamp follows the enqueue (in the transaction for the database queue, after commit
-    otherwise), so a row whose job was lost with a dying process keeps an empty stamp and
+    The stamp follows the enqueue (in the transaction on the engine, after commit inline), so a row whose job was lost with a dying process keeps an empty stamp and
     the next sweep queues it at once.
     """
 

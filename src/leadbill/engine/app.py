@@ -1,0 +1,71 @@
+"""Leadbill's tasks on procrastinate's app (PROCRASTINATE_ON_APP_READY points here).
+
+Each Django task named in `queues.QUEUES` becomes a procrastinate task of the same dotted
+path, on its queue, that calls the Django task's function. The scheduler's tick is a
+periodic task: every worker's periodic deferrer offers it, and PostgreSQL keeps one job per
+tick (`procrastinate_periodic_defers` is unique on task, periodic id and timestamp), so one
+tick acts across machines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from leadbill.engine.queues import QUEUES
+
+logger = logging.getLogger(__name__)
+TICK = "leadbill.engine.periodic.tick"
+
+
+def tick_cron() -> str:
+    """When the scheduler ticks on the engine: every 30 s unless LEADBILL_TICK_CRON says otherwise."""
+    return str(getattr(settings, "LEADBILL_TICK_CRON", "*/30 * * * * *"))
+
+
+def on_app_ready(app: Any) -> None:
+    for path, queue in QUEUES.items():
+        app.task(name=path, queue=queue, pass_context=True)(_runner(path))
+    app.periodic(cron=tick_cron(), periodic_id="scheduler", queueing_lock="scheduler-tick")(app.tasks[TICK])
+
+
+def _runner(path: str) -> Callable[..., Any]:
+    def run(context: Any, args: list[Any] | None = None, kwargs: dict[str, Any] | None = None, **extra: Any) -> Any:
+        task = import_string(path)
+        started = time.monotonic()
+        ok = False
+        with _job_logging(context.job.id):
+            try:
+                result = task.call(*(args or []), **(kwargs or {}), **extra)  # `extra`: a periodic job's timestamp
+                ok = True
+                return result
+            finally:
+                from leadbill.engine.worker import count
+
+                count(ok)
+                _job_finished(path, context.job.queue, time.monotonic() - started, ok)
+
+    run.__name__ = run.__qualname__ = path.rsplit(".", 1)[1]
+    return run
+
+
+def _job_logging(job_id: Any) -> Any:
+    try:
+        from leadbill.web.logs import job_context  # type: ignore[attr-defined]
+    except ImportError:
+        return contextlib.nullcontext()
+    return job_context(job_id)
+
+
+def _job_finished(name: str, queue: str, seconds: float, ok: bool) -> None:
+    try:
+        from leadbill.web.metrics import job_finished  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    job_finished(name=name, queue=queue, seconds=seconds, ok=ok)

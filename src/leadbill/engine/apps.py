@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class EngineConfig(AppConfig):
+    name = "leadbill.engine"
+    label = "engine"
+    verbose_name = "Background engine"
