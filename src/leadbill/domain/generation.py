@@ -231,14 +231,8 @@ def _delivered_lines(
     preview read from the billing summary, which keeps sums, not prices).
     """
     whole = replace(line, description=label, quantity=rank_to - rank_from + 1, rank_from=rank_from, rank_to=rank_to)
-    if not group.prices:  # a preview from the billing summary: the document lists the prices
-        return [
-            replace(
-                whole,
-                description=f"{label}s, listed by price on the document",
-                amount_minor=micros_to_minor_half_up(group.price_sum_micros, currency),
-            )
-        ]
+    if not group.prices:  # a preview from the billing summary, a payout at recorded cost: one line
+        return [replace(whole, amount_minor=micros_to_minor_half_up(group.price_sum_micros, currency))]
     out = []
     running = 0
     for band in price_bands(group.prices):
