@@ -21,7 +21,7 @@ from leadbill.domain import periods
 from leadbill.domain.errors import DomainError
 from leadbill.invoicing import rollup
 from leadbill.invoicing.models import Invoice, Status
-from leadbill.invoicing.selectors import preview_as_dict
+from leadbill.invoicing.selectors import money, preview_as_dict
 from leadbill.invoicing.services import invoice_discard, invoice_run_issue, invoice_run_preview, invoice_void
 from tests.factories import TIERS_2_150_1, make_entity, make_lead_type, make_partner, make_plan, make_profile
 
@@ -179,7 +179,7 @@ def test_a_preview_from_the_summary_is_what_the_run_then_issues_to_the_cent(monk
         from_deliveries(entity, jan, monkeypatch)
     )
     issued = invoice_run_issue(actor=ACTOR, entity=entity, period=jan).issued
-    assert {inv.partner.code: f"{inv.total_minor / 100:.2f}" for inv in issued} == {
+    assert {inv.partner.code: money(inv.total_minor, inv.currency) for inv in issued} == {
         code: row["total"] for code, row in preview.items() if row["document"]
     }
     carried = next(inv for inv in issued if inv.partner.code == "carried")
@@ -214,7 +214,7 @@ def test_a_weekly_window_reads_its_edge_days_from_the_deliveries_and_issues_what
     assert preview == comparable(from_deliveries(entity, WINDOW, monkeypatch))
     assert preview["tiers"]["late"] > 0  # the leads before Friday 18:00 of the first week
     issued = invoice_run_issue(actor=ACTOR, entity=entity, period=WINDOW).issued
-    assert {inv.partner.code: f"{inv.total_minor / 100:.2f}" for inv in issued} == {
+    assert {inv.partner.code: money(inv.total_minor, inv.currency) for inv in issued} == {
         code: row["total"] for code, row in preview.items() if row["document"]
     }
     assert summary.drift(entity.pk, entity.timezone) == []

@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from leadbill.catalog.models import LeadType
 from leadbill.deliveries.importing import Codes
 from leadbill.deliveries.models import Delivery, Return, ReturnStatus
-from leadbill.domain.periods import Period, month, zone
+from leadbill.domain.periods import Period, is_local_midnight, month, zone
 from leadbill.entities.models import Entity
 from leadbill.partners.models import Partner, Profile
 
@@ -270,10 +270,9 @@ def deliveries_totals(
     days = {}
     for name, at in (("day__gte", start), ("day__lt", end)):
         if at is not None:
-            local = at.astimezone(tz)
-            if (local.hour, local.minute, local.second, local.microsecond) != (0, 0, 0, 0):
+            if not is_local_midnight(at, tz):
                 return None
-            days[name] = local.date()
+            days[name] = at.astimezone(tz).date()
     rows = BillingSummary.objects.filter(entity=entity, **days)
     if partner is not None:
         rows = rows.filter(partner=partner)

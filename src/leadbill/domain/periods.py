@@ -61,6 +61,12 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return aware.astimezone(UTC)
 
 
+def is_local_midnight(at: datetime, tz: ZoneInfo) -> bool:
+    """Whether an instant starts a local day in `tz` (the grain of day counts)."""
+    local = at.astimezone(tz)
+    return (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class Period:
     """Local dates [first_day, end_day) in `timezone`; `end_day` is exclusive.

@@ -15,7 +15,7 @@ bucket) group. Per-lead amounts are computed in SQL with the integer formulas of
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -90,6 +90,20 @@ def has_exclusions(entity_id: int) -> bool:
     return bool(rows)
 
 
+def plan_joins(levels: tuple[tuple[bool, bool], ...], table: str, in_effect: Callable[[str, bool, bool], str]) -> str:
+    """LEFT JOINs that leave the most specific plan version in effect as `pl` (the previews' and runs' one rule).
+
+    `in_effect(alias, has profile, has lead type)` is the ON condition of one scope level; with
+    several levels in use each gets its alias and `pl` is the first that matched.
+    """
+    if len(levels) == 1:
+        return f"LEFT JOIN {table} pl ON {in_effect('pl', *levels[0])}"
+    aliases = [f"p{i}" for i in range(len(levels))]
+    joins = "\n".join(f"LEFT JOIN {table} {a} ON {in_effect(a, *lv)}" for a, lv in zip(aliases, levels, strict=True))
+    pick = f"COALESCE({', '.join(a + '.id' for a in aliases)})" if aliases else "NULL"
+    return joins + f"\nLEFT JOIN {table} pl ON pl.id = {pick}"
+
+
 def resolved_deliveries_sql(
     partner_ids: Sequence[int] | None,
     levels: tuple[tuple[bool, bool], ...] = ALL_LEVELS,
@@ -121,23 +135,16 @@ def resolved_deliveries_sql(
     as over cap (`ExcludedLead`) are not billable.
     """
 
-    def plan_join(alias: str, profile: bool, lead_type: bool) -> str:
+    def in_effect(alias: str, profile: bool, lead_type: bool) -> str:
         return (
-            f"LEFT JOIN catalog_priceplan {alias} ON {alias}.partner_id = d.partner_id "
-            f"AND {alias}.side = 'sell' "
+            f"{alias}.partner_id = d.partner_id AND {alias}.side = 'sell' "
             f"AND {alias}.profile_id {'= d.profile_id' if profile else 'IS NULL'} "
             f"AND {alias}.lead_type_id {'= d.lead_type_id' if lead_type else 'IS NULL'} "
             f"AND {alias}.effective_from <= d.delivered_at "
             f"AND ({alias}.effective_to IS NULL OR d.delivered_at < {alias}.effective_to)"
         )
 
-    if len(levels) == 1:
-        joins = plan_join("pl", *levels[0])
-    else:
-        aliases = [f"p{i}" for i in range(len(levels))]
-        joins = "\n".join(plan_join(a, *lv) for a, lv in zip(aliases, levels, strict=True))
-        pick = f"COALESCE({', '.join(a + '.id' for a in aliases)})" if aliases else "NULL"
-        joins += f"\nLEFT JOIN catalog_priceplan pl ON pl.id = {pick}"
+    joins = plan_joins(levels, "catalog_priceplan", in_effect)
     excluded_clause = (
         f"""AND NOT EXISTS (SELECT 1 FROM invoicing_excludedlead x
                             WHERE x.delivery_id = d.id AND x.voided = {sql_false()} AND x.delivery_id >= {first_id})"""

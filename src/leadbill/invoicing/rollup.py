@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 from django.db import connection
 
 from leadbill.deliveries import summary
-from leadbill.domain.periods import Period, local_midnight, zone
+from leadbill.domain.periods import Period, is_local_midnight, local_midnight, zone
 from leadbill.invoicing import facts as f
 from leadbill.partners.models import Partner
 
@@ -73,13 +73,6 @@ def _merge(into: dict[int, f.PartnerFacts], edge: dict[int, f.PartnerFacts]) -> 
             same.prices = {}  # summed, not listed: the summary holds no prices (one line, same total)
 
 
-def _is_midnight(at: datetime | None, tz: str) -> bool:
-    if at is None:
-        return True
-    local = at.astimezone(zone(tz))
-    return local.hour == 0 and local.minute == 0 and local.second == 0 and local.microsecond == 0
-
-
 def partners_with_mid_day_plans(entity_id: int, tz: str, since: datetime) -> set[int]:
     """Partners with a sell plan version starting or ending inside a local day on or after `since`
     (a boundary before the earliest open lead cuts no day the run reads)."""
@@ -90,7 +83,7 @@ def partners_with_mid_day_plans(entity_id: int, tz: str, since: datetime) -> set
     )
     return {
         p for p, start, end in rows
-        if any(at is not None and at > since and not _is_midnight(at, tz) for at in (start, end))
+        if any(at is not None and at > since and not is_local_midnight(at, zone(tz)) for at in (start, end))
     }  # fmt: skip
 
 
@@ -116,21 +109,15 @@ def _open_rows_sql(levels: tuple[tuple[bool, bool], ...], partners: str) -> str:
     Parameters: first day, entity, end day.
     """
 
-    def plan_join(alias: str, profile: bool, lead_type: bool) -> str:
+    def in_effect(alias: str, profile: bool, lead_type: bool) -> str:
         return (
-            f"LEFT JOIN {TMP_PLAN_DAYS} {alias} ON {alias}.partner_id = s.partner_id "
+            f"{alias}.partner_id = s.partner_id "
             f"AND {alias}.profile_id {'= s.profile_id' if profile else 'IS NULL'} "
             f"AND {alias}.lead_type_id {'= s.lead_type_id' if lead_type else 'IS NULL'} "
             f"AND {alias}.from_day <= s.day AND ({alias}.to_day IS NULL OR s.day < {alias}.to_day)"
         )
 
-    if len(levels) == 1:
-        joins = plan_join("pl", *levels[0])
-    else:
-        aliases = [f"p{i}" for i in range(len(levels))]
-        joins = "\n".join(plan_join(a, *lv) for a, lv in zip(aliases, levels, strict=True))
-        pick = f"COALESCE({', '.join(a + '.id' for a in aliases)})" if aliases else "NULL"
-        joins += f"\nLEFT JOIN {TMP_PLAN_DAYS} pl ON pl.id = {pick}"
+    joins = f.plan_joins(levels, TMP_PLAN_DAYS, in_effect)
     return f"""
         SELECT s.partner_id, COALESCE(pl.id, 0), COALESCE(pl.profile_id, 0), COALESCE(pl.lead_type_id, 0),
                COALESCE(pl.model, ''), CASE WHEN s.day >= %s THEN NULL ELSE s.day END AS late_day,
