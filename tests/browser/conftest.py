@@ -112,6 +112,33 @@ def _build_world() -> World:
     return World(entity, history, last, partner, other, staff_email, portal_email)
 
 
+@pytest.fixture(scope="session")
+def _one_request_at_a_time_on_in_memory_sqlite() -> None:
+    """On the in-memory SQLite test database every server thread shares the test's one connection.
+
+    Two requests at once (a dashboard fragment still loading while the next page is asked for) would
+    then share its transaction and its temp tables: one request's preview dropped the other's plan-day
+    table mid-read. Real deployments give each thread its own connection, and PostgreSQL runs keep
+    the threaded server; here the live server answers one request at a time instead.
+    """
+    from django.core.servers.basehttp import WSGIServer
+    from django.db import connection
+    from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
+
+    def one_at_a_time(thread: Any, connections_override: Any = None) -> WSGIServer:
+        # the requests run on the server thread itself, which holds the shared connection
+        return WSGIServer((thread.host, thread.port), QuietWSGIRequestHandler, allow_reuse_address=False)
+
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        LiveServerThread._create_server = one_at_a_time  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def live_server(_one_request_at_a_time_on_in_memory_sqlite: None, live_server: Any) -> Any:
+    """pytest-django's live server, started after the patch above."""
+    return live_server
+
+
 @pytest.fixture
 def world(transactional_db: None) -> World:
     return _build_world()
