@@ -1,5 +1,6 @@
 """Set-up as data: entities, partners, profiles, lead types and price plans from one YAML file.
 
-`schema` reads and validates the file into frozen dataclasses (no writes); `services`
+`schema` (a package, one module per section of the file) reads and validates it into frozen
+dataclasses (no writes); `services`
 applies a validated document in one transaction. The format: docs/setup-file.md.
 """
