@@ -30,9 +30,9 @@ def bad_file(tmp_path):
 def test_loading_the_example_prints_a_summary(capsys):
     assert run(EXAMPLE) == 0
     out = capsys.readouterr().out
-    assert "21 created, 0 updated, 0 unchanged" in out
+    assert "22 created, 0 updated, 0 unchanged" in out
     assert "price_plan" in out
-    assert AuditEvent.objects.filter(actor="test:cli").count() == 21
+    assert AuditEvent.objects.filter(actor="test:cli").count() == 22
 
 
 def test_loading_the_example_again_reports_nothing_changed(capsys):
@@ -40,14 +40,14 @@ def test_loading_the_example_again_reports_nothing_changed(capsys):
     audit_rows = AuditEvent.objects.count()
     capsys.readouterr()
     assert run(EXAMPLE) == 0
-    assert "0 created, 0 updated, 21 unchanged" in capsys.readouterr().out
+    assert "0 created, 0 updated, 22 unchanged" in capsys.readouterr().out
     assert AuditEvent.objects.count() == audit_rows
 
 
 def test_json_output_counts_each_kind(capsys):
     assert run(EXAMPLE, "--json") == 0
     data = json.loads(capsys.readouterr().out)
-    assert (data["ok"], data["created"], data["updated"]) == (True, 21, 0)
+    assert (data["ok"], data["created"], data["updated"]) == (True, 22, 0)
     assert data["kinds"]["partner"] == {"created": 5, "updated": 0, "unchanged": 0}
     assert data["changes"][0] == {
         "kind": "entity",
@@ -60,7 +60,7 @@ def test_json_output_counts_each_kind(capsys):
 
 def test_dry_run_writes_nothing(capsys):
     assert run(EXAMPLE, "--dry-run") == 0
-    assert "dry run: 21 created" in capsys.readouterr().out
+    assert "dry run: 22 created" in capsys.readouterr().out
     assert not Entity.objects.exists()
     assert not AuditEvent.objects.exists()
 

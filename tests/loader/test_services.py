@@ -39,6 +39,7 @@ def test_example_file_loads():
         "partner": {"created": 5, "updated": 0, "unchanged": 0},
         "profile": {"created": 2, "updated": 0, "unchanged": 0},
         "price_plan": {"created": 9, "updated": 0, "unchanged": 0},
+        "books": {"created": 1, "updated": 0, "unchanged": 0},
     }
     blue = Partner.objects.get(entity__slug="acme-us", code="blue-river")
     assert (blue.credit_limit_minor, blue.return_max_share_bp, blue.billing_emails) == (
@@ -53,7 +54,7 @@ def test_example_file_loads():
 def test_every_created_object_has_one_audit_row_by_the_actor():
     result = load(example_text())
     events = AuditEvent.objects.all()
-    assert events.count() == result.created == 21
+    assert events.count() == result.created == 22
     assert set(events.values_list("actor", flat=True)) == {ACTOR}
     assert events.filter(action="partner.created").count() == 5
 
@@ -71,7 +72,7 @@ def test_reloading_the_same_file_changes_nothing():
     load(example_text())
     before = snapshot()
     result = load(example_text())
-    assert (result.created, result.updated, result.unchanged) == (0, 0, 21)
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 22)
     assert result.changes == []
     assert snapshot() == before
 
@@ -179,7 +180,7 @@ def test_failure_while_applying_rolls_back_everything(monkeypatch):
 def test_dry_run_reports_changes_and_writes_nothing():
     before = snapshot()
     result = load(example_text(), dry_run=True)
-    assert (result.dry_run, result.created) == (True, 21)
+    assert (result.dry_run, result.created) == (True, 22)
     assert snapshot() == before
 
 

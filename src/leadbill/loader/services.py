@@ -36,7 +36,7 @@ from leadbill.loader.schema import (
 )
 from leadbill.partners.models import Partner, Profile
 
-KINDS = ("entity", "lead_type", "partner", "profile", "price_plan")
+KINDS = ("entity", "lead_type", "partner", "profile", "price_plan", "books")
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
 
@@ -196,6 +196,13 @@ def _load_entity(actor: str, spec: EntitySpec, result: LoadResult) -> None:
         )
         lead_types[lt.code] = obj
         result.note("lead_type", f"{spec.slug}/{lt.code}", action, lt.path, fields)
+
+    if spec.books is not None:
+        from leadbill.books.models import AccountMapping
+
+        _, action, fields = _put(AccountMapping, actor=actor, kind="books.mapping", lookup={"entity": entity},
+                                 values=spec.books, entity=entity)  # fmt: skip
+        result.note("books", spec.slug, action, f"{spec.path}.books", fields)
 
     for partner in spec.partners:
         _load_partner(actor, entity, partner, lead_types, result)

@@ -10,6 +10,7 @@ from leadbill.domain.errors import DomainError
 from leadbill.domain.identifiers import aba_routing, account_number
 from leadbill.domain.money import check_currency
 from leadbill.domain.periods import zone
+from leadbill.loader.schema.books import read_books
 from leadbill.loader.schema.problems import Problem, SetupFileError
 from leadbill.loader.schema.specs import EntitySpec, LeadTypeSpec, PartnerSpec
 from leadbill.loader.schema.values import (
@@ -153,6 +154,17 @@ def read_entity(reader: _Reader, path: str, raw: Any) -> EntitySpec | None:
         _unique(reader.problems, seen, spec.code, f"{item_path}.code", f"lead type {spec.code!r}")
         lead_types.append(spec)
     lead_type_codes = {lt.code for lt in lead_types}
+    books = None
+    if f.has("books"):
+        books_fields = f.mapping("books")
+        books = read_books(
+            books_fields,
+            currency=currency,
+            has_lead_type=lambda c: c in lead_type_codes or reader.catalog.has_lead_type(slug or "", c),
+        )
+        books_fields.close()
+    else:
+        f.take("books")
 
     tz = zone(timezone) if timezone else None
     partners: list[PartnerSpec] = []
@@ -193,6 +205,7 @@ def read_entity(reader: _Reader, path: str, raw: Any) -> EntitySpec | None:
         return_reasons=return_reasons,
         issue_and_send=issue_and_send,
         safety_bounds=safety_bounds,
+        books=books,
     )
 
 

@@ -162,6 +162,7 @@ class EntitySpec:
     return_reasons: tuple[str, ...] = ()
     issue_and_send: bool | None = None  # None: not in the file, the console's choice stays
     safety_bounds: dict[str, int | None] | None = None  # None: not in the file, the console's choice stays
+    books: dict[str, Any] | None = None  # AccountMapping columns; None: not in the file, the mapping stays
 
     def columns(self) -> dict[str, Any]:
         """The values of the Entity row (apart from its slug)."""
