@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "leadbill.webhooks",
     "leadbill.scheduling",
     "leadbill.payouts",
+    "leadbill.selfbilling",
     "leadbill.api",
     "leadbill.web",
     "leadbill.console",
