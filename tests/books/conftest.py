@@ -4,7 +4,7 @@ a self-invoice (389) with a later self-billed credit note (261), and the payout 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 
@@ -13,7 +13,8 @@ from leadbill.entities.models import Entity
 from leadbill.invoicing import services as inv
 from leadbill.invoicing.models import Invoice
 from leadbill.payouts import services as s
-from leadbill.payouts.models import Payout, SelfBilledDocument
+from leadbill.payouts.models import Payout
+from leadbill.selfbilling.models import SelfBilledDocument
 from tests.payouts.conftest import OCTOBER, World, compute, opt_in, ready, world  # noqa: F401
 
 ACTOR = "test:books"

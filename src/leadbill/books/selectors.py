@@ -31,8 +31,9 @@ from leadbill.domain import journal as j
 from leadbill.domain.periods import local_midnight, zone
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice, InvoiceLine, LedgerEntry, LedgerKind, Payment, Status
-from leadbill.payouts.models import Payout, PayoutLine, SelfBilledDocument, SelfBilledLine
+from leadbill.payouts.models import Payout, PayoutLine
 from leadbill.receivables.models import Entry, EntryKind
+from leadbill.selfbilling.models import SelfBilledDocument, SelfBilledLine
 
 MAPPING_FIELDS = ("chart", "receivables", "payables", "cash", "cash_by_currency", "revenue", "revenue_by_lead_type",
                   "cost", "cost_by_lead_type", "contra_revenue", "tax_payable", "tax_receivable", "tax_rates", "other",

@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "leadbill.webhooks",
     "leadbill.scheduling",
     "leadbill.payouts",
+    "leadbill.selfbilling",
     "leadbill.books",
     "leadbill.api",
     "leadbill.web",
