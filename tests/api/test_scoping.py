@@ -44,7 +44,7 @@ def _operations():
 def _fill(short: str, ids: dict[str, str]) -> str:
     ids = {**ids, "number": ids["self_billed"]} if short.startswith("/self-billed/") else ids
     return short.format(**{k: ids[k] for k in ("code", "profile", "number", "return_id", "run_id", "external_id",
-                                               "payout_id", "upload_id", "payment_id", "entry_id") if "{" + k + "}" in short})  # fmt: skip
+                                               "payout_id", "upload_id", "payment_id", "entry_id", "batch_id") if "{" + k + "}" in short})  # fmt: skip
 
 
 @pytest.fixture
@@ -52,10 +52,11 @@ def ids(billed):
     ret = billed.ingest.post("/returns", {"external_id": "ext-1", "reason": "x"}).body
     run = billed.full.get("/invoice-runs").body["items"][0]
     self_billed, pending, upload = _payouts(billed)
+    batch = billed.full.post("/books/exports", {"target": "journal", "from": "2026-01-01", "to": "2026-12-31"})
     return {"code": "blue", "profile": "web", "number": "INV-000002", "return_id": str(ret["id"]),
             "run_id": str(run["id"]), "external_id": "ext-10", "self_billed": self_billed,
             "payout_id": str(pending), "upload_id": str(upload), "payment_id": "1",
-            "entry_id": "1"}  # fmt: skip
+            "entry_id": "1", "batch_id": str(batch.body["batch"]["id"])}  # fmt: skip
 
 
 def _payouts(world) -> tuple[str, int, int]:

@@ -17,6 +17,7 @@ from leadbill.api.common import json_body, path_parts
 from leadbill.api.problems import MEDIA_TYPE, ApiProblem, error_item
 from leadbill.api.routers import (
     bank,
+    books,
     catalog,
     deliveries,
     invoices,
@@ -82,7 +83,7 @@ api = LeadbillAPI(
     openapi_url="/openapi.json",
 )
 
-for module in (catalog, deliveries, returns, runs, invoices, ledger, receivables, reports, payouts, bank):
+for module in (catalog, deliveries, returns, runs, invoices, ledger, receivables, reports, payouts, bank, books):
     api.add_router("/", module.router)
 
 

@@ -164,3 +164,16 @@ def export_create(
                      new=len(new_facts), already=len(before), sha256=batch.sha256)  # fmt: skip
     result.batch, result.files = batch, files
     return result
+
+
+def mapping_update(*, actor: str, entity: Entity, raw: dict[str, Any]) -> AccountMapping:
+    """A form's or an API body's mapping keys, read by the set-up file's rules (`books:`), then applied.
+
+    Only the keys sent are read and changed. Raises SetupFileError naming each bad key ("books.cash").
+    """
+    from leadbill.catalog.models import LeadType
+    from leadbill.loader.schema.books import read_books_details
+
+    codes = set(LeadType.objects.filter(entity=entity).values_list("code", flat=True))
+    values = read_books_details(raw, currency=entity.currency, has_lead_type=codes.__contains__)
+    return mapping_apply(actor=actor, entity=entity, values=values)

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "report",
     "ledger",
     "receivables",
+    "books",
     "returns",
     "apikey",
     "users",
