@@ -26,7 +26,7 @@ POST_ONLY = {"adjustment_new", "topup_new", "credit_note_new", "partner_user_new
              "self_billing_switch", "credit_apply", "credit_refund", "invoice_write_off", "payment_reverse",
              "reminders_switch", "reminders_pause", "bank_import", "bank_match",
              "run_email_all", "run_download_all", "issue_and_send_save", "partner_cycle_save", "run_release",
-             "safety_bounds_save"}  # fmt: skip
+             "safety_bounds_save", "books_accounts", "books_export"}  # fmt: skip
 ADMIN_ONLY = {"users", "staff_new", "staff_role", "staff_remove", "entity_documents",
               "mail_save", "endpoint_new", "endpoint_toggle", "delivery_redeliver", "self_billing_switch", "entity_details"}  # fmt: skip
 READ_ONLY_MAY_POST = {"plan_quote"}  # computes a quote, writes nothing
@@ -79,6 +79,15 @@ def object_pk(route: str, site: Site) -> int:
         return Payment.objects.get(invoice=site.acme_invoice).pk
     if path.startswith("bank/entries/"):
         return 1
+    if path.startswith("books/batches/"):
+        from leadbill.books.models import ExportBatch
+        from leadbill.books.services import export_create
+
+        batch = ExportBatch.objects.filter(entity=site.entity).first()
+        if batch is None:
+            first, last = site.acme_invoice.issue_date, site.acme_invoice.issue_date
+            batch = export_create(actor="test", entity=site.entity, target="journal", first=first, last=last).batch
+        return batch.pk
     if path.startswith("deliveries/import/"):
         from leadbill.deliveries.models import DeliveryImport
 
