@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     actions = top.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = actions.add_parser("accounts", help="the entity's account mapping (set in the set-up file's books: section)")
     p.add_argument("--entity", help=ENTITY_HELP)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change one key of the books: section, e.g. cash=1210, revenue_by_lead_type.auto=4010, "
+                        "datev.consultant=1001 (repeatable; the other keys stay)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print JSON for other tools")
     p.set_defaults(handler=accounts)
     p = actions.add_parser("journal", help="the journal of a range: totals per kind and per account, nothing written")
@@ -56,6 +59,10 @@ def accounts(args: argparse.Namespace) -> int:
     from leadbill.books.selectors import mapping_columns
 
     entity = entity_of(args.entity)
+    if args.set:
+        from leadbill.books.services import mapping_update
+
+        mapping_update(actor=args.actor, entity=entity, raw=_settings(args.set, mapping_columns(entity)))
     columns = mapping_columns(entity)
     if args.json:
         print_json(columns)
@@ -67,6 +74,25 @@ def accounts(args: argparse.Namespace) -> int:
                   t.get("receivable") or columns["tax_receivable"], t.get("sales_code", ""),
                   t.get("purchase_code", "")] for t in columns["tax_rates"]])  # fmt: skip
     return 0
+
+
+def _settings(pairs: list[str], current: dict[str, object]) -> dict[str, object]:
+    """`--set` pairs as a books: mapping; a per-lead-type or per-currency key merges into the current one."""
+    raw: dict[str, dict[str, object] | object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise CommandError(f"--set {pair!r}: write KEY=VALUE")
+        top, _, sub = key.strip().partition(".")
+        if not sub:
+            raw[top] = value.strip()
+            continue
+        group = raw.setdefault(top, {} if top == "datev" else dict(current.get(top) or {}))  # type: ignore[call-overload]
+        if not isinstance(group, dict):
+            raise CommandError(f"--set {pair!r}: {top} takes no sub-key")
+        text = value.strip()
+        group[sub] = int(text) if top == "datev" and text.isascii() and text.isdigit() else text
+    return raw
 
 
 def journal(args: argparse.Namespace) -> int:

@@ -80,8 +80,11 @@ def _tax_rates(f: _Fields) -> list[dict[str, Any]]:
     return sorted(rates, key=lambda r: r["rate_bp"])
 
 
-def _datev(f: _Fields) -> dict[str, Any]:
+def _datev(f: _Fields, *, only_given: bool = False) -> dict[str, Any]:
     d = f.mapping("datev")
+    given = {column for key, column in (("consultant", "datev_consultant"), ("client", "datev_client"),
+             ("fiscal_year_start_month", "fiscal_year_start_month"), ("account_length", "account_length"))
+             if key in d.raw}  # fmt: skip
     out = {
         "datev_consultant": d.read("consultant", _integer(1001, 9_999_999), None),
         "datev_client": d.read("client", _integer(1, 99_999), None),
@@ -89,6 +92,8 @@ def _datev(f: _Fields) -> dict[str, Any]:
         "account_length": d.read("account_length", _integer(4, 8), None),
     }
     d.close()
+    if only_given:  # the console and the API: a key not sent stays as it is
+        return {k: v for k, v in out.items() if k in given}
     return {k: v for k, v in out.items() if v is not None or k in ("datev_consultant", "datev_client")}
 
 
@@ -121,7 +126,7 @@ def read_books(
             continue
         if key == "datev":
             if keys is not None or f.has("datev"):
-                out.update(_datev(f))
+                out.update(_datev(f, only_given=keys is not None))
             else:
                 f.take("datev")
             continue
