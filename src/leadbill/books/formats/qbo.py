@@ -12,6 +12,10 @@ rows of one document share its InvoiceNo.
 
 Credit notes go in a file of their own with the same columns under credit-memo names
 (CreditMemoNo, CreditMemoDate; no due date or terms), amounts positive as a credit memo shows them.
+QuickBooks Online's own importer (Settings > Import data) takes invoices but not credit memos; the
+credit notes file is laid out for the importers that do (SaaSAnt, Transaction Pro: RefNumber/
+CreditMemoNo, Customer, TxnDate, item lines) and maps there by name. That is the shakiest of the
+formats here: check one file against the importer before a month's worth.
 
 Dates: MM/DD/YYYY for a US entity, DD/MM/YYYY elsewhere (pick the same format in the import).
 Item(Product/Service) is the lead type code (the product you create once in QuickBooks), "Leads"
