@@ -82,3 +82,22 @@ def test_read_only_staff_see_the_page_but_cannot_export(site: Site):
     day = site.acme_invoice.issue_date.isoformat()
     assert viewer.post(URL + "export/", {"from": day, "to": day, "target": "journal"}).status_code == 403
     assert not ExportBatch.objects.exists()
+
+
+def test_the_page_runs_the_same_queries_for_one_batch_or_many(site: Site, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from leadbill.books.services import export_create
+
+    finance = site.login(STAFF["finance"])
+    day = site.acme_invoice.issue_date
+    export_create(actor="test", entity=site.entity, target="journal", first=day, last=day)
+    finance.get(URL)  # warm the session
+    with CaptureQueriesContext(connection) as one:
+        finance.get(URL)
+    for target in ("qbo", "xero"):
+        export_create(actor="test", entity=site.entity, target=target, first=day, last=day)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = finance.get(URL)
+    assert len(page.context["batches"]) == 3
