@@ -26,6 +26,7 @@ from leadbill.api.routers import (
     reports,
     returns,
     runs,
+    selfbilled,
 )
 from leadbill.api.schemas import extra_components
 from leadbill.domain.errors import DomainError
@@ -82,7 +83,7 @@ api = LeadbillAPI(
     openapi_url="/openapi.json",
 )
 
-for module in (catalog, deliveries, returns, runs, invoices, ledger, receivables, reports, payouts, bank):
+for module in (catalog, deliveries, returns, runs, invoices, ledger, receivables, reports, payouts, selfbilled, bank):
     api.add_router("/", module.router)
 
 
