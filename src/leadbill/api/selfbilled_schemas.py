@@ -16,7 +16,7 @@ class AcceptanceOut(Schema):
     at: datetime | None
     by: str | None = Field(description="the portal user, the API key (api:<prefix>), or system:self-billing")
     via: Literal["portal", "api", "system"] | None
-    from_: str | None = Field(None, alias="from", description="the address it came from")
+    address: str | None = Field(description="the address the decision came from")
     reason: str | None = Field(description="the supplier's reason, for a dispute")
 
 

@@ -252,7 +252,8 @@ def self_billed_acceptance(request: HttpRequest, number: str) -> HttpResponse:
         else:
             return HttpResponse("action is accept or dispute", status=400, content_type="text/plain")
     except DomainError as exc:
-        return _payout_page(request, doc.payout, error=f"{doc.number}: {exc.message}", dispute=(doc.number, reason))
+        typed = "".join(ch for ch in reason[:500] if ch.isprintable() or ch in "\n\t")  # shown again, control codes out
+        return _payout_page(request, doc.payout, error=f"{doc.number}: {exc.message}", dispute=(doc.number, typed))
     return redirect("portal:payout", pk=doc.payout_id)
 
 

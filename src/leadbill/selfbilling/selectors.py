@@ -57,7 +57,7 @@ def acceptance_as_dict(doc: SelfBilledDocument) -> dict[str, Any] | None:
     return {
         "state": sb.ACCEPTED if doc.acceptance == sb.DEEMED else doc.acceptance, "deemed": doc.acceptance == sb.DEEMED,
         "due_at": _iso(doc.acceptance_due_at), "at": _iso(doc.acceptance_at), "by": doc.acceptance_by or None,
-        "via": doc.acceptance_via or None, "from": doc.acceptance_from, "reason": doc.acceptance_reason or None,
+        "via": doc.acceptance_via or None, "address": doc.acceptance_from, "reason": doc.acceptance_reason or None,
     }  # fmt: skip
 
 
