@@ -235,8 +235,8 @@ def _payout_page(
     return render(request, "portal/payout.html", context, status=400 if error else 200)
 
 
+@portal_view  # first: a visitor not signed in is sent to sign in, whatever the method
 @require_POST
-@portal_view
 def self_billed_acceptance(request: HttpRequest, number: str) -> HttpResponse:
     """The supplier accepts a self-billed document, or disputes it with its reason."""
     doc = own_self_billed(_supplier(request), number)
