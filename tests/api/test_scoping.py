@@ -26,6 +26,7 @@ BODIES = {
     ("post", "/invoices/{number}/payments/{payment_id}/reverse"): {"reason": "test"},
     ("post", "/bank-entries/{entry_id}/match"): {"invoice": "INV-000002"},
     ("post", "/partners/{code}/reminders/pause"): {"reason": "test"},
+    ("post", "/self-billed/{number}/dispute"): {"reason": "the lead count is wrong"},
 }
 QUERIES = {"/partners/{code}/report": {"first_day": "2026-01-01", "last_day": "2026-01-31"}}
 # PUT by code creates the object in the caller's own entity: not a way into another's.

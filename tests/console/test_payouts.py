@@ -311,7 +311,7 @@ def test_the_self_billing_page_lists_each_suppliers_agreement(
         response = finance.get("/console/leadco/self-billing/")
     page = text(response)
     assert "opted in" in page and "owner@leadgarden.example" in page and "203.0.113.7" in page
-    assert "1 earlier record" in page and "2026-11" in page
+    assert "1 earlier record" in page and "2026-12" in page
     assert "1 of 11 suppliers opted in, 1 with complete details" in page
     assert "Quiet 9" in page and "not opted in" in page
 
@@ -322,7 +322,7 @@ def test_the_partner_page_shows_a_suppliers_self_billing(site: Site, world: Worl
     assert "/console/leadco/payouts/?partner=lead-garden" in page
     opt_in(world, {**COMPLETE, "tax_id": ""})
     page = text(finance.get("/console/leadco/partners/lead-garden/"))
-    assert "opted in" in page and "version 2026-11" in page and "missing: tax id" in page
+    assert "opted in" in page and "version 2026-12" in page and "missing: tax id" in page
     assert 'id="self-billing"' not in text(finance.get("/console/leadco/partners/acme/"))  # a buyer only
 
 

@@ -27,6 +27,7 @@ from leadbill.api.routers import (
     reports,
     returns,
     runs,
+    selfbilled,
 )
 from leadbill.api.schemas import extra_components
 from leadbill.domain.errors import DomainError
@@ -83,7 +84,7 @@ api = LeadbillAPI(
     openapi_url="/openapi.json",
 )
 
-for module in (catalog, deliveries, returns, runs, invoices, ledger, receivables, reports, payouts, bank, books):
+for module in (catalog, deliveries, returns, runs, invoices, ledger, receivables, reports, payouts, selfbilled, bank, books):
     api.add_router("/", module.router)
 
 
