@@ -84,7 +84,20 @@ api = LeadbillAPI(
     openapi_url="/openapi.json",
 )
 
-for module in (catalog, deliveries, returns, runs, invoices, ledger, receivables, reports, payouts, selfbilled, bank, books):
+for module in (
+    catalog,
+    deliveries,
+    returns,
+    runs,
+    invoices,
+    ledger,
+    receivables,
+    reports,
+    payouts,
+    selfbilled,
+    bank,
+    books,
+):
     api.add_router("/", module.router)
 
 
