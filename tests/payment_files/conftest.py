@@ -28,12 +28,18 @@ ACH = {
 }  # fmt: skip
 
 
-def supplier(entity: Entity, code: str, details: dict[str, str]) -> Partner:
+def supplier(entity: Entity, code: str, details: dict[str, str], tax_rate: str | None = None) -> Partner:
     partner = make_partner(entity, code=code, name=f"{code.title()} Media", is_buyer=False, is_supplier=True)
     base = {"legal_name": f"{code.title()} Media GmbH", "address_line1": "Weg 1", "postal_code": "50667",
             "city": "Köln", "country": entity.country}  # fmt: skip
-    s.seller_details_set(actor=ACTOR, partner=partner, details={**base, **details})
+    s.seller_details_set(actor=ACTOR, partner=partner, details={**base, **details}, tax_rate=tax_rate)
     return partner
+
+
+def set_bank(partner: Partner, **fields: str) -> None:
+    """Bank details written straight to the seller profile (past the service's checks): what a file must catch."""
+    profile = partner.seller_profile
+    type(profile).objects.filter(pk=profile.pk).update(**fields)
 
 
 def ready_payout(partner: Partner, amount: str = "100.00", period: periods.Period = MONTH) -> Payout:

@@ -21,6 +21,7 @@ from leadbill.api.routers import (
     deliveries,
     invoices,
     ledger,
+    payment_files,
     payouts,
     receivables,
     reports,
@@ -82,7 +83,7 @@ api = LeadbillAPI(
     openapi_url="/openapi.json",
 )
 
-for module in (catalog, deliveries, returns, runs, invoices, ledger, receivables, reports, payouts, bank):
+for module in (catalog, deliveries, returns, runs, invoices, ledger, receivables, reports, payouts, payment_files, bank):
     api.add_router("/", module.router)
 
 

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "users",
     "automation",
     "payouts",
+    "payment_files",
     "bank",
     "verify",
     "demo",

@@ -75,7 +75,9 @@ class PaymentFileItem(models.Model):
     class Meta:
         ordering = ["file", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["payout"], condition=Q(active=True), name="payout_in_one_live_payment_file"),
+            models.UniqueConstraint(
+                fields=["payout"], condition=Q(active=True), name="payout_in_one_live_payment_file"
+            ),
             models.UniqueConstraint(fields=["file", "payout"], name="payment_file_item_unique"),
         ]
 

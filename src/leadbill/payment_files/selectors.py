@@ -86,9 +86,9 @@ def sheet_payouts(
 
 def sheet_rows(payouts: QuerySet[Payout]) -> list[PayoutRow]:
     """Each payout with its lines, in three queries however many (payouts, lines, documents)."""
-    qs = payouts.prefetch_related(
-        Prefetch("lines", queryset=PayoutLine.objects.order_by("position")), "documents"
-    )[:SHEET_MAX_PAYOUTS]
+    qs = payouts.prefetch_related(Prefetch("lines", queryset=PayoutLine.objects.order_by("position")), "documents")[
+        :SHEET_MAX_PAYOUTS
+    ]
     rows = []
     for po in qs:
         c = po.currency

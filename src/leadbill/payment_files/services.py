@@ -393,7 +393,7 @@ def ach_originator_set(*, actor: str, entity: Entity, values: Mapping[str, str])
     """Set the entity's ACH originator details; only the fields given change (all are needed the first time)."""
     unknown = sorted(set(values) - set(ACH_FIELDS))
     if unknown:
-        raise AchSettingsError({k: "not an ACH setting" for k in unknown})
+        raise AchSettingsError(dict.fromkeys(unknown, "not an ACH setting"))
     problems: dict[str, str] = {}
     clean: dict[str, str] = {}
     for name, raw in values.items():

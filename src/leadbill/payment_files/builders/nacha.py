@@ -32,6 +32,18 @@ CHECKING_CREDIT = "22"
 MEDIA_TYPE = "text/plain"
 FILE_ID_MODIFIERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 MAX_AMOUNT_MINOR = 99_999_999  # the entry's amount field: 10 digits of cents, at most $99,999,999.99
+# What each ACH setting is, for the console form, the CLI options and the docs.
+ACH_HELP = {
+    "immediate_destination": "routing number of the bank the file goes to (9 digits)",
+    "immediate_destination_name": "that bank's name (23 characters)",
+    "immediate_origin": "immediate origin as the bank gave it, often 1 + the EIN (10 characters)",
+    "immediate_origin_name": "the company's name on the file (23 characters)",
+    "company_name": "the name receivers see on their statements (16 characters)",
+    "company_id": "company identification, often 1 + the EIN (10 characters)",
+    "odfi_routing": "routing number of the originating bank, the ODFI (9 digits)",
+    "entry_class": "PPD (consumer accounts) or CCD (business accounts; default)",
+    "entry_description": "company entry description, e.g. PAYOUT (10 characters)",
+}
 _NOT_ALLOWED = re.compile(r"[^A-Z0-9 .,&'/()\-#*:;+=@!?%$]")
 
 
