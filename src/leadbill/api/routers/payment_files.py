@@ -13,7 +13,7 @@ from leadbill.api.auth import FULL, require
 from leadbill.api.common import DEFAULT_PAGE, attachment, day_range, keyset_page
 from leadbill.api.models import ApiKey
 from leadbill.api.problems import ApiProblem, error_item, not_found
-from leadbill.api.schemas import ERRORS, Day, Problem, binary
+from leadbill.api.schemas import ERRORS, Day, Problem
 from leadbill.payment_files.builders import sheets
 from leadbill.payment_files.models import PaymentFile
 from leadbill.payment_files.selectors import (
@@ -39,11 +39,14 @@ from leadbill.payment_files.services import (
 router = Router(tags=["payment files"])
 
 Kind = Literal["sepa", "nacha", "bank_csv"]
+PayoutId = Annotated[int, Field(gt=0, lt=2**63)]
+PayoutStatus = Literal["draft", "pending", "ready", "paid", "cancelled"]
+SHEET_IDS_MAX = 1_000
 
 
 class PaymentFileIn(Schema):
     kind: Kind = Field(description="sepa: pain.001.001.09 in EUR; nacha or bank_csv: USD")
-    payouts: Annotated[list[int], Field(min_length=1, max_length=10_000)] = Field(description="ready payout ids")
+    payouts: Annotated[list[PayoutId], Field(min_length=1, max_length=10_000)] = Field(description="ready payout ids")
     execution_date: Day | None = Field(None, description="the day the bank should pay; default: today")
     skip_invalid: bool = Field(False, description="leave out payouts that cannot be paid instead of refusing the lot")
 
@@ -245,15 +248,29 @@ def post_cancel(request: HttpRequest, file_id: int, payload: CancelIn) -> dict[s
 @router.get(
     "/payout-sheet",
     response={ERRORS: Problem},
-    openapi_extra=binary(sheets.XLSX, "payouts and their lines: xlsx (two sheets) or CSV (a row per line)"),
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "payouts and their lines: xlsx (two sheets) or CSV (a row per line)",
+                "content": {
+                    sheets.XLSX: {"schema": {"type": "string", "format": "binary"}},
+                    sheets.CSV: {"schema": {"type": "string"}},
+                },
+            }
+        }
+    },
     tags=["payouts"],
     summary="A spreadsheet of payouts with their lines, for a selection (payout=…) or the periods ending in a range",
 )
 def get_sheet(
     request: HttpRequest, format: Literal["xlsx", "csv"] = "xlsx", payout: list[int] | None = Query(None),  # noqa: B008 (ninja's way)
-    first_day: Day | None = None, last_day: Day | None = None, status: str | None = None,
+    first_day: Day | None = None, last_day: Day | None = None, status: PayoutStatus | None = None,
 ) -> HttpResponse:  # fmt: skip
     key = require(request, *FULL)
+    for i, pk in enumerate(payout or []):
+        if not 0 < pk < 2**63 or i >= SHEET_IDS_MAX:
+            message = f"a payout id from 1 to 2^63-1, at most {SHEET_IDS_MAX} of them"
+            raise ApiProblem(422, "invalid", message, errors=[{**error_item(message, "payout", i), "in": "query"}])
     if first_day and last_day:
         day_range(first_day, last_day)
     rows = sheet_rows(sheet_payouts(key.entity, ids=payout, first_day=first_day, last_day=last_day, status=status))
