@@ -88,12 +88,13 @@ def _summary(file) -> None:  # type: ignore[no-untyped-def]
                       f"{skipped['field']}: {skipped['message']}")  # fmt: skip
 
 
-def _write(file, target: Path | None) -> None:  # type: ignore[no-untyped-def]
+def _write(file, target: Path | None, *, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]
     path = target or Path(file.name)
     if path.is_dir():
         path = path / file.name
     path.write_bytes(bytes(file.content))
-    console.print(f"{path} ({file.size:,} bytes)")
+    if not quiet:  # --json prints JSON only
+        console.print(f"{path} ({file.size:,} bytes)")
 
 
 def make(args: argparse.Namespace) -> int:
@@ -116,7 +117,7 @@ def make(args: argparse.Namespace) -> int:
     else:
         _summary(file)
     if args.output:
-        _write(file, args.output)
+        _write(file, args.output, quiet=args.json)
     return 0
 
 
