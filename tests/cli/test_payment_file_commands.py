@@ -20,7 +20,7 @@ def run_json(capsys, *args):
     return code, json.loads(capsys.readouterr().out)
 
 
-def test_a_sepa_file_from_every_ready_payout_then_sent(eur, capsys, tmp_path):
+def test_a_sepa_file_from_every_ready_payout_then_sent(eur, capsys, tmp_path):  # noqa: F811
     code, made = run_json(capsys, "payment-file", "make", "--entity", "nordlicht", "--kind", "sepa",
                           "--execution-date", "2030-01-02", "-o", str(tmp_path))  # fmt: skip
     assert code == 0 and made["count"] == 3 and made["total"] == "350.56"
@@ -39,7 +39,7 @@ def test_a_sepa_file_from_every_ready_payout_then_sent(eur, capsys, tmp_path):
     assert [i["payout_status"] for i in shown["items"]] == ["paid"] * 3
 
 
-def test_cancel_needs_a_reason_and_frees_the_payouts(eur, capsys):
+def test_cancel_needs_a_reason_and_frees_the_payouts(eur, capsys):  # noqa: F811
     code, made = run_json(capsys, "payment-file", "make", "--entity", "nordlicht", "--kind", "sepa",
                           "--payout", str(eur.payouts[0].pk))  # fmt: skip
     assert main(["payment-file", "cancel", str(made["id"]), "--reason", "wrong"]) == 0
@@ -49,7 +49,7 @@ def test_cancel_needs_a_reason_and_frees_the_payouts(eur, capsys):
     assert code == 0 and again["id"] != made["id"]
 
 
-def test_ach_settings_then_a_nacha_file(usd, capsys, tmp_path):
+def test_ach_settings_then_a_nacha_file(usd, capsys, tmp_path):  # noqa: F811
     code, shown = run_json(capsys, "payment-file", "ach-settings", "--entity", "hudson")
     assert shown["ach"]["odfi_routing"] == ACH["odfi_routing"]
     assert main(["payment-file", "ach-settings", "--entity", "hudson", "--odfi-routing", "12345678"]) == 2
@@ -60,7 +60,7 @@ def test_ach_settings_then_a_nacha_file(usd, capsys, tmp_path):
     assert all(len(line) == 94 for line in lines) and nacha.totals(lines).credit_minor == 133455
 
 
-def test_the_sheet_command_writes_xlsx_and_csv(eur, capsys, tmp_path):
+def test_the_sheet_command_writes_xlsx_and_csv(eur, capsys, tmp_path):  # noqa: F811
     assert main(["payment-file", "sheet", "--entity", "nordlicht", "--status", "ready", "-o",
                  str(tmp_path / "p.xlsx")]) == 0  # fmt: skip
     book = load_workbook(tmp_path / "p.xlsx")
@@ -72,6 +72,6 @@ def test_the_sheet_command_writes_xlsx_and_csv(eur, capsys, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["nacha", "bank-csv"])
-def test_no_ready_usd_payouts_is_said(eur, capsys, kind):
+def test_no_ready_usd_payouts_is_said(eur, capsys, kind):  # noqa: F811
     assert main(["payment-file", "make", "--entity", "nordlicht", "--kind", kind]) == 2
     assert "no ready payouts in USD" in capsys.readouterr().err
