@@ -50,7 +50,7 @@ def test_cancel_needs_a_reason_and_frees_the_payouts(eur, capsys):  # noqa: F811
 
 
 def test_ach_settings_then_a_nacha_file(usd, capsys, tmp_path):  # noqa: F811
-    code, shown = run_json(capsys, "payment-file", "ach-settings", "--entity", "hudson")
+    _, shown = run_json(capsys, "payment-file", "ach-settings", "--entity", "hudson")
     assert shown["ach"]["odfi_routing"] == ACH["odfi_routing"]
     assert main(["payment-file", "ach-settings", "--entity", "hudson", "--odfi-routing", "12345678"]) == 2
     assert "odfi_routing: not a valid ABA routing number" in capsys.readouterr().err
