@@ -12,7 +12,9 @@ from django.test.utils import CaptureQueriesContext
 
 from leadbill.api.keys import api_key_create
 from leadbill.payouts import services as s
-from leadbill.payouts.models import Payout, SelfBilledDocument
+from leadbill.payouts.models import Payout
+from leadbill.selfbilling import services as sbs
+from leadbill.selfbilling.models import SelfBilledDocument
 from tests.api.conftest import Api
 from tests.factories import make_entity
 from tests.payouts import conftest as payouts
@@ -279,8 +281,8 @@ def test_equal_numbers_of_two_suppliers_series_are_told_apart_by_partner(world, 
     opt_in(world)
     other = make_supplier(world.entity, code="kfz-direkt", name="Kfz Direkt")
     for partner in (world.supplier, other):
-        s.seller_details_set(actor=ACTOR, partner=partner, details=COMPLETE, tax_rate="19", number_prefix="GS-")
-    s.self_billing_opt_in(actor=ACTOR, partner=other, signer=MAIN, accepted=True)
+        sbs.seller_details_set(actor=ACTOR, partner=partner, details=COMPLETE, tax_rate="19", number_prefix="GS-")
+    sbs.self_billing_opt_in(actor=ACTOR, partner=other, signer=MAIN, accepted=True)
     supply(other, world.buyer, 4, datetime(2026, 10, 9, tzinfo=UTC))
     for payout_id in keys.full.post("/payouts/compute", {"period": "2026-10"}).body["created"]:
         _to(keys, payout_id, "pending", "ready")
@@ -309,7 +311,7 @@ def test_a_refused_transition_is_a_conflict(world, keys):
 
 def test_a_self_invoice_is_made_later_once_what_was_missing_is_put_right(world, keys):
     opt_in(world)  # opted in, then the business switches self-billing off for a while
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=False)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=False)
     payout_id = _computed(keys)
     too_early = keys.full.post(f"/payouts/{payout_id}/self-invoice")
     assert too_early.status_code == 409 and "self-invoices are made for ready payouts" in too_early.body["detail"]
@@ -319,7 +321,7 @@ def test_a_self_invoice_is_made_later_once_what_was_missing_is_put_right(world, 
     )
     refused = keys.full.post(f"/payouts/{payout_id}/self-invoice")
     assert refused.status_code == 409 and refused.body["detail"] == ready["self_billing"]
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)  # back on: staff generate what waited
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)  # back on: staff generate what waited
     made = keys.full.post(f"/payouts/{payout_id}/self-invoice")
     assert made.status_code == 201, made.body
     assert [d["type_code"] for d in made.body["documents"]] == ["389"]
@@ -332,7 +334,7 @@ def test_the_suppliers_own_invoice_downloads_as_uploaded(world, keys):
     payout_id = _computed(keys)
     _to(keys, payout_id, "pending", "ready")
     content = b"%PDF-1.7 the partner's own invoice"
-    upload = s.supplier_invoice_upload(actor="user:owner@leadgarden.example", payout=Payout.objects.get(pk=payout_id),
+    upload = sbs.supplier_invoice_upload(actor="user:owner@leadgarden.example", payout=Payout.objects.get(pk=payout_id),
                                        name='RE 2026/118 "final".pdf', content=content, reference="RE-118")  # fmt: skip
     listed = keys.full.get(f"/payouts/{payout_id}").body["supplier_invoices"]
     assert [(u["id"], u["reference"], u["media_type"], u["size"]) for u in listed] == [

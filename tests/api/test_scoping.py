@@ -63,21 +63,21 @@ def ids(billed):
 
 def _payouts(world) -> tuple[str, int, int]:
     """A ready payout of the supplier with its self-invoice, and a pending one with the supplier's own invoice."""
-    from leadbill.payouts import services as s
     from leadbill.payouts.models import Payout
+    from leadbill.selfbilling import services as sbs
     from tests.payouts.conftest import COMPLETE, MAIN
 
-    s.self_billing_switch(actor="test:api", entity=world.entity, on=True)
+    sbs.self_billing_switch(actor="test:api", entity=world.entity, on=True)
     world.source.refresh_from_db()
-    s.seller_details_set(actor="test:api", partner=world.source, details=COMPLETE)
-    s.self_billing_opt_in(actor="test:api", partner=world.source, signer=MAIN, accepted=True)
+    sbs.seller_details_set(actor="test:api", partner=world.source, details=COMPLETE)
+    sbs.self_billing_opt_in(actor="test:api", partner=world.source, signer=MAIN, accepted=True)
     bonus = [{"description": "Bonus", "quantity": 1, "unit_price": "10.00"}]
     ready = world.full.post("/payouts", {"partner": "source", "period": "2026-01", "lines": bonus}).body["id"]
     world.full.post(f"/payouts/{ready}/transition", {"to": "pending"})
     (doc,) = world.full.post(f"/payouts/{ready}/transition", {"to": "ready"}).body["documents"]
     pending = world.full.post("/payouts", {"partner": "source", "period": "2026-02", "lines": bonus}).body["id"]
     world.full.post(f"/payouts/{pending}/transition", {"to": "pending"})
-    upload = s.supplier_invoice_upload(actor="test:api", payout=Payout.objects.get(pk=pending), name="own.pdf",
+    upload = sbs.supplier_invoice_upload(actor="test:api", payout=Payout.objects.get(pk=pending), name="own.pdf",
                                        content=b"%PDF-1.7 own")  # fmt: skip
     return doc["number"], pending, upload.pk
 

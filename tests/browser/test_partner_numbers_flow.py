@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from leadbill.entities.models import Entity
 from leadbill.partners.models import Partner
-from leadbill.payouts import services as payouts
-from leadbill.payouts.models import SellerProfile
+from leadbill.selfbilling import services as sbs
+from leadbill.selfbilling.models import SellerProfile
 from leadbill.web.services import partner_user_invite
 from tests.browser.conftest import ACTOR, PASSWORD, SLUG, sign_in
 from tests.browser.test_selfbilling_flow import OWNER, SUPPLIER, snap
@@ -56,7 +56,7 @@ def test_a_german_business_types_and_reads_back_its_partners_terms(new_page, wor
 
 def test_a_supplier_of_a_german_business_types_its_tax_rate_and_us_bank_numbers(new_page, world, shoot):
     Entity.objects.filter(pk=world.entity.pk).update(locale="de_DE")
-    payouts.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     supplier = Partner.objects.get(entity=world.entity, code=SUPPLIER)
     partner_user_invite(actor=ACTOR, partner=supplier, email=OWNER, name="Jordan Lee", main_contact=True,
                         password=PASSWORD)  # fmt: skip

@@ -15,7 +15,8 @@ from playwright.sync_api import expect
 
 from leadbill.partners.models import Partner
 from leadbill.payouts import services as payouts
-from leadbill.payouts.models import SelfBilledDocument
+from leadbill.selfbilling import services as sbs
+from leadbill.selfbilling.models import SelfBilledDocument
 from leadbill.web.services import partner_user_invite, staff_add
 from tests.browser.conftest import ACTOR, PASSWORD, SLUG, sign_in, snap
 from tests.mailing.test_smtp import Recorder, smtp  # noqa: F401
@@ -35,7 +36,7 @@ def test_a_supplier_opts_in_and_sees_its_ready_payouts_self_invoice_and_gets_the
 ):
     server = smtp(Recorder())
     entity = world.entity
-    payouts.self_billing_switch(actor=ACTOR, entity=entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=entity, on=True)
     supplier = Partner.objects.get(entity=entity, code=SUPPLIER)
     payout = payouts.payout_create(actor=ACTOR, partner=supplier, period=world.last,
                                    lines=[payouts.ManualLine("Leads supplied \u2014 Auto insurance", 4549,

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from leadbill.cli.main import main
-from leadbill.payouts.models import Payout, SelfBilledDocument
+from leadbill.payouts.models import Payout
+from leadbill.selfbilling.models import SelfBilledDocument
 from tests.payouts.conftest import COMPLETE, MAIN, world  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -17,13 +18,13 @@ def run_json(capsys, *args):
 
 
 def test_compute_submit_ready_and_write_the_self_invoice(world, capsys, tmp_path):  # noqa: F811
-    from leadbill.payouts import services as s
+    from leadbill.selfbilling import services as sbs
 
     assert main(["self-billing", "on", "--entity", "nordlicht"]) == 0
     assert "self-billing is on for nordlicht" in capsys.readouterr().out
     world.supplier.refresh_from_db()
-    s.seller_details_set(actor="test", partner=world.supplier, details=COMPLETE, tax_rate="19")
-    s.self_billing_opt_in(actor="test", partner=world.supplier, signer=MAIN, accepted=True)
+    sbs.seller_details_set(actor="test", partner=world.supplier, details=COMPLETE, tax_rate="19")
+    sbs.self_billing_opt_in(actor="test", partner=world.supplier, signer=MAIN, accepted=True)
     code, data = run_json(capsys, "payouts", "compute", "--entity", "nordlicht", "--period", "2026-10")
     assert code == 0 and len(data["created"]) == 1 and data["empty"] == []
     pk = str(data["created"][0])

@@ -13,7 +13,9 @@ from leadbill.domain import periods
 from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice, Payment
 from leadbill.payouts import services as s
-from leadbill.payouts.models import Payout, SelfBilledDocument, SupplierInvoice
+from leadbill.payouts.models import Payout
+from leadbill.selfbilling import services as sbs
+from leadbill.selfbilling.models import SelfBilledDocument, SupplierInvoice
 from leadbill.web.models import Role
 from tests.payouts.conftest import World, compute, make_supplier, opt_in, ready, supply
 from tests.webworld import OTHER_ADMIN, STAFF, Site
@@ -41,8 +43,8 @@ def payouts(site: Site) -> None:
     november = s.payout_create(actor="test", partner=world.supplier, period=periods.month(2026, 11, "UTC"),
                                lines=[s.ManualLine("Bonus", 1, Decimal(50))])  # fmt: skip
     s.payout_transition(actor="test", payout=november, to="pending")
-    s.self_billing_switch(actor="test", entity=site.entity, on=False)  # so november gets no self-invoice
-    s.supplier_invoice_upload(actor="test", payout=november, name="RE-1.pdf", content=b"%PDF-1.7 own")
+    sbs.self_billing_switch(actor="test", entity=site.entity, on=False)  # so november gets no self-invoice
+    sbs.supplier_invoice_upload(actor="test", payout=november, name="RE-1.pdf", content=b"%PDF-1.7 own")
     from leadbill.invoicing.services import payment_record
 
     payment_record(actor="test", invoice=site.acme_invoice, amount_minor=100, paid_on=datetime(2026, 2, 3).date())

@@ -11,7 +11,9 @@ import pytest
 from leadbill.domain import periods
 from leadbill.entities.models import Entity
 from leadbill.payouts import services as s
-from leadbill.payouts.models import Payout, SelfBilledDocument
+from leadbill.payouts.models import Payout
+from leadbill.selfbilling import services as sbs
+from leadbill.selfbilling.models import SelfBilledDocument
 from tests.payouts.conftest import ACTOR, COMPLETE, MAIN, World, compute, make_supplier, opt_in, ready, supply
 from tests.webworld import STAFF, Site
 
@@ -259,7 +261,7 @@ def test_another_entitys_payouts_and_documents_are_not_found(site: Site, finance
     upload_payout = s.payout_create(actor=ACTOR, partner=other.supplier, period=NOVEMBER,
                                     lines=[s.ManualLine("x", 1, Decimal(1))])  # fmt: skip
     s.payout_transition(actor=ACTOR, payout=upload_payout, to="pending")
-    upload = s.supplier_invoice_upload(actor=ACTOR, payout=upload_payout, name="own.pdf", content=b"%PDF-1.7 x")
+    upload = sbs.supplier_invoice_upload(actor=ACTOR, payout=upload_payout, name="own.pdf", content=b"%PDF-1.7 x")
     for path in (url(f"{payout.pk}/"), f"/console/leadco/self-billed/{doc.pk}/pdf",
                  f"/console/leadco/supplier-invoices/{upload.pk}/"):  # fmt: skip
         assert finance.get(path).status_code == 404, path
@@ -268,7 +270,7 @@ def test_another_entitys_payouts_and_documents_are_not_found(site: Site, finance
 
 def test_the_partners_own_invoice_downloads_from_the_payout(site: Site, world: World, finance):
     payout = ready(compute(world, OCTOBER))
-    upload = s.supplier_invoice_upload(actor="user:owner@leadgarden.example", payout=payout, name="RE-118.pdf",
+    upload = sbs.supplier_invoice_upload(actor="user:owner@leadgarden.example", payout=payout, name="RE-118.pdf",
                                        content=b"%PDF-1.7 partner's own", reference="RE-118")  # fmt: skip
     detail = text(finance.get(url(f"{payout.pk}/")))
     assert "RE-118.pdf" in detail and "The partner uploaded its own invoice for this payout." in detail
@@ -301,8 +303,8 @@ def test_the_self_billing_page_lists_each_suppliers_agreement(
     site: Site, world: World, finance, django_assert_max_num_queries
 ):
     opt_in(world)
-    s.self_billing_opt_out(actor="t", partner=world.supplier, signer=MAIN)
-    s.self_billing_opt_in(actor="t", partner=world.supplier, signer=MAIN, accepted=True)
+    sbs.self_billing_opt_out(actor="t", partner=world.supplier, signer=MAIN)
+    sbs.self_billing_opt_in(actor="t", partner=world.supplier, signer=MAIN, accepted=True)
     for n in range(10):
         make_supplier(site.entity, code=f"quiet-{n}", name=f"Quiet {n}")
     with django_assert_max_num_queries(7):  # three reads for any number of suppliers
@@ -367,8 +369,8 @@ def test_the_payout_list_of_many_drafts_reads_no_query_per_row(
     opt_in(world)
     for n in range(15):
         supplier = make_supplier(site.entity, code=f"draft-{n}", name=f"Draft {n}")
-        s.seller_details_set(actor=ACTOR, partner=supplier, details=COMPLETE, tax_rate="19")
-        s.self_billing_opt_in(actor=ACTOR, partner=supplier, signer=MAIN, accepted=True)
+        sbs.seller_details_set(actor=ACTOR, partner=supplier, details=COMPLETE, tax_rate="19")
+        sbs.self_billing_opt_in(actor=ACTOR, partner=supplier, signer=MAIN, accepted=True)
         s.payout_create(actor=ACTOR, partner=supplier, period=OCTOBER, lines=[s.ManualLine("Bonus", 2, Decimal("5"))])
     with django_assert_max_num_queries(9):
         page = finance.get(url())

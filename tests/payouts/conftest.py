@@ -15,6 +15,7 @@ from leadbill.domain.money import unit_price_to_micros
 from leadbill.entities.models import Entity
 from leadbill.partners.models import Partner
 from leadbill.payouts import services as s
+from leadbill.selfbilling import services as sbs
 from tests.factories import make_deliveries, make_entity, make_lead_type, make_partner, make_plan
 
 ACTOR = "test:payouts"
@@ -28,7 +29,7 @@ COMPLETE = {
     "legal_name": "Lead Garden GmbH", "address_line1": "Gartenstraße 5", "postal_code": "50667", "city": "Köln",
     "country": "DE", "tax_id": "DE287654324", "email": "payouts@leadgarden.example", "iban": "DE02120300000000202051",
 }  # fmt: skip
-MAIN = s.Signer(email="owner@leadgarden.example", is_main_contact=True, address="203.0.113.7", user_agent="pytest")
+MAIN = sbs.Signer(email="owner@leadgarden.example", is_main_contact=True, address="203.0.113.7", user_agent="pytest")
 
 
 @dataclass
@@ -75,15 +76,15 @@ def world(db) -> World:
 def opt_in(world: World, details: dict | None = None, *, tax_rate: str | None = "19", switch: bool = True) -> None:
     """The entity offers self-billing and the partner's main contact opts in with its details."""
     if switch:
-        s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+        sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     world.entity.refresh_from_db()
     world.supplier.refresh_from_db()
-    s.seller_details_set(
+    sbs.seller_details_set(
         actor=ACTOR, partner=world.supplier, details=COMPLETE if details is None else details, tax_rate=tax_rate,
         footer="Lead Garden GmbH · Amtsgericht Köln HRB 4711 · Geschäftsführerin Ada Gärtner",
         logo=(LOGO, "image/svg+xml"),
     )  # fmt: skip
-    s.self_billing_opt_in(actor=ACTOR, partner=world.supplier, signer=MAIN, accepted=True)
+    sbs.self_billing_opt_in(actor=ACTOR, partner=world.supplier, signer=MAIN, accepted=True)
 
 
 def ready(payout, actor: str = ACTOR):

@@ -11,7 +11,9 @@ from django.db import connection
 
 from leadbill.domain import periods
 from leadbill.payouts import services as s
-from leadbill.payouts.models import Payout, SelfBilledDocument
+from leadbill.payouts.models import Payout
+from leadbill.selfbilling import services as sbs
+from leadbill.selfbilling.models import SelfBilledDocument
 from tests.factories import make_entity, make_lead_type
 from tests.invoicing.test_concurrency import _database_url
 from tests.payouts.conftest import ACTOR, COMPLETE, MAIN, make_supplier
@@ -45,11 +47,11 @@ def test_racing_ready_transitions_make_one_self_invoice_per_payout_with_gapless_
         pytest.skip("the race needs two processes on a shared server database (PostgreSQL)")
     entity = make_entity(timezone="Europe/Berlin", currency="EUR")
     make_lead_type(entity)
-    s.self_billing_switch(actor=ACTOR, entity=entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=entity, on=True)
     supplier = make_supplier(entity)
     supplier.refresh_from_db()
-    s.seller_details_set(actor=ACTOR, partner=supplier, details=COMPLETE, tax_rate="19")
-    s.self_billing_opt_in(actor=ACTOR, partner=supplier, signer=MAIN, accepted=True)
+    sbs.seller_details_set(actor=ACTOR, partner=supplier, details=COMPLETE, tax_rate="19")
+    sbs.self_billing_opt_in(actor=ACTOR, partner=supplier, signer=MAIN, accepted=True)
     ids = []
     for month in range(1, 13):
         payout = s.payout_create(actor=ACTOR, partner=supplier, period=periods.month(2025, month, "Europe/Berlin"),

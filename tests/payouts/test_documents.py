@@ -16,8 +16,9 @@ from leadbill.documents.build import self_billed_document_of
 from leadbill.documents.models import ArchivedDocument
 from leadbill.documents.services import document_file, render
 from leadbill.payouts import services as s
-from leadbill.payouts.models import SelfBilledDocument
-from leadbill.payouts.tasks import self_billed_archive_task
+from leadbill.selfbilling import services as sbs
+from leadbill.selfbilling.models import SelfBilledDocument
+from leadbill.selfbilling.tasks import self_billed_archive_task
 from tests.payouts.conftest import (
     ACTOR,
     COMPLETE,
@@ -40,8 +41,8 @@ UBL = {"cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponent
 def _foreign_supplier(world, code, details, tax_rate):
     supplier = make_supplier(world.entity, code=code, name=details["legal_name"])
     supply(supplier, world.buyer, 6, datetime(2026, 10, 12, tzinfo=UTC))
-    s.seller_details_set(actor=ACTOR, partner=supplier, details=details, tax_rate=tax_rate, footer=f"{code} footer")
-    s.self_billing_opt_in(actor=ACTOR, partner=supplier, signer=MAIN, accepted=True)
+    sbs.seller_details_set(actor=ACTOR, partner=supplier, details=details, tax_rate=tax_rate, footer=f"{code} footer")
+    sbs.self_billing_opt_in(actor=ACTOR, partner=supplier, signer=MAIN, accepted=True)
     result = s.payout_compute(actor=ACTOR, entity=world.entity, period=OCTOBER, partners=[supplier])
     return ready(result.created[0])
 
@@ -125,7 +126,7 @@ def test_self_invoice_pdf_carries_the_sellers_logo_footer_and_the_self_billing_m
     # The logo is drawn: the same document without it renders to a different, smaller page.
     plain = dataclasses.replace(self_billed_document_of(doc), seller=dataclasses.replace(
         self_billed_document_of(doc).seller, logo_sha256=""))  # fmt: skip
-    assert doc.seller["logo_sha256"] == s.SellerProfile.objects.get(partner=world.supplier).logo_sha256
+    assert doc.seller["logo_sha256"] == sbs.SellerProfile.objects.get(partner=world.supplier).logo_sha256
     assert render(plain, "pdf") != render(self_billed_document_of(doc), "pdf")
     if os.environ.get("LEADBILL_KEEP_PDF"):  # to look at it: LEADBILL_KEEP_PDF=/tmp/sb.pdf pytest -k logo_footer
         Path(os.environ["LEADBILL_KEEP_PDF"]).write_bytes(pdf)

@@ -13,8 +13,8 @@ from django.test import Client
 from leadbill.cli.main import main
 from leadbill.documents.models import Asset
 from leadbill.entities.models import Entity
-from leadbill.payouts import services as s
-from leadbill.payouts.models import SellerProfile
+from leadbill.selfbilling import services as sbs
+from leadbill.selfbilling.models import SellerProfile
 from leadbill.web.models import PartnerUser
 from tests.documents.test_logos import BLUR, MISSING_IMAGE, RELATIVE_USE
 from tests.loader.helpers import minimal
@@ -74,7 +74,7 @@ def supplier_client(world) -> Client:
     [(BLUR, "may not contain &lt;filter&gt;"), (MISSING_IMAGE, "may not contain &lt;image&gt;")],
 )
 def test_portal_upload_of_a_hostile_svg_is_refused_on_the_form(world, content, expected):
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     client = supplier_client(world)
     form = {**COMPLETE, "tax_rate": "19", "number_prefix": "LG-", "footer": "Lead Garden GmbH"}
     response = client.post(

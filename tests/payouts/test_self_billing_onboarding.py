@@ -14,8 +14,10 @@ from leadbill.domain.errors import StateError
 from leadbill.mailing.models import EmailSend
 from leadbill.mailing.services import email_deliver
 from leadbill.payouts import services as s
-from leadbill.payouts.models import Payout, SelfBilledDocument, SellerProfile
+from leadbill.payouts.models import Payout
 from leadbill.payouts.selectors import payout_amounts
+from leadbill.selfbilling import services as sbs
+from leadbill.selfbilling.models import SelfBilledDocument, SellerProfile
 from tests.factories import make_partner
 from tests.mailing.test_smtp import Recorder, smtp  # noqa: F401
 from tests.payouts.conftest import ACTOR, COMPLETE, OCTOBER, compute, opt_in, ready
@@ -25,7 +27,7 @@ US = {**COMPLETE, "legal_name": "Atlas Leads Inc.", "address_line1": "191 Commer
 
 
 def test_a_us_supplier_gives_its_state_and_routing_and_account_instead_of_an_iban(world):
-    profile = s.seller_details_set(
+    profile = sbs.seller_details_set(
         actor=ACTOR, partner=world.supplier,
         details={**US, "region": "texas", "routing_number": "021000021", "account_number": "000123456789"},
     )  # fmt: skip
@@ -33,8 +35,8 @@ def test_a_us_supplier_gives_its_state_and_routing_and_account_instead_of_an_iba
 
 
 def test_wrong_us_details_are_named_per_field_and_nothing_is_saved(world):
-    with pytest.raises(s.DetailsError) as exc:
-        s.seller_details_set(actor=ACTOR, partner=world.supplier,
+    with pytest.raises(sbs.DetailsError) as exc:
+        sbs.seller_details_set(actor=ACTOR, partner=world.supplier,
                              details={**US, "region": "XX", "routing_number": "021000022", "account_number": ""})  # fmt: skip
     assert exc.value.problems == {
         "region": "'XX' is not a US state: give its code or name, e.g. NY",
@@ -45,8 +47,8 @@ def test_wrong_us_details_are_named_per_field_and_nothing_is_saved(world):
 
 
 def test_a_routing_number_needs_its_account_number(world):
-    with pytest.raises(s.DetailsError) as exc:
-        s.seller_details_set(actor=ACTOR, partner=world.supplier, details={**US, "routing_number": "021000021"})
+    with pytest.raises(sbs.DetailsError) as exc:
+        sbs.seller_details_set(actor=ACTOR, partner=world.supplier, details={**US, "routing_number": "021000021"})
     assert exc.value.problems == {"account_number": "give the account number that goes with the routing number"}
 
 
@@ -59,12 +61,12 @@ def test_a_us_supplier_without_its_state_gets_no_self_invoice_and_is_told_why(wo
 def test_the_default_prefix_is_the_whole_code(world):
     supplier = make_partner(world.entity, code="quotewise-affiliates", name="Quotewise Affiliates", is_buyer=False,
                             is_supplier=True)  # fmt: skip
-    profile = s.seller_details_set(actor=ACTOR, partner=supplier, details=COMPLETE)
+    profile = sbs.seller_details_set(actor=ACTOR, partner=supplier, details=COMPLETE)
     assert profile.number_prefix == "SB-QUOTEWISE-AFFILIATES-"
 
 
 def test_opting_in_catches_up_ready_payouts_and_they_stop_saying_not_opted_in(world):
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     payout = ready(compute(world))
     assert payout.self_billing == "Lead Garden has not opted in to self-billing."
     opt_in(world)
@@ -76,7 +78,7 @@ def test_opting_in_catches_up_ready_payouts_and_they_stop_saying_not_opted_in(wo
 
 
 def test_opting_in_with_incomplete_details_updates_the_reason_instead(world):
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     payout = ready(compute(world))
     opt_in(world, details={**COMPLETE, "tax_id": ""})
     payout.refresh_from_db()
@@ -85,9 +87,9 @@ def test_opting_in_with_incomplete_details_updates_the_reason_instead(world):
 
 
 def test_paid_payouts_and_those_with_the_partners_own_invoice_are_not_caught_up(world):
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     payout = ready(compute(world))
-    s.supplier_invoice_upload(actor=ACTOR, payout=payout, name="mine.pdf", content=b"%PDF-1.7 mine")
+    sbs.supplier_invoice_upload(actor=ACTOR, payout=payout, name="mine.pdf", content=b"%PDF-1.7 mine")
     opt_in(world)
     assert not SelfBilledDocument.objects.filter(payout=payout).exists()
 
@@ -127,16 +129,16 @@ def test_payout_amounts_reads_in_three_queries_however_many_payouts(world, djang
 
 def test_generate_is_refused_while_the_switch_is_off(world):
     opt_in(world)
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=False)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=False)
     payout = ready(compute(world))
     with pytest.raises(StateError, match="Self-billing is switched off for Nordlicht Leads GmbH"):
-        s.self_billing_generate(actor=ACTOR, payout=payout)
+        sbs.self_billing_generate(actor=ACTOR, payout=payout)
 
 
 def test_the_switch_counts_the_opted_in_suppliers_and_audits_it(world):
     opt_in(world)
-    assert s.opted_in_count(world.entity) == 1
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=False)
+    assert sbs.opted_in_count(world.entity) == 1
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=False)
     event = AuditEvent.objects.filter(action="self_billing.switched_off").get()
     assert event.data["suppliers_opted_in"] == 1
 
@@ -174,7 +176,7 @@ def test_the_supplier_is_emailed_its_self_invoice_with_pdf_and_ubl_after_commit(
 def test_the_email_is_queued_once_per_document(world):
     opt_in(world)
     (doc,) = ready(compute(world)).documents.all()
-    assert s.self_billed_email(actor=ACTOR, doc=doc) is None
+    assert sbs.self_billed_email(actor=ACTOR, doc=doc) is None
     assert EmailSend.objects.filter(purpose=f"self_billed:{doc.pk}").count() == 1
 
 
@@ -182,7 +184,7 @@ def test_completing_the_details_after_opting_in_self_invoices_what_waited(world)
     opt_in(world, details={**COMPLETE, "tax_id": ""})
     payout = ready(compute(world))
     assert payout.self_billing == "Lead Garden's self-billing details are incomplete: tax id."
-    s.seller_details_set(actor=ACTOR, partner=world.supplier, details=COMPLETE, tax_rate="19")
+    sbs.seller_details_set(actor=ACTOR, partner=world.supplier, details=COMPLETE, tax_rate="19")
     payout.refresh_from_db()
     (doc,) = SelfBilledDocument.objects.filter(payout=payout)
     assert payout.self_billing == "" and doc.role == "invoice"

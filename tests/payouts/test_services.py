@@ -14,7 +14,9 @@ from leadbill.deliveries.models import Return
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.entities.models import NumberSeries
 from leadbill.payouts import services as s
-from leadbill.payouts.models import Agreement, DeductedLead, PaidLead, Payout, SelfBilledDocument
+from leadbill.payouts.models import DeductedLead, PaidLead, Payout
+from leadbill.selfbilling import services as sbs
+from leadbill.selfbilling.models import Agreement, SelfBilledDocument
 from tests.factories import make_plan
 from tests.payouts.conftest import (
     ACTOR,
@@ -128,13 +130,13 @@ MATRIX = list(itertools.product([True, False], [True, False], [True, False]))
 @pytest.mark.parametrize(("switch", "opted_in", "complete"), MATRIX,
                          ids=[f"switch-{a}-optin-{b}-details-{c}" for a, b, c in MATRIX])  # fmt: skip
 def test_self_invoice_is_made_only_with_switch_opt_in_and_complete_details(world, switch, opted_in, complete):
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)  # the partner can opt in only while offered
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)  # the partner can opt in only while offered
     world.supplier.refresh_from_db()
     details = COMPLETE if complete else {**COMPLETE, "tax_id": "", "city": ""}
-    s.seller_details_set(actor=ACTOR, partner=world.supplier, details=details, tax_rate="19")
+    sbs.seller_details_set(actor=ACTOR, partner=world.supplier, details=details, tax_rate="19")
     if opted_in:
-        s.self_billing_opt_in(actor=ACTOR, partner=world.supplier, signer=MAIN, accepted=True)
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=switch)
+        sbs.self_billing_opt_in(actor=ACTOR, partner=world.supplier, signer=MAIN, accepted=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=switch)
     payout = ready(compute(world))
     docs = list(SelfBilledDocument.objects.filter(payout=payout))
     if switch and opted_in and complete:
@@ -151,14 +153,14 @@ def test_self_invoice_is_made_only_with_switch_opt_in_and_complete_details(world
         assert payout.self_billing == expected
         assert (payout.tax_minor, payout.total_minor) == (0, payout.amount_minor)
         with pytest.raises(StateError, match=expected.rstrip(".").replace("'", ".")):
-            s.self_billing_generate(actor=ACTOR, payout=payout)
+            sbs.self_billing_generate(actor=ACTOR, payout=payout)
 
 
 def test_exactly_one_self_invoice_per_ready_payout_however_often_generation_runs(world):
     opt_in(world)
     payout = ready(compute(world))
     with pytest.raises(StateError, match="already has its self-billed documents"):
-        s.self_billing_generate(actor=ACTOR, payout=payout)
+        sbs.self_billing_generate(actor=ACTOR, payout=payout)
     doc = SelfBilledDocument.objects.get(payout=payout)
     with pytest.raises(IntegrityError), transaction.atomic():  # and the database itself refuses a second
         SelfBilledDocument.objects.create(**{f.attname: getattr(doc, f.attname) for f in doc._meta.concrete_fields
@@ -176,7 +178,7 @@ def test_opting_in_self_invoices_the_payouts_already_ready_and_audits_it(world):
     assert doc.number == "SB-LEAD-GARDEN-000001" and Payout.objects.get(pk=payout.pk).self_billing == ""
     assert AuditEvent.objects.filter(action="self_invoice.caught_up", object_id=str(payout.pk)).exists()
     with pytest.raises(StateError, match="already has its self-billed documents"):
-        s.self_billing_generate(actor=ACTOR, payout=payout)
+        sbs.self_billing_generate(actor=ACTOR, payout=payout)
 
 
 def test_ready_cancelled_then_a_new_payout_reverses_and_reissues_in_the_partners_series(world):
@@ -219,9 +221,9 @@ def test_each_partner_numbers_its_self_invoices_in_its_own_series(world):
     opt_in(world)
     other = make_supplier(world.entity, code="kfz-direkt", name="Kfz Direkt")
     supply(other, world.buyer, 4, datetime(2026, 10, 9, tzinfo=UTC))
-    s.seller_details_set(actor=ACTOR, partner=other, details={**COMPLETE, "legal_name": "Kfz Direkt GmbH"},
+    sbs.seller_details_set(actor=ACTOR, partner=other, details={**COMPLETE, "legal_name": "Kfz Direkt GmbH"},
                          number_prefix="KD-GS-")  # fmt: skip
-    s.self_billing_opt_in(actor=ACTOR, partner=other, signer=MAIN, accepted=True)
+    sbs.self_billing_opt_in(actor=ACTOR, partner=other, signer=MAIN, accepted=True)
     ready(compute(world))
     ready(s.payout_compute(actor=ACTOR, entity=world.entity, period=OCTOBER, partners=[other]).created[0])
     s.payout_create(actor=ACTOR, partner=world.supplier, period=NOVEMBER, lines=[s.ManualLine("Bonus", 1, Decimal(50))])
@@ -236,25 +238,25 @@ def test_each_partner_numbers_its_self_invoices_in_its_own_series(world):
 def test_switching_off_stops_new_self_invoices_and_keeps_issued_ones(world):
     opt_in(world)
     october = ready(compute(world))
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=False)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=False)
     supply(world.supplier, world.buyer, 3, datetime(2026, 11, 3, tzinfo=UTC))
     november = ready(compute(world, NOVEMBER))
     assert october.documents.count() == 1 and november.documents.count() == 0
     assert november.self_billing == "Self-billing is switched off for Nordlicht Leads GmbH."
-    upload = s.supplier_invoice_upload(actor="user:owner@leadgarden.example", payout=november,
+    upload = sbs.supplier_invoice_upload(actor="user:owner@leadgarden.example", payout=november,
                                        name="RE-2026-118.pdf", content=b"%PDF-1.7 partner's own", reference="RE-118")  # fmt: skip
     assert upload.media_type == "application/pdf"
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     with pytest.raises(StateError, match="uploaded its own invoice"):
-        s.self_billing_generate(actor=ACTOR, payout=november)
+        sbs.self_billing_generate(actor=ACTOR, payout=november)
     with pytest.raises(StateError, match="has a self-invoice"):
-        s.supplier_invoice_upload(actor=ACTOR, payout=october, name="x.pdf", content=b"%PDF-1.7")
+        sbs.supplier_invoice_upload(actor=ACTOR, payout=october, name="x.pdf", content=b"%PDF-1.7")
 
 
 def test_opting_out_stops_future_self_invoices(world):
     opt_in(world)
     ready(compute(world))
-    s.self_billing_opt_out(actor=ACTOR, partner=world.supplier, signer=MAIN)
+    sbs.self_billing_opt_out(actor=ACTOR, partner=world.supplier, signer=MAIN)
     supply(world.supplier, world.buyer, 3, datetime(2026, 11, 3, tzinfo=UTC))
     november = ready(compute(world, NOVEMBER))
     assert november.documents.count() == 0 and november.self_billing == "Lead Garden has not opted in to self-billing."
@@ -263,14 +265,16 @@ def test_opting_out_stops_future_self_invoices(world):
 
 
 def test_acceptance_is_recorded_with_version_who_when_and_where(world):
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     world.supplier.refresh_from_db()
-    colleague = s.Signer(email="intern@leadgarden.example", is_main_contact=False, address="203.0.113.8")
+    colleague = sbs.Signer(email="intern@leadgarden.example", is_main_contact=False, address="203.0.113.8")
     with pytest.raises(StateError, match="only the partner's main contact"):
-        s.self_billing_opt_in(actor=ACTOR, partner=world.supplier, signer=colleague, accepted=True)
+        sbs.self_billing_opt_in(actor=ACTOR, partner=world.supplier, signer=colleague, accepted=True)
     with pytest.raises(DomainError, match="accept the self-billing agreement"):
-        s.self_billing_opt_in(actor=ACTOR, partner=world.supplier, signer=MAIN, accepted=False)
-    agreement = s.self_billing_opt_in(actor=ACTOR, partner=world.supplier, signer=MAIN, accepted=True, via="onboarding")
+        sbs.self_billing_opt_in(actor=ACTOR, partner=world.supplier, signer=MAIN, accepted=False)
+    agreement = sbs.self_billing_opt_in(
+        actor=ACTOR, partner=world.supplier, signer=MAIN, accepted=True, via="onboarding"
+    )
     assert (agreement.version, agreement.accepted_by, agreement.accepted_from, agreement.via) == (
         "2026-11",
         "owner@leadgarden.example",
@@ -287,23 +291,23 @@ def test_acceptance_is_recorded_with_version_who_when_and_where(world):
 
 def test_opting_in_is_refused_while_the_entity_does_not_offer_self_billing(world):
     with pytest.raises(StateError, match="does not offer self-billing"):
-        s.self_billing_opt_in(actor=ACTOR, partner=world.supplier, signer=MAIN, accepted=True)
+        sbs.self_billing_opt_in(actor=ACTOR, partner=world.supplier, signer=MAIN, accepted=True)
 
 
 def test_seller_details_name_every_wrong_field_and_save_nothing(world):
-    with pytest.raises(s.DetailsError) as caught:
-        s.seller_details_set(actor=ACTOR, partner=world.supplier, tax_rate="19,5",
+    with pytest.raises(sbs.DetailsError) as caught:
+        sbs.seller_details_set(actor=ACTOR, partner=world.supplier, tax_rate="19,5",
                              details={**COMPLETE, "country": "Germany", "iban": "DE00 1234", "email": "no"})  # fmt: skip
     assert set(caught.value.problems) == {"country", "iban", "email", "tax_rate"}
-    with pytest.raises(s.DetailsError) as caught:
-        s.seller_details_set(actor=ACTOR, partner=world.supplier, details={**COMPLETE, "tax_id": "FR40303265045"})
+    with pytest.raises(sbs.DetailsError) as caught:
+        sbs.seller_details_set(actor=ACTOR, partner=world.supplier, details={**COMPLETE, "tax_id": "FR40303265045"})
     assert caught.value.problems == {"tax_id": "a VAT number of DE starts with DE, got 'FR40303265045'"}
     assert not hasattr(world.supplier, "seller_profile") or world.supplier.seller_profile is None
 
 
 def test_seller_details_check_the_vat_number_bic_and_peppol_id_by_their_rules(world):
-    with pytest.raises(s.DetailsError) as caught:
-        s.seller_details_set(actor=ACTOR, partner=world.supplier,
+    with pytest.raises(sbs.DetailsError) as caught:
+        sbs.seller_details_set(actor=ACTOR, partner=world.supplier,
                              details={**COMPLETE, "tax_id": "DE287654321", "bic": "DEUTXXFF",
                                       "peppol_id": "9930:DE287654321"})  # fmt: skip
     assert caught.value.problems == {

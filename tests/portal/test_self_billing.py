@@ -9,7 +9,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from leadbill.payouts import services as s
-from leadbill.payouts.models import Agreement, SellerProfile, SupplierInvoice
+from leadbill.selfbilling import services as sbs
+from leadbill.selfbilling.models import Agreement, SellerProfile, SupplierInvoice
 from leadbill.web.models import PartnerUser
 from tests.payouts.conftest import ACTOR, COMPLETE, LOGO, compute, make_supplier, opt_in, ready, supply
 from tests.webworld import ACME_USER
@@ -35,7 +36,7 @@ def form_data(**extra):
 
 
 def test_main_contact_is_led_to_the_onboarding_step_and_opts_in_there(world, owner):
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     assert owner.get("/portal/").url == "/portal/onboarding/self-billing/"
     page = owner.get("/portal/onboarding/self-billing/")
     assert page.status_code == 200 and b"Self-billing agreement (version 2026-11)" in page.content
@@ -62,14 +63,14 @@ def test_main_contact_is_led_to_the_onboarding_step_and_opts_in_there(world, own
 
 
 def test_opting_in_without_accepting_the_agreement_is_refused_but_keeps_the_details(world, owner):
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     response = owner.post("/portal/account/self-billing/", {**form_data(), "action": "opt_in"})
     assert response.status_code == 400 and b"accept the self-billing agreement to opt in" in response.content
     assert not Agreement.objects.exists() and SellerProfile.objects.get(partner=world.supplier).tax_id == "DE287654324"
 
 
 def test_wrong_fields_are_named_on_the_form_and_nothing_is_saved(world, owner):
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     response = owner.post("/portal/account/self-billing/", {**form_data(iban="DE00 1", tax_rate="120"),
                                                             "action": "opt_in", "accept": "on"})  # fmt: skip
     assert response.status_code == 400
@@ -79,14 +80,14 @@ def test_wrong_fields_are_named_on_the_form_and_nothing_is_saved(world, owner):
 
 
 def test_not_now_postpones_onboarding(world, owner):
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     response = owner.post("/portal/onboarding/self-billing/", {"action": "postpone"})
     assert response.status_code == 302 and owner.get("/portal/").url == "/portal/payouts/"
     assert owner.get("/portal/onboarding/self-billing/").url == "/portal/account/self-billing/"
 
 
 def test_only_the_main_contact_can_opt_in_or_out(world):
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     colleague = portal_user(world.supplier, "intern@leadgarden.example", main=False)
     assert colleague.get("/portal/").url == "/portal/payouts/"  # not sent to the step: not theirs to answer
     page = colleague.get("/portal/account/self-billing/")
@@ -152,8 +153,8 @@ def test_another_partners_payouts_and_documents_are_404(world, owner):
     other = make_supplier(world.entity, code="kfz-direkt", name="Kfz Direkt")
     supply(other, world.buyer, 2, datetime(2026, 10, 9, tzinfo=UTC))
     opt_in(world)
-    s.seller_details_set(actor=ACTOR, partner=other, details={**COMPLETE, "legal_name": "Kfz Direkt GmbH"})
-    s.self_billing_opt_in(actor=ACTOR, partner=other, signer=s.Signer("k@kfz.example", True), accepted=True)
+    sbs.seller_details_set(actor=ACTOR, partner=other, details={**COMPLETE, "legal_name": "Kfz Direkt GmbH"})
+    sbs.self_billing_opt_in(actor=ACTOR, partner=other, signer=sbs.Signer("k@kfz.example", True), accepted=True)
     result = s.payout_compute(actor=ACTOR, entity=world.entity, period=world_period("2026-10"), partners=[other])
     theirs = ready(result.created[0])
     number = theirs.documents.get().number
@@ -164,7 +165,7 @@ def test_another_partners_payouts_and_documents_are_404(world, owner):
 
 
 def test_a_buyer_only_partner_has_no_payout_pages_and_no_onboarding_step(site):
-    s.self_billing_switch(actor=ACTOR, entity=site.entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=site.entity, on=True)
     client = site.login(ACME_USER)  # acme's main contact; acme buys, it does not supply
     assert client.get("/portal/").status_code == 200
     assert client.get("/portal/payouts/").status_code == 404
@@ -173,7 +174,7 @@ def test_a_buyer_only_partner_has_no_payout_pages_and_no_onboarding_step(site):
 
 
 def test_the_saved_tax_rate_is_shown_as_written(world, owner):
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     for given, shown in (("10", b'value="10"'), ("7.5", b'value="7.5"'), ("19.25", b'value="19.25"')):
-        s.seller_details_set(actor=ACTOR, partner=world.supplier, details=COMPLETE, tax_rate=given)
+        sbs.seller_details_set(actor=ACTOR, partner=world.supplier, details=COMPLETE, tax_rate=given)
         assert shown in owner.get("/portal/account/self-billing/").content

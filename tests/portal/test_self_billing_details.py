@@ -9,7 +9,8 @@ import re
 import pytest
 
 from leadbill.payouts import services as s
-from leadbill.payouts.models import SellerProfile
+from leadbill.selfbilling import services as sbs
+from leadbill.selfbilling.models import SellerProfile
 from tests.payouts.conftest import ACTOR, COMPLETE, compute, make_supplier, opt_in, ready, supply
 from tests.portal.test_self_billing import portal_user
 
@@ -26,7 +27,7 @@ def owner(world):
     world.supplier.address_line1, world.supplier.postal_code, world.supplier.city = "Gartenstraße 5", "50667", "Köln"
     world.supplier.country, world.supplier.tax_id = "DE", "DE287654324"
     world.supplier.save()
-    s.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     return portal_user(world.supplier, "owner@leadgarden.example", main=True)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from leadbill.entities.models import Entity
-from leadbill.payouts.models import SellerProfile
+from leadbill.selfbilling.models import SellerProfile
 from tests.payouts.conftest import COMPLETE
 from tests.portal.test_self_billing_details import owner, text  # noqa: F401  (owner is a fixture)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from leadbill.payouts.models import SupplierInvoice
+from leadbill.selfbilling.models import SupplierInvoice
 from tests.payouts.conftest import compute, ready, supply
 from tests.portal.test_self_billing import portal_user
 

@@ -34,6 +34,9 @@ LABELS = {"address_line1": "address line 1", "address_line2": "address line 2", 
 KIND_WORDS = {"web.partneruser": "portal user", "catalog.priceplan": "price plan", "deliveries.return": "return",
               "invoicing.invoicerun": "invoice run", "mailing.emailsend": "email", "mailing.mailsettings": "email settings",
               "scheduling.schedule": "schedule", "payouts.payout": "payout", "payouts.selfbilleddocument": "self-invoice",
+              "selfbilling.selfbilleddocument": "self-invoice", "selfbilling.agreement": "self-billing agreement",
+              "selfbilling.sellerprofile": "supplier details",
+              # rows written before self-billing had its own app (issue 21) name the models' old app
               "payouts.agreement": "self-billing agreement", "payouts.sellerprofile": "supplier details",
               "invoicing.adjustment": "adjustment", "invoicing.ledgerentry": "prepay entry", "api.apikey": "API key",
               "webhooks.endpoint": "webhook endpoint", "receivables.entry": "ledger entry"}  # fmt: skip

@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "leadbill.webhooks",
     "leadbill.scheduling",
     "leadbill.payouts",
+    "leadbill.selfbilling",
     "leadbill.payment_files",
     "leadbill.api",
     "leadbill.web",

@@ -146,12 +146,19 @@ def _self_billing(console: Console, entity: Entity, today: object, folder: Path)
     from leadbill.documents.services import document_file
     from leadbill.invoicing.selectors import money
     from leadbill.payouts import services as s
-    from leadbill.payouts.models import SelfBilledDocument
+    from leadbill.selfbilling import services as sbs
+    from leadbill.selfbilling.models import SelfBilledDocument
     from leadbill.web.services import partner_user_invite
 
-    s.self_billing_switch(actor=ACTOR, entity=entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=entity, on=True)
     entity.refresh_from_db()
-    address = {"address_line1": "9 Affiliate Way", "postal_code": "94105", "city": "San Francisco", "country": "US"}
+    address = {
+        "address_line1": "9 Affiliate Way",
+        "postal_code": "94105",
+        "city": "San Francisco",
+        "region": "CA",
+        "country": "US",
+    }
     opted = {
         "leadforge-media": ({**address, "legal_name": "LeadForge Media LLC", "tax_id": "94-3177001",
                              "email": "payouts@leadforge-media.example", "peppol_id": "0060:081466849"},
@@ -162,10 +169,10 @@ def _self_billing(console: Console, entity: Entity, today: object, folder: Path)
     }  # fmt: skip
     for code, (details, footer, logo) in opted.items():
         partner = Partner.objects.get(entity=entity, code=code)
-        s.seller_details_set(actor=ACTOR, partner=partner, details=details, footer=footer,
+        sbs.seller_details_set(actor=ACTOR, partner=partner, details=details, footer=footer,
                              logo=(logo, "image/svg+xml") if logo else None)  # fmt: skip
-        signer = s.Signer(email=f"{code}@demo.leadbill.test", is_main_contact=True, address="127.0.0.1")
-        s.self_billing_opt_in(actor=ACTOR, partner=partner, signer=signer, accepted=True, via="onboarding")
+        signer = sbs.Signer(email=f"{code}@demo.leadbill.test", is_main_contact=True, address="127.0.0.1")
+        sbs.self_billing_opt_in(actor=ACTOR, partner=partner, signer=signer, accepted=True, via="onboarding")
     partner_user_invite(actor=ACTOR, partner=Partner.objects.get(entity=entity, code="leadforge-media"),
                         email="leadforge-media@demo.leadbill.test", name="Jordan Lee", main_contact=True,
                         password=DEMO_PASSWORD)  # fmt: skip

@@ -15,7 +15,7 @@ from leadbill.domain import tax
 from leadbill.domain.errors import DomainError
 from leadbill.domain.peppol import participant_id
 from leadbill.invoicing.models import Invoice
-from leadbill.payouts.models import SelfBilledDocument
+from leadbill.selfbilling.models import SelfBilledDocument
 
 KIND_OF = {"invoice": d.INVOICE, "receipt": d.RECEIPT, "credit_note": d.CREDIT_NOTE}
 

@@ -37,7 +37,7 @@ class ArchivedDocument(models.Model):
         "invoicing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="archived"
     )
     self_billed = models.ForeignKey(
-        "payouts.SelfBilledDocument", null=True, blank=True, on_delete=models.PROTECT, related_name="archived"
+        "selfbilling.SelfBilledDocument", null=True, blank=True, on_delete=models.PROTECT, related_name="archived"
     )
     format = models.CharField(max_length=10, choices=Format.choices)
     sha256 = models.CharField(max_length=64)

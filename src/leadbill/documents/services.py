@@ -20,7 +20,7 @@ from leadbill.documents.pdf import render_facturx, render_pdf
 from leadbill.documents.ubl import ubl_xml
 from leadbill.domain.document import Document
 from leadbill.invoicing.models import Invoice
-from leadbill.payouts.models import SelfBilledDocument
+from leadbill.selfbilling.models import SelfBilledDocument
 
 MEDIA_TYPES = {Format.PDF: "application/pdf", Format.FACTURX: "application/pdf", Format.UBL: "application/xml"}
 

@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from leadbill.engine.queues import QUEUES
+from leadbill.engine.queues import MOVED, QUEUES
 
 logger = logging.getLogger(__name__)
 TICK = "leadbill.engine.periodic.tick"
@@ -32,6 +32,8 @@ def tick_cron() -> str:
 def on_app_ready(app: Any) -> None:
     for path, queue in QUEUES.items():
         app.task(name=path, queue=queue, pass_context=True)(_runner(path))
+    for old, new in MOVED.items():
+        app.task(name=old, queue=QUEUES[new], pass_context=True)(_runner(new))
     app.periodic(cron=tick_cron(), periodic_id="scheduler", queueing_lock="scheduler-tick")(app.tasks[TICK])
 
 

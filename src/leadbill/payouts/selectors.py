@@ -12,28 +12,13 @@ from django.db.models import Prefetch, QuerySet, Sum
 
 from leadbill.domain import payouts as p
 from leadbill.domain import selfbilling as sb
-from leadbill.domain.document import SELF_BILLED_CREDIT_NOTE, SELF_BILLED_INVOICE, TYPE_CODES
 from leadbill.domain.tax import rate_from_bp
 from leadbill.entities.models import Entity
 from leadbill.invoicing.selectors import money
 from leadbill.partners.models import Partner
-from leadbill.payouts.models import Agreement, Payout, PayoutLine, SelfBilledDocument, SellerProfile, SupplierInvoice
-
-
-def type_code(doc: SelfBilledDocument) -> str:
-    """UNTDID 1001: 389 self-billed invoice, 261 self-billed credit note."""
-    return TYPE_CODES[SELF_BILLED_CREDIT_NOTE if doc.is_credit else SELF_BILLED_INVOICE]
-
-
-def self_billed_as_dict(doc: SelfBilledDocument) -> dict[str, Any]:
-    c = doc.currency
-    return {
-        "id": doc.pk, "number": doc.number, "type_code": type_code(doc), "role": doc.role, "payout": doc.payout_id,
-        "partner": {"code": doc.partner.code, "name": doc.partner.name}, "issue_date": doc.issue_date.isoformat(),
-        "due_date": doc.due_date.isoformat() if doc.due_date else None, "currency": c,
-        "subtotal": money(doc.subtotal_minor, c), "tax": money(doc.tax_minor, c), "total": money(doc.total_minor, c),
-        "corrects": list(doc.references),
-    }  # fmt: skip
+from leadbill.payouts.models import Payout, PayoutLine
+from leadbill.selfbilling.models import Agreement, SelfBilledDocument, SellerProfile, SupplierInvoice
+from leadbill.selfbilling.selectors import self_billed_as_dict
 
 
 def payout_as_dict(payout: Payout, *, lines: bool = False) -> dict[str, Any]:
@@ -97,35 +82,6 @@ def payouts_of(entity: Entity) -> QuerySet[Payout]:
 def partner_payouts(partner: Partner) -> QuerySet[Payout]:
     """What the partner sees: its payouts once submitted (drafts are the business's work in progress)."""
     return Payout.objects.filter(partner=partner).exclude(status="draft").select_related("partner", "entity")
-
-
-def self_billing_status(partner: Partner) -> dict[str, Any]:
-    """Where the partner stands: opted in or not, which agreement, what is missing."""
-    profile = SellerProfile.objects.filter(partner=partner).first()
-    agreement = Agreement.objects.filter(partner=partner, withdrawn_at__isnull=True).first()
-    return _status(partner.entity, profile, agreement)
-
-
-def self_billing_statuses(entity: Entity, partners: Sequence[Partner]) -> list[dict[str, Any]]:
-    """`self_billing_status` of each of the entity's `partners`, in two queries for all of them."""
-    profiles = {sp.partner_id: sp for sp in SellerProfile.objects.filter(partner__in=partners)}
-    agreements = {a.partner_id: a for a in Agreement.objects.filter(partner__in=partners, withdrawn_at__isnull=True)}
-    return [_status(entity, profiles.get(p.pk), agreements.get(p.pk)) for p in partners]
-
-
-def _status(entity: Entity, profile: SellerProfile | None, agreement: Agreement | None) -> dict[str, Any]:
-    return {
-        "offered": entity.self_billing,
-        "opted_in": agreement is not None,
-        "agreement": None if agreement is None else {
-            "version": agreement.version, "accepted_by": agreement.accepted_by,
-            "accepted_at": agreement.accepted_at.isoformat(), "accepted_from": agreement.accepted_from,
-            "via": agreement.via,
-        },
-        "missing": list(sb.missing_details(profile.details() if profile else {})),
-        "tax_rate": None if profile is None or profile.tax_rate_bp is None else str(
-            Decimal(profile.tax_rate_bp).scaleb(-2)),
-    }  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from leadbill.console.forms import TextForm, price_text
 from leadbill.domain import selfbilling as sb
 from leadbill.domain.errors import DomainError
-from leadbill.payouts.models import SellerProfile
-from leadbill.payouts.services import default_prefix
+from leadbill.selfbilling.models import SellerProfile
+from leadbill.selfbilling.services import default_prefix
 from leadbill.web.inputs import decimal_text
 
 

@@ -21,11 +21,13 @@ from leadbill.documents.models import Format
 from leadbill.domain import selfbilling as sb
 from leadbill.domain.errors import DomainError
 from leadbill.partners.models import Partner
-from leadbill.payouts import services
-from leadbill.payouts.agreement import VERSION, agreement_text
-from leadbill.payouts.models import Agreement, Payout, SelfBilledDocument, SellerProfile, SupplierInvoice
-from leadbill.payouts.selectors import partner_payouts, payout_amounts, type_code
+from leadbill.payouts.models import Payout
+from leadbill.payouts.selectors import partner_payouts, payout_amounts
 from leadbill.portal.forms import SellerDetailsForm
+from leadbill.selfbilling import services
+from leadbill.selfbilling.agreement import VERSION, agreement_text
+from leadbill.selfbilling.models import Agreement, SelfBilledDocument, SellerProfile, SupplierInvoice
+from leadbill.selfbilling.selectors import type_code
 from leadbill.web.access import actor_of, portal_view
 
 

@@ -26,9 +26,9 @@ from leadbill.loader.schema import SetupFileError
 from leadbill.loader.services import partner_apply
 from leadbill.partners.models import Partner
 from leadbill.partners.selectors import partner_as_dict
-from leadbill.payouts.services import onboarding_due
 from leadbill.portal.returns import returns_page
 from leadbill.receivables.selectors import open_minor, partner_accounts, reversed_payments
+from leadbill.selfbilling.services import onboarding_due
 from leadbill.web.access import actor_of, portal_view
 from leadbill.web.reports import report_page
 

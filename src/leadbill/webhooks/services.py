@@ -129,7 +129,7 @@ def _payload(event_type: str, row: AuditEvent, obj: Any) -> dict[str, Any]:
 
         return payout_as_dict(obj)
     if event_type == "self_invoice.issued":
-        from leadbill.payouts.selectors import self_billed_as_dict
+        from leadbill.selfbilling.selectors import self_billed_as_dict
 
         return self_billed_as_dict(obj)
     if hasattr(obj, "number") and hasattr(obj, "total_minor") and hasattr(obj, "partner"):

@@ -39,23 +39,12 @@ from leadbill.documents.services import document_file
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import parse_decimal
 from leadbill.partners.models import Partner
-from leadbill.payouts.models import Origin, Payout, SelfBilledDocument, SupplierInvoice
-from leadbill.payouts.selectors import (
-    partner_payouts,
-    payout_as_dict,
-    payouts_of,
-    self_billed_as_dict,
-    self_billing_statuses,
-    with_details,
-)
-from leadbill.payouts.services import (
-    ManualLine,
-    payout_compute,
-    payout_create,
-    payout_transition,
-    self_billing_generate,
-    self_billing_switch,
-)
+from leadbill.payouts.models import Origin, Payout
+from leadbill.payouts.selectors import partner_payouts, payout_as_dict, payouts_of, with_details
+from leadbill.payouts.services import ManualLine, payout_compute, payout_create, payout_transition
+from leadbill.selfbilling.models import SelfBilledDocument, SupplierInvoice
+from leadbill.selfbilling.selectors import self_billed_as_dict, self_billing_statuses
+from leadbill.selfbilling.services import self_billing_generate, self_billing_switch
 
 router = Router(tags=["payouts"])
 

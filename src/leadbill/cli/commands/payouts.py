@@ -159,7 +159,7 @@ def transition(args: argparse.Namespace) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from leadbill.payouts.services import self_billing_generate
+    from leadbill.selfbilling.services import self_billing_generate
 
     payout = _payout(None, args.payout)
     self_billing_generate(actor=args.actor, payout=payout)
@@ -194,7 +194,7 @@ def listing(args: argparse.Namespace) -> int:
 
 def document(args: argparse.Namespace) -> int:
     from leadbill.documents.services import document_file
-    from leadbill.payouts.models import SelfBilledDocument
+    from leadbill.selfbilling.models import SelfBilledDocument
 
     qs = SelfBilledDocument.objects.filter(number=args.number)
     if args.entity:
@@ -212,7 +212,7 @@ def document(args: argparse.Namespace) -> int:
 
 
 def switch(args: argparse.Namespace) -> int:
-    from leadbill.payouts.services import self_billing_switch
+    from leadbill.selfbilling.services import self_billing_switch
 
     entity = self_billing_switch(actor=args.actor, entity=entity_of(args.entity), on=args.on)
     console.print(f"self-billing is {'on' if entity.self_billing else 'off'} for {entity.slug}")
@@ -221,7 +221,7 @@ def switch(args: argparse.Namespace) -> int:
 
 def show(args: argparse.Namespace) -> int:
     from leadbill.partners.models import Partner
-    from leadbill.payouts.selectors import self_billing_statuses
+    from leadbill.selfbilling.selectors import self_billing_statuses
 
     entity = entity_of(args.entity)
     suppliers = list(Partner.objects.filter(entity=entity, is_supplier=True).order_by("code"))

@@ -34,8 +34,8 @@ from leadbill.invoicing import services as billing
 from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind
 from leadbill.invoicing.selectors import display_number
 from leadbill.mailing.services import invoice_send
-from leadbill.payouts.models import SelfBilledDocument
 from leadbill.receivables.selectors import open_minor, reversed_payments, with_open
+from leadbill.selfbilling.models import SelfBilledDocument
 from leadbill.web.access import actor_of, console_view
 from leadbill.web.templatetags.leadbill import invoice_state
 

@@ -32,10 +32,10 @@ from leadbill.loader.schema import SetupFileError
 from leadbill.loader.services import partner_apply, partner_mapping, partner_read, plan_apply
 from leadbill.partners.models import Partner
 from leadbill.partners.selectors import partner_as_dict
-from leadbill.payouts.selectors import self_billing_status
 from leadbill.receivables.models import Entry
 from leadbill.receivables.reminder_models import ReminderPause
 from leadbill.receivables.selectors import partner_accounts, with_open
+from leadbill.selfbilling.selectors import self_billing_status
 from leadbill.web.access import actor_of, console_view
 from leadbill.web.models import PartnerUser
 from leadbill.web.services import partner_user_invite

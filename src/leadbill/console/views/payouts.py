@@ -26,8 +26,11 @@ from leadbill.entities.models import Entity
 from leadbill.invoicing.services import today_in
 from leadbill.partners.models import Partner
 from leadbill.payouts import services
-from leadbill.payouts.models import Payout, SelfBilledDocument, SupplierInvoice
-from leadbill.payouts.selectors import payout_amounts, payouts_of, type_code
+from leadbill.payouts.models import Payout
+from leadbill.payouts.selectors import payout_amounts, payouts_of
+from leadbill.selfbilling import services as sbs
+from leadbill.selfbilling.models import SelfBilledDocument, SupplierInvoice
+from leadbill.selfbilling.selectors import type_code
 from leadbill.web.access import actor_of, console_view
 
 # What each move is called on its button, and what it asks for.
@@ -171,7 +174,9 @@ def _line_problem(exc: DomainError, rows: list[tuple[int, services.ManualLine]])
 def history(payout: Payout, documents: list[SelfBilledDocument]) -> list[AuditEvent]:
     """The payout's audit trail, with its self-billed documents' (issued, archived)."""
     mine = Q(object_type="payouts.payout", object_id=str(payout.pk))
-    docs = Q(object_type="payouts.selfbilleddocument", object_id__in=[str(d.pk) for d in documents])
+    # older rows name the model's app before self-billing had its own (issue 21)
+    types = ["selfbilling.selfbilleddocument", "payouts.selfbilleddocument"]
+    docs = Q(object_type__in=types, object_id__in=[str(d.pk) for d in documents])
     return list(AuditEvent.objects.filter(mine | docs).order_by("at", "pk"))
 
 
@@ -202,7 +207,7 @@ def _foreseen(payout: Payout, lines: list[object], uploads: list[SupplierInvoice
         return "The partner uploaded its own invoice for this payout."
     if not lines:
         return "The payout has no lines, so nothing to invoice."
-    return services.why_no_self_invoice(payout)
+    return sbs.why_no_self_invoice(payout)
 
 
 def _back(entity: Entity, payout: Payout) -> Callable[[], HttpResponse]:
@@ -241,7 +246,7 @@ def payout_self_bill(request: HttpRequest, pk: int) -> HttpResponse:
     payout = payout_or_404(entity, pk)
 
     def generate() -> str:
-        docs = services.self_billing_generate(actor=actor_of(request), payout=payout)
+        docs = sbs.self_billing_generate(actor=actor_of(request), payout=payout)
         if not docs:
             return "Nothing to self-bill: the payout has no lines."
         return f"Self-billed: {', '.join(d.number for d in docs)}."

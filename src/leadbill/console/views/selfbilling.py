@@ -13,8 +13,8 @@ from leadbill.console.lookups import entity_of, perform
 from leadbill.domain import selfbilling as sb
 from leadbill.entities.models import Entity
 from leadbill.partners.models import Partner
-from leadbill.payouts import services
-from leadbill.payouts.models import Agreement, SellerProfile
+from leadbill.selfbilling import services
+from leadbill.selfbilling.models import Agreement, SellerProfile
 from leadbill.web.access import actor_of, console_view
 from leadbill.web.models import Role
 

@@ -1,11 +1,11 @@
-"""Background work of payouts: keeping a self-billed document's files as first produced."""
+"""Background work of self-billing: keeping a self-billed document's files as first produced."""
 
 from __future__ import annotations
 
 from django.tasks import task
 
 from leadbill.documents.models import Format
-from leadbill.payouts.models import SelfBilledDocument
+from leadbill.selfbilling.models import SelfBilledDocument
 
 ACTOR = "system:self-billing"
 
