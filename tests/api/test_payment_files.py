@@ -25,11 +25,11 @@ def ready(world, period: str) -> int:
 
 @pytest.fixture
 def payouts(world) -> list[int]:
-    from leadbill.payouts import services as s
+    from leadbill.selfbilling import services as sbs
 
     world.entity.iban = "DE89370400440532013000"
     world.entity.save()
-    s.seller_details_set(actor="test:api", partner=world.source, details=COMPLETE)
+    sbs.seller_details_set(actor="test:api", partner=world.source, details=COMPLETE)
     return [ready(world, "2026-01"), ready(world, "2026-02")]
 
 

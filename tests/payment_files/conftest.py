@@ -13,6 +13,7 @@ from leadbill.partners.models import Partner
 from leadbill.payment_files import services as pf
 from leadbill.payouts import services as s
 from leadbill.payouts.models import Payout
+from leadbill.selfbilling import services as sbs
 from tests.factories import make_entity, make_partner
 
 ACTOR = "test:payment-files"
@@ -32,7 +33,7 @@ def supplier(entity: Entity, code: str, details: dict[str, str], tax_rate: str |
     partner = make_partner(entity, code=code, name=f"{code.title()} Media", is_buyer=False, is_supplier=True)
     base = {"legal_name": f"{code.title()} Media GmbH", "address_line1": "Weg 1", "postal_code": "50667",
             "city": "Köln", "country": entity.country}  # fmt: skip
-    s.seller_details_set(actor=ACTOR, partner=partner, details={**base, **details}, tax_rate=tax_rate)
+    sbs.seller_details_set(actor=ACTOR, partner=partner, details={**base, **details}, tax_rate=tax_rate)
     return partner
 
 

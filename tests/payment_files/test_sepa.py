@@ -15,6 +15,7 @@ from leadbill.payment_files.builders import Batch, Payment, sepa
 from leadbill.payment_files.models import PaymentFile
 from leadbill.payouts import services as s
 from leadbill.payouts.models import Payout
+from leadbill.selfbilling import services as sbs
 from tests.payment_files.conftest import ACTOR, ready_payout, set_bank, supplier
 from tests.payouts.conftest import COMPLETE, MAIN
 
@@ -52,10 +53,10 @@ def test_a_sepa_file_is_valid_pain_001_001_09_with_exact_totals(eur):
 
 def test_the_remittance_is_the_self_invoice_number(eur):
     entity = eur.entity
-    s.self_billing_switch(actor=ACTOR, entity=entity, on=True)
+    sbs.self_billing_switch(actor=ACTOR, entity=entity, on=True)
     entity.refresh_from_db()
     partner = supplier(entity, "billed", {**COMPLETE}, tax_rate="19")
-    s.self_billing_opt_in(actor=ACTOR, partner=partner, signer=MAIN, accepted=True)
+    sbs.self_billing_opt_in(actor=ACTOR, partner=partner, signer=MAIN, accepted=True)
     payout = ready_payout(partner, "80.00")
     (number,) = payout.documents.values_list("number", flat=True)
     root = parsed(make(entity, [payout]))

@@ -19,7 +19,7 @@ from tests.payment_files.conftest import ACTOR
 def hostile(eur):
     """A payout whose line description and partner name a spreadsheet would run as formulas."""
     partner = eur.suppliers[0]
-    partner.name = "=HYPERLINK(\"http://evil\",\"x\")"
+    partner.name = '=HYPERLINK("http://evil","x")'
     partner.save()
     return s.payout_create(actor=ACTOR, partner=partner, period=periods.month(2026, 9, "Europe/Berlin"),
                            lines=[s.ManualLine("+cmd|' /C calc'!A0", 2, Decimal("12.345")),
@@ -34,7 +34,7 @@ def test_the_xlsx_has_the_payouts_and_their_lines(eur):
     assert payouts[0] == sheets.PAYOUT_COLUMNS and len(payouts) == 5
     by_id = {row[0]: row for row in payouts[1:]}
     assert by_id[eur.payouts[1].pk][10] == 250.55 and by_id[eur.payouts[1].pk][7] == "ready"
-    assert by_id[extra.pk][2] == "'=HYPERLINK(\"http://evil\",\"x\")"  # text, not a formula
+    assert by_id[extra.pk][2] == '\'=HYPERLINK("http://evil","x")'  # text, not a formula
     lines = list(book["Lines"].iter_rows(values_only=True))
     assert lines[0] == ("payout", "partner_code", "period", *sheets.LINE_COLUMNS)
     mine = [row for row in lines[1:] if row[0] == extra.pk]
@@ -50,7 +50,7 @@ def test_the_csv_has_a_row_per_line_with_safe_cells(eur):
     assert len(table) == 3  # the hostile payout's two lines, and the other's one
     mine = [r for r in table if r["payout"] == str(extra.pk)]
     assert [r["description"] for r in mine] == ["'+cmd|' /C calc'!A0", "'@SUM(1)"]
-    assert {r["partner_name"] for r in mine} == {"'=HYPERLINK(\"http://evil\",\"x\")"}
+    assert {r["partner_name"] for r in mine} == {'\'=HYPERLINK("http://evil","x")'}
     assert [Decimal(r["amount"]) for r in mine] == [Decimal("24.69"), Decimal("1.00")]
     assert sum(Decimal(r["amount"]) for r in mine) == Decimal(mine[0]["net"])
 

@@ -83,7 +83,19 @@ api = LeadbillAPI(
     openapi_url="/openapi.json",
 )
 
-for module in (catalog, deliveries, returns, runs, invoices, ledger, receivables, reports, payouts, payment_files, bank):
+for module in (
+    catalog,
+    deliveries,
+    returns,
+    runs,
+    invoices,
+    ledger,
+    receivables,
+    reports,
+    payouts,
+    payment_files,
+    bank,
+):
     api.add_router("/", module.router)
 
 
