@@ -136,6 +136,15 @@ def test_downloading_again_gives_the_stored_bytes_even_after_details_change(eur)
     assert b"BE68539007547034" not in first
 
 
+def test_a_file_the_schema_refuses_is_never_made():
+    payment = Payment(end_to_end_id="x" * 36, name="Too long an id", amount_minor=100, remittance="r",
+                      iban="DE02120300000000202051")  # fmt: skip
+    batch = Batch(message_id="LB-1", created_at=datetime(2026, 12, 7, 9), execution_date=date(2026, 12, 8),
+                  currency="EUR", payer_name="Nordlicht", payments=(payment,), payer_iban="DE89370400440532013000")  # fmt: skip
+    with pytest.raises(sepa.SchemaError, match="EndToEndId"):
+        sepa.build(batch)
+
+
 @pytest.mark.slow
 def test_two_thousand_payouts_build_and_validate(eur, record_property):
     payments = tuple(Payment(end_to_end_id=f"1-{i}", name=f"Supplier {i}", amount_minor=1000 + i,
