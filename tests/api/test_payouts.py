@@ -367,7 +367,7 @@ def test_the_self_billing_switch_and_where_each_supplier_stands(world, keys):
     assert (garden["code"], garden["offered"], garden["opted_in"], garden["missing"], garden["tax_rate"]) == (
         "lead-garden", True, True, [], "19.00",
     )  # fmt: skip
-    assert garden["agreement"]["version"] == "2026-11" and garden["agreement"]["accepted_by"] == MAIN.email
+    assert garden["agreement"]["version"] == "2026-12" and garden["agreement"]["accepted_by"] == MAIN.email
     assert keys.full.put("/self-billing", {"enabled": "maybe"}).status_code == 422
     assert keys.full.put("/self-billing", {"enabled": False}).body == {"enabled": False}
     world.entity.refresh_from_db()

@@ -28,6 +28,7 @@ BODIES = {
     ("post", "/partners/{code}/reminders/pause"): {"reason": "test"},
     ("post", "/payment-files/{file_id}/sent"): {},
     ("post", "/payment-files/{file_id}/cancel"): {"reason": "test"},
+    ("post", "/self-billed/{number}/dispute"): {"reason": "the lead count is wrong"},
 }
 QUERIES = {"/partners/{code}/report": {"first_day": "2026-01-01", "last_day": "2026-01-31"}}
 # PUT by code creates the object in the caller's own entity: not a way into another's.

@@ -24,12 +24,13 @@ POST_ONLY = {"adjustment_new", "topup_new", "credit_note_new", "partner_user_new
              "invoice_pay", "invoice_void", "invoice_send", "invoice_issue", "invoice_discard", "staff_new",
              "staff_role", "staff_remove", "entity_documents", "schedule_save", "mail_save", "endpoint_new",
              "endpoint_toggle", "delivery_redeliver", "payout_compute", "payout_move", "payout_self_bill",
-             "self_billing_switch", "credit_apply", "credit_refund", "invoice_write_off", "payment_reverse",
+             "self_billing_switch", "self_billing_terms", "credit_apply", "credit_refund", "invoice_write_off", "payment_reverse",
              "reminders_switch", "reminders_pause", "bank_import", "bank_match",
              "run_email_all", "run_download_all", "issue_and_send_save", "partner_cycle_save", "run_release",
              "safety_bounds_save", "payment_file_new", "payment_file_sent", "payment_file_cancel"}  # fmt: skip
 ADMIN_ONLY = {"users", "staff_new", "staff_role", "staff_remove", "entity_documents",
-              "mail_save", "endpoint_new", "endpoint_toggle", "delivery_redeliver", "self_billing_switch", "entity_details"}  # fmt: skip
+              "mail_save", "endpoint_new", "endpoint_toggle", "delivery_redeliver", "self_billing_switch",
+              "self_billing_terms", "entity_details"}  # fmt: skip
 READ_ONLY_MAY_POST = {"plan_quote"}  # computes a quote, writes nothing
 
 

@@ -276,14 +276,14 @@ def test_acceptance_is_recorded_with_version_who_when_and_where(world):
         actor=ACTOR, partner=world.supplier, signer=MAIN, accepted=True, via="onboarding"
     )
     assert (agreement.version, agreement.accepted_by, agreement.accepted_from, agreement.via) == (
-        "2026-11",
+        "2026-12",
         "owner@leadgarden.example",
         "203.0.113.7",
         "onboarding",
     )
     assert len(agreement.text_sha256) == 64 and agreement.accepted_at is not None
     event = AuditEvent.objects.get(action="self_billing.opted_in")
-    assert event.data["address"] == "203.0.113.7" and event.data["version"] == "2026-11"
+    assert event.data["address"] == "203.0.113.7" and event.data["version"] == "2026-12"
     with pytest.raises(IntegrityError), transaction.atomic():  # one agreement in force, by the database
         Agreement.objects.create(entity=world.entity, partner=world.supplier, version="2026-11", text_sha256="0" * 64,
                                  accepted_by="x", accepted_at=agreement.accepted_at, via="account")  # fmt: skip

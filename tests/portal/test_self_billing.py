@@ -39,13 +39,13 @@ def test_main_contact_is_led_to_the_onboarding_step_and_opts_in_there(world, own
     sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
     assert owner.get("/portal/").url == "/portal/onboarding/self-billing/"
     page = owner.get("/portal/onboarding/self-billing/")
-    assert page.status_code == 200 and b"Self-billing agreement (version 2026-11)" in page.content
+    assert page.status_code == 200 and b"Self-billing agreement (version 2026-12)" in page.content
     assert b"Lead Garden" in page.content  # the form starts from the partner's known details
     logo = ("logo.svg", LOGO, "image/svg+xml")
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response = owner.post("/portal/onboarding/self-billing/", {
-        **form_data(), "action": "opt_in", "accept": "on", "version": "2026-11",
+        **form_data(), "action": "opt_in", "accept": "on", "version": "2026-12",
         "logo": SimpleUploadedFile(*logo),
     })  # fmt: skip
     assert response.status_code == 302 and response.url == "/portal/payouts/"

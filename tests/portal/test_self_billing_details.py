@@ -86,7 +86,7 @@ def test_opting_in_from_the_page_self_invoices_the_ready_payout(world, owner):
     page = text(owner.get("/portal/account/self-billing/"))
     assert "1 ready payout waits for an invoice" in page
     response = owner.post("/portal/account/self-billing/", {**COMPLETE, "tax_rate": "19", "action": "opt_in",
-                                                            "accept": "on", "version": "2026-11"})  # fmt: skip
+                                                            "accept": "on", "version": "2026-12"})  # fmt: skip
     assert response.status_code == 302
     detail = text(owner.get(f"/portal/payouts/{payout.pk}/"))
     assert "has not opted in" not in detail and "SB-LEAD-GARDEN-000001" in detail
@@ -118,8 +118,8 @@ def test_the_portal_payout_list_reads_a_bounded_number_of_queries(world, owner, 
         result = s.payout_compute(actor=ACTOR, entity=world.entity, period=period, partners=[world.supplier])
         for po in result.created:
             s.payout_transition(actor=ACTOR, payout=po, to="pending")
-    # session, user, partner access, agreement, payouts; the tax: agreements, profiles, line sums. None per row.
-    with django_assert_max_num_queries(8):
+    # session, user, partner access, agreement, payouts; the tax: agreements, profiles, line sums; the documents awaiting acceptance. None per row.
+    with django_assert_max_num_queries(9):
         page = owner.get("/portal/payouts/")
     assert page.status_code == 200 and len(page.context["rows"]) >= 9
     assert all(row.shown.estimated and row.shown.tax_minor > 0 for row in page.context["rows"])

@@ -27,6 +27,7 @@ from leadbill.api.routers import (
     reports,
     returns,
     runs,
+    selfbilled,
 )
 from leadbill.api.schemas import extra_components
 from leadbill.domain.errors import DomainError
@@ -83,19 +84,9 @@ api = LeadbillAPI(
     openapi_url="/openapi.json",
 )
 
-for module in (
-    catalog,
-    deliveries,
-    returns,
-    runs,
-    invoices,
-    ledger,
-    receivables,
-    reports,
-    payouts,
-    payment_files,
-    bank,
-):
+ROUTERS = (catalog, deliveries, returns, runs, invoices, ledger, receivables, reports, payouts, selfbilled,
+           payment_files, bank)  # fmt: skip
+for module in ROUTERS:
     api.add_router("/", module.router)
 
 

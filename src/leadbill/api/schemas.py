@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
 
+from leadbill.api.selfbilled_schemas import AcceptanceOut
 from leadbill.domain.errors import DomainError
 from leadbill.domain.periods import check_day, check_instant
 from leadbill.domain.text import unsafe_character
@@ -767,6 +768,8 @@ class SelfBilledOut(Schema):
     tax: Amount
     total: Amount
     corrects: list[str] = Field(description="numbers of the documents it corrects")
+    reversed_at: datetime | None = Field(None, description="reversed (a dispute, a cancellation): no longer counts")
+    acceptance: AcceptanceOut | None = Field(None, description="the supplier's acceptance; null on a reversal")
 
 
 class SupplierInvoiceOut(Schema):

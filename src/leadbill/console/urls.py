@@ -93,6 +93,7 @@ urlpatterns = [
     path(P + "supplier-invoices/<int:pk>/", payouts.supplier_invoice_file, name="supplier_invoice"),
     path(P + "self-billing/", selfbilling.self_billing, name="self_billing"),
     path(P + "self-billing/switch/", selfbilling.self_billing_switch, name="self_billing_switch"),
+    path(P + "self-billing/terms/", selfbilling.self_billing_terms, name="self_billing_terms"),
     path(P + "audit/", admin.audit, name="audit"),
     path(P + "users/", admin.users, name="users"),
     path(P + "users/staff/", admin.staff_new, name="staff_new"),

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import parse_decimal
+from leadbill.domain.numbers import whole_number
 from leadbill.domain.regions import REGION_COUNTRIES, uses_region
 from leadbill.domain.tax import TaxSubtotal, check_rate, tax_subtotals
 
@@ -40,6 +41,19 @@ CREDIT_REVERSAL = "credit_reversal"  # a cancelled payout's credit note, reverse
 ROLES = (INVOICE, CREDIT, INVOICE_REVERSAL, CREDIT_REVERSAL)
 REVERSAL_OF = {INVOICE: INVOICE_REVERSAL, CREDIT: CREDIT_REVERSAL}
 CREDIT_ROLES = frozenset({CREDIT, INVOICE_REVERSAL})
+ORIGINAL_ROLES = (INVOICE, CREDIT)  # what the supplier accepts or disputes; a reversal is not asked for
+
+# The supplier's acceptance of each self-billed document (EU VAT Directive art. 224: "a procedure
+# for the acceptance of each invoice"): pending from issue until the supplier accepts or disputes
+# it, or the agreement's period passes in silence (deemed accepted). A reversal carries none ("").
+PENDING = "pending"
+ACCEPTED = "accepted"
+DISPUTED = "disputed"
+DEEMED = "deemed"
+ACCEPTANCE_STATES = (PENDING, ACCEPTED, DISPUTED, DEEMED)
+SETTLED = frozenset({ACCEPTED, DEEMED})  # what a payout may be paid on when the entity requires acceptance
+ACCEPTANCE_DAYS_MIN, ACCEPTANCE_DAYS_MAX = 1, 90
+ACCEPTANCE_DAYS_BEFORE_2026_12 = 14  # what the agreement text of version 2026-11 said ("objects within 14 days")
 
 
 def required_fields(country: str) -> tuple[str, ...]:
@@ -135,3 +149,21 @@ class Totals:
 def totals(lines: Sequence[tuple[Decimal, int]], currency: str) -> Totals:
     """Net, tax and total of a self-billed document from its (rate, net) lines."""
     return Totals(tax_subtotals(lines, currency))
+
+
+def acceptance_days(value: object, *, field: str = "acceptance_days") -> int:
+    """The deemed-acceptance period: whole days from 1 to 90, as typed (through the one number reader) or given."""
+    days = value if isinstance(value, int) and not isinstance(value, bool) else whole_number(value, max_digits=3)
+    if days is None or not ACCEPTANCE_DAYS_MIN <= days <= ACCEPTANCE_DAYS_MAX:
+        raise DomainError(f"a whole number of days from {ACCEPTANCE_DAYS_MIN} to {ACCEPTANCE_DAYS_MAX}", field=field)
+    return days
+
+
+def acceptance_label(state: str, *, reversed_: bool = False) -> str:
+    """How a document's acceptance reads on pages: "awaiting acceptance", "deemed accepted", ..."""
+    if not state:
+        return "not asked (a reversal)"
+    if reversed_ and state == PENDING:
+        return "reversed before acceptance"
+    words = {PENDING: "awaiting acceptance", ACCEPTED: "accepted", DISPUTED: "disputed", DEEMED: "deemed accepted"}
+    return words[state] + (", then reversed" if reversed_ and state != DISPUTED else "")

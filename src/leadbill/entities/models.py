@@ -50,6 +50,15 @@ class Entity(models.Model):
         default=False,
         help_text="allow partners to opt in to self-invoicing and generate invoices on ready payouts automatically",
     )
+    # The agreement's acceptance terms (issue 21): each self-invoice waits for the supplier's acceptance;
+    # one neither accepted nor disputed within this many days is deemed accepted. The text a supplier
+    # accepts names the period, and its agreement keeps the one it accepted.
+    self_billing_acceptance_days = models.PositiveSmallIntegerField(
+        default=14, help_text="days a supplier has to accept or dispute a self-invoice before it is deemed accepted"
+    )
+    self_billing_require_acceptance = models.BooleanField(
+        default=False, help_text="pay a payout only once its self-invoices are accepted or deemed accepted"
+    )
 
     mail_from_name = models.CharField(
         max_length=100, blank=True, help_text="the sender name on emails; the legal name when blank"

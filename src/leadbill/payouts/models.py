@@ -44,6 +44,11 @@ class Payout(models.Model):
     paid_reference = models.CharField(max_length=200, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=500, blank=True)
+    review_reason = models.CharField(
+        max_length=600,
+        blank=True,
+        help_text="why it came back for review (a disputed self-invoice); cleared when ready",
+    )
 
     class Meta:
         constraints = [

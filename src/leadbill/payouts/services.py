@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from leadbill.audit.services import audit_record
@@ -37,6 +37,7 @@ from leadbill.partners.models import Partner
 from leadbill.payouts.models import DeductedLead, Origin, PaidLead, Payout, PayoutLine
 from leadbill.selfbilling.issuing import invoice_rate_bp, reverse_document, self_bill
 from leadbill.selfbilling.models import SelfBilledDocument
+from leadbill.selfbilling.selectors import acceptance_blockers
 
 COST = "cost"  # the scope suffix of leads priced at their recorded cost
 MAX_QUANTITY = 10_000_000  # per manual line; with MAX_UNIT_PRICE a line stays far inside a 64-bit amount
@@ -174,7 +175,9 @@ def _deductions(partner: Partner, by_currency: dict[str, _Facts]) -> None:
     }
     invoices = {
         doc.payout_id: doc
-        for doc in SelfBilledDocument.objects.filter(payout_id__in={pl.payout_id for pl in paid_leads}, role=sb.INVOICE)
+        for doc in SelfBilledDocument.objects.filter(
+            payout_id__in={pl.payout_id for pl in paid_leads}, role=sb.INVOICE
+        ).order_by(F("reversed_at").asc(nulls_last=True), "pk")  # the live one last: the one kept
     }
     grouped: dict[tuple[str, int], list[PaidLead]] = defaultdict(list)
     for pl in paid_leads:
@@ -292,6 +295,8 @@ def payout_compute(
             for currency, po in existing.items():
                 if currency not in facts and (po.status != p.DRAFT or po.origin != Origin.COMPUTED):
                     result.kept.append(po)  # under review or made by hand: never touched by a computation
+                elif po.status == p.DRAFT and SelfBilledDocument.objects.filter(payout=po).exists():
+                    result.kept.append(po)  # back from a dispute: its reversed documents keep it
                 elif po.status == p.DRAFT and po.origin == Origin.COMPUTED and currency not in facts:
                     # A draft whose leads are all gone (returned, or paid on another payout).
                     audit_record(actor=actor, action="payout.discarded", obj=po, partner=partner.code,
@@ -405,10 +410,11 @@ def payout_transition(
             _cancel(actor, po, reason.strip())
             po.cancelled_at, po.cancel_reason = now, reason.strip()[:500]
         elif to == p.PAID:
+            _check_accepted(po)
             po.paid_at, po.paid_reference = now, reference.strip()[:200]
             po.paid_on = paid_on or today_in(po.entity)
         elif to == p.READY:
-            po.ready_at = now
+            po.ready_at, po.review_reason = now, ""
         po.status, po.updated_at = to, now
         po.save()
         if to == p.READY:  # before the event, so "payout.ready" names its documents or why there are none
@@ -418,6 +424,18 @@ def payout_transition(
                      paid_on=paid_on.isoformat() if paid_on else None)  # fmt: skip
         payout.refresh_from_db()
         return po
+
+
+def _check_accepted(po: Payout) -> None:
+    """Where the entity requires it, a payout is paid only on accepted or deemed accepted self-invoices.
+
+    Every way of paying (console, API, CLI, a payment file marked sent) comes through here.
+    """
+    if not po.entity.self_billing_require_acceptance:
+        return
+    waiting = acceptance_blockers(po)
+    if waiting:
+        raise StateError(f"{po.entity.legal_name} pays only accepted self-invoices, and {'; '.join(waiting)}")
 
 
 def _check_still_valid(po: Payout) -> None:
@@ -438,7 +456,7 @@ def _cancel(actor: str, po: Payout, reason: str) -> None:
             f"returned leads of this payout are deducted on payout(s) {', '.join(map(str, elsewhere))}; "
             "cancel those first"
         )
-    for doc in SelfBilledDocument.objects.filter(payout=po, role__in=[sb.INVOICE, sb.CREDIT]).order_by("pk"):
+    for doc in SelfBilledDocument.objects.filter(payout=po).live().order_by("pk"):
         reverse_document(actor, doc, reason)
     PaidLead.objects.filter(payout=po).update(voided=True)
     DeductedLead.objects.filter(payout=po).update(voided=True)

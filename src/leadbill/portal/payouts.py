@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from leadbill.console.views.invoices import download, fmt_of
 from leadbill.console.views.payouts import supplier_invoice_response
@@ -20,14 +21,16 @@ from leadbill.documents.logos import logo_check
 from leadbill.documents.models import Format
 from leadbill.domain import selfbilling as sb
 from leadbill.domain.errors import DomainError
+from leadbill.domain.numbers import whole_number
 from leadbill.partners.models import Partner
 from leadbill.payouts.models import Payout
 from leadbill.payouts.selectors import partner_payouts, payout_amounts
 from leadbill.portal.forms import SellerDetailsForm
 from leadbill.selfbilling import services
+from leadbill.selfbilling.acceptance import PORTAL
 from leadbill.selfbilling.agreement import VERSION, agreement_text
 from leadbill.selfbilling.models import Agreement, SelfBilledDocument, SellerProfile, SupplierInvoice
-from leadbill.selfbilling.selectors import type_code
+from leadbill.selfbilling.selectors import awaiting_acceptance, type_code
 from leadbill.web.access import actor_of, portal_view
 
 
@@ -111,6 +114,7 @@ def _self_billing_page(request: HttpRequest, *, onboarding: bool) -> HttpRespons
                             actor=actor_of(request), partner=partner, signer=signer,
                             accepted=request.POST.get("accept") == "on",
                             version=request.POST.get("version", VERSION), via="onboarding" if onboarding else "account",
+                            days=whole_number(request.POST.get("days", "")),
                         )  # fmt: skip
                     except (DomainError, LookupError) as exc:
                         error = getattr(exc, "message", str(exc))
@@ -130,11 +134,12 @@ def _self_billing_page(request: HttpRequest, *, onboarding: bool) -> HttpRespons
         "nav": "self_billing", "form": form, "profile": profile, "agreement": agreement, "error": error,
         "offered": entity.self_billing, "can_sign": signer.is_main_contact, "onboarding": onboarding,
         "missing": sb.missing_details(shown), "unsaved": profile is None,
-        "required": required, "version": VERSION,
+        "required": required, "version": VERSION, "days": entity.self_billing_acceptance_days,
         "groups": _groups(form, required),
         "waiting": 0 if agreement else partner_payouts(partner).filter(
             status="ready", documents__isnull=True, supplier_invoices__isnull=True).count(),
-        "text": agreement_text(entity=entity.legal_name, partner=partner.legal_name or partner.name),
+        "text": agreement_text(entity=entity.legal_name, partner=partner.legal_name or partner.name,
+                               days=entity.self_billing_acceptance_days),
         "history": Agreement.objects.filter(partner=partner).order_by("-accepted_at"),
     }  # fmt: skip
     return render(request, "portal/self_billing.html", context, status=400 if error or form.errors else 200)
@@ -174,8 +179,12 @@ def payouts(request: HttpRequest) -> HttpResponse:
     for po in rows:
         po.shown = shown[po.pk]  # type: ignore[attr-defined]
     estimated = any(a.estimated and a.self_billed for a in shown.values())
+    waiting = awaiting_acceptance(rows)
+    for po in rows:
+        po.awaiting = waiting.get(po.pk, 0)  # type: ignore[attr-defined]
     return render(request, "portal/payouts.html", {"rows": rows, "nav": "payouts", "estimated": estimated,
-                                                   "status": services.agreement_in_force(partner)})  # fmt: skip
+                                                   "status": services.agreement_in_force(partner),
+                                                   "awaiting": sum(waiting.values())})  # fmt: skip
 
 
 def own_payout(partner: Partner, pk: int) -> Payout:
@@ -206,13 +215,46 @@ def payout(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, "Your invoice is uploaded.")
                 return redirect("portal:payout", pk=po.pk)
+    return _payout_page(request, po, error=error)
+
+
+def _payout_page(
+    request: HttpRequest, po: Payout, *, error: str = "", dispute: tuple[str, str] = ("", "")
+) -> HttpResponse:
+    """The payout with its documents; `dispute` (number, reason) keeps a refused dispute's typed reason."""
     documents = [(doc, type_code(doc)) for doc in po.documents.order_by("sequence")]
     context = {
         "po": po, "lines": po.lines.all(), "documents": documents, "shown": payout_amounts([po])[po.pk],
-        "uploads": po.supplier_invoices.order_by("pk"),
-        "can_upload": not documents and po.status in ("pending", "ready", "paid"), "error": error, "nav": "payouts",
+        "uploads": po.supplier_invoices.order_by("pk"), "dispute_number": dispute[0], "dispute_reason": dispute[1],
+        "can_upload": not any(doc.is_live for doc, _ in documents) and po.status in ("pending", "ready", "paid"),
+        "error": error, "nav": "payouts",
     }  # fmt: skip
     return render(request, "portal/payout.html", context, status=400 if error else 200)
+
+
+@require_POST
+@portal_view
+def self_billed_acceptance(request: HttpRequest, number: str) -> HttpResponse:
+    """The supplier accepts a self-billed document, or disputes it with its reason."""
+    doc = own_self_billed(_supplier(request), number)
+    decider = services.Decider(by=request.user.get_username(), via=PORTAL, address=request.META.get("REMOTE_ADDR"))
+    action = request.POST.get("action")
+    reason = request.POST.get("reason", "")
+    try:
+        if action == "accept":
+            services.self_invoice_accept(actor=actor_of(request), doc=doc, decider=decider)
+            messages.success(request, f"You accepted {doc.number}.")
+        elif action == "dispute":
+            services.self_invoice_dispute(actor=actor_of(request), doc=doc, decider=decider, reason=reason)
+            reversal = doc.corrections.filter(role__in=sb.REVERSAL_OF.values()).first()
+            messages.success(request, f"You disputed {doc.number}: it is cancelled by credit note "
+                             f"{reversal.number if reversal else ''} and the payout is reviewed again.")  # fmt: skip
+        else:
+            return HttpResponse("action is accept or dispute", status=400, content_type="text/plain")
+    except DomainError as exc:
+        typed = "".join(ch for ch in reason[:500] if ch.isprintable() or ch in "\n\t")  # shown again, control codes out
+        return _payout_page(request, doc.payout, error=f"{doc.number}: {exc.message}", dispute=(doc.number, typed))
+    return redirect("portal:payout", pk=doc.payout_id)
 
 
 def own_self_billed(partner: Partner, number: str) -> SelfBilledDocument:

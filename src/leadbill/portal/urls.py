@@ -20,6 +20,7 @@ urlpatterns = [
     path("payouts/", payouts.payouts, name="payouts"),
     path("payouts/<int:pk>/", payouts.payout, name="payout"),
     path("payouts/<int:pk>/invoices/<int:upload>", payouts.supplier_invoice, name="supplier_invoice"),
+    path("self-billed/<str:number>/acceptance", payouts.self_billed_acceptance, name="self_billed_acceptance"),
     path("self-billed/<str:number>/pdf", payouts.self_billed_pdf, name="self_billed_pdf"),
     path("self-billed/<str:number>/einvoice", payouts.self_billed_einvoice, name="self_billed_einvoice"),
 ]

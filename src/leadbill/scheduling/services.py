@@ -236,16 +236,19 @@ def _start(schedule: Schedule, due: rules.Due) -> ScheduledRun | None:
 
 
 def sweep(now: datetime) -> dict[str, Any]:
-    """Work that fell due or stalled: reminders, email and webhook retries, runs whose worker vanished."""
+    """Work that fell due or stalled: reminders, email and webhook retries, runs whose worker vanished,
+    self-invoices whose acceptance period passed in silence (deemed accepted)."""
     from leadbill.invoicing.services import runs_mark_stale
     from leadbill.mailing.services import sends_sweep
     from leadbill.receivables.dunning import reminders_due
+    from leadbill.selfbilling.acceptance import self_invoices_deem
     from leadbill.webhooks.services import deliveries_sweep
 
     stale = [run.pk for run in runs_mark_stale(now)]  # before the re-queue: a stale run is failed, not retried
     reminders = len(reminders_due(now))
+    deemed = len(self_invoices_deem(now))
     return {"email": sends_sweep(now), "webhooks": deliveries_sweep(now), "runs": runs_sweep(now), "stale_runs": stale,
-            "reminders": reminders}  # fmt: skip
+            "reminders": reminders, "self_invoices_deemed": deemed}  # fmt: skip
 
 
 def runs_sweep(now: datetime) -> int:

@@ -12,12 +12,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import F
 from django.utils import timezone
 
 from leadbill.audit.services import audit_record
 from leadbill.domain import payouts as p
 from leadbill.domain import selfbilling as sb
-from leadbill.domain.errors import DomainError
+from leadbill.domain.errors import DomainError, StateError
+from leadbill.domain.periods import zone
 from leadbill.domain.tax import rate_from_bp
 from leadbill.entities.models import NumberSeries
 from leadbill.entities.services import allocate_numbers, format_number
@@ -58,7 +60,7 @@ def why_no_self_invoice(payout: Payout) -> str:
 
 def self_bill(actor: str, po: Payout) -> list[SelfBilledDocument]:
     """Inside the ready transition: issue the documents, or record why none."""
-    if SelfBilledDocument.objects.filter(payout=po, role__in=[sb.INVOICE, sb.CREDIT]).exists():
+    if SelfBilledDocument.objects.filter(payout=po).live().exists():
         return []
     if SupplierInvoice.objects.filter(payout=po).exists():
         po.self_billing = "The partner uploaded its own invoice for this payout."
@@ -107,7 +109,9 @@ def _originals(deductions: Sequence[PayoutLine]) -> dict[int, SelfBilledDocument
     )
     invoices = {
         doc.payout_id: doc
-        for doc in SelfBilledDocument.objects.filter(payout_id__in=set(payout_of_line.values()), role=sb.INVOICE)
+        for doc in SelfBilledDocument.objects.filter(
+            payout_id__in=set(payout_of_line.values()), role=sb.INVOICE
+        ).order_by(F("reversed_at").asc(nulls_last=True), "pk")  # the live one last: the one kept
     }
     return {line.pk: invoices.get(payout_of_line.get(line.pk, 0)) for line in deductions}
 
@@ -149,6 +153,8 @@ def _issue(
     totals = sb.totals([(rate_from_bp(bp), amount) for _, bp, amount in rows], po.currency)
     prefix, sequence = _allocate(po.partner, seller.get("number_prefix") or default_prefix(po.partner))
     terms = po.partner.payment_terms()
+    now = timezone.now()
+    days = agreement.acceptance_days if agreement is not None else po.entity.self_billing_acceptance_days
     doc = SelfBilledDocument.objects.create(
         entity=po.entity, partner=po.partner, payout=po, role=role, series=_series(po.partner), sequence=sequence,
         number=format_number(prefix, sequence), issue_date=issue_date,
@@ -160,7 +166,8 @@ def _issue(
         period_last_day=po.period_last_day, seller=seller, buyer=buyer, corrects=refs[0] if refs else None,
         references=[d.number for d in refs],
         notes=[f"Corrects {', '.join(d.number for d in refs)}: leads returned by the buyer"] if refs else [],
-        agreement=agreement, issued_at=timezone.now(), issued_by=actor,
+        agreement=agreement, issued_at=now, issued_by=actor,
+        acceptance=sb.PENDING, acceptance_due_at=now + timedelta(days=days),
     )  # fmt: skip
     SelfBilledLine.objects.bulk_create(
         [
@@ -176,8 +183,14 @@ def _issue(
 
 
 def reverse_document(actor: str, doc: SelfBilledDocument, reason: str) -> SelfBilledDocument:
-    """A cancelled payout's document, reversed by its opposite (389 ↔ 261), same partner series."""
+    """A live document reversed by its opposite (389 ↔ 261), same partner series: a cancelled payout's, a disputed one.
+
+    Inside the caller's transaction; marks `doc` reversed there, so the payout may get a corrected one.
+    """
     role = sb.REVERSAL_OF[doc.role]
+    if not SelfBilledDocument.objects.filter(pk=doc.pk).live().update(reversed_at=timezone.now()):
+        raise StateError(f"{doc.number} was reversed already")
+    doc.refresh_from_db(fields=["reversed_at"])
     prefix, sequence = _allocate(doc.partner, doc.seller.get("number_prefix") or default_prefix(doc.partner))
     reversal = SelfBilledDocument.objects.create(
         entity=doc.entity, partner=doc.partner, payout=doc.payout, role=role, series=doc.series, sequence=sequence,
@@ -221,6 +234,22 @@ def self_billed_attach(message: EmailMessage, send: EmailSend) -> None:
         message.attach(f.name, f.content, f.media_type)
 
 
+def _acceptance_paragraph(doc: SelfBilledDocument, fmt: Any) -> str:
+    """What the supplier is asked to do: accept or dispute it in the portal, before it is deemed accepted."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    if doc.acceptance != sb.PENDING or doc.acceptance_due_at is None:
+        return "Nothing is needed from you for this document.\n\n"
+    link = settings.LEADBILL_BASE_URL.rstrip("/") + reverse("portal:payout", kwargs={"pk": doc.payout_id})
+    due = fmt.date(doc.acceptance_due_at.astimezone(zone(doc.entity.timezone)).date())
+    return (
+        f"Please check it and accept it, or dispute it with your reason, in the partner portal:\n{link}\n"
+        f"If you have not answered by {due}, it is deemed accepted under your self-billing agreement. "
+        "A disputed self-invoice is cancelled by a self-billed credit note and a corrected one is issued.\n\n"
+    )
+
+
 def self_billed_email(*, actor: str, doc: SelfBilledDocument) -> EmailSend | None:
     """Queue the email telling the supplier its self-billed document was issued, PDF and UBL attached.
 
@@ -254,8 +283,8 @@ def self_billed_email(*, actor: str, doc: SelfBilledDocument) -> EmailSend | Non
         body=(f"Hello,\n\nunder your self-billing agreement, {entity.legal_name} has issued {kind} {doc.number} "
               f"in your name for {period}: {fmt.money(doc.total_minor)}"
               f"{' (' + ', '.join(doc.references) + ')' if doc.references else ''}.\n\n"
-              "The PDF and the UBL e-invoice are attached, and both are in the partner portal under Payouts. "
-              "If anything on it is wrong, tell us within 14 days and a corrected document is issued.\n\n"
+              "The PDF and the UBL e-invoice are attached, and both are in the partner portal under Payouts.\n\n"
+              f"{_acceptance_paragraph(doc, fmt)}"
               f"Kind regards,\n{entity.legal_name}\n"),
         created_by=actor, next_attempt_at=timezone.now(),
     )  # fmt: skip

@@ -6,6 +6,8 @@ were made by the `payouts` app and keep their names (`db_table`): the models mov
 data did not.
 """
 
+from __future__ import annotations
+
 from django.db import models
 from django.db.models import Q
 
@@ -84,6 +86,9 @@ class Agreement(models.Model):
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_by = models.CharField(max_length=254, blank=True)
     withdrawn_from = models.GenericIPAddressField(null=True, blank=True)
+    acceptance_days = models.PositiveSmallIntegerField(
+        default=sb.ACCEPTANCE_DAYS_BEFORE_2026_12, help_text="the deemed-acceptance period its text names"
+    )
 
     class Meta:
         db_table = "payouts_agreement"
@@ -95,6 +100,12 @@ class Agreement(models.Model):
 
     def __str__(self) -> str:
         return f"agreement {self.version} of {self.partner_id}"
+
+
+class SelfBilledQuerySet(models.QuerySet["SelfBilledDocument"]):
+    def live(self) -> SelfBilledQuerySet:
+        """The documents that count for their payouts: self-invoices and credit notes not reversed."""
+        return self.filter(role__in=sb.ORIGINAL_ROLES, reversed_at__isnull=True)
 
 
 class SelfBilledDocument(models.Model):
@@ -131,16 +142,56 @@ class SelfBilledDocument(models.Model):
     agreement = models.ForeignKey(Agreement, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     issued_at = models.DateTimeField()
     issued_by = models.CharField(max_length=200)
+    # Set with the reversal, in its transaction: the document no longer counts for its payout.
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    # The supplier's acceptance (`domain.selfbilling`): state, by whom, when, through what, from where, why.
+    acceptance = models.CharField(
+        max_length=10, blank=True, choices=[(s, s) for s in sb.ACCEPTANCE_STATES], help_text="blank on a reversal"
+    )
+    acceptance_due_at = models.DateTimeField(null=True, blank=True, help_text="deemed accepted from then on")
+    acceptance_at = models.DateTimeField(null=True, blank=True)
+    acceptance_by = models.CharField(max_length=254, blank=True, help_text="portal user, API key, or system")
+    acceptance_via = models.CharField(max_length=10, blank=True, help_text="portal, api or system")
+    acceptance_from = models.GenericIPAddressField(null=True, blank=True)
+    acceptance_reason = models.CharField(max_length=500, blank=True)
+
+    objects = SelfBilledQuerySet.as_manager()
 
     class Meta:
         db_table = "payouts_selfbilleddocument"
         constraints = [
-            models.UniqueConstraint(fields=["payout", "role"], name="one_self_billed_document_per_payout_role"),
+            # One live self-invoice and one live credit note per payout; a reversed one (a dispute, a
+            # cancellation) leaves room for the corrected document, never for two live ones.
+            models.UniqueConstraint(
+                fields=["payout", "role"],
+                condition=Q(reversed_at__isnull=True, role__in=sb.ORIGINAL_ROLES),
+                name="one_live_self_billed_document_per_payout_role",
+            ),
+            models.UniqueConstraint(
+                fields=["corrects"],
+                condition=Q(role__in=tuple(sb.REVERSAL_OF.values())),
+                name="one_reversal_per_self_billed_document",
+            ),
             models.UniqueConstraint(fields=["entity", "series", "sequence"], name="self_billed_number_unique"),
+            models.CheckConstraint(
+                condition=Q(role__in=sb.ORIGINAL_ROLES, acceptance__in=sb.ACCEPTANCE_STATES)
+                | Q(role__in=tuple(sb.REVERSAL_OF.values()), acceptance=""),
+                name="self_billed_acceptance_by_role",
+            ),
         ]
+        indexes = [models.Index(fields=["acceptance", "acceptance_due_at"], name="self_billed_acceptance_due")]
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def is_live(self) -> bool:
+        """Counts for its payout: an original not reversed."""
+        return self.role in sb.ORIGINAL_ROLES and self.reversed_at is None
+
+    @property
+    def acceptance_label(self) -> str:
+        return sb.acceptance_label(self.acceptance, reversed_=self.reversed_at is not None)
 
     @property
     def is_credit(self) -> bool:

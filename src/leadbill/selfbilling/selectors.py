@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+from django.db.models import Count
 
 from leadbill.domain import selfbilling as sb
 from leadbill.domain.document import SELF_BILLED_CREDIT_NOTE, SELF_BILLED_INVOICE, TYPE_CODES
 from leadbill.entities.models import Entity
 from leadbill.invoicing.selectors import money
 from leadbill.partners.models import Partner
+from leadbill.payouts.models import Payout
 from leadbill.selfbilling.models import Agreement, SelfBilledDocument, SellerProfile
 
 PREFIX_MAX = 30  # SellerProfile.number_prefix, as long as a number series' prefix
@@ -38,6 +42,22 @@ def self_billed_as_dict(doc: SelfBilledDocument) -> dict[str, Any]:
         "due_date": doc.due_date.isoformat() if doc.due_date else None, "currency": c,
         "subtotal": money(doc.subtotal_minor, c), "tax": money(doc.tax_minor, c), "total": money(doc.total_minor, c),
         "corrects": list(doc.references),
+        "reversed_at": _iso(doc.reversed_at), "acceptance": acceptance_as_dict(doc),
+    }  # fmt: skip
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def acceptance_as_dict(doc: SelfBilledDocument) -> dict[str, Any] | None:
+    """The supplier's acceptance of `doc`: null on a reversal, which is not asked for."""
+    if not doc.acceptance:
+        return None
+    return {
+        "state": sb.ACCEPTED if doc.acceptance == sb.DEEMED else doc.acceptance, "deemed": doc.acceptance == sb.DEEMED,
+        "due_at": _iso(doc.acceptance_due_at), "at": _iso(doc.acceptance_at), "by": doc.acceptance_by or None,
+        "via": doc.acceptance_via or None, "address": doc.acceptance_from, "reason": doc.acceptance_reason or None,
     }  # fmt: skip
 
 
@@ -68,3 +88,29 @@ def _status(entity: Entity, profile: SellerProfile | None, agreement: Agreement 
         "tax_rate": None if profile is None or profile.tax_rate_bp is None else str(
             Decimal(profile.tax_rate_bp).scaleb(-2)),
     }  # fmt: skip
+
+
+def acceptance_blockers(payout: Payout) -> list[str]:
+    """What keeps the payout from being paid where acceptance is required: its live documents not yet accepted."""
+    out = []
+    for doc in SelfBilledDocument.objects.filter(payout=payout).live().order_by("pk"):
+        if doc.acceptance in sb.SETTLED:
+            continue
+        if doc.acceptance == sb.PENDING:
+            due = f"{doc.acceptance_due_at:%Y-%m-%d %H:%M} UTC" if doc.acceptance_due_at else "?"
+            out.append(f"{doc.number} awaits the supplier's acceptance (deemed accepted on {due} if not disputed)")
+        else:
+            out.append(f"{doc.number} is {doc.acceptance}")
+    return out
+
+
+def awaiting_acceptance(payouts: Sequence[Payout]) -> dict[int, int]:
+    """How many live documents of each payout wait for the supplier's acceptance, in one query."""
+    rows = (
+        SelfBilledDocument.objects.filter(payout__in=payouts, acceptance=sb.PENDING)
+        .live()
+        .values("payout_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["payout_id"]: row["n"] for row in rows}

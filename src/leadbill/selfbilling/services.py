@@ -27,6 +27,7 @@ from leadbill.domain.text import field_text, unsafe_character
 from leadbill.entities.models import Entity
 from leadbill.partners.models import Partner
 from leadbill.payouts.models import Payout
+from leadbill.selfbilling.acceptance import Decider, self_invoice_accept, self_invoice_dispute, self_invoices_deem
 from leadbill.selfbilling.agreement import VERSION, agreement_text, text_sha256
 from leadbill.selfbilling.issuing import self_bill, self_billed_email, why_no_self_invoice
 from leadbill.selfbilling.models import DETAIL_FIELDS, Agreement, SelfBilledDocument, SellerProfile, SupplierInvoice
@@ -60,6 +61,25 @@ def self_billing_switch(*, actor: str, entity: Entity, on: bool) -> Entity:
             entity.save(update_fields=["self_billing"])
             audit_record(actor=actor, action=f"self_billing.switched_{'on' if on else 'off'}", obj=entity,
                          entity=entity, suppliers_opted_in=opted_in_count(entity))  # fmt: skip
+        return entity
+
+
+def self_billing_terms_set(*, actor: str, entity: Entity, acceptance_days: object, require_acceptance: bool) -> Entity:
+    """The agreement's acceptance terms: the deemed-acceptance period, and whether payouts wait for acceptance.
+
+    A new period is in the text suppliers accept from now on; agreements in force keep the period
+    their suppliers accepted (`Agreement.acceptance_days`), and so do the documents made under them.
+    """
+    days = sb.acceptance_days(acceptance_days)
+    with transaction.atomic():
+        entity = Entity.objects.select_for_update().get(pk=entity.pk)
+        before = (entity.self_billing_acceptance_days, entity.self_billing_require_acceptance)
+        if before != (days, require_acceptance):
+            entity.self_billing_acceptance_days, entity.self_billing_require_acceptance = days, require_acceptance
+            entity.save(update_fields=["self_billing_acceptance_days", "self_billing_require_acceptance"])
+            audit_record(actor=actor, action="self_billing.terms_set", obj=entity, entity=entity,
+                         acceptance_days=days, require_acceptance=require_acceptance,
+                         before={"acceptance_days": before[0], "require_acceptance": before[1]})  # fmt: skip
         return entity
 
 
@@ -184,9 +204,20 @@ class Signer:
 
 
 def self_billing_opt_in(
-    *, actor: str, partner: Partner, signer: Signer, accepted: bool, version: str = VERSION, via: str = "account"
+    *,
+    actor: str,
+    partner: Partner,
+    signer: Signer,
+    accepted: bool,
+    version: str = VERSION,
+    via: str = "account",
+    days: int | None = None,
 ) -> Agreement:
-    """Record the partner's acceptance of the agreement (who, when, from where, which text)."""
+    """Record the partner's acceptance of the agreement (who, when, from where, which text).
+
+    The text names the entity's deemed-acceptance period; `days`, the period of the text the
+    partner read, must still be the entity's (an admin may have changed it meanwhile).
+    """
     if not signer.is_main_contact:
         raise StateError("only the partner's main contact can accept the self-billing agreement")
     if not accepted:
@@ -194,8 +225,14 @@ def self_billing_opt_in(
     entity = partner.entity
     if not entity.self_billing:
         raise StateError(f"{entity.legal_name} does not offer self-billing at the moment")
-    text = agreement_text(entity=entity.legal_name, partner=partner.legal_name or partner.name, version=version)
     with transaction.atomic():
+        entity = Entity.objects.get(pk=entity.pk)
+        period = entity.self_billing_acceptance_days
+        if days is not None and days != period:
+            raise StateError(f"the agreement now gives {period} days to accept each self-invoice, not {days}: "
+                             "read it again before accepting")  # fmt: skip
+        text = agreement_text(entity=entity.legal_name, partner=partner.legal_name or partner.name, days=period,
+                              version=version)  # fmt: skip
         Partner.objects.select_for_update().get(pk=partner.pk)
         current = agreement_in_force(partner)
         if current is not None:
@@ -204,11 +241,12 @@ def self_billing_opt_in(
         agreement = Agreement.objects.create(
             entity=entity, partner=partner, version=version, text_sha256=text_sha256(text),
             accepted_by=signer.email, accepted_at=now, accepted_from=signer.address or None,
-            user_agent=signer.user_agent[:300], via=via,
+            user_agent=signer.user_agent[:300], via=via, acceptance_days=period,
         )  # fmt: skip
         SellerProfile.objects.filter(partner=partner, decided_at__isnull=True).update(decided_at=now)
         audit_record(actor=actor, action="self_billing.opted_in", obj=agreement, entity=entity, partner=partner.code,
-                     version=version, by=signer.email, address=signer.address, via=via)  # fmt: skip
+                     version=version, by=signer.email, address=signer.address, via=via,
+                     acceptance_days=period)  # fmt: skip
         self_billing_catch_up(actor=actor, partner=partner)
         return agreement
 
@@ -224,7 +262,7 @@ def self_billing_catch_up(*, actor: str, partner: Partner) -> list[SelfBilledDoc
         Payout.objects.select_for_update()
         .select_related("entity", "partner")
         .filter(partner=partner, status=p.READY)
-        .filter(~Exists(SelfBilledDocument.objects.filter(payout=OuterRef("pk"))))
+        .filter(~Exists(SelfBilledDocument.objects.filter(payout=OuterRef("pk")).live()))
         .filter(~Exists(SupplierInvoice.objects.filter(payout=OuterRef("pk"))))
         .order_by("period_start", "pk")
     )
@@ -296,7 +334,7 @@ def self_billing_generate(*, actor: str, payout: Payout) -> list[SelfBilledDocum
         po = _locked(payout)
         if po.status not in (p.READY, p.PAID):
             raise StateError(f"the payout is {po.status}; self-invoices are made for ready payouts")
-        if SelfBilledDocument.objects.filter(payout=po).exists():
+        if SelfBilledDocument.objects.filter(payout=po).live().exists():
             raise StateError("this payout already has its self-billed documents")
         if SupplierInvoice.objects.filter(payout=po).exists():
             raise StateError("the partner uploaded its own invoice for this payout")
@@ -348,7 +386,7 @@ def supplier_invoice_upload(
         po = _locked(payout)
         if po.status not in (p.PENDING, p.READY, p.PAID):
             raise StateError(f"the payout is {po.status}; an invoice is uploaded once it is pending or ready")
-        if SelfBilledDocument.objects.filter(payout=po).exists():
+        if SelfBilledDocument.objects.filter(payout=po).live().exists():
             raise StateError("this payout has a self-invoice; the partner does not invoice it again")
         upload = SupplierInvoice.objects.create(
             payout=po, name=name[:200] or "invoice", media_type=media_type, sha256=hashlib.sha256(content).hexdigest(),
@@ -364,6 +402,7 @@ def supplier_invoice_upload(
 
 
 __all__ = [
+    "Decider",
     "DetailsError",
     "Signer",
     "agreement_in_force",
@@ -377,6 +416,10 @@ __all__ = [
     "self_billing_opt_in",
     "self_billing_opt_out",
     "self_billing_switch",
+    "self_billing_terms_set",
+    "self_invoice_accept",
+    "self_invoice_dispute",
+    "self_invoices_deem",
     "seller_details_set",
     "supplier_invoice_upload",
     "why_no_self_invoice",

@@ -12,6 +12,8 @@ EVENT_TYPES = (
     "credit_note.issued",
     "payout.ready",
     "self_invoice.issued",
+    "self_invoice.accepted",
+    "self_invoice.disputed",
     "partner.low_balance",
     "partner.overdue",
 )

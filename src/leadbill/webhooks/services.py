@@ -40,6 +40,8 @@ EVENT_OF_ACTION = {
     "partner.overdue": "partner.overdue",
     "payout.ready": "payout.ready",
     "self_invoice.issued": "self_invoice.issued",
+    "self_invoice.accepted": "self_invoice.accepted",  # by the supplier, or deemed (`deemed: true`)
+    "self_invoice.disputed": "self_invoice.disputed",
 }
 
 
@@ -128,10 +130,13 @@ def _payload(event_type: str, row: AuditEvent, obj: Any) -> dict[str, Any]:
         from leadbill.payouts.selectors import payout_as_dict
 
         return payout_as_dict(obj)
-    if event_type == "self_invoice.issued":
+    if event_type in ("self_invoice.issued", "self_invoice.accepted", "self_invoice.disputed"):
         from leadbill.selfbilling.selectors import self_billed_as_dict
 
-        return self_billed_as_dict(obj)
+        payload = self_billed_as_dict(obj)
+        if event_type != "self_invoice.issued":
+            payload["deemed"] = bool(row.data.get("deemed"))
+        return payload
     if hasattr(obj, "number") and hasattr(obj, "total_minor") and hasattr(obj, "partner"):
         payload = _invoice_payload(obj)
         if event_type == "invoice.voided":

@@ -30,7 +30,7 @@ from leadbill.payouts.models import Payout
 from leadbill.payouts.selectors import payout_amounts, payouts_of
 from leadbill.selfbilling import services as sbs
 from leadbill.selfbilling.models import SelfBilledDocument, SupplierInvoice
-from leadbill.selfbilling.selectors import type_code
+from leadbill.selfbilling.selectors import acceptance_blockers, type_code
 from leadbill.web.access import actor_of, console_view
 
 # What each move is called on its button, and what it asks for.
@@ -193,8 +193,10 @@ def payout_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "documents": [{"doc": d, "type_code": type_code(d)} for d in documents],
         "moves": [(to, MOVES[to]) for to in lifecycle.NEXT[payout.status]],
         # No generate action while the switch is off (the service refuses too): it could only fail.
-        "can_generate": entity.self_billing and payout.status in (lifecycle.READY, lifecycle.PAID) and not documents
-        and not uploads, "shown": payout_amounts([payout])[payout.pk],
+        "can_generate": entity.self_billing and payout.status in (lifecycle.READY, lifecycle.PAID)
+        and not any(d.is_live for d in documents) and not uploads, "shown": payout_amounts([payout])[payout.pk],
+        "pay_blockers": acceptance_blockers(payout) if entity.self_billing_require_acceptance
+        and payout.status == lifecycle.READY else [],
         "foreseen": _foreseen(payout, lines, uploads) if before_ready else None, "before_ready": before_ready,
         "today": today_in(entity), "nav": "payouts",
     }  # fmt: skip

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from leadbill.console.lookups import entity_of, perform
 from leadbill.domain import selfbilling as sb
+from leadbill.domain.errors import DomainError
 from leadbill.entities.models import Entity
 from leadbill.partners.models import Partner
 from leadbill.selfbilling import services
@@ -56,7 +58,7 @@ def _page(request: HttpRequest, entity: Entity, **extra: Any) -> HttpResponse:
     context = {"rows": rows, "more": more, "shown": SHOWN, "wording": SWITCH_WORDING, "nav": "self_billing",
                "opted_in": opted_in, "affected": services.opted_in_count(entity) if more else opted_in,
                "ready": sum(1 for r in rows if r["opted_in"] and not r["missing"]), **extra}  # fmt: skip
-    return render(request, "console/self_billing.html", context)
+    return render(request, "console/self_billing.html", context, status=400 if extra.get("terms_error") else 200)
 
 
 @console_view()
@@ -85,3 +87,24 @@ def self_billing_switch(request: HttpRequest) -> HttpResponse:
 
     return perform(request, switch, refused="Not changed", then=lambda: redirect("console:self_billing",
                                                                                   entity=entity.slug))  # fmt: skip
+
+
+@require_POST
+@console_view(read=ADMIN, write=ADMIN)
+def self_billing_terms(request: HttpRequest) -> HttpResponse:
+    """The agreement's acceptance terms: the deemed-acceptance period, and paying only accepted self-invoices."""
+    entity = entity_of(request)
+    days = request.POST.get("acceptance_days", "")
+    require = request.POST.get("require_acceptance") == "on"
+    try:
+        services.self_billing_terms_set(actor=actor_of(request), entity=entity, acceptance_days=days,
+                                        require_acceptance=require)  # fmt: skip
+    except DomainError as exc:
+        return _page(request, entity, terms_error=exc.message, terms_days=days[:10], terms_require=require)
+    entity.refresh_from_db()
+    messages.success(
+        request,
+        f"Acceptance terms saved: {entity.self_billing_acceptance_days} days to accept or "
+        f"dispute each self-invoice; payouts {'wait for' if require else 'do not wait for'} acceptance.",
+    )
+    return redirect("console:self_billing", entity=entity.slug)
