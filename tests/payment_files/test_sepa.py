@@ -69,7 +69,7 @@ def test_a_long_list_of_numbers_is_cut_to_140_characters_at_whole_numbers(eur):
 
     class Doc:
         def __init__(self, pk: int) -> None:
-            self.pk, self.number, self.role = pk, f"SB-LONG-SUPPLIER-NAME-{pk:06d}", "invoice"
+            self.pk, self.number, self.is_live = pk, f"SB-LONG-SUPPLIER-NAME-{pk:06d}", True
 
     payout._prefetched_objects_cache["documents"] = [Doc(i) for i in range(1, 11)]
     text = pf.remittance(payout)

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from leadbill.domain import selfbilling as sb
 from leadbill.domain.money import micros_to_unit_price, minor_to_decimal
 from leadbill.entities.models import Entity
 from leadbill.invoicing.selectors import money
@@ -16,7 +15,13 @@ from leadbill.payment_files.builders.sheets import PayoutRow
 from leadbill.payment_files.models import AchOriginator, PaymentFile, PaymentFileItem
 from leadbill.payouts.models import Payout, PayoutLine
 
-PAYING_ROLES = (sb.INVOICE, sb.CREDIT)  # the documents a payment settles (not the reversals of a cancelled payout)
+
+def paying_numbers(payout: Payout) -> list[str]:
+    """The numbers of the self-billed documents a payment of `payout` settles: its live self-invoice and
+    self-billed credit note (not reversed ones, nor their reversals), from what was prefetched."""
+    return [d.number for d in sorted(payout.documents.all(), key=lambda d: d.pk) if d.is_live]
+
+
 SHEET_MAX_PAYOUTS = 20_000  # one spreadsheet; more is a date range to split
 
 
@@ -92,7 +97,7 @@ def sheet_rows(payouts: QuerySet[Payout]) -> list[PayoutRow]:
     rows = []
     for po in qs:
         c = po.currency
-        numbers = " ".join(d.number for d in sorted(po.documents.all(), key=lambda d: d.pk) if d.role in PAYING_ROLES)
+        numbers = " ".join(paying_numbers(po))
         values = (
             po.pk, po.partner.code, po.partner.name, po.period_key, po.period_first_day, po.period_last_day, c,
             po.status, minor_to_decimal(po.amount_minor, c), minor_to_decimal(po.tax_minor, c),

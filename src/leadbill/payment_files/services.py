@@ -29,9 +29,10 @@ from leadbill.entities.services import payment_details
 from leadbill.invoicing.services import today_in
 from leadbill.payment_files.builders import Batch, Payment, bankcsv, nacha, sepa
 from leadbill.payment_files.models import AchOriginator, EntryClass, Kind, PaymentFile, PaymentFileItem, Status
-from leadbill.payment_files.selectors import PAYING_ROLES, live_files_holding
+from leadbill.payment_files.selectors import live_files_holding, paying_numbers
 from leadbill.payouts.models import Payout
 from leadbill.payouts.services import payout_transition
+from leadbill.selfbilling.selectors import acceptance_blockers
 
 CURRENCY = {Kind.SEPA: "EUR", Kind.NACHA: "USD", Kind.BANK_CSV: "USD"}
 EXTENSION = {Kind.SEPA: "xml", Kind.NACHA: "ach", Kind.BANK_CSV: "csv"}
@@ -96,7 +97,7 @@ class AlreadyInFile(StateError):
 def remittance(payout: Payout) -> str:
     """The payment's unstructured reference: the self-invoice numbers (else the supplier's invoice, else the
     payout), cut at whole numbers to 140 characters with a count of the rest."""
-    numbers = [d.number for d in sorted(payout.documents.all(), key=lambda d: d.pk) if d.role in PAYING_ROLES]
+    numbers = paying_numbers(payout)
     if not numbers:
         numbers = [u.reference for u in sorted(payout.supplier_invoices.all(), key=lambda u: u.pk) if u.reference]
     if not numbers:
@@ -144,7 +145,7 @@ def _selection(entity: Entity, payout_ids: Sequence[int]) -> list[Payout]:
     qs = (
         Payout.objects.select_for_update(of=("self",))
         .filter(entity=entity, pk__in=ids)
-        .select_related("partner", "partner__seller_profile")
+        .select_related("entity", "partner", "partner__seller_profile")
         .prefetch_related("documents", "supplier_invoices")
     )
     found = {po.pk: po for po in qs}
@@ -186,6 +187,11 @@ def _check(kind: str, currency: str, payout: Payout, problems: list[Problem]) ->
         problems.append(Problem(payout.pk, code, "total", "nothing to pay" if payout.total_minor <= 0
                                 else "more than one transfer of this kind may carry"))  # fmt: skip
         return None
+    if payout.entity.self_billing_require_acceptance:  # the payouts service will refuse to pay it: say so now
+        waiting = acceptance_blockers(payout)
+        if waiting:
+            problems.append(Problem(payout.pk, code, "acceptance", "; ".join(waiting)))
+            return None
     return _payee(kind, payout, problems)
 
 
