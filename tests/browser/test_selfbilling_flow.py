@@ -96,7 +96,7 @@ def test_a_supplier_opts_in_and_sees_its_ready_payouts_self_invoice_and_gets_the
     expect(row).to_contain_text("$4,401.16")  # with 7.5 % tax: as on the self-invoice
     shoot(page, "portal-payouts")
     row.get_by_role("link", name=world.last.key).click()
-    expect(page.get_by_text(doc.number)).to_be_visible()
+    expect(page.locator("li.acceptance strong", has_text=doc.number)).to_be_visible()
     expect(page.locator("body")).not_to_contain_text("No self-invoice")
     shoot(page, "portal-payout")
 
@@ -117,7 +117,7 @@ def test_a_supplier_opts_in_and_sees_its_ready_payouts_self_invoice_and_gets_the
     expect(console.get_by_text("1 supplier opted in; turning it off asks you to confirm.")).to_be_visible()
     shoot(console, "console-self-billing")
     console.get_by_label("Allow partners to opt in").uncheck()
-    console.get_by_role("button", name="Save").click()
+    console.get_by_role("button", name="Save", exact=True).click()
     expect(console.get_by_role("alertdialog")).to_contain_text("1 supplier opted in is affected")
     snap(console, "console-self-billing-confirm")  # the answer to a POST: taken as it stands, not reloaded
     console.get_by_role("button", name="Turn off for 1 supplier").click()

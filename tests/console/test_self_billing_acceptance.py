@@ -57,7 +57,7 @@ def test_a_payout_waits_for_acceptance_when_required_and_the_page_says_why(site:
     assert Payout.objects.get(pk=payout.pk).status == "ready"
     sbs.self_invoice_accept(actor="portal:owner", doc=doc, decider=OWNER)
     page = text(finance.get(url(f"{payout.pk}/")))
-    assert "Not payable yet" not in page and "owner@leadgarden.example (portal, 203.0.113.7)" in page
+    assert "Not payable yet" not in page and "owner@leadgarden.example</span> (portal, from 203.0.113.7)" in page
     assert "is paid." in text(move(finance, payout, "paid", reference="SEPA 1", paid_on="2026-11-10"))
 
 

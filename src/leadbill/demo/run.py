@@ -151,6 +151,7 @@ def _self_billing(console: Console, entity: Entity, today: object, folder: Path)
     from leadbill.web.services import partner_user_invite
 
     sbs.self_billing_switch(actor=ACTOR, entity=entity, on=True)
+    sbs.self_billing_terms_set(actor=ACTOR, entity=entity, acceptance_days=5, require_acceptance=False)
     entity.refresh_from_db()
     address = {
         "address_line1": "9 Affiliate Way",
@@ -186,6 +187,10 @@ def _self_billing(console: Console, entity: Entity, today: object, folder: Path)
         docs = ", ".join(d.number for d in payout.documents.all()) or f"no self-invoice: {payout.self_billing}"
         lines.append(f"   {payout.partner.code:<22} {money(payout.total_minor, payout.currency):>10} "
                      f"{payout.currency} ({payout.leads_paid} leads) · {docs}")  # fmt: skip
+    # LeadForge accepts its self-invoice in the portal; ClickHarbor's waits (deemed accepted after 5 days)
+    for doc in SelfBilledDocument.objects.filter(entity=entity, partner__code="leadforge-media", role="invoice"):
+        by = sbs.Decider(by="leadforge-media@demo.leadbill.test", via="portal", address="127.0.0.1")
+        sbs.self_invoice_accept(actor=ACTOR, doc=doc, decider=by)
     written = 0
     for doc in SelfBilledDocument.objects.filter(entity=entity).order_by("sequence"):
         file = document_file(doc, "facturx", actor=ACTOR)
@@ -193,6 +198,7 @@ def _self_billing(console: Console, entity: Entity, today: object, folder: Path)
         written += 1
     console.print(f"\n[bold]6b.[/bold] Self-billing on for {entity.slug}: {period.label()} payouts made ready; "
                   f"{written} self-invoices (type 389) written beside the invoices:\n" + "\n".join(lines)
+                  + "\n   LeadForge accepted its self-invoice; ClickHarbor's awaits acceptance (5 days)."
                   + "\n   Portal login of a supplier: leadforge-media@demo.leadbill.test")  # fmt: skip
     return {"payouts": len(result.created), "self_invoices": written}
 

@@ -90,7 +90,7 @@ class Amounts:
 
     Once ready, the stored figures (the self-billed documents' own). Before, the tax the
     self-invoice will carry, from the supplier's rate in its self-billing details, computed
-    the way `services._self_bill` will (per rate on the sum of lines; deductions at the rate
+    the way `selfbilling.issuing.self_bill` will (per rate on the sum of lines; deductions at the rate
     they were paid at): so approving a payout never changes what it was seen to cost.
     `estimated` says the tax is not yet on a document; `rate` is the supplier's rate used.
     """

@@ -226,14 +226,17 @@ def _payout_page(
     context = {
         "po": po, "lines": po.lines.all(), "documents": documents, "shown": payout_amounts([po])[po.pk],
         "uploads": po.supplier_invoices.order_by("pk"), "dispute_number": dispute[0], "dispute_reason": dispute[1],
-        "can_upload": not any(doc.is_live for doc, _ in documents) and po.status in ("pending", "ready", "paid"),
+        # not while a disputed payout is reviewed: approving it again makes the corrected self-invoice
+        "can_upload": not any(doc.is_live for doc, _ in documents) and not po.review_reason
+        and po.status in ("pending", "ready", "paid"),
+        "awaiting": any(doc.is_live and doc.acceptance == "pending" for doc, _ in documents),
         "error": error, "nav": "payouts",
     }  # fmt: skip
     return render(request, "portal/payout.html", context, status=400 if error else 200)
 
 
+@portal_view  # first: a visitor not signed in is sent to sign in, whatever the method
 @require_POST
-@portal_view
 def self_billed_acceptance(request: HttpRequest, number: str) -> HttpResponse:
     """The supplier accepts a self-billed document, or disputes it with its reason."""
     doc = own_self_billed(_supplier(request), number)

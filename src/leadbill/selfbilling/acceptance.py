@@ -137,7 +137,7 @@ def _back_to_review(
 ) -> None:
     """A ready payout goes back to pending (it cannot be paid from there); a paid one stays paid, flagged."""
     before = po.status
-    said = f"Self-invoice {doc.number} was disputed by {decider.by} on {_when(doc.acceptance_at)}: {reason}"
+    said = f"Self-invoice {doc.number} was disputed by {decider.by} on {_when(doc.acceptance_at)}: {reason}".rstrip(".")
     if before == p.READY:
         po.status, po.ready_at = p.PENDING, None
         po.tax_minor, po.total_minor = 0, po.amount_minor  # as before ready: the corrected document sets them

@@ -11,6 +11,7 @@ from django.db.models import Count
 
 from leadbill.domain import selfbilling as sb
 from leadbill.domain.document import SELF_BILLED_CREDIT_NOTE, SELF_BILLED_INVOICE, TYPE_CODES
+from leadbill.domain.periods import zone
 from leadbill.entities.models import Entity
 from leadbill.invoicing.selectors import money
 from leadbill.partners.models import Partner
@@ -97,7 +98,8 @@ def acceptance_blockers(payout: Payout) -> list[str]:
         if doc.acceptance in sb.SETTLED:
             continue
         if doc.acceptance == sb.PENDING:
-            due = f"{doc.acceptance_due_at:%Y-%m-%d %H:%M} UTC" if doc.acceptance_due_at else "?"
+            local = doc.acceptance_due_at.astimezone(zone(payout.entity.timezone)) if doc.acceptance_due_at else None
+            due = f"{local:%Y-%m-%d %H:%M %Z}" if local else "?"
             out.append(f"{doc.number} awaits the supplier's acceptance (deemed accepted on {due} if not disputed)")
         else:
             out.append(f"{doc.number} is {doc.acceptance}")

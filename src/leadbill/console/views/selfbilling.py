@@ -28,7 +28,7 @@ SWITCH_WORDING = "Allow partners to opt in to self-invoicing and generate invoic
 def supplier_rows(entity: Entity) -> tuple[list[dict[str, Any]], bool]:
     """Each supplier's agreement (in force or last withdrawn), earlier records and missing details.
 
-    The same facts as `payouts.selectors.self_billing_status`, read for all suppliers in three
+    The same facts as `selfbilling.selectors.self_billing_status`, read for all suppliers in three
     queries rather than three per supplier.
     """
     suppliers = list(Partner.objects.filter(entity=entity, is_supplier=True).order_by("name")[: SHOWN + 1])
