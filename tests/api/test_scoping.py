@@ -26,6 +26,8 @@ BODIES = {
     ("post", "/invoices/{number}/payments/{payment_id}/reverse"): {"reason": "test"},
     ("post", "/bank-entries/{entry_id}/match"): {"invoice": "INV-000002"},
     ("post", "/partners/{code}/reminders/pause"): {"reason": "test"},
+    ("post", "/payment-files/{file_id}/sent"): {},
+    ("post", "/payment-files/{file_id}/cancel"): {"reason": "test"},
     ("post", "/self-billed/{number}/dispute"): {"reason": "the lead count is wrong"},
 }
 QUERIES = {"/partners/{code}/report": {"first_day": "2026-01-01", "last_day": "2026-01-31"}}
@@ -45,7 +47,7 @@ def _operations():
 def _fill(short: str, ids: dict[str, str]) -> str:
     ids = {**ids, "number": ids["self_billed"]} if short.startswith("/self-billed/") else ids
     return short.format(**{k: ids[k] for k in ("code", "profile", "number", "return_id", "run_id", "external_id",
-                                               "payout_id", "upload_id", "payment_id", "entry_id", "batch_id") if "{" + k + "}" in short})  # fmt: skip
+                                               "payout_id", "upload_id", "payment_id", "entry_id", "batch_id", "file_id") if "{" + k + "}" in short})  # fmt: skip
 
 
 @pytest.fixture
@@ -54,7 +56,8 @@ def ids(billed):
     run = billed.full.get("/invoice-runs").body["items"][0]
     self_billed, pending, upload = _payouts(billed)
     batch = billed.full.post("/books/exports", {"target": "journal", "from": "2026-01-01", "to": "2026-12-31"})
-    return {"code": "blue", "profile": "web", "number": "INV-000002", "return_id": str(ret["id"]),
+    file_id = _payment_file(billed)
+    return {"file_id": str(file_id), "code": "blue", "profile": "web", "number": "INV-000002", "return_id": str(ret["id"]),
             "run_id": str(run["id"]), "external_id": "ext-10", "self_billed": self_billed,
             "payout_id": str(pending), "upload_id": str(upload), "payment_id": "1",
             "entry_id": "1", "batch_id": str(batch.body["batch"]["id"])}  # fmt: skip
@@ -81,6 +84,16 @@ def _payouts(world) -> tuple[str, int, int]:
     return doc["number"], pending, upload.pk
 
 
+def _payment_file(world) -> int:
+    """A SEPA file of the ready payout."""
+    world.entity.iban = "DE89370400440532013000"
+    world.entity.save()
+    ready = world.full.get("/payouts", status="ready").body["items"][0]["id"]
+    response = world.full.post("/payment-files", {"kind": "sepa", "payouts": [ready]})
+    assert response.status_code == 201, response.body
+    return int(response.body["id"])
+
+
 @pytest.mark.parametrize(("method", "short"), list(_operations()))
 def test_another_entitys_key_gets_404_for_every_resource(billed, ids, method, short):
     url = _fill(short, ids)  # blue, INV-000002, ...: only in this entity
@@ -96,6 +109,7 @@ def test_another_entitys_lists_show_nothing_of_this_entity(billed):
     assert other.get("/returns").body["items"] == []
     assert other.get("/invoice-runs").body["items"] == []
     assert other.get("/payouts").body["items"] == []
+    assert other.get("/payment-files").body["items"] == []
     assert [p["code"] for p in other.get("/partners").body["items"]] == ["acme"]
     assert other.get("/partners/acme").body["name"] == "Other Acme"
     assert other.get("/lead-types").body == [{"code": "auto", "name": "Auto"}]
@@ -129,6 +143,9 @@ def test_a_partner_key_sees_only_its_own_documents(billed):
         ("get", "/deliveries", None),
         ("post", "/payouts/compute", {"period": "2026-01"}),
         ("put", "/self-billing", {"enabled": True}),
+        ("get", "/payment-files", None),
+        ("post", "/payment-files", {"kind": "sepa", "payouts": [1]}),
+        ("get", "/payout-sheet", None),
     ],
 )
 def test_a_partner_key_cannot_write_or_read_beyond_its_documents(billed, method, url, body):

@@ -10,6 +10,7 @@ from django.urls import URLPattern, reverse
 
 from leadbill.console import urls as console_urls
 from leadbill.domain import periods
+from leadbill.entities.models import Entity
 from leadbill.invoicing.models import Invoice, Payment
 from leadbill.payouts import services as s
 from leadbill.payouts.models import Payout
@@ -26,7 +27,8 @@ POST_ONLY = {"adjustment_new", "topup_new", "credit_note_new", "partner_user_new
              "self_billing_switch", "self_billing_terms", "credit_apply", "credit_refund", "invoice_write_off", "payment_reverse",
              "reminders_switch", "reminders_pause", "bank_import", "bank_match",
              "run_email_all", "run_download_all", "issue_and_send_save", "partner_cycle_save", "run_release",
-             "safety_bounds_save", "books_accounts", "books_export"}  # fmt: skip
+             "safety_bounds_save", "books_accounts", "books_export", "payment_file_new", "payment_file_sent",
+             "payment_file_cancel"}  # fmt: skip
 ADMIN_ONLY = {"users", "staff_new", "staff_role", "staff_remove", "entity_documents",
               "mail_save", "endpoint_new", "endpoint_toggle", "delivery_redeliver", "self_billing_switch",
               "self_billing_terms", "entity_details"}  # fmt: skip
@@ -39,7 +41,7 @@ def payouts(site: Site) -> None:
     world = World(site.entity, site.acme, make_supplier(site.entity), [])
     world.leads = supply(world.supplier, site.acme, 3, datetime(2026, 10, 5, 9, tzinfo=UTC))
     opt_in(world)
-    ready(compute(world, periods.month(2026, 10, "UTC")))
+    october = ready(compute(world, periods.month(2026, 10, "UTC")))
     november = s.payout_create(actor="test", partner=world.supplier, period=periods.month(2026, 11, "UTC"),
                                lines=[s.ManualLine("Bonus", 1, Decimal(50))])  # fmt: skip
     s.payout_transition(actor="test", payout=november, to="pending")
@@ -48,6 +50,11 @@ def payouts(site: Site) -> None:
     from leadbill.invoicing.services import payment_record
 
     payment_record(actor="test", invoice=site.acme_invoice, amount_minor=100, paid_on=datetime(2026, 2, 3).date())
+    from leadbill.payment_files.services import payment_file_create
+
+    Entity.objects.filter(pk=site.entity.pk).update(iban="DE89370400440532013000")
+    site.entity.refresh_from_db()
+    payment_file_create(actor="test", entity=site.entity, kind="sepa", payout_ids=[october.pk])
 
 
 ENTITY_FREE = {"start"}  # /console/ itself: no entity to guard, see test_start.py
@@ -70,6 +77,10 @@ def object_pk(route: str, site: Site) -> int:
                                         defaults={"actor": "test", "finished_at": timezone.now()})  # fmt: skip
     if path.startswith("runs/"):
         return site.run.pk
+    if path.startswith("payouts/files/"):
+        from leadbill.payment_files.models import PaymentFile
+
+        return PaymentFile.objects.get(entity=site.entity).pk
     if path.startswith("payouts/"):
         return Payout.objects.get(entity=site.entity, status="ready").pk
     if path.startswith("self-billed/"):

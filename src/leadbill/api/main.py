@@ -22,6 +22,7 @@ from leadbill.api.routers import (
     deliveries,
     invoices,
     ledger,
+    payment_files,
     payouts,
     receivables,
     reports,
@@ -84,20 +85,9 @@ api = LeadbillAPI(
     openapi_url="/openapi.json",
 )
 
-for module in (
-    catalog,
-    deliveries,
-    returns,
-    runs,
-    invoices,
-    ledger,
-    receivables,
-    reports,
-    payouts,
-    selfbilled,
-    bank,
-    books,
-):
+ROUTERS = (catalog, deliveries, returns, runs, invoices, ledger, receivables, reports, payouts, selfbilled,
+           payment_files, bank, books)  # fmt: skip
+for module in ROUTERS:
     api.add_router("/", module.router)
 
 

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "users",
     "automation",
     "payouts",
+    "payment_files",
     "bank",
     "verify",
     "demo",

@@ -141,6 +141,7 @@ INSTALLED_APPS = [
     "leadbill.payouts",
     "leadbill.selfbilling",
     "leadbill.books",
+    "leadbill.payment_files",
     "leadbill.api",
     "leadbill.web",
     "leadbill.console",

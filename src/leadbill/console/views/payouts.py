@@ -17,6 +17,7 @@ from leadbill.audit.models import AuditEvent
 from leadbill.console.forms import ManualPayoutForm
 from leadbill.console.lookups import day_input, entity_of, partner_choices, payout_or_404, perform
 from leadbill.console.views.invoices import download, fmt_of, keyset
+from leadbill.console.views.payment_files import KIND_CHOICES
 from leadbill.documents.models import Format
 from leadbill.domain import payouts as lifecycle
 from leadbill.domain import periods
@@ -75,6 +76,8 @@ def payout_list(request: HttpRequest) -> HttpResponse:
         "next_url": "?" + urlencode({**query, "after": after}) if after else None,
         "first_url": "?" + urlencode(query) if request.GET.get("after") else None,
         "default_period": _last_month(entity).key, "nav": "payouts", "estimated": estimated,
+        "has_ready": any(po.status == lifecycle.READY for po in rows), "kinds": KIND_CHOICES,
+        "today": today_in(entity), "sheet_query": urlencode(query),
     }  # fmt: skip
     return render(request, "console/payouts.html", context)
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PaymentFilesConfig(AppConfig):
+    name = "leadbill.payment_files"
+    label = "payment_files"
