@@ -22,15 +22,11 @@ from leadbill.api.common import (
     period_for,
     same_currency,
 )
-from leadbill.api.models import Scope
-from leadbill.api.problems import ApiProblem, error_item
-from leadbill.api.schemas import (
-    ERRORS,
+from leadbill.api.invoice_schemas import (
     AdjustmentIn,
     AdjustmentOut,
     AdjustmentPage,
     CreditNoteIn,
-    Day,
     InvoiceOut,
     InvoicePage,
     IssueIn,
@@ -38,11 +34,12 @@ from leadbill.api.schemas import (
     PaymentIn,
     PaymentOut,
     PaymentSaved,
-    Problem,
     VoidIn,
     VoidOut,
-    binary,
 )
+from leadbill.api.models import Scope
+from leadbill.api.problems import ApiProblem, error_item
+from leadbill.api.schemas import ERRORS, Day, Problem, binary
 from leadbill.documents.models import Format
 from leadbill.documents.services import document_file
 from leadbill.domain.errors import DomainError

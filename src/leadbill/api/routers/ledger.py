@@ -10,8 +10,9 @@ from ninja import Router, Status
 
 from leadbill.api.auth import FULL, READ_DOCUMENTS, require
 from leadbill.api.common import amount_minor, partner_for, same_currency
+from leadbill.api.invoice_schemas import BalanceOut, LedgerEntryOut, TopupIn
 from leadbill.api.problems import ApiProblem, error_item
-from leadbill.api.schemas import ERRORS, BalanceOut, LedgerEntryOut, Problem, TopupIn
+from leadbill.api.schemas import ERRORS, Problem
 from leadbill.invoicing.models import LedgerEntry
 from leadbill.invoicing.selectors import display_number, money, partner_balance
 from leadbill.invoicing.services import topup_record

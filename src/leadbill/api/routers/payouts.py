@@ -19,21 +19,19 @@ from leadbill.api.common import (
     period_for,
 )
 from leadbill.api.models import ApiKey, Scope
-from leadbill.api.problems import ApiProblem, error_item, not_found
-from leadbill.api.schemas import (
-    ERRORS,
+from leadbill.api.payout_schemas import (
     PayoutComputeIn,
     PayoutComputeOut,
     PayoutIn,
     PayoutOut,
     PayoutPage,
-    Problem,
     SelfBillingOut,
     SelfBillingSwitch,
     SelfInvoiceOut,
     TransitionIn,
-    binary,
 )
+from leadbill.api.problems import ApiProblem, error_item, not_found
+from leadbill.api.schemas import ERRORS, Problem, binary
 from leadbill.documents.models import Format
 from leadbill.documents.services import document_file
 from leadbill.domain.errors import DomainError

@@ -10,17 +10,7 @@ from ninja import Router, Status
 from leadbill.api.auth import FULL, require
 from leadbill.api.common import DEFAULT_PAGE, keyset_page, partner_in_body, period_for
 from leadbill.api.problems import not_found
-from leadbill.api.schemas import (
-    ERRORS,
-    PreviewOut,
-    Problem,
-    ReleaseIn,
-    ReleaseOut,
-    RunIn,
-    RunIssueIn,
-    RunOut,
-    RunPage,
-)
+from leadbill.api.schemas import ERRORS, PreviewOut, Problem, ReleaseIn, ReleaseOut, RunIn, RunIssueIn, RunOut, RunPage
 from leadbill.invoicing.bounds import safety_release
 from leadbill.invoicing.models import InvoiceRun
 from leadbill.invoicing.selectors import money, preview_as_dict, run_as_dict

@@ -14,9 +14,9 @@ from ninja import Router
 
 from leadbill.api.auth import key_of, require
 from leadbill.api.models import Scope
+from leadbill.api.payout_schemas import DisputeIn, SelfBilledOut
 from leadbill.api.routers.payouts import self_billed_for
-from leadbill.api.schemas import ERRORS, Problem, SelfBilledOut
-from leadbill.api.selfbilled_schemas import DisputeIn
+from leadbill.api.schemas import ERRORS, Problem
 from leadbill.selfbilling.acceptance import API, Decider, self_invoice_accept, self_invoice_dispute
 from leadbill.selfbilling.selectors import self_billed_as_dict
 
