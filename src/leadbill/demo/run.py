@@ -162,11 +162,12 @@ def _self_billing(console: Console, entity: Entity, today: object, folder: Path)
     }
     opted = {
         "leadforge-media": ({**address, "legal_name": "LeadForge Media LLC", "tax_id": "94-3177001",
-                             "email": "payouts@leadforge-media.example", "peppol_id": "0060:081466849"},
+                             "email": "payouts@leadforge-media.example", "peppol_id": "0060:081466849",
+                             "routing_number": "121000248", "account_number": "4420019876"},
                             "LeadForge Media LLC · 9 Affiliate Way, San Francisco · payouts@leadforge-media.example",
                             (LOGOS / "leadforge.svg").read_bytes()),
         "clickharbor": ({**address, "legal_name": "ClickHarbor Inc.", "tax_id": "27-1450123",
-                         "peppol_id": "0060:080012345"}, "ClickHarbor Inc. · Thank you for your leads", None),
+                         "peppol_id": "0060:080012345", "routing_number": "026009593", "account_number": "000123456789"}, "ClickHarbor Inc. · Thank you for your leads", None),
     }  # fmt: skip
     for code, (details, footer, logo) in opted.items():
         partner = Partner.objects.get(entity=entity, code=code)
@@ -191,6 +192,7 @@ def _self_billing(console: Console, entity: Entity, today: object, folder: Path)
     for doc in SelfBilledDocument.objects.filter(entity=entity, partner__code="leadforge-media", role="invoice"):
         by = sbs.Decider(by="leadforge-media@demo.leadbill.test", via="portal", address="127.0.0.1")
         sbs.self_invoice_accept(actor=ACTOR, doc=doc, decider=by)
+    paying = _payment_file(entity, [p.pk for p in result.created if p.currency == "USD"])
     written = 0
     for doc in SelfBilledDocument.objects.filter(entity=entity).order_by("sequence"):
         file = document_file(doc, "facturx", actor=ACTOR)
@@ -199,8 +201,25 @@ def _self_billing(console: Console, entity: Entity, today: object, folder: Path)
     console.print(f"\n[bold]6b.[/bold] Self-billing on for {entity.slug}: {period.label()} payouts made ready; "
                   f"{written} self-invoices (type 389) written beside the invoices:\n" + "\n".join(lines)
                   + "\n   LeadForge accepted its self-invoice; ClickHarbor's awaits acceptance (5 days)."
-                  + "\n   Portal login of a supplier: leadforge-media@demo.leadbill.test")  # fmt: skip
+                  + "\n   Portal login of a supplier: leadforge-media@demo.leadbill.test"
+                  + f"\n   {paying}")  # fmt: skip
     return {"payouts": len(result.created), "self_invoices": written}
+
+
+def _payment_file(entity: Entity, payout_ids: list[int]) -> str:
+    """The entity's ACH originator details, and a NACHA file of the ready USD payouts whose suppliers gave a bank account."""
+    from leadbill.payment_files.services import ach_originator_set, payment_file_create
+
+    ach_originator_set(actor=ACTOR, entity=entity, values={
+        "immediate_destination": "021000021", "immediate_destination_name": "JPMorgan Chase",
+        "immediate_origin": "1123456789", "immediate_origin_name": "Acme Leads", "company_name": "Acme Leads",
+        "company_id": "1123456789", "odfi_routing": "021000021"})  # fmt: skip
+    file = payment_file_create(actor=ACTOR, entity=entity, kind="nacha", payout_ids=payout_ids, skip_invalid=True)
+    skipped = f", {len(file.skipped)} skipped (no bank account)" if file.skipped else ""
+    return (
+        f"NACHA payment file {file.message_id}: {file.count} payouts{skipped}, not yet sent "
+        f"(leadbill payment-file show {file.pk} --entity {entity.slug})"
+    )
 
 
 def write_documents(issue_date: object) -> tuple[Path, int]:
