@@ -113,3 +113,22 @@ def test_ach_settings_form_names_bad_fields_and_changes_only_what_it_shows(site:
     saved = AchOriginator.objects.get(entity=site.entity)
     assert saved.company_name == "LEADCO PAY" and saved.immediate_destination == "021000021"
     assert 'for="ach-company_name"' in text(finance.get("/console/leadco/payouts/files/ach/"))
+
+
+def test_a_payout_in_a_file_not_yet_sent_names_the_file_and_offers_no_payment_by_hand(
+    site: Site, finance, ready_payouts
+):
+    payout = ready_payouts[0]
+    finance.post("/console/leadco/payouts/files/new/", {"kind": "sepa", "payout": [payout.pk]})
+    file = PaymentFile.objects.get()
+    page = text(finance.get(f"/console/leadco/payouts/{payout.pk}/"))
+    assert f'href="/console/leadco/payouts/files/{file.pk}/">{file.message_id}</a>' in page
+    assert f"moves with payment file {file.message_id}" in page and 'name="to" value="paid"' not in page
+    refused = finance.post(
+        f"/console/leadco/payouts/{payout.pk}/status/", {"to": "paid", "reference": "wire"}, follow=True
+    )
+    assert f"is in payment file {file.message_id}, not yet sent" in text(refused)
+    assert Payout.objects.get(pk=payout.pk).status == "ready"
+    finance.post(f"/console/leadco/payouts/files/{file.pk}/sent/", {"sent_on": "2030-01-03"})
+    page = text(finance.get(f"/console/leadco/payouts/{payout.pk}/"))
+    assert "sent on 2030-01-03" in page and "moves with payment file" not in page

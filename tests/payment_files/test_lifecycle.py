@@ -90,16 +90,37 @@ def test_a_cancelled_file_cannot_be_sent(eur):
         pf.payment_file_mark_sent(actor=ACTOR, file=file, sent_on=SENT_ON)
 
 
+def test_a_payout_in_a_file_not_yet_sent_is_neither_paid_nor_cancelled_by_hand(eur):
+    file = make(eur)
+    payout = eur.payouts[1]
+    for to, kw in (("paid", {}), ("cancelled", {"reason": "duplicate"})):
+        with pytest.raises(StateError, match=rf"payout {payout.pk} is in payment file {file.message_id}, not yet sent"):
+            payout_services.payout_transition(actor=ACTOR, payout=payout, to=to, **kw)
+    payout.refresh_from_db()
+    assert payout.status == "ready" and not AuditEvent.objects.filter(action__in=["payout.paid", "payout.cancelled"])
+    pf.payment_file_cancel(actor=ACTOR, file=file, reason="made by mistake")  # a freed payout moves again
+    payout_services.payout_transition(actor=ACTOR, payout=payout, to="paid", reference="wire 991")
+    assert Payout.objects.get(pk=payout.pk).status == "paid"
+
+
+def test_a_sent_file_no_longer_holds_its_payouts(eur):
+    file = make(eur, eur.payouts[:1])
+    pf.payment_file_mark_sent(actor=ACTOR, file=file, sent_on=SENT_ON)
+    with pytest.raises(StateError, match="the payout is paid; that is final"):  # the lifecycle, not the file
+        payout_services.payout_transition(actor=ACTOR, payout=eur.payouts[0], to="cancelled", reason="late")
+
+
 def test_a_payout_the_payouts_service_refuses_is_named_and_nothing_is_paid(eur):
     file = make(eur)
-    payout_services.payout_transition(actor=ACTOR, payout=eur.payouts[1], to="cancelled", reason="duplicate")
+    # a supplier's dispute sends the payout back for review without the payouts transition
+    Payout.objects.filter(pk=eur.payouts[1].pk).update(status="pending")
     with pytest.raises(pf.PaymentRefused) as caught:
         pf.payment_file_mark_sent(actor=ACTOR, file=file, sent_on=SENT_ON)
     (problem,) = caught.value.problems
     assert (problem.payout, problem.partner) == (eur.payouts[1].pk, "sup1")
-    assert "the payout is cancelled" in problem.message
+    assert "pending" in problem.message
     assert set(Payout.objects.filter(pk__in=[p.pk for p in eur.payouts]).values_list("status", flat=True)) == {
-        "ready", "cancelled"}  # fmt: skip
+        "ready", "pending"}  # fmt: skip
     file.refresh_from_db()
     assert file.status == "created" and not AuditEvent.objects.filter(action="payment_file.sent").exists()
 

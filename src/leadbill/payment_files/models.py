@@ -63,7 +63,7 @@ class PaymentFileItem(models.Model):
     """One payment of a file: the payout it pays, at the amount and under the ids the file carries."""
 
     file = models.ForeignKey(PaymentFile, on_delete=models.PROTECT, related_name="items")
-    payout = models.ForeignKey("payouts.Payout", on_delete=models.PROTECT, related_name="+")
+    payout = models.ForeignKey("payouts.Payout", on_delete=models.PROTECT, related_name="payment_file_items")
     position = models.PositiveIntegerField()
     active = models.BooleanField(default=True, help_text="false once its file is cancelled: the payout is free again")
     amount_minor = models.BigIntegerField()

@@ -323,7 +323,7 @@ def payment_file_mark_sent(*, actor: str, file: PaymentFile, sent_on: date | Non
             try:
                 with transaction.atomic():
                     payout_transition(actor=actor, payout=item.payout, to=lifecycle.PAID,
-                                      reference=locked.message_id, paid_on=day)  # fmt: skip
+                                      reference=locked.message_id, paid_on=day, payment_file_id=locked.pk)  # fmt: skip
             except DomainError as exc:
                 refused.append(Problem(item.payout_id, item.payout.partner.code, "status", str(exc)))
             else:

@@ -392,14 +392,19 @@ def _locked(payout: Payout) -> Payout:
 
 
 def payout_transition(
-    *, actor: str, payout: Payout, to: str, reason: str = "", reference: str = "", paid_on: date | None = None
-) -> Payout:
-    """Move a payout along its lifecycle; "ready" generates the self-billed documents."""
+    *, actor: str, payout: Payout, to: str, reason: str = "", reference: str = "", paid_on: date | None = None,
+    payment_file_id: int | None = None,
+) -> Payout:  # fmt: skip
+    """Move a payout along its lifecycle; "ready" generates the self-billed documents.
+
+    `payment_file_id` is given by the payment file that pays the payout when it is marked sent.
+    """
     reason = field_text(reason, field="reason", max_length=500)
     reference = field_text(reference, field="reference", max_length=200)
     with transaction.atomic():
         po = _locked(payout)
         p.check_transition(po.status, to)
+        _check_not_held(po, payment_file_id)
         now = timezone.now()
         before = po.status
         if to == p.PENDING:
@@ -424,6 +429,18 @@ def payout_transition(
                      paid_on=paid_on.isoformat() if paid_on else None)  # fmt: skip
         payout.refresh_from_db()
         return po
+
+
+def _check_not_held(po: Payout, payment_file_id: int | None) -> None:
+    """A payout in a payment file not yet sent moves only with that file: paying or cancelling it by hand
+    would leave a file at the bank that pays it again, or a file that can never be marked sent."""
+    held = po.payment_file_items.filter(active=True, file__status="created").select_related("file").first()
+    if held is not None and held.file_id != payment_file_id:
+        raise StateError(
+            f"payout {po.pk} is in payment file {held.file.message_id}, not yet sent: mark that file sent, "
+            "or cancel it to free the payout",
+            field="status",
+        )
 
 
 def _check_accepted(po: Payout) -> None:

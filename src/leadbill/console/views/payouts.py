@@ -188,6 +188,7 @@ def payout_detail(request: HttpRequest, pk: int) -> HttpResponse:
     uploads = list(payout.supplier_invoices.defer("content").order_by("pk"))
     lines = list(payout.lines.all())
     before_ready = payout.status in (lifecycle.DRAFT, lifecycle.PENDING)
+    in_files = list(payout.payment_file_items.select_related("file").order_by("-file__created_at"))
     context = {
         "payout": payout, "lines": lines, "uploads": uploads, "history": history(payout, documents),
         "documents": [{"doc": d, "type_code": type_code(d)} for d in documents],
@@ -198,7 +199,8 @@ def payout_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "pay_blockers": acceptance_blockers(payout) if entity.self_billing_require_acceptance
         and payout.status == lifecycle.READY else [],
         "foreseen": _foreseen(payout, lines, uploads) if before_ready else None, "before_ready": before_ready,
-        "today": today_in(entity), "nav": "payouts",
+        "today": today_in(entity), "nav": "payouts", "in_files": in_files,
+        "held_by": next((i.file for i in in_files if i.active and i.file.status == "created"), None),
     }  # fmt: skip
     return render(request, "console/payout.html", context)
 
