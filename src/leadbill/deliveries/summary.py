@@ -147,6 +147,11 @@ def counted_insert_sql(insert_sql: str, tz: str) -> str:
     The rows come from the INSERT's own RETURNING, so nothing is read back. All parts of one
     statement see the same snapshot, so a repeat is a lead delivered to the partner before this
     statement, or earlier in the same chunk.
+
+    The earlier delivery is looked up row by row (a LATERAL with LIMIT 1, on the (entity, lead_id)
+    index). As a plain EXISTS, on statistics that lag behind a large import, the planner chose a
+    merge semi-join that sorted every delivery of the table for each chunk: 1.6 s of a 5.4 s import
+    of 300,000 rows, and growing with the table.
     """
     day = local_day_sql("i.delivered_at", tz)
     add = ", ".join(f"{c} = {SUMMARY}.{c} + excluded.{c}" for c in VALUES.split(", "))
@@ -166,9 +171,10 @@ def counted_insert_sql(insert_sql: str, tz: str) -> str:
             INSERT INTO {REPEATS} (entity_id, partner_id, day, repeats)
             SELECT i.entity_id, i.partner_id, {day}, COUNT(*)
               FROM (SELECT ins.*, ROW_NUMBER() OVER (PARTITION BY partner_id, lead_id ORDER BY id) AS k FROM ins) i
-             WHERE i.k > 1
-                OR EXISTS (SELECT 1 FROM deliveries_delivery e
-                            WHERE e.entity_id = i.entity_id AND e.lead_id = i.lead_id AND e.partner_id = i.partner_id)
+              LEFT JOIN LATERAL (SELECT 1 AS hit FROM deliveries_delivery e
+                                  WHERE e.entity_id = i.entity_id AND e.lead_id = i.lead_id
+                                    AND e.partner_id = i.partner_id LIMIT 1) earlier ON TRUE
+             WHERE i.k > 1 OR earlier.hit IS NOT NULL
              GROUP BY i.entity_id, i.partner_id, {day}
             ON CONFLICT (entity_id, partner_id, day) DO UPDATE SET repeats = {REPEATS}.repeats + excluded.repeats
             RETURNING 1
