@@ -127,3 +127,29 @@ def test_without_https_the_deploy_checks_say_so(tmp_path):
     done = leadbill(clean_env(tmp_path, SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="billing.example"),
                     "manage", "check", "--deploy")  # fmt: skip
     assert "security.W004" in done.stderr + done.stdout and "security.W008" in done.stderr + done.stdout
+
+
+def test_numbers_from_the_environment_go_through_the_bounded_reader(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from leadbill.config.settings import env_seconds, env_whole, env_whole_list
+
+    monkeypatch.setenv("LEADBILL_RUN_CHUNK", "25")
+    assert env_whole("LEADBILL_RUN_CHUNK", 50, least=1) == 25
+    monkeypatch.delenv("LEADBILL_RUN_CHUNK")
+    assert env_whole("LEADBILL_RUN_CHUNK", 50, least=1) == 50
+    for bad in ("²", "٣", "1e3", "-4", "0", "9" * 19):  # Unicode digits, exponents, signs, below least, too long
+        monkeypatch.setenv("LEADBILL_RUN_CHUNK", bad)
+        with pytest.raises(ImproperlyConfigured, match=r"LEADBILL_RUN_CHUNK="):
+            env_whole("LEADBILL_RUN_CHUNK", 50, least=1)
+    monkeypatch.setenv("LEADBILL_WORKER_HEARTBEAT", "0.5")
+    assert env_seconds("LEADBILL_WORKER_HEARTBEAT", 10) == 0.5
+    for bad in ("nan", "inf", "1e9", "٣", "0", ".", "1.2.3", "-1"):
+        monkeypatch.setenv("LEADBILL_WORKER_HEARTBEAT", bad)
+        with pytest.raises(ImproperlyConfigured, match=r"LEADBILL_WORKER_HEARTBEAT="):
+            env_seconds("LEADBILL_WORKER_HEARTBEAT", 10)
+    monkeypatch.setenv("LEADBILL_EMAIL_RETRY_DELAYS", "60, 300,1800")
+    assert env_whole_list("LEADBILL_EMAIL_RETRY_DELAYS", [1]) == [60, 300, 1800]
+    monkeypatch.setenv("LEADBILL_EMAIL_RETRY_DELAYS", "60,²")
+    with pytest.raises(ImproperlyConfigured, match=r"LEADBILL_EMAIL_RETRY_DELAYS="):
+        env_whole_list("LEADBILL_EMAIL_RETRY_DELAYS", [1])

@@ -101,3 +101,12 @@ def test_the_page_runs_the_same_queries_for_one_batch_or_many(site: Site, django
     with django_assert_max_num_queries(len(one.captured_queries)):
         page = finance.get(URL)
     assert len(page.context["batches"]) == 3
+
+
+def test_a_datev_number_in_unicode_digits_is_named_and_nothing_is_saved(site: Site):
+    finance = site.login(STAFF["finance"])
+    data = {**form_of(finance.get(URL)), "revenue": "8410", "datev_consultant": "١٠٠١"}
+    response = finance.post(URL + "accounts/", data, follow=True)
+    text = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert "Not saved" in text and "datev.consultant" in text
+    assert mapping_columns(site.entity)["revenue"] != "8410"

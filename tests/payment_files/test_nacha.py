@@ -140,3 +140,10 @@ def test_ach_settings_are_checked_by_field(usd):
     assert "ABA routing" in caught.value.problems["odfi_routing"]
     changed = pf.ach_originator_set(actor=ACTOR, entity=usd.entity, values={"company_name": "Hudson Payouts"})
     assert changed.company_name == "HUDSON PAYOUTS" and changed.odfi_routing == "021000021"  # the rest kept
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "12 ", "-1", "1234567890"])
+def test_a_numeric_field_takes_only_ascii_digits_that_fit(value):
+    with pytest.raises(nacha.NachaError, match="does not fit"):
+        nacha.numeric(value, 9)
+    assert nacha.numeric("0042", 9) == "000000042"

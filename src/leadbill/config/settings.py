@@ -30,6 +30,44 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import lazy
 
 
+def env_whole(name: str, default: int, *, least: int = 0) -> int:
+    """A whole number from the environment, through the one bounded reader; a bad value stops start-up by name."""
+    from leadbill.domain.numbers import whole_number
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    value = whole_number(raw)
+    if value is None or value < least:
+        raise ImproperlyConfigured(f"{name}={raw!r}: give a whole number of at least {least} in ASCII digits")
+    return value
+
+
+def env_whole_list(name: str, default: list[int]) -> list[int]:
+    """Comma-separated whole numbers from the environment (e.g. retry delays), each through `env_whole`'s reader."""
+    from leadbill.domain.numbers import whole_number
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    values = [whole_number(part) for part in raw.split(",") if part.strip()]
+    if not values or any(v is None for v in values):
+        raise ImproperlyConfigured(f"{name}={raw!r}: give whole numbers separated by commas, such as 60,300,1800")
+    return [v for v in values if v is not None]
+
+
+def env_seconds(name: str, default: float) -> float:
+    """Seconds from the environment (a whole or decimal number such as 0.5); a bad value stops start-up by name."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    whole, _, fraction = raw.partition(".")
+    if len(raw) > 12 or not all(part == "" or (part.isascii() and part.isdigit()) for part in (whole, fraction)) \
+            or not (whole or fraction) or float(raw) <= 0:  # fmt: skip
+        raise ImproperlyConfigured(f"{name}={raw!r}: give a positive number of seconds, such as 10 or 0.5")
+    return float(raw)
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
@@ -107,7 +145,7 @@ ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{EMBEDDED_DATABASE}",
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+        conn_max_age=env_whole("DB_CONN_MAX_AGE", 0),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -182,14 +220,14 @@ STATIC_ROOT = os.environ.get("STATIC_ROOT") or None  # WhiteNoise serves the pac
 WHITENOISE_USE_FINDERS = True  # serve the packages' static files without a collectstatic step
 WSGI_APPLICATION = "leadbill.config.wsgi.application"
 # A batch of 10,000 deliveries is about 3 MB of JSON; the API refuses more rows by count.
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("LEADBILL_MAX_BODY_BYTES", 16 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_whole("LEADBILL_MAX_BODY_BYTES", 16 * 1024 * 1024)
 APPEND_SLASH = False
 
 # --- web console and partner portal ---------------------------------------------------
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
-SESSION_COOKIE_AGE = int(os.environ.get("LEADBILL_SESSION_SECONDS", 12 * 3600))
+SESSION_COOKIE_AGE = env_whole("LEADBILL_SESSION_SECONDS", 12 * 3600)
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "SAMEORIGIN"  # the invoice page shows its own PDF in a frame
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -201,13 +239,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Sign-in throttling (leadbill.web.throttle): failures counted in the database, so every worker sees them.
-LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LEADBILL_LOGIN_FAILURES_PER_ACCOUNT", 5))
-LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LEADBILL_LOGIN_FAILURES_PER_ADDRESS", 30))
-LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LEADBILL_LOGIN_FAILURE_WINDOW", 15 * 60))
+LOGIN_FAILURES_PER_ACCOUNT = env_whole("LEADBILL_LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_ADDRESS = env_whole("LEADBILL_LOGIN_FAILURES_PER_ADDRESS", 30)
+LOGIN_FAILURE_WINDOW_SECONDS = env_whole("LEADBILL_LOGIN_FAILURE_WINDOW", 15 * 60)
 # Password reset requests, counted the same way (every request, whether or not the account exists).
-PASSWORD_RESETS_PER_ACCOUNT = int(os.environ.get("LEADBILL_PASSWORD_RESETS_PER_ACCOUNT", 3))
-PASSWORD_RESETS_PER_ADDRESS = int(os.environ.get("LEADBILL_PASSWORD_RESETS_PER_ADDRESS", 10))
-PASSWORD_RESET_WINDOW_SECONDS = int(os.environ.get("LEADBILL_PASSWORD_RESET_WINDOW", 3600))
+PASSWORD_RESETS_PER_ACCOUNT = env_whole("LEADBILL_PASSWORD_RESETS_PER_ACCOUNT", 3)
+PASSWORD_RESETS_PER_ADDRESS = env_whole("LEADBILL_PASSWORD_RESETS_PER_ADDRESS", 10)
+PASSWORD_RESET_WINDOW_SECONDS = env_whole("LEADBILL_PASSWORD_RESET_WINDOW", 3600)
 # Trust X-Forwarded-For only behind a proxy that sets it (the address login throttling counts).
 LEADBILL_TRUST_FORWARDED_FOR = env_bool("LEADBILL_TRUST_FORWARDED_FOR", False)
 LEADBILL_BASE_URL = os.environ.get("LEADBILL_BASE_URL", "http://127.0.0.1:8000")
@@ -216,7 +254,7 @@ LEADBILL_HTTPS = env_bool("LEADBILL_HTTPS", LEADBILL_BASE_URL.strip().lower().st
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool(
     "LEADBILL_SECURE_COOKIES", LEADBILL_HTTPS or (not DEBUG and bool(os.environ.get("SECRET_KEY")))
 )
-SECURE_HSTS_SECONDS = int(os.environ.get("LEADBILL_HSTS_SECONDS", 365 * 24 * 3600 if LEADBILL_HTTPS else 0))
+SECURE_HSTS_SECONDS = env_whole("LEADBILL_HSTS_SECONDS", 365 * 24 * 3600 if LEADBILL_HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LEADBILL_HSTS_INCLUDE_SUBDOMAINS", LEADBILL_HTTPS)
 SECURE_HSTS_PRELOAD = env_bool("LEADBILL_HSTS_PRELOAD", False)  # asking browsers to preload is the domain's call
 SECURE_SSL_REDIRECT = env_bool("LEADBILL_SSL_REDIRECT", LEADBILL_HTTPS)
@@ -233,12 +271,12 @@ SILENCED_SYSTEM_CHECKS = [
 if os.environ.get("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = os.environ["EMAIL_HOST"]
-    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587))
+    EMAIL_PORT = env_whole("EMAIL_PORT", 587)
     EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
     EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
-    EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 30))
+    EMAIL_TIMEOUT = env_whole("EMAIL_TIMEOUT", 30)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(HOME / "mail")
@@ -262,17 +300,15 @@ if TASK_BACKENDS.get(_task_backend, _task_backend).endswith("ProcrastinateBacken
 TASKS = {"default": {"BACKEND": TASK_BACKENDS.get(_task_backend, _task_backend)}}
 PROCRASTINATE_ON_APP_READY = "leadbill.engine.app.on_app_ready"
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""  # engine.app registers each task by its path instead
-LEADBILL_RUN_CHUNK = int(os.environ.get("LEADBILL_RUN_CHUNK", 50))  # partners per task of a background run
-LEADBILL_WORKER_HEARTBEAT = float(os.environ.get("LEADBILL_WORKER_HEARTBEAT", 10))  # seconds between worker beats
+LEADBILL_RUN_CHUNK = env_whole("LEADBILL_RUN_CHUNK", 50, least=1)  # partners per task of a background run
+LEADBILL_WORKER_HEARTBEAT = env_seconds("LEADBILL_WORKER_HEARTBEAT", 10)  # seconds between worker beats
+LEADBILL_WORKER_POLL = env_seconds("LEADBILL_WORKER_POLL", 5)  # seconds between a worker's looks for new jobs
+LEADBILL_WORKER_CONCURRENCY = env_whole("LEADBILL_WORKER_CONCURRENCY", 4, least=1)  # jobs at a time per worker
 # When workers run the scheduler's tick on the engine (cron; the 6th field is seconds).
 LEADBILL_TICK_CRON = os.environ.get("LEADBILL_TICK_CRON", "*/30 * * * * *")
 # Seconds between attempts after a temporary failure (the last failure is final).
-LEADBILL_EMAIL_RETRY_DELAYS = [
-    int(x) for x in os.environ.get("LEADBILL_EMAIL_RETRY_DELAYS", "60,300,1800,7200,21600").split(",") if x
-]
-LEADBILL_WEBHOOK_RETRY_DELAYS = [
-    int(x) for x in os.environ.get("LEADBILL_WEBHOOK_RETRY_DELAYS", "30,120,600,3600,21600,86400").split(",") if x
-]
+LEADBILL_EMAIL_RETRY_DELAYS = env_whole_list("LEADBILL_EMAIL_RETRY_DELAYS", [60, 300, 1800, 7200, 21600])
+LEADBILL_WEBHOOK_RETRY_DELAYS = env_whole_list("LEADBILL_WEBHOOK_RETRY_DELAYS", [30, 120, 600, 3600, 21600, 86400])
 LEADBILL_WEBHOOKS_ALLOW_HTTP = env_bool("LEADBILL_WEBHOOKS_ALLOW_HTTP", DEBUG)
 LEADBILL_WEBHOOKS_ALLOW_PRIVATE = env_bool("LEADBILL_WEBHOOKS_ALLOW_PRIVATE", False)  # loopback/private targets
 ROOT_URLCONF = "leadbill.config.urls"
@@ -281,7 +317,7 @@ TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Seconds one PDF render may take; past it the render process is killed and the download says so.
-LEADBILL_RENDER_TIMEOUT = float(os.environ.get("LEADBILL_RENDER_TIMEOUT", 20))
+LEADBILL_RENDER_TIMEOUT = env_seconds("LEADBILL_RENDER_TIMEOUT", 20)
 OUTPUT_DIR = Path(os.environ.get("LEADBILL_OUTPUT", HOME / "output"))
 # Logs: human lines by default (the CLI, the demo); LEADBILL_LOG_FORMAT=json writes one JSON object a line
 # with request_id and job_id (leadbill.web.logs), for a deployment's log collector.

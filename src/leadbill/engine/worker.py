@@ -15,11 +15,12 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.conf import settings
 
 from leadbill.engine import queues as queue_names
 
@@ -44,7 +45,7 @@ class WorkerRun:
 
 
 def default_concurrency() -> int:
-    return int(os.environ.get("LEADBILL_WORKER_CONCURRENCY", "4"))
+    return int(settings.LEADBILL_WORKER_CONCURRENCY)
 
 
 def engine_on() -> bool:
@@ -72,7 +73,7 @@ def run_worker(*, queues: list[str] | None = None, concurrency: int | None = Non
         app.run_worker(
             queues=run.queues, concurrency=run.concurrency, delete_jobs="successful",
             update_heartbeat_interval=beat, stalled_worker_timeout=beat * 4,
-            fetch_job_polling_interval=float(os.environ.get("LEADBILL_WORKER_POLL", "5")), **options,
+            fetch_job_polling_interval=settings.LEADBILL_WORKER_POLL, **options,
         )  # fmt: skip
     run.counts = Counter(_counts)
     return run

@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 
+from leadbill.cli.arguments import whole, whole_from_env
 from leadbill.cli.lookups import entity_of, partner_of
 from leadbill.cli.main import CommandError
 from leadbill.cli.output import console, print_json, print_table
@@ -37,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve = sub.add_parser("serve", help="run the console, portal and API with gunicorn (a production server)")
     serve.add_argument("--bind", default=os.environ.get("LEADBILL_BIND", "127.0.0.1:8000"), metavar="HOST:PORT",
                        help="address to listen on (default: $LEADBILL_BIND, else 127.0.0.1:8000)")  # fmt: skip
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("LEADBILL_WORKERS", "2")),
+    serve.add_argument("--workers", type=whole, default=whole_from_env("LEADBILL_WORKERS", 2),
                        help="number of gunicorn worker processes (default: $LEADBILL_WORKERS, else 2)")  # fmt: skip
     serve.set_defaults(handler=run_server)
 

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from zoneinfo import ZoneInfo
 
+from leadbill.cli.arguments import whole
 from leadbill.cli.lookups import entity_of, partner_of
 from leadbill.cli.main import CommandError
 from leadbill.cli.output import console, print_json, print_table
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("worker", help="run background jobs on the engine (LEADBILL_TASK_BACKEND=engine, PostgreSQL)")
     p.add_argument("--queue", action="append", choices=("runs", "documents", "email", "webhooks", "default"),
                    help="queue to take jobs from (repeatable; default: all)")  # fmt: skip
-    p.add_argument("--concurrency", type=int, metavar="N",
+    p.add_argument("--concurrency", type=whole, metavar="N",
                    help="jobs at a time in this process (default: $LEADBILL_WORKER_CONCURRENCY, else 4)")  # fmt: skip
     p.set_defaults(handler=worker)
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from leadbill.cli.arguments import whole
 from leadbill.cli.lookups import entity_of
 from leadbill.cli.main import CommandError
 from leadbill.cli.output import amount, console, print_json, print_table
@@ -37,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", action="store_true", help="print JSON for other tools")
     p.set_defaults(handler=unmatched)
     p = actions.add_parser("match", help="match an unmatched credit to an invoice: its payment is recorded")
-    p.add_argument("entry_id", type=int, help="the bank entry's id (see `leadbill bank unmatched`)")
+    p.add_argument("entry_id", type=whole, help="the bank entry's id (see `leadbill bank unmatched`)")
     p.add_argument("invoice_number", help="the invoice it pays, e.g. INV-000042")
     p.add_argument("--entity", help="entity slug (optional when only one entity exists)")
     p.set_defaults(handler=match)

@@ -8,6 +8,7 @@ from pathlib import Path
 from leadbill.cli.lookups import day_of, entity_of
 from leadbill.cli.main import CommandError
 from leadbill.cli.output import amount, console, print_json, print_table
+from leadbill.domain.numbers import whole_number
 
 ENTITY_HELP = "entity slug (optional when only one entity exists)"
 TARGETS = ("qbo", "xero", "datev", "journal")
@@ -91,7 +92,8 @@ def _settings(pairs: list[str], current: dict[str, object]) -> dict[str, object]
         if not isinstance(group, dict):
             raise CommandError(f"--set {pair!r}: {top} takes no sub-key")
         text = value.strip()
-        group[sub] = int(text) if top == "datev" and text.isascii() and text.isdigit() else text
+        number = whole_number(text) if top == "datev" else None
+        group[sub] = text if number is None else number
     return raw
 
 

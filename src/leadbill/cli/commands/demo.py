@@ -6,11 +6,13 @@ import argparse
 import os
 import time
 
+from leadbill.cli.arguments import whole
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="build demo data (2 entities, ~30 buyers, ~50,000 deliveries) and bill last month")
     p.add_argument("--reset", action="store_true", help="empty the database first")
-    p.add_argument("--deliveries", type=int, default=50_000, help="how many deliveries to create (default: 50000)")
+    p.add_argument("--deliveries", type=whole, default=50_000, help="how many deliveries to create (default: 50000)")
     p.set_defaults(handler=demo)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from leadbill.cli.arguments import whole
 from leadbill.cli.lookups import day_of, entity_of
 from leadbill.cli.main import CommandError
 from leadbill.cli.output import amount, console, print_json, print_table
@@ -20,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = actions.add_parser("make", help="a payment file of ready payouts: SEPA (EUR), NACHA or bank CSV (USD)")
     p.add_argument("--entity", help=entity_help)
     p.add_argument("--kind", choices=tuple(KINDS), required=True, help="sepa (pain.001), nacha or bank-csv")
-    p.add_argument("--payout", type=int, action="append", metavar="ID",
+    p.add_argument("--payout", type=whole, action="append", metavar="ID",
                    help="a ready payout to pay (repeatable; default: every ready payout in the file's currency)")  # fmt: skip
     p.add_argument("--execution-date", help="the day the bank should pay, YYYY-MM-DD (default: today)")
     p.add_argument("--skip-invalid", action="store_true",
@@ -33,23 +34,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=listing)
     p = actions.add_parser("show", help="a payment file with its payments")
-    p.add_argument("file", type=int, help="the file's id (see `payment-file list`)")
+    p.add_argument("file", type=whole, help="the file's id (see `payment-file list`)")
     p.add_argument("--entity", help=entity_help)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=show)
     p = actions.add_parser("download", help="write a payment file as it was made (the stored bytes)")
-    p.add_argument("file", type=int, help="the file's id")
+    p.add_argument("file", type=whole, help="the file's id")
     p.add_argument("--entity", help=entity_help)
     p.add_argument("--output", "-o", type=Path, help="file or folder to write (default: its name, here)")
     p.set_defaults(handler=download)
     p = actions.add_parser("sent", help="the file went to the bank: its payouts become paid on that day")
-    p.add_argument("file", type=int, help="the file's id")
+    p.add_argument("file", type=whole, help="the file's id")
     p.add_argument("--entity", help=entity_help)
     p.add_argument("--on", help="the day it was sent, YYYY-MM-DD (default: today)")
     p.add_argument("--json", action="store_true", help="print the file's details as JSON")
     p.set_defaults(handler=sent)
     p = actions.add_parser("cancel", help="cancel a file not sent yet: its payouts are free again")
-    p.add_argument("file", type=int, help="the file's id")
+    p.add_argument("file", type=whole, help="the file's id")
     p.add_argument("--entity", help=entity_help)
     p.add_argument("--reason", required=True, help="why, kept in the audit trail")
     p.set_defaults(handler=cancel)
@@ -62,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = actions.add_parser("sheet", help="a spreadsheet of payouts with their lines (xlsx or csv)")
     p.add_argument("--entity", help=entity_help)
     p.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="file format (default: xlsx)")
-    p.add_argument("--payout", type=int, action="append", metavar="ID", help="only this payout (repeatable)")
+    p.add_argument("--payout", type=whole, action="append", metavar="ID", help="only this payout (repeatable)")
     p.add_argument("--from", dest="first_day", help="payouts whose period ends on or after this day, YYYY-MM-DD")
     p.add_argument("--to", dest="last_day", help="payouts whose period ends on or before this day, YYYY-MM-DD")
     p.add_argument("--status", help="only payouts in this status: draft, pending, ready, paid or cancelled")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from leadbill.cli.arguments import whole
 from leadbill.cli.lookups import entity_of, partner_of, period_of
 from leadbill.cli.main import CommandError
 from leadbill.cli.output import amount, console, print_json, print_table
@@ -41,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                            ("paid", "ready → paid"), ("cancel", "cancel (a ready one's documents are reversed)"),
                            ("reopen", "pending → draft")):  # fmt: skip
         p = actions.add_parser(name, help=helptext)
-        p.add_argument("payout", type=int, help="the payout's id (see `payouts list`)")
+        p.add_argument("payout", type=whole, help="the payout's id (see `payouts list`)")
         p.add_argument("--reason", default="", help="why, kept in the audit trail (required to cancel)")
         p.add_argument(
             "--reference", default="", help="payment reference, e.g. the bank transfer's (stored when marking paid)"
@@ -50,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p.set_defaults(handler=transition, to={"submit": "pending", "ready": "ready", "paid": "paid",
                                                "cancel": "cancelled", "reopen": "draft"}[name])  # fmt: skip
     p = actions.add_parser("self-invoice", help="make the self-invoice of a ready payout that has none yet")
-    p.add_argument("payout", type=int, help="the payout's id (see `payouts list`)")
+    p.add_argument("payout", type=whole, help="the payout's id (see `payouts list`)")
     p.set_defaults(handler=generate)
     p = actions.add_parser("list", help="payouts of an entity")
     p.add_argument("--entity", help=entity_help)

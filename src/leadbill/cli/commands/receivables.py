@@ -6,6 +6,7 @@ import argparse
 from datetime import date
 from pathlib import Path
 
+from leadbill.cli.arguments import whole
 from leadbill.cli.lookups import amount_minor, entity_of, partner_of
 from leadbill.cli.main import CommandError
 from leadbill.cli.output import amount, console, print_json, print_table
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(handler=write_off)
     p = actions.add_parser("reverse-payment", help="reverse a mistaken payment; the invoice reopens")
     p.add_argument("number", help="invoice number")
-    p.add_argument("payment", type=int, help="payment id (see `leadbill invoices show NUMBER --json`)")
+    p.add_argument("payment", type=whole, help="payment id (see `leadbill invoices show NUMBER --json`)")
     p.add_argument("--reason", required=True, help="why it is reversed")
     p.add_argument("--entity", help=ENTITY_HELP)
     p.set_defaults(handler=reverse_payment)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from leadbill.cli.arguments import whole
 from leadbill.cli.commands.imports import entity_by_slug
 from leadbill.cli.main import CommandError
 from leadbill.cli.output import print_json, print_table
@@ -27,13 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a.set_defaults(handler=list_returns)
 
     a = actions.add_parser("accept", help="accept requested returns: their leads will be credited")
-    a.add_argument("ids", metavar="ID", type=int, nargs="+", help="return id(s), as shown by `returns list`")
+    a.add_argument("ids", metavar="ID", type=whole, nargs="+", help="return id(s), as shown by `returns list`")
     a.add_argument("--note", default="", help="a note kept with the decision")
     a.add_argument("--entity", metavar="SLUG", help="refuse ids of other entities")
     a.set_defaults(handler=decide, accept=True)
 
     a = actions.add_parser("reject", help="reject requested returns (a reason is required)")
-    a.add_argument("ids", metavar="ID", type=int, nargs="+", help="return id(s), as shown by `returns list`")
+    a.add_argument("ids", metavar="ID", type=whole, nargs="+", help="return id(s), as shown by `returns list`")
     a.add_argument("--note", required=True, metavar="REASON", help="why the returns are rejected")
     a.add_argument("--entity", metavar="SLUG", help="refuse ids of other entities")
     a.set_defaults(handler=decide, accept=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from leadbill.cli.arguments import whole
 from leadbill.cli.lookups import day_of, entity_of, period_of
 from leadbill.cli.main import CommandError
 from leadbill.cli.output import amount, console, print_json, print_table
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", action="store_true", help="print JSON for other tools")
     p.set_defaults(handler=release)
     p = actions.add_parser("show", help="a past run's summary")
-    p.add_argument("run_id", type=int, help="the run's id (see `run list`)")
+    p.add_argument("run_id", type=whole, help="the run's id (see `run list`)")
     p.add_argument("--json", action="store_true", help="print JSON for other tools")
     p.set_defaults(handler=show)
     p = actions.add_parser("list", help="past runs")

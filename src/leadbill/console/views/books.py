@@ -14,6 +14,7 @@ from leadbill.books.services import export_create, mapping_update
 from leadbill.catalog.models import LeadType
 from leadbill.console.lookups import entity_of, perform
 from leadbill.domain.errors import DomainError
+from leadbill.domain.numbers import whole_number
 from leadbill.invoicing.services import today_in
 from leadbill.web.access import actor_of, console_view
 
@@ -54,7 +55,8 @@ def posted_mapping(post: Any, current: dict[str, Any]) -> dict[str, Any]:
     raw: dict[str, Any] = {key: post[key].strip() for key, _ in ACCOUNT_FIELDS if key in post}
     datev = {key: post[f"datev_{key}"].strip() for key, _, _ in DATEV_FIELDS if f"datev_{key}" in post}
     if datev:
-        raw["datev"] = {k: (int(v) if v.isascii() and v.isdigit() else v) for k, v in datev.items() if v}
+        numbers = {k: whole_number(v) for k, v in datev.items() if v}
+        raw["datev"] = {k: datev[k] if n is None else n for k, n in numbers.items()}
     for key in ("revenue_by_lead_type", "cost_by_lead_type"):
         shown = {name.split(":", 1)[1]: post[name].strip() for name in post if name.startswith(f"{key}:")}
         if shown:

@@ -23,6 +23,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from leadbill.domain.numbers import digit_string
 from leadbill.payment_files.builders import Batch
 
 RECORD_LENGTH = 94
@@ -60,7 +61,7 @@ def alpha(value: str, width: int) -> str:
 def numeric(value: int | str, width: int) -> str:
     """A numeric field: digits, right-justified, zero-filled; refused when it does not fit."""
     text = str(value)
-    if not text.isdigit() or not text.isascii() or len(text) > width:
+    if digit_string(text, max_digits=width) != text:
         raise NachaError(f"{value!r} does not fit a {width}-digit field")
     return text.zfill(width)
 
@@ -84,7 +85,7 @@ def _record(*parts: str) -> str:
 
 def _origin(value: str) -> str:
     """Immediate origin: a 9-digit routing number is written as b + the number; otherwise the 10 characters given."""
-    return " " + value if len(value) == 9 and value.isdigit() else alpha(value, 10)
+    return " " + value if digit_string(value, max_digits=9) == value and len(value) == 9 else alpha(value, 10)
 
 
 def build(batch: Batch, *, file_id_modifier: str = "A") -> bytes:
