@@ -113,15 +113,13 @@ def _rate_bp(tax: dict[str, Any]) -> int:
 
 
 def _invoice_facts(entity: Entity, first: date, last: date, parties: dict[str, Party]) -> list[j.Facts]:
-    invoices = list(
-        Invoice.objects.filter(entity=entity, issue_date__gte=first, issue_date__lte=last, number__isnull=False)
-        .exclude(status=Status.DRAFT)
-        .select_related("corrects")
-        .order_by("issue_date", "series", "sequence")
-    )
+    issued = Invoice.objects.filter(
+        entity=entity, issue_date__gte=first, issue_date__lte=last, number__isnull=False
+    ).exclude(status=Status.DRAFT)
+    invoices = list(issued.select_related("corrects").order_by("issue_date", "series", "sequence"))
     lines: dict[int, list[j.Line]] = defaultdict(list)
-    rows = (
-        InvoiceLine.objects.filter(invoice__in=[i.pk for i in invoices])
+    rows = (  # a subquery, not a list of ids: a month of many invoices is no list of placeholders
+        InvoiceLine.objects.filter(invoice__in=issued.values("pk"))
         .order_by("invoice_id", "position")
         .values_list("invoice_id", "amount_minor", "tax_rate_bp", "plan__lead_type__code", "description", "quantity")
     )
@@ -204,15 +202,12 @@ def _lead_types_by_line(payout_ids: list[int]) -> dict[tuple[int, str, str], str
 
 
 def _payable_facts(entity: Entity, first: date, last: date, parties: dict[str, Party]) -> list[j.Facts]:
-    docs = list(
-        SelfBilledDocument.objects.filter(entity=entity, issue_date__gte=first, issue_date__lte=last).order_by(
-            "issue_date", "series", "sequence"
-        )
-    )
+    issued = SelfBilledDocument.objects.filter(entity=entity, issue_date__gte=first, issue_date__lte=last)
+    docs = list(issued.order_by("issue_date", "series", "sequence"))
     lead_types = _lead_types_by_line(sorted({d.payout_id for d in docs}))
     lines: dict[int, list[j.Line]] = defaultdict(list)
     rows = (
-        SelfBilledLine.objects.filter(document__in=[d.pk for d in docs])
+        SelfBilledLine.objects.filter(document__in=issued.values("pk"))
         .order_by("document_id", "position")
         .values_list("document_id", "document__payout_id", "kind", "description", "amount_minor", "tax_rate_bp",
                      "quantity")
