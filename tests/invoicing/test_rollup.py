@@ -37,6 +37,7 @@ def world():
     flat = make_partner(entity, code="flat", currency="USD")
     make_plan(flat, "flat", {"price": "2.50"}, effective_from=SINCE)
     make_plan(flat, "flat", {"price": "3.10"}, effective_from=datetime(2026, 2, 1, 5, tzinfo=UTC))  # NY midnight
+    make_plan(flat, "flat", {"price": "2.90"}, effective_from=datetime(2026, 3, 15, 4, tzinfo=UTC))  # inside March
     tiers = make_partner(entity, code="tiers", currency="USD")
     make_plan(tiers, "graduated", {"tiers": TIERS_2_150_1}, effective_from=SINCE)
     make_plan(tiers, "flat", {"price": "9.99"}, lead_type=home, effective_from=SINCE)
@@ -199,6 +200,23 @@ def test_a_plan_starting_inside_a_day_is_read_from_the_deliveries_and_still_agre
     assert comparable(invoice_run_preview(entity=entity, period=jan)) == comparable(
         from_deliveries(entity, jan, monkeypatch)
     )
+
+
+@pytest.mark.django_db
+def test_a_plan_turning_at_midnight_inside_the_period_bills_each_day_at_its_version(monkeypatch):
+    entity, _ = world()
+    rows = delivery_rows(4, 70, 15, "flat", "auto", None, "USD") + delivery_rows(3, 80, 15, "flat", "auto", None, "USD")
+    rows += delivery_rows(2, 75, 15, "tiers", "auto", None, "USD")
+    deliveries_receive(actor=ACTOR, entity=entity, rows=[{k: v for k, v in r.items() if v != ""} for r in rows])
+    march = MONTHS[2]
+    preview = comparable(invoice_run_preview(entity=entity, period=march))
+    assert preview == comparable(from_deliveries(entity, march, monkeypatch))
+    # 4 leads on 12 March at 3.10 and 3 on 22 March at 2.90, the version of each day
+    assert preview["flat"]["subtotal"] == money(4 * 310 + 3 * 290, "USD")
+    issued = invoice_run_issue(actor=ACTOR, entity=entity, period=march).issued
+    assert {inv.partner.code: money(inv.total_minor, inv.currency) for inv in issued} == {
+        code: row["total"] for code, row in preview.items() if row["document"]
+    }
 
 
 @pytest.mark.django_db

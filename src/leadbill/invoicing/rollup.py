@@ -103,10 +103,19 @@ def _plan_days(entity_id: int, tz: str) -> None:
             cursor.execute(f"ANALYZE {TMP_PLAN_DAYS}")
 
 
-def _open_rows_sql(levels: tuple[tuple[bool, bool], ...], partners: str) -> str:
+def _open_rows_sql(levels: tuple[tuple[bool, bool], ...], partners: str, *, split_first: bool = False) -> str:
     """Open summary rows before the period end, resolved to their plan version; earlier days kept apart.
 
-    Parameters: first day, entity, end day.
+    The period's own days are summed per scope and currency before plans are joined, so the join
+    and the grouping see about one row per partner and scope, not one per day. That is exact
+    for a partner none of whose plan versions starts or ends after the period's first day and
+    before its end (every day of the period is then under the same version); the days of the
+    others stay apart and are resolved one by one. Earlier days always stay apart: each has its
+    own bucket.
+
+    Parameters: first day, first day, end day, first day, end day (the plan turns), entity, end day,
+    [first day, with `split_first`: a period starting inside its first day leaves that day out],
+    first day, first day.
     """
 
     def in_effect(alias: str, profile: bool, lead_type: bool) -> str:
@@ -123,10 +132,19 @@ def _open_rows_sql(levels: tuple[tuple[bool, bool], ...], partners: str) -> str:
                COALESCE(pl.model, ''), CASE WHEN s.day >= %s THEN NULL ELSE s.day END AS late_day,
                CASE WHEN s.currency = pa.currency THEN 1 ELSE 0 END AS currency_ok,
                SUM(s.open_leads), SUM(s.open_priced), SUM(s.open_price_micros)
-          FROM {summary.SUMMARY} s
-          JOIN partners_partner pa ON pa.id = s.partner_id
+          FROM (SELECT s.partner_id, s.profile_id, s.lead_type_id, s.currency, MIN(s.day) AS day,
+                       SUM(s.open_leads) AS open_leads, SUM(s.open_priced) AS open_priced,
+                       SUM(s.open_price_micros) AS open_price_micros
+                  FROM {summary.SUMMARY} s
+                  LEFT JOIN (SELECT DISTINCT partner_id FROM {TMP_PLAN_DAYS}
+                              WHERE (from_day > %s AND from_day < %s) OR (to_day > %s AND to_day < %s)) turns
+                         ON turns.partner_id = s.partner_id
+                 WHERE s.entity_id = %s AND s.open_leads > 0 AND s.day < %s AND {partners}
+                       {"AND s.day <> %s" if split_first else ""}
+                 GROUP BY s.partner_id, s.profile_id, s.lead_type_id, s.currency,
+                          CASE WHEN s.day >= %s AND turns.partner_id IS NULL THEN NULL ELSE s.day END) s
+          JOIN partners_partner pa ON pa.id = s.partner_id AND pa.is_buyer = {f.sql_true()}
           {joins}
-         WHERE s.entity_id = %s AND s.open_leads > 0 AND s.day < %s AND {partners}
          GROUP BY s.partner_id, COALESCE(pl.id, 0), COALESCE(pl.profile_id, 0), COALESCE(pl.lead_type_id, 0),
                   COALESCE(pl.model, ''), CASE WHEN s.day >= %s THEN NULL ELSE s.day END,
                   CASE WHEN s.currency = pa.currency THEN 1 ELSE 0 END"""
@@ -187,16 +205,15 @@ def gather_groups(
     if levels:
         _plan_days(entity_id, tz)
         ids = [p.pk for p in partners if p.pk not in detail]
-        clause = f.partners_clause(None if whole else ids, "s.partner_id")
+        # Buyers only: for every buyer, a filter on the joined partner after the summing, not a semi-join per row.
+        clause = "1 = 1" if whole else f.partners_clause(ids, "s.partner_id")
         if whole and detail:
             clause += f" AND s.partner_id NOT IN ({f.id_list(sorted(detail))})"
         first, end = summary.day_param(period.first_day), summary.day_param(period.end_day)
-        params = [first, entity_id, end, first]
-        if period.start_minute:  # the first day is split between this period and the one before
-            clause += " AND s.day <> %s"
-            params.insert(3, first)
+        split_first = bool(period.start_minute)  # the first day is split between this period and the one before
+        params = [first, first, end, first, end, entity_id, end, *([first] if split_first else []), first, first]
         with connection.cursor() as cursor:
-            cursor.execute(_open_rows_sql(levels, clause), params)
+            cursor.execute(_open_rows_sql(levels, clause, split_first=split_first), params)
             rows = cursor.fetchall()
             cursor.execute(f"DROP TABLE IF EXISTS {TMP_PLAN_DAYS}")
     else:  # no plan at all: every open lead is without a price
@@ -267,7 +284,8 @@ def gather_activity(
         return
     first_day = period.first_day + timedelta(days=1) if period.start_minute else period.first_day
     first, end = summary.day_param(first_day), summary.day_param(period.end_day)
-    clause = f.partners_clause(partner_ids, "s.partner_id")
+    # Every partner: no per-row semi-join on the buyers; a non-buyer's counts are simply not asked for.
+    clause = "1 = 1" if partner_ids is None else f.partners_clause(partner_ids, "s.partner_id")
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     with connection.cursor() as cursor:
         cursor.execute(
