@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import connection
 
+from leadbill.bulk import copy_rows
 from leadbill.deliveries import summary
 from leadbill.domain import generation
 from leadbill.domain.periods import Period, local_midnight, zone
@@ -528,8 +529,8 @@ def allocate_billed_leads(bands: Sequence[BandRow]) -> int:
                 unit_micros BIGINT, price_low BIGINT, price_high BIGINT, divisor BIGINT, line_id BIGINT,
                 invoice_id BIGINT)"""
         )
-        cursor.executemany(
-            f"INSERT INTO {TMP_BAND} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        copy_rows(
+            TMP_BAND, BAND_COLUMNS,
             [
                 (
                     b.partner_id, b.scope_profile, b.scope_type, b.bucket_invoice, b.plan_id, b.over_cap,
@@ -569,6 +570,10 @@ def allocate_billed_leads(bands: Sequence[BandRow]) -> int:
         return inserted
 
 
+BAND_COLUMNS = (
+    "partner_id", "scope_profile", "scope_type", "bucket_invoice", "plan_id", "over_cap", "rank_offset", "rank_from",
+    "rank_to", "unit_micros", "price_low", "price_high", "divisor", "line_id", "invoice_id",
+)  # fmt: skip
 ALLOC_KEY = "t.partner_id, t.profile_raw, t.lead_type_id, t.currency, t.day, t.price_micros"
 
 
