@@ -200,21 +200,23 @@ def charge_lines(groups: Sequence[UsageGroup], currency: str, tax_rate: Decimal)
             prefix = ("Earlier deliveries: " if bucket == EARLIER else f"Prior period {bucket}: ") if prior else ""
             if over:
                 prefix += "Over cap: "
-            line = DraftLine(
-                kind=PRIOR_PERIOD if prior else CHARGE, description="", quantity=0, unit_price=None,
-                amount_minor=0, tax_rate=tax_rate, scope=scope, bucket=bucket, version_id=group.version.id,
-                over_cap=over,
-            )  # fmt: skip
+            kind = PRIOR_PERIOD if prior else CHARGE
             for band in group.version.model.bands(first, last, period_total):
                 label = f"{prefix}{group.scope_label} \u2014 {band.label}"
                 if band.unit_price is None:
+                    line = DraftLine(
+                        kind=kind, description="", quantity=0, unit_price=None, amount_minor=0, tax_rate=tax_rate,
+                        scope=scope, bucket=bucket, version_id=group.version.id, over_cap=over,
+                    )  # fmt: skip
                     lines += _delivered_lines(line, group, band.rank_from, band.rank_to, label, currency)
                     continue
+                # Built whole, not by `replace`: ten thousand partners' lines are drafted on every preview.
                 lines.append(
-                    replace(
-                        line, description=label, quantity=band.quantity, unit_price=band.unit_price,
+                    DraftLine(
+                        kind=kind, description=label, quantity=band.quantity, unit_price=band.unit_price,
                         amount_minor=line_amount_minor(band.quantity, unit_price_to_micros(band.unit_price), currency),
-                        rank_from=band.rank_from, rank_to=band.rank_to,
+                        tax_rate=tax_rate, scope=scope, bucket=bucket, version_id=group.version.id,
+                        rank_from=band.rank_from, rank_to=band.rank_to, over_cap=over,
                     )
                 )  # fmt: skip
     return lines

@@ -10,10 +10,11 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import Q, Sum, TextField
+from django.db.models.functions import Cast
 
 from leadbill.catalog.models import LeadType, PricePlan
 from leadbill.domain import caps, generation
@@ -81,20 +82,24 @@ class Catalog:
         plan_ids = {g.plan_id for g in groups}
         # The entity's sell plans in one query; an IN list of thousands of ids costs more.
         # Rows, not model instances: ten thousand partners' plans are read on every preview.
-        rows = PricePlan.objects.filter(entity=entity, side="sell").values_list(
-            "pk", "model", "config", "effective_from"
+        # The config as its stored text: thousands of partners share a handful of configs, each
+        # decoded and parsed once (a text that differs only in spacing is merely parsed again).
+        rows = (
+            PricePlan.objects.filter(entity=entity, side="sell")
+            .annotate(config_text=Cast("config", TextField()))
+            .values_list("pk", "model", "config_text", "effective_from")
         )
-        self.starts: dict[int, datetime] = {}
-        parsed: dict[str, PricingModel] = {}  # thousands of partners share a handful of configs
-        self.models = {}
+        parsed: dict[tuple[str, str], PricingModel] = {}
+        self.versions: dict[int, PlanVersion] = {}
         for pk, model, config, effective_from in rows:
             if pk not in plan_ids:
                 continue
-            key = f"{model}:{json.dumps(config, sort_keys=True)}"
+            key = (model, config)
             if key not in parsed:
-                parsed[key] = model_from_config(model, config)
-            self.models[pk] = parsed[key]
-            self.starts[pk] = effective_from
+                parsed[key] = model_from_config(model, json.loads(config))
+            self.versions[pk] = PlanVersion(pk, parsed[key], effective_from)
+        self._period: Period | None = None
+        self._period_key = ""
         self.lead_types = {lt.pk: lt for lt in LeadType.objects.filter(entity=entity)}
         profile_ids = {g.scope_profile for g in groups if g.scope_profile}
         self.profiles = {p.pk: p for p in Profile.objects.filter(pk__in=profile_ids)}
@@ -111,13 +116,15 @@ class Catalog:
 
     def bucket_key(self, group: f.Group, period: Period) -> str:
         if group.bucket_invoice == f.CURRENT_BUCKET:
-            return period.key
+            if self._period is not period:  # the key is formatted once per run, not once per group
+                self._period, self._period_key = period, period.key
+            return self._period_key
         if group.bucket_invoice == f.EARLIER_BUCKET:
             return f.EARLIER_KEY
         return self.bucket_keys[group.bucket_invoice]
 
     def version(self, plan_id: int) -> PlanVersion:
-        return PlanVersion(plan_id, self.models[plan_id], self.starts[plan_id])
+        return self.versions[plan_id]
 
 
 def credits_due(partner_ids: Sequence[int], entity_id: int | None = None) -> dict[int, list[CreditDue]]:
