@@ -220,6 +220,40 @@ def test_a_plan_turning_at_midnight_inside_the_period_bills_each_day_at_its_vers
 
 
 @pytest.mark.django_db
+def test_old_leads_no_run_can_bill_do_not_hold_back_where_a_run_starts_until_a_plan_covers_them(monkeypatch):
+    from leadbill.invoicing import facts as f
+
+    entity, _ = world()
+    old = [
+        {**r, "delivered_at": "2025-09-10T15:00:00+00:00"}
+        for r in delivery_rows(2, 0, 0, "noplan", "auto", None, "USD")
+    ]
+    old += [
+        {**r, "delivered_at": "2025-09-11T15:00:00+00:00"}
+        for r in delivery_rows(1, 0, 0, "carried", "auto", None, "USD")
+    ]
+    rows = old + delivery_rows(3, 5, 15, "flat", "auto", None, "USD")
+    deliveries_receive(actor=ACTOR, entity=entity, rows=[{k: v for k, v in r.items() if v != ""} for r in rows])
+    jan = MONTHS[0]
+    # No plan for "noplan", a delivered-price plan and no price for "carried": open, but not billable.
+    assert f.open_since(entity.pk, jan, None) == jan.start
+    assert comparable(invoice_run_preview(entity=entity, period=jan)) == comparable(
+        from_deliveries(entity, jan, monkeypatch)
+    )
+    # A plan starting before them makes the "noplan" leads billable: the run reaches back and bills them late.
+    noplan = entity.partners.get(code="noplan")
+    make_plan(noplan, "flat", {"price": "1.00"}, effective_from=SINCE)
+    assert f.open_since(entity.pk, jan, None) == datetime(2025, 9, 10, 4, tzinfo=UTC)  # New York midnight
+    preview = comparable(invoice_run_preview(entity=entity, period=jan))
+    assert preview == comparable(from_deliveries(entity, jan, monkeypatch))
+    assert preview["noplan"]["late"] == 2
+    issued = {inv.partner.code: inv for inv in invoice_run_issue(actor=ACTOR, entity=entity, period=jan).issued}
+    assert money(issued["noplan"].total_minor, "USD") == preview["noplan"]["total"]
+    assert issued["noplan"].lines.get().quantity == 2
+    assert summary.drift(entity.pk, entity.timezone) == []
+
+
+@pytest.mark.django_db
 def test_a_weekly_window_reads_its_edge_days_from_the_deliveries_and_issues_what_it_previewed(monkeypatch):
     entity, _ = world()
     rows = []

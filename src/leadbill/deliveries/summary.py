@@ -360,18 +360,34 @@ def rebuild(entity_id: int, tz: str) -> None:
 # --- reads ---------------------------------------------------------------------------------
 
 
-def earliest_open_day(entity_id: int, end_day: date, partner_ids: Sequence[int] | None) -> date | None:
-    """The earliest local day before `end_day` with open leads in their partner's currency."""
+def earliest_open_day(entity_id: int, end_day: date, partner_ids: Sequence[int] | None, tz: str) -> date | None:
+    """The earliest local day before `end_day` with open leads that a run could bill.
+
+    Open leads in another currency than their partner's, or with no sell plan in effect on their
+    day (or only a delivered-price plan and no price), stay open, but no run bills them: they are
+    anomalies of the period they were delivered in. Counting them would pin every later run's scan
+    of the deliveries to the day of the oldest such lead, and the scan would grow with history.
+    The plan test is at day grain and errs towards billable (any plan of any scope level whose
+    local days touch the row's day), so a lead a run could bill is never left out; a plan added
+    later with an earlier start makes such leads billable again, and this finds them.
+    """
     partners = (
         "" if partner_ids is None else f"AND s.partner_id IN ({', '.join(str(int(i)) for i in partner_ids) or 'NULL'})"
     )
     with connection.cursor() as cursor:
         cursor.execute(
             # ORDER BY … LIMIT 1 rather than MIN: PostgreSQL walks the open-day index and stops at
-            # the first row in its partner's currency, instead of joining every open row (57 ms → 3 ms at 1M).
+            # the first billable row, instead of joining every open row (57 ms → 3 ms at 1M).
             f"""SELECT s.day FROM {SUMMARY} s JOIN partners_partner pa ON pa.id = s.partner_id
                  WHERE s.entity_id = %s AND s.open_leads > 0 AND s.day < %s
                    AND s.currency = pa.currency {partners}
+                   AND EXISTS (SELECT 1 FROM catalog_priceplan p
+                                WHERE p.partner_id = s.partner_id AND p.side = 'sell'
+                                  AND (p.profile_id IS NULL OR p.profile_id = s.profile_id)
+                                  AND (p.lead_type_id IS NULL OR p.lead_type_id = s.lead_type_id)
+                                  AND (p.model <> 'delivered' OR s.open_priced > 0)
+                                  AND {local_day_sql("p.effective_from", tz)} <= s.day
+                                  AND (p.effective_to IS NULL OR {local_day_sql("p.effective_to", tz)} >= s.day))
                  ORDER BY s.day LIMIT 1""",
             [entity_id, day_param(end_day)],
         )

@@ -228,13 +228,13 @@ def first_delivery_id(entity_id: int, period: Period, partner_ids: Sequence[int]
 
 
 def open_since(entity_id: int, period: Period, partner_ids: Sequence[int] | None) -> datetime:
-    """Where a run's scan of the deliveries starts: the earliest local day with open leads in the
-    partners' currency before the period ends (from the billing summary), else the period start.
+    """Where a run's scan of the deliveries starts: the earliest local day with open leads a run
+    could bill before the period ends (from the billing summary), else the period start.
 
     There is no look-back window: a billable lead stays open until it is billed, however late
     it arrives, and the summary says how far back the open ones go.
     """
-    since_day = summary.earliest_open_day(entity_id, period.end_day, partner_ids)
+    since_day = summary.earliest_open_day(entity_id, period.end_day, partner_ids, period.timezone)
     if since_day is None:
         return period.start
     return min(period.start, local_midnight(since_day, zone(period.timezone)))

@@ -195,7 +195,7 @@ def gather_groups(
     if not partners:
         return {}, []
     tz = period.timezone
-    since_day = summary.earliest_open_day(entity_id, period.end_day, None if whole else [p.pk for p in partners])
+    since_day = summary.earliest_open_day(entity_id, period.end_day, None if whole else [p.pk for p in partners], tz)
     if since_day is None:  # nothing open: only the activity counts matter
         since_day = period.first_day
     since = local_midnight(since_day, zone(tz))
