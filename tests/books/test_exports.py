@@ -122,6 +122,14 @@ def test_datev_export_needs_the_consultant_and_client_numbers(month):
     assert not ExportBatch.objects.exists()
 
 
+def test_datev_refuses_a_document_in_another_currency_than_the_batch_and_names_it(month):
+    datev_numbers(month.entity)
+    Invoice.objects.filter(pk=month.invoice.pk).update(currency="USD")  # arranged: a buyer billed in dollars
+    with pytest.raises(ExportRefused, match=f"{month.invoice.number}: DATEV books this batch in EUR .* in USD"):
+        export(month, "datev")
+    assert not ExportBatch.objects.exists()
+
+
 def test_a_document_that_does_not_balance_refuses_the_export_and_is_named(month):
     Invoice.objects.filter(pk=month.invoice.pk).update(total_minor=35701)  # arranged: a corrupted row
     with pytest.raises(UnbalancedDocument) as exc:

@@ -147,6 +147,12 @@ def render(period: Period, entries: list[j.Entry], accounts: j.Accounts, columns
     lines = [";".join(header), ";".join(COLUMNS)]
     for e in entries:
         f = e.facts
+        if (
+            f.currency != currency
+        ):  # DATEV books a foreign amount with its rate and base amount; Leadbill keeps no rates
+            raise ExportRefused(f"{f.number}: DATEV books this batch in {currency} and the document is in {f.currency}; "
+                                "Leadbill keeps no exchange rate, so book it by hand or export the range as the "
+                                "journal CSV", field="currency")  # fmt: skip
         if f.kind in j.DOCUMENT_KINDS:
             rows = _document_rows(f, accounts)
             belegfeld = _belegfeld(f.number, f.number, strict=True)
