@@ -148,3 +148,24 @@ def test_request_size_limit_answers_413(world, settings):
     rows = [delivery(i) for i in range(50)]
     response = world.ingest.post("/deliveries/batch", raw=json.dumps({"deliveries": rows}))
     assert response.status_code == 413
+
+
+def test_a_batch_that_meets_a_deadlock_is_told_to_retry_and_its_replay_records_it(world, monkeypatch):
+    from django.db import OperationalError
+
+    from leadbill.api.routers import deliveries as router
+
+    rows = [delivery(i) for i in range(3)]
+    real = router.deliveries_receive
+
+    def deadlocked(**kw):
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr(router, "deliveries_receive", deadlocked)
+    refused = world.ingest.post("/deliveries/batch", {"deliveries": rows})
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "1"
+    assert refused.body["type"] == "urn:leadbill:problem:busy" and "send it again" in refused.body["detail"]
+    monkeypatch.setattr(router, "deliveries_receive", real)
+    again = world.ingest.post("/deliveries/batch", {"deliveries": rows})
+    assert again.status_code == 200 and again.body["created"] == 3

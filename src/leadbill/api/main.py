@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import DataError
+from django.db import DataError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -155,6 +155,20 @@ def _data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
     return ApiProblem(
         422, "invalid", "a value cannot be stored (too long, out of range or with a NUL character)"
     ).response(_instance(request))
+
+
+@api.exception_handler(OperationalError)
+def _busy(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    """A deadlock, a serialization failure, a locked SQLite file or a dropped connection: the request's
+    transaction was rolled back and may simply be sent again (recording deliveries is idempotent on the external id), so
+    the client is told to retry, not that the server is broken."""
+    logger.warning("database busy on %s %s: %s", request.method, request.path, exc)
+    response = ApiProblem(
+        503, "busy", "the database could not complete this request (a concurrent write conflicted with it, or the "
+        "connection dropped); its changes were rolled back: send it again"
+    ).response(_instance(request))  # fmt: skip
+    response["Retry-After"] = "1"
+    return response
 
 
 @api.exception_handler(Exception)

@@ -28,6 +28,7 @@ TITLES = {
     422: "Unprocessable input",
     429: "Too many requests",
     500: "Server error",
+    503: "Service unavailable",
 }
 
 

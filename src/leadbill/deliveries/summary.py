@@ -99,6 +99,12 @@ def as_date(value: object) -> date:
 # --- writes --------------------------------------------------------------------------------
 
 
+# Summary rows are written in key order by every upsert, so two transactions counting the same
+# partner-days (two API batches, an import and a batch) lock them in the same order and wait for each
+# other instead of deadlocking.
+IN_KEY_ORDER = "ORDER BY 1, 2, 3, 4, 5, 6"
+
+
 def _upsert(select_sql: str, params: Sequence[object]) -> None:
     """Add the selected rows' counts to the summary (negative counts subtract)."""
     add = ", ".join(f"{c} = {SUMMARY}.{c} + excluded.{c}" for c in VALUES.split(", "))
@@ -117,6 +123,7 @@ def _repeats_sql(where: str, tz: str) -> str:
                                            WHERE e.entity_id = d.entity_id AND e.lead_id = d.lead_id
                                              AND e.partner_id = d.partner_id AND e.id < d.id)
                 GROUP BY d.entity_id, d.partner_id, {day}
+                ORDER BY 1, 2, 3
                ON CONFLICT (entity_id, partner_id, day) DO UPDATE SET repeats = {REPEATS}.repeats + excluded.repeats"""
 
 
@@ -136,6 +143,7 @@ def inserted_statements(tz: str, where: str = _INSERTED) -> list[str]:
                  FROM deliveries_delivery d
                 WHERE {where}
                 GROUP BY d.entity_id, d.partner_id, COALESCE(d.profile_id, 0), d.lead_type_id, {day}, d.currency
+                {IN_KEY_ORDER}
                ON CONFLICT ({KEY}) DO UPDATE SET {add}"""
     return [counts, _repeats_sql(where, tz)]
 
@@ -165,6 +173,7 @@ def counted_insert_sql(insert_sql: str, tz: str) -> str:
                    COUNT(*), COUNT(*), COUNT(i.price_micros), COALESCE(SUM(i.price_micros), 0), 0, 0, 0, 0
               FROM ins i
              GROUP BY i.entity_id, i.partner_id, COALESCE(i.profile_id, 0), i.lead_type_id, {day}, i.currency
+             {IN_KEY_ORDER}
             ON CONFLICT ({KEY}) DO UPDATE SET {add}
             RETURNING 1
         ), repeated AS (
@@ -176,6 +185,7 @@ def counted_insert_sql(insert_sql: str, tz: str) -> str:
                                     AND e.partner_id = i.partner_id LIMIT 1) earlier ON TRUE
              WHERE i.k > 1 OR earlier.hit IS NOT NULL
              GROUP BY i.entity_id, i.partner_id, {day}
+             ORDER BY 1, 2, 3
             ON CONFLICT (entity_id, partner_id, day) DO UPDATE SET repeats = {REPEATS}.repeats + excluded.repeats
             RETURNING 1
         )
@@ -231,7 +241,8 @@ def recount_sql(where: str, tz: str) -> str:
                          LEFT JOIN invoicing_billedlead b ON b.delivery_id = d.id AND b.voided = {_false()}
                         WHERE {where}) x
                 WHERE true
-                GROUP BY x.entity_id, x.partner_id, x.profile_id, x.lead_type_id, x.day, x.currency"""
+                GROUP BY x.entity_id, x.partner_id, x.profile_id, x.lead_type_id, x.day, x.currency
+                {IN_KEY_ORDER}"""
 
 
 def _day_ranges(pairs: Iterable[tuple[int, date]]) -> dict[int, list[tuple[date, date]]]:
