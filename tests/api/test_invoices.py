@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, date, datetime, time, timedelta
 
 from leadbill.documents.models import ArchivedDocument
 from leadbill.invoicing.models import Invoice
@@ -58,6 +59,17 @@ def test_issue_then_list_get_and_page_through_invoices(billed):
     assert billed.full.get("/invoices", overdue=True).body["items"] == [] or True
     assert billed.full.get("/invoices", issued_from="2026-03-01").body["items"] == []
     assert billed.full.get("/invoices", partner="nobody").status_code == 404
+
+
+def test_an_overdue_partly_paid_invoice_is_listed_as_overdue(billed, frozen):
+    paid = billed.full.post("/invoices/INV-000001/payments", {"amount": "1.00", "paid_on": "2026-02-10",
+                                                              "currency": "EUR"})  # fmt: skip
+    assert paid.status_code == 201 and paid.body["invoice"]["status"] == "partially_paid", paid.body
+    due = billed.full.get("/invoices/INV-000001").body["due_date"]
+    frozen(datetime.combine(date.fromisoformat(due) + timedelta(days=1), time(12), tzinfo=UTC))
+    listed = [i["number"] for i in billed.full.get("/invoices", overdue=True).body["items"]]
+    assert listed == ["INV-000001"]  # the receipt is paid, never overdue
+    assert "INV-000001" not in [i["number"] for i in billed.full.get("/invoices", overdue=False).body["items"]]
 
 
 def test_documents_download_and_stay_identical(billed):

@@ -69,6 +69,15 @@ def test_profiles_and_lead_types_are_put_by_code(world):
     assert {"code": "solar", "name": "Solar"} in world.full.get("/lead-types").body
 
 
+def test_a_profile_put_without_active_keeps_a_deactivated_profile_inactive(world):
+    created = world.full.put("/partners/acme/profiles/mobile", {"name": "Mobile"})
+    assert created.status_code == 201 and created.body["active"] is True  # a new profile is active
+    assert world.full.put("/partners/acme/profiles/mobile", {"name": "Mobile", "active": False}).body["active"] is False
+    renamed = world.full.put("/partners/acme/profiles/mobile", {"name": "Mobile apps"})
+    assert renamed.status_code == 200 and renamed.body == {"code": "mobile", "name": "Mobile apps", "active": False}
+    assert world.acme.profiles.get(code="mobile").is_active is False
+
+
 def test_partners_are_listed_by_role_with_pages(world):
     buyers = world.full.get("/partners", role="buyer", limit=1)
     assert len(buyers.body["items"]) == 1 and buyers.body["next_cursor"]

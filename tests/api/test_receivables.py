@@ -55,6 +55,16 @@ def test_overpay_refund_reverse_apply_and_write_off(billed):
     assert billed.full.get("/invoices/INV-000001").body["status"] == "written_off"
 
 
+def test_a_credit_note_is_refused_a_write_off_and_credit_with_a_problem(billed):
+    voided = billed.full.post("/invoices/INV-000001/void", {"reason": "wrong company", "leads": "rebill"})
+    assert voided.status_code == 200, voided.body
+    note = voided.body["credit_note"]["number"]
+    written = billed.full.post(f"/invoices/{note}/write-off", {"reason": "insolvent"})
+    assert written.status_code == 409 and f"{note} is a credit note" in written.body["detail"], written.body
+    applied = billed.full.post("/partners/acme/credit/apply", {"currency": "EUR", "invoice": note})
+    assert applied.status_code == 409 and f"{note} is a credit note" in applied.body["detail"], applied.body
+
+
 def test_the_reminder_policy_through_the_api(billed):
     policy = billed.full.get("/reminders").body
     assert policy["enabled"] is False and [s["days"] for s in policy["steps"]] == [-3, 7, 14, 30]

@@ -7,16 +7,18 @@ import pytest
 from leadbill.audit.models import AuditEvent
 from leadbill.deliveries.models import Return
 from leadbill.domain import periods
-from leadbill.domain.errors import DomainError
-from leadbill.invoicing.models import BilledLead, CreditedLead, Invoice, LedgerEntry
+from leadbill.domain.errors import DomainError, StateError
+from leadbill.invoicing.models import Adjustment, BilledLead, CreditedLead, Invoice, LedgerEntry
 from leadbill.invoicing.services import (
     adjustment_create,
     credit_note_issue,
+    invoice_discard,
     invoice_run_issue,
     invoice_void,
     payment_record,
     topup_record,
 )
+from leadbill.receivables.selectors import partner_accounts
 from tests.factories import TIERS_2_150_1, make_deliveries, make_delivery, make_partner, make_plan, summarise
 from tests.invoicing.conftest import FEB_2, JAN_2
 from tests.invoicing.helpers import ACTOR, assert_per_lead_detail_matches_lines, issue, lines_of
@@ -247,6 +249,32 @@ def test_voiding_an_invoice_takes_back_credits_already_given_for_its_returned_le
     inv = Invoice.objects.get(period_key="2026-03")
     assert lines_of(inv) == [("charge", 1, 200), ("prior_period", 2, 400), ("adjustment", 1, 200)]
     assert "for returned leads of INV-000001" in inv.lines.get(kind="adjustment").description
+
+
+def test_voiding_an_invoice_whose_returned_lead_is_credited_on_a_draft_asks_to_discard_the_draft_first(
+    entity, buyer, jan, feb
+):
+    make_plan(buyer, "flat", {"price": "2.00"})
+    leads = make_deliveries(buyer, 3, JAN_2)
+    issue(entity, jan)
+    january = Invoice.objects.get(period_key="2026-01")
+    accept_return(leads[0], FEB_2)
+    make_deliveries(buyer, 1, FEB_2)
+    issue(entity, feb, draft=True)
+    draft = Invoice.objects.get(period_key="2026-02")
+    assert lines_of(draft) == [("charge", 1, 200), ("return_credit", 1, -200)]
+    with pytest.raises(StateError, match=f"discard draft-{draft.pk} before voiding INV-000001"):
+        invoice_void(actor=ACTOR, invoice=january, reason="issued to the wrong company")
+    january.refresh_from_db()
+    assert january.status == "issued" and not Adjustment.objects.exists()
+    invoice_discard(actor=ACTOR, invoice=draft)
+    invoice_void(actor=ACTOR, invoice=january, reason="issued to the wrong company")
+    assert not Adjustment.objects.exists()  # the credit was never given, so nothing is taken back
+    issue(entity, feb)
+    # the 2 kept January leads are billed again, the returned one is neither billed nor credited
+    february = Invoice.objects.get(period_key="2026-02")
+    assert lines_of(february) == [("charge", 1, 200), ("prior_period", 2, 400)]
+    assert partner_accounts(buyer)[february.currency].balance_minor == 600  # 600 - 600 void + 600
 
 
 def test_a_return_of_a_lead_on_a_draft_is_credited_only_after_the_draft_is_issued(entity, buyer, jan, feb):

@@ -185,3 +185,18 @@ def test_a_credit_note_for_an_adjustment_settles_the_invoice_it_corrects(entity,
     assert (inv.status, inv.balance_due_minor) == ("partially_paid", 700) and credit_on_account(buyer, "USD") == 0
     with pytest.raises(DomainError, match="is not an issued invoice of"):
         adjustment_create(actor=ACTOR, partner=buyer, amount_minor=-1, reason="x", corrects=note)
+
+
+def test_a_credit_note_is_neither_written_off_nor_given_credit(entity, buyer, jan):
+    entity.credit_on_account = "manual"
+    entity.save()
+    inv, leads = january(entity, buyer, jan)
+    accept_return(leads[1], FEB_2)
+    note = credit_note_issue(actor=ACTOR, partner=buyer, issue_date=date(2026, 2, 3))
+    with pytest.raises(StateError, match=f"{note.number} is a credit note; only invoices are written off"):
+        ledger.invoice_write_off(actor=ACTOR, invoice=note, reason="buyer insolvent")
+    ledger_credit(buyer, 300)
+    with pytest.raises(StateError, match=f"{note.number} is a credit note; only invoices take credit"):
+        ledger.credit_apply(actor=ACTOR, partner=buyer, currency="USD", invoice=note)
+    assert not AuditEvent.objects.filter(action__in=["invoice.written_off", "credit.applied"]).exists()
+    assert (reread(inv).balance_due_minor, credit_on_account(buyer, "USD")) == (800, 300)

@@ -319,7 +319,7 @@ class LeadTypeOut(Schema):
 
 class ProfileIn(Schema):
     name: Annotated[str, Field(min_length=1, max_length=200), OneLine]
-    active: bool = True
+    active: bool | None = None  # left out: an existing profile keeps its state, a new one is active
 
 
 class DeliveryOut(Schema):

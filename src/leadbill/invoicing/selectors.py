@@ -211,17 +211,24 @@ BILLED_STATUSES = ("issued", "partially_paid", "paid", "written_off")
 
 
 def billed_by_month(entity: Entity, months: list[tuple[int, int]]) -> dict[tuple[int, int, str], int]:
-    """Invoiced amounts (invoices and receipts, less credit notes) per period month and currency."""
-    from django.db.models.functions import ExtractMonth, ExtractYear
+    """Invoiced amounts (invoices and receipts, less credit notes) per period month and currency.
+
+    A credit note without a period (issued on demand) counts in the month of its issue date. The
+    credit note that reverses a void document is left out, as the void document is.
+    """
+    from django.db.models import DateField, Q
+    from django.db.models.functions import Coalesce, ExtractMonth, ExtractYear
 
     first = months[0]
+    documents = Q(kind__in=["invoice", "receipt"]) | Q(kind="credit_note", corrects__isnull=True)
     rows = (
-        Invoice.objects.filter(entity=entity, status__in=BILLED_STATUSES, kind__in=["invoice", "receipt"],
-                               period_first_day__gte=f"{first[0]:04d}-{first[1]:02d}-01")
-        .annotate(y=ExtractYear("period_first_day"), m=ExtractMonth("period_first_day"))
+        Invoice.objects.filter(documents, entity=entity, status__in=BILLED_STATUSES)
+        .annotate(day=Coalesce("period_first_day", "issue_date", output_field=DateField()))
+        .filter(day__gte=f"{first[0]:04d}-{first[1]:02d}-01")
+        .annotate(y=ExtractYear("day"), m=ExtractMonth("day"))
         .values("y", "m", "currency")
         .annotate(total=Sum("total_minor"))
-    )  # fmt: skip
+    )
     return {(r["y"], r["m"], r["currency"]): int(r["total"] or 0) for r in rows}
 
 

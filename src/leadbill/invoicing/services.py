@@ -975,6 +975,7 @@ def invoice_void(
             )
         if inv.paid_minor and inv.kind == Kind.INVOICE:
             raise StateError(f"{inv.number} has payments recorded; issue a credit note instead")
+        _refuse_credits_on_drafts(inv)
         note = _reversal_note(actor, inv, issue_date or today_in(inv.entity), reason)
         inv.status, inv.voided_at, inv.void_reason, inv.void_leads = Status.VOID, timezone.now(), reason, leads
         inv.save(update_fields=["status", "voided_at", "void_reason", "void_leads"])
@@ -1003,16 +1004,35 @@ def invoice_void(
         return note
 
 
+def _refuse_credits_on_drafts(inv: Invoice) -> None:
+    """A draft that credits returned leads of `inv` is discarded before `inv` is voided.
+
+    The draft's lines and totals were drafted with that credit; once `inv` is void the
+    credit is for a charge that no longer stands. Discarding the draft first (the next run
+    drafts it again without the credit) keeps every document true; taking the credit back
+    with a debit instead would outlive the draft if it were then discarded.
+    """
+    drafts = sorted(set(
+        CreditedLead.objects.filter(billed__invoice=inv, voided=False, invoice__status=Status.DRAFT)
+        .values_list("invoice_id", flat=True)
+    ))  # fmt: skip
+    if drafts:
+        names = ", ".join(f"draft-{pk}" for pk in drafts)
+        raise StateError(f"{names} credits returned leads of {inv.number}; discard {names} before voiding {inv.number}")
+
+
 def _recover_credits_given_elsewhere(actor: str, inv: Invoice) -> None:
-    """Leads of a voided invoice that were returned and credited on a later document.
+    """Leads of a voided invoice that were returned and credited on a later issued document.
 
     The credit note reverses every charge of the voided invoice, so those credits were
     given for charges that no longer stand: a debit adjustment takes them back on the
-    partner's next document, naming the documents involved.
+    partner's next document, naming the documents involved. (A draft carrying such a
+    credit refuses the void: `_refuse_credits_on_drafts`.)
     """
     credited = (
         CreditedLead.objects.filter(billed__invoice=inv, voided=False)
         .exclude(invoice=inv)
+        .exclude(invoice__status=Status.DRAFT)
         .select_related("invoice")
         .order_by("invoice__sequence")
     )

@@ -397,13 +397,17 @@ def _code_and_name(code: str, name: str) -> str:
     return name.strip()
 
 
-def profile_put(*, actor: str, partner: Partner, code: str, name: str, is_active: bool = True) -> tuple[Profile, str]:
-    """Create or update one delivery profile of a partner."""
+def profile_put(
+    *, actor: str, partner: Partner, code: str, name: str, is_active: bool | None = None
+) -> tuple[Profile, str]:
+    """Create or update one delivery profile of a partner; without `is_active` an existing profile
+    keeps its state and a new one is active."""
     name = _code_and_name(code, name)
+    values: dict[str, Any] = {"name": name} if is_active is None else {"name": name, "is_active": is_active}
     with transaction.atomic():
         profile, action, _ = _put(
             Profile, actor=actor, kind="profile", lookup={"partner": partner, "code": code},
-            values={"name": name, "is_active": is_active}, entity=partner.entity,
+            values=values, entity=partner.entity,
         )  # fmt: skip
     return profile, action
 

@@ -43,6 +43,11 @@ def open_minor(inv: Invoice) -> int:
     return int(Entry.objects.filter(invoice=inv).aggregate(s=Sum("amount_minor"))["s"] or 0)
 
 
+def overdue_q(today: date) -> Q:
+    """The one overdue rule (console, portal and API filters): an open invoice, partly paid too, past its due date."""
+    return Q(kind=Kind.INVOICE, status__in=OPEN_STATUSES, due_date__lt=today)
+
+
 def open_by_invoice(invoice_ids: Iterable[int]) -> dict[int, int]:
     rows = Entry.objects.filter(invoice_id__in=list(invoice_ids)).values("invoice_id").annotate(s=Sum("amount_minor"))
     return {r["invoice_id"]: int(r["s"] or 0) for r in rows}

@@ -22,6 +22,7 @@ from leadbill.domain import receivables as r
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.text import field_text
 from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind, Payment, Status
+from leadbill.invoicing.selectors import display_number
 from leadbill.partners.models import Partner
 from leadbill.receivables.models import Entry, EntryKind
 from leadbill.receivables.selectors import credit_on_account, open_by_invoice, open_minor
@@ -139,6 +140,19 @@ def _open_invoices(partner: Partner, currency: str) -> list[Invoice]:
     )
 
 
+def _open_on(inv: Invoice, *, done: str) -> int:
+    """What is open on `inv`, an open invoice; anything else is refused, naming the document and its kind."""
+    name = display_number(inv)
+    if inv.kind != Kind.INVOICE:
+        raise StateError(f"{name} is a {inv.get_kind_display().lower()}; only invoices {done}", field="invoice")
+    if inv.status not in OPEN_STATUSES:
+        raise StateError(f"{name} is {inv.get_status_display().lower()}; only open invoices {done}", field="invoice")
+    left = open_minor(inv)
+    if left <= 0:
+        raise StateError(f"nothing is open on {name}", field="invoice")
+    return left
+
+
 # --- the public services -----------------------------------------------------------------------
 
 
@@ -173,8 +187,7 @@ def credit_apply(*, actor: str, partner: Partner, currency: str, invoice: Invoic
             invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
             if invoice.partner_id != partner.pk or invoice.currency != currency:
                 raise DomainError(f"{invoice.number} is not {partner.code}'s in {currency}", field="invoice")
-            if invoice.status not in OPEN_STATUSES:
-                raise StateError(f"{invoice.number} is {invoice.get_status_display().lower()}; nothing is open")
+            _open_on(invoice, done="take credit")
         spent = apply_on_account(actor=actor, partner=partner, currency=currency, invoice=invoice,
                                  amount_minor=amount_minor)  # fmt: skip
         if not spent:
@@ -209,9 +222,7 @@ def invoice_write_off(*, actor: str, invoice: Invoice, reason: str) -> Invoice:
         raise DomainError("say why the amount is written off", field="reason")
     with transaction.atomic():
         inv = Invoice.objects.select_for_update().select_related("entity", "partner").get(pk=invoice.pk)
-        if inv.status not in OPEN_STATUSES:
-            raise StateError(f"{inv.number} is {inv.get_status_display().lower()}; only open invoices are written off")
-        left = open_minor(inv)
+        left = _open_on(inv, done="are written off")
         Entry.objects.create(
             entity_id=inv.entity_id, partner_id=inv.partner_id, currency=inv.currency, kind=EntryKind.WRITE_OFF,
             amount_minor=-left, invoice=inv, due_on=inv.due_date, occurred_on=timezone.localdate(), reason=reason,

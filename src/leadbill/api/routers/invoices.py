@@ -56,6 +56,7 @@ from leadbill.invoicing.services import (
     manual_invoice_create,
     payment_record,
 )
+from leadbill.receivables.selectors import overdue_q
 
 router = Router(tags=["invoices"])
 
@@ -115,8 +116,8 @@ def list_invoices(
     if overdue is not None:
         from leadbill.invoicing.services import today_in
 
-        late = {"kind": Kind.INVOICE, "status": Status.ISSUED, "due_date__lt": today_in(key.entity)}
-        qs = qs.filter(**late) if overdue else qs.exclude(**late)
+        late = overdue_q(today_in(key.entity))
+        qs = qs.filter(late) if overdue else qs.exclude(late)
     return keyset_page(qs, limit=limit, cursor=cursor, shape=invoice_summary)
 
 

@@ -34,7 +34,7 @@ from leadbill.invoicing import services as billing
 from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind
 from leadbill.invoicing.selectors import display_number
 from leadbill.mailing.services import invoice_send
-from leadbill.receivables.selectors import open_minor, reversed_payments, with_open
+from leadbill.receivables.selectors import open_minor, overdue_q, reversed_payments, with_open
 from leadbill.selfbilling.models import SelfBilledDocument
 from leadbill.web.access import actor_of, console_view
 from leadbill.web.templatetags.leadbill import invoice_state
@@ -48,7 +48,7 @@ def invoice_filters(qs: Any, params: Any, today: date) -> tuple[Any, dict[str, s
     chosen = {k: params.get(k, "").strip() for k in ("status", "kind", "period", "number")}
     qs = with_open(qs)
     if chosen["status"] == "overdue":
-        qs = qs.filter(status__in=OPEN_STATUSES, kind=Kind.INVOICE, due_date__lt=today)
+        qs = qs.filter(overdue_q(today))
     elif chosen["status"] == "open":
         qs = qs.filter(status__in=OPEN_STATUSES, kind=Kind.INVOICE)
     elif chosen["status"] in STATUS_FILTERS:
