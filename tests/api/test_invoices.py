@@ -30,7 +30,7 @@ def test_an_open_period_is_refused_unless_allowed(world):
     assert refused.status_code == 422 and "has not ended" in refused.body["detail"]
 
 
-def test_issue_then_list_get_and_page_through_invoices(billed):
+def test_issue_then_list_get_and_page_through_invoices(billed, frozen):
     runs = billed.full.get("/invoice-runs").body["items"]
     assert runs[0]["issued"] == ["INV-000001", "INV-000002"] and runs[0]["totals"] == {"EUR": "10.71"}
     assert billed.full.get(f"/invoice-runs/{runs[0]['id']}").body["id"] == runs[0]["id"]
@@ -56,7 +56,11 @@ def test_issue_then_list_get_and_page_through_invoices(billed):
         "INV-000001"
     ]
     assert billed.full.get("/invoices", kind="receipt").body["items"][0]["number"] == "INV-000002"
-    assert billed.full.get("/invoices", overdue=True).body["items"] == [] or True
+    due = date.fromisoformat(billed.full.get("/invoices/INV-000001").body["due_date"])
+    frozen(datetime.combine(due, time(12), tzinfo=UTC))  # due today: not yet overdue
+    assert billed.full.get("/invoices", overdue=True).body["items"] == []
+    frozen(datetime.combine(due + timedelta(days=1), time(12), tzinfo=UTC))  # the receipt is never overdue
+    assert [i["number"] for i in billed.full.get("/invoices", overdue=True).body["items"]] == ["INV-000001"]
     assert billed.full.get("/invoices", issued_from="2026-03-01").body["items"] == []
     assert billed.full.get("/invoices", partner="nobody").status_code == 404
 
