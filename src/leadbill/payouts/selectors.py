@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, QuerySet, Sum
 
@@ -19,6 +19,9 @@ from leadbill.partners.models import Partner
 from leadbill.payouts.models import Payout, PayoutLine
 from leadbill.selfbilling.models import Agreement, SelfBilledDocument, SellerProfile, SupplierInvoice
 from leadbill.selfbilling.selectors import self_billed_as_dict
+
+if TYPE_CHECKING:
+    from leadbill.payment_files.models import PaymentFileItem
 
 
 def payout_as_dict(payout: Payout, *, lines: bool = False) -> dict[str, Any]:
@@ -50,6 +53,14 @@ def payout_as_dict(payout: Payout, *, lines: bool = False) -> dict[str, Any]:
             for line in payout.lines.all()
         ]  # fmt: skip
     return out
+
+
+def unsent_file_item(payout: Payout) -> PaymentFileItem | None:
+    """The item of the payment file, made and not yet sent, that holds the payout (None: no such file).
+
+    Such a file pays the payout's total as it was when the file was made, so nothing may change that total.
+    """
+    return payout.payment_file_items.filter(active=True, file__status="created").select_related("file").first()
 
 
 _pk = attrgetter("pk")  # sorted in Python, so that what `with_details` prefetched is used as it is

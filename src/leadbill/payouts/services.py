@@ -35,6 +35,7 @@ from leadbill.entities.models import Entity
 from leadbill.invoicing.services import check_period_ended, today_in
 from leadbill.partners.models import Partner
 from leadbill.payouts.models import DeductedLead, Origin, PaidLead, Payout, PayoutLine
+from leadbill.payouts.selectors import unsent_file_item
 from leadbill.selfbilling.issuing import invoice_rate_bp, reverse_document, self_bill
 from leadbill.selfbilling.models import SelfBilledDocument
 from leadbill.selfbilling.selectors import acceptance_blockers
@@ -434,7 +435,7 @@ def payout_transition(
 def _check_not_held(po: Payout, payment_file_id: int | None) -> None:
     """A payout in a payment file not yet sent moves only with that file: paying or cancelling it by hand
     would leave a file at the bank that pays it again, or a file that can never be marked sent."""
-    held = po.payment_file_items.filter(active=True, file__status="created").select_related("file").first()
+    held = unsent_file_item(po)
     if held is not None and held.file_id != payment_file_id:
         raise StateError(
             f"payout {po.pk} is in payment file {held.file.message_id}, not yet sent: mark that file sent, "

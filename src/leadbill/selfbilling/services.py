@@ -27,6 +27,7 @@ from leadbill.domain.text import field_text, unsafe_character
 from leadbill.entities.models import Entity
 from leadbill.partners.models import Partner
 from leadbill.payouts.models import Payout
+from leadbill.payouts.selectors import unsent_file_item
 from leadbill.selfbilling.acceptance import Decider, self_invoice_accept, self_invoice_dispute, self_invoices_deem
 from leadbill.selfbilling.agreement import VERSION, agreement_text, text_sha256
 from leadbill.selfbilling.issuing import self_bill, self_billed_email, why_no_self_invoice
@@ -257,6 +258,8 @@ def self_billing_catch_up(*, actor: str, partner: Partner) -> list[SelfBilledDoc
     Inside the caller's transaction. A payout the partner invoiced itself is left alone; one
     that still cannot be self-billed (details incomplete) gets today's reason instead of the
     stale "has not opted in". Paid payouts are not touched: they were settled without one.
+    Nor are payouts in a payment file not yet sent: the file pays their total as it was made;
+    they get that as their reason, and staff generate theirs once the file is cancelled.
     """
     waiting = (
         Payout.objects.select_for_update()
@@ -268,7 +271,13 @@ def self_billing_catch_up(*, actor: str, partner: Partner) -> list[SelfBilledDoc
     )
     issued: list[SelfBilledDocument] = []
     for po in waiting:
-        docs = self_bill(actor, po)
+        held = unsent_file_item(po)
+        if held is not None:  # the file pays today's total: a self-invoice would add tax it does not pay
+            po.self_billing = _held_reason(held.file.message_id)
+            po.save(update_fields=["self_billing"])
+            docs = []
+        else:
+            docs = self_bill(actor, po)
         issued += docs
         audit_record(actor=actor, action="self_invoice.caught_up", obj=po, partner=partner.code,
                      period=po.period_key, numbers=[d.number for d in docs], reason=po.self_billing)  # fmt: skip
@@ -323,17 +332,29 @@ def _locked(payout: Payout) -> Payout:
     return Payout.objects.select_for_update().select_related("entity", "partner").get(pk=payout.pk)
 
 
+def _held_reason(message_id: str) -> str:
+    return (
+        f"The payout is in payment file {message_id}, not yet sent, which pays its total as it was: "
+        "cancel that file to self-invoice it."
+    )
+
+
 def self_billing_generate(*, actor: str, payout: Payout) -> list[SelfBilledDocument]:
     """Generate the self-billed documents of a ready (or paid) payout that has none yet.
 
     For a payout that became ready while something was missing (the switch was off, the
     partner had not opted in, details were incomplete): once that is put right, staff
     generate them here. Still exactly one per payout: the database refuses a second.
+    Refused while the payout sits in a payment file not yet sent (the file pays its total as
+    it was).
     """
     with transaction.atomic():
         po = _locked(payout)
         if po.status not in (p.READY, p.PAID):
             raise StateError(f"the payout is {po.status}; self-invoices are made for ready payouts")
+        held = unsent_file_item(po)
+        if held is not None:
+            raise StateError(_held_reason(held.file.message_id), field="status")
         if SelfBilledDocument.objects.filter(payout=po).live().exists():
             raise StateError("this payout already has its self-billed documents")
         if SupplierInvoice.objects.filter(payout=po).exists():
