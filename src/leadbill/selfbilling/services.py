@@ -23,6 +23,7 @@ from leadbill.domain import identifiers, regions
 from leadbill.domain import payouts as p
 from leadbill.domain import selfbilling as sb
 from leadbill.domain.errors import DomainError, StateError
+from leadbill.domain.money import minor_to_decimal
 from leadbill.domain.text import field_text, unsafe_character
 from leadbill.entities.models import Entity
 from leadbill.partners.models import Partner
@@ -346,7 +347,8 @@ def self_billing_generate(*, actor: str, payout: Payout) -> list[SelfBilledDocum
     partner had not opted in, details were incomplete): once that is put right, staff
     generate them here. Still exactly one per payout: the database refuses a second.
     Refused while the payout sits in a payment file not yet sent (the file pays its total as
-    it was).
+    it was), and for a paid payout whose self-invoice would not total exactly what was paid:
+    what was paid never changes.
     """
     with transaction.atomic():
         po = _locked(payout)
@@ -362,7 +364,17 @@ def self_billing_generate(*, actor: str, payout: Payout) -> list[SelfBilledDocum
         reason = why_no_self_invoice(po)
         if reason:
             raise StateError(reason)
+        paid = (po.tax_minor, po.total_minor)
         docs = self_bill(actor, po)
+        if po.status == p.PAID and (po.tax_minor, po.total_minor) != paid:
+            c = po.currency  # raised inside the transaction: the documents and their numbers are rolled back
+            raise StateError(
+                f"payout {po.pk} was paid {minor_to_decimal(paid[1], c)} {c} (tax {minor_to_decimal(paid[0], c)}); "
+                f"a self-invoice now would total {minor_to_decimal(po.total_minor, c)} {c} "
+                f"(tax {minor_to_decimal(po.tax_minor, c)}), and what was paid never changes: settle the "
+                "difference on a later payout, or the partner uploads its own invoice for this one",
+                field="status",
+            )
         payout.refresh_from_db()
         return docs
 
