@@ -247,6 +247,8 @@ def payout_compute(
 
     A supplier's draft payout of the period is computed afresh (its leads released first);
     one that is pending, ready or paid is kept as it is: later facts go to a later payout.
+    A draft whose leads are all gone is deleted, or, back from a dispute (its reversed documents
+    name it), kept at nothing: its figures always match its lines.
     """
     check_period_ended(entity, period, allow_open_period, document="payout")
     suppliers = list(partners) if partners is not None else list(
@@ -294,11 +296,20 @@ def payout_compute(
                              refreshed=current is not None)  # fmt: skip
                 (result.refreshed if current is not None else result.created).append(payout)
             for currency, po in existing.items():
-                if currency not in facts and (po.status != p.DRAFT or po.origin != Origin.COMPUTED):
+                if currency in facts:
+                    continue  # refreshed or kept above
+                if po.status != p.DRAFT or po.origin != Origin.COMPUTED:
                     result.kept.append(po)  # under review or made by hand: never touched by a computation
-                elif po.status == p.DRAFT and SelfBilledDocument.objects.filter(payout=po).exists():
-                    result.kept.append(po)  # back from a dispute: its reversed documents keep it
-                elif po.status == p.DRAFT and po.origin == Origin.COMPUTED and currency not in facts:
+                elif SelfBilledDocument.objects.filter(payout=po).exists():
+                    # Back from a dispute with all its leads gone: its reversed documents keep it, paying nothing.
+                    po.amount_minor = po.tax_minor = po.total_minor = po.leads_paid = po.leads_deducted = 0
+                    po.anomalies, po.updated_at = [], timezone.now()
+                    po.save()
+                    audit_record(actor=actor, action="payout.computed", obj=po, partner=partner.code,
+                                 period=period.key, currency=currency, amount_minor=0, leads=0, deducted=0,
+                                 refreshed=True)  # fmt: skip
+                    result.refreshed.append(po)
+                else:
                     # A draft whose leads are all gone (returned, or paid on another payout).
                     audit_record(actor=actor, action="payout.discarded", obj=po, partner=partner.code,
                                  period=period.key, currency=currency)  # fmt: skip
