@@ -123,6 +123,28 @@ def test_one_payout_per_partner_period_and_currency_is_a_database_constraint(wor
     assert {first.pk, usd.pk, again.pk} == set(Payout.objects.values_list("pk", flat=True))
 
 
+@pytest.mark.parametrize(
+    ("description", "note", "field"),
+    [("Bonus\x1b[31m", "", "lines[1].description"), ("Bonus\nmore", "", "lines[1].description"),
+     ("Bonus", "n\x07ote", "note")],
+)  # fmt: skip
+def test_manual_payout_text_with_control_characters_is_refused_naming_the_field(world, description, note, field):
+    lines = [s.ManualLine("October commission", 1, Decimal("250.00")), s.ManualLine(description, 1, Decimal(10))]
+    with pytest.raises(DomainError) as caught:
+        s.payout_create(actor=ACTOR, partner=world.supplier, period=OCTOBER, lines=lines, note=note)
+    assert caught.value.field == field
+    assert not Payout.objects.exists()
+
+
+def test_manual_payout_text_is_trimmed_and_a_note_keeps_its_line_breaks(world):
+    payout = s.payout_create(actor=ACTOR, partner=world.supplier, period=OCTOBER, note="  agreed by phone\nAda ",
+                             lines=[s.ManualLine("  October bonus ", 1, Decimal(10))])  # fmt: skip
+    assert (payout.lines.get().description, payout.note) == ("October bonus", "agreed by phone\nAda")
+    with pytest.raises(DomainError, match="at most 300 characters") as caught:
+        s.payout_create(actor=ACTOR, partner=world.supplier, period=NOVEMBER, lines=[s.ManualLine("x" * 301, 1, 1)])
+    assert caught.value.field == "lines[0].description"
+
+
 # --- the switch × opt-in × details matrix ---------------------------------------------------------
 
 MATRIX = list(itertools.product([True, False], [True, False], [True, False]))

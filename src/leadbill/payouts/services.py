@@ -355,25 +355,25 @@ def payout_create(
     currency = check_currency(currency or partner.currency)
     if not lines:
         raise DomainError("give at least one line", field="lines")
+    note = field_text(note, field="note", max_length=500, multiline=True)
     rows = []
     for i, line in enumerate(lines):
         where = f"lines[{i}]"
-        if not line.description.strip():
+        description = field_text(line.description, field=f"{where}.description", max_length=300)
+        if not description:
             raise DomainError("say what the line pays for", field=f"{where}.description")
-        if len(line.description) > 300:
-            raise DomainError("at most 300 characters", field=f"{where}.description")
         if not 0 < line.quantity <= MAX_QUANTITY:
             raise DomainError(f"a quantity from 1 to {MAX_QUANTITY:,}", field=f"{where}.quantity")
         if not line.unit_price.is_finite() or not 0 < line.unit_price <= MAX_UNIT_PRICE:
             raise DomainError(f"a unit price above 0 and at most {MAX_UNIT_PRICE:,}", field=f"{where}.unit_price")
         micros = unit_price_to_micros(line.unit_price, field=f"{where}.unit_price")
-        rows.append((line, micros, line_amount_minor(line.quantity, micros, currency)))
+        rows.append((line, description, micros, line_amount_minor(line.quantity, micros, currency)))
     with transaction.atomic():
         now = timezone.now()
         payout = Payout(
             entity_id=partner.entity_id, partner=partner, period_key=period.key, period_start=period.start,
             period_end=period.end, period_first_day=period.first_day, period_last_day=period.last_day,
-            currency=currency, origin=origin, created_by=actor, created_at=now, updated_at=now, note=note.strip()[:500],
+            currency=currency, origin=origin, created_by=actor, created_at=now, updated_at=now, note=note,
             amount_minor=sum(amount for *_, amount in rows), leads_paid=0,
         )  # fmt: skip
         payout.total_minor = payout.amount_minor
@@ -386,9 +386,9 @@ def payout_create(
             ) from None
         PayoutLine.objects.bulk_create(
             [
-                PayoutLine(payout=payout, position=i, kind=p.MANUAL, description=line.description.strip(),
+                PayoutLine(payout=payout, position=i, kind=p.MANUAL, description=description,
                            quantity=line.quantity, unit_price_micros=micros, amount_minor=amount)
-                for i, (line, micros, amount) in enumerate(rows, start=1)
+                for i, (line, description, micros, amount) in enumerate(rows, start=1)
             ]
         )  # fmt: skip
         audit_record(actor=actor, action="payout.created", obj=payout, partner=partner.code, period=period.key,
