@@ -15,6 +15,7 @@ from leadbill.payouts import services as s
 from leadbill.payouts.models import Payout
 from leadbill.selfbilling import services as sbs
 from tests.factories import make_entity, make_partner
+from tests.payouts.conftest import world  # noqa: F401  (the payouts tests' supplier and leads)
 
 ACTOR = "test:payment-files"
 MONTH = periods.month(2026, 10, "Europe/Berlin")

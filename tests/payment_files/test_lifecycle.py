@@ -125,6 +125,22 @@ def test_a_payout_the_payouts_service_refuses_is_named_and_nothing_is_paid(eur):
     assert file.status == "created" and not AuditEvent.objects.filter(action="payment_file.sent").exists()
 
 
+def test_a_payout_whose_total_is_no_longer_what_the_file_pays_is_refused_and_nothing_is_paid(eur):
+    file = make(eur)
+    # tax added to the payout after the file was made (the file pays 250.55, the bank moves no more)
+    Payout.objects.filter(pk=eur.payouts[1].pk).update(tax_minor=4_760, total_minor=29_815)
+    with pytest.raises(pf.PaymentRefused) as caught:
+        pf.payment_file_mark_sent(actor=ACTOR, file=file, sent_on=SENT_ON)
+    (problem,) = caught.value.problems
+    assert (problem.payout, problem.partner, problem.field) == (eur.payouts[1].pk, "sup1", "total")
+    assert problem.message == (
+        "the file pays 250.55 EUR but the payout now totals 298.15 EUR: cancel the file and make a new one"
+    )
+    assert set(Payout.objects.filter(pk__in=[p.pk for p in eur.payouts]).values_list("status", flat=True)) == {"ready"}
+    file.refresh_from_db()
+    assert file.status == "created" and not AuditEvent.objects.filter(action="payment_file.sent").exists()
+
+
 def test_a_rule_of_the_payout_transition_is_honoured(eur, monkeypatch):
     """Whatever the payouts service refuses (say, a self-invoice the supplier has not accepted), is refused here."""
     original = payout_services.payout_transition

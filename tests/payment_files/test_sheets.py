@@ -13,7 +13,10 @@ from leadbill.domain import periods
 from leadbill.payment_files.builders import sheets
 from leadbill.payment_files.selectors import sheet_payouts, sheet_rows
 from leadbill.payouts import services as s
+from leadbill.payouts.models import Payout
+from leadbill.payouts.selectors import payout_amounts
 from tests.payment_files.conftest import ACTOR
+from tests.payouts.conftest import compute, opt_in
 
 
 def hostile(eur):
@@ -60,3 +63,20 @@ def test_a_date_range_takes_the_payouts_whose_period_ends_in_it(eur):
     qs = sheet_payouts(eur.entity, first_day=date(2026, 9, 1), last_day=date(2026, 9, 30))
     assert [p.pk for p in qs] == [september.pk]
     assert len(sheet_payouts(eur.entity, status="ready")) == 3
+
+
+def test_a_pending_payout_shows_the_estimated_tax_as_the_pages_do_and_says_so(world):
+    opt_in(world)
+    payout = compute(world)
+    s.payout_transition(actor=ACTOR, payout=payout, to="pending")
+    (row,) = sheet_rows(sheet_payouts(world.entity, ids=[payout.pk]))
+    shown = payout_amounts([Payout.objects.select_related("entity").get(pk=payout.pk)])[payout.pk]
+    by_name = dict(zip(sheets.PAYOUT_COLUMNS, row.values, strict=True))
+    assert (by_name["net"], by_name["tax"], by_name["total"], by_name["tax_estimated"]) == (
+        Decimal("132.50"), Decimal("25.18"), Decimal("157.68"), True)  # fmt: skip
+    assert (shown.net_minor, shown.tax_minor, shown.total_minor) == (13_250, 2_518, 15_768)
+    s.payout_transition(
+        actor=ACTOR, payout=payout, to="ready"
+    )  # approving does not change what the sheet showed; the tax is now the self-invoice's
+    (row,) = sheet_rows(sheet_payouts(world.entity, ids=[payout.pk]))
+    assert row.values[8:11] == (Decimal("132.50"), Decimal("25.18"), Decimal("157.68")) and row.values[-1] is False

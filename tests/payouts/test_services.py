@@ -30,6 +30,7 @@ from tests.payouts.conftest import (
     ready,
     supply,
 )
+from tests.selfbilling.making import OWNER
 
 pytestmark = pytest.mark.django_db
 
@@ -120,6 +121,28 @@ def test_one_payout_per_partner_period_and_currency_is_a_database_constraint(wor
     s.payout_transition(actor=ACTOR, payout=first, to="cancelled", reason="entered twice")
     again = s.payout_create(actor=ACTOR, partner=world.supplier, period=OCTOBER, lines=line)
     assert {first.pk, usd.pk, again.pk} == set(Payout.objects.values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize(
+    ("description", "note", "field"),
+    [("Bonus\x1b[31m", "", "lines[1].description"), ("Bonus\nmore", "", "lines[1].description"),
+     ("Bonus", "n\x07ote", "note")],
+)  # fmt: skip
+def test_manual_payout_text_with_control_characters_is_refused_naming_the_field(world, description, note, field):
+    lines = [s.ManualLine("October commission", 1, Decimal("250.00")), s.ManualLine(description, 1, Decimal(10))]
+    with pytest.raises(DomainError) as caught:
+        s.payout_create(actor=ACTOR, partner=world.supplier, period=OCTOBER, lines=lines, note=note)
+    assert caught.value.field == field
+    assert not Payout.objects.exists()
+
+
+def test_manual_payout_text_is_trimmed_and_a_note_keeps_its_line_breaks(world):
+    payout = s.payout_create(actor=ACTOR, partner=world.supplier, period=OCTOBER, note="  agreed by phone\nAda ",
+                             lines=[s.ManualLine("  October bonus ", 1, Decimal(10))])  # fmt: skip
+    assert (payout.lines.get().description, payout.note) == ("October bonus", "agreed by phone\nAda")
+    with pytest.raises(DomainError, match="at most 300 characters") as caught:
+        s.payout_create(actor=ACTOR, partner=world.supplier, period=NOVEMBER, lines=[s.ManualLine("x" * 301, 1, 1)])
+    assert caught.value.field == "lines[0].description"
 
 
 # --- the switch × opt-in × details matrix ---------------------------------------------------------
@@ -376,6 +399,42 @@ def test_a_draft_with_returned_leads_must_be_computed_again_before_review(world)
         s.payout_transition(actor=ACTOR, payout=payout, to="pending")
     payout = compute(world)
     assert s.payout_transition(actor=ACTOR, payout=payout, to="pending").leads_paid == 29
+
+
+def _disputed_back_to_draft(world) -> Payout:
+    """A self-invoiced payout disputed by the supplier (its 389 reversed) and sent back to draft by staff."""
+    opt_in(world)
+    payout = ready(compute(world))
+    doc = SelfBilledDocument.objects.get(payout=payout, role="invoice")
+    sbs.self_invoice_dispute(actor=ACTOR, doc=doc, decider=OWNER, reason="all these leads were bad")
+    return s.payout_transition(actor=ACTOR, payout=payout, to="draft")
+
+
+def test_a_draft_back_from_a_dispute_whose_leads_were_all_returned_pays_nothing_and_says_so(world):
+    payout = _disputed_back_to_draft(world)
+    for lead in world.leads:
+        Return.objects.create(entity=world.entity, delivery=lead, reason="bad", status="accepted",
+                              requested_at=datetime(2026, 10, 31, tzinfo=UTC))  # fmt: skip
+    result = s.payout_compute(actor=ACTOR, entity=world.entity, period=OCTOBER, partners=[world.supplier],
+                              allow_open_period=True)  # fmt: skip
+    assert [p.pk for p in result.refreshed] == [payout.pk] and result.kept == [] and result.created == []
+    payout.refresh_from_db()
+    assert (payout.amount_minor, payout.tax_minor, payout.total_minor, payout.leads_paid) == (0, 0, 0, 0)
+    assert not payout.lines.exists() and not PaidLead.objects.filter(payout=payout).exists()
+    assert SelfBilledDocument.objects.filter(payout=payout).count() == 2  # the 389 and its reversal stay on it
+    computed = AuditEvent.objects.filter(action="payout.computed", object_id=str(payout.pk)).order_by("pk").last()
+    assert computed.data["amount_minor"] == 0 and computed.data["refreshed"] is True
+    ready(payout)
+    payout.refresh_from_db()
+    assert (payout.amount_minor, payout.tax_minor, payout.total_minor) == (0, 0, 0)
+
+
+def test_a_draft_back_from_a_dispute_computed_again_is_refreshed_not_also_kept(world):
+    payout = _disputed_back_to_draft(world)
+    result = s.payout_compute(actor=ACTOR, entity=world.entity, period=OCTOBER, partners=[world.supplier],
+                              allow_open_period=True)  # fmt: skip
+    assert [p.pk for p in result.refreshed] == [payout.pk] and result.kept == []
+    assert Payout.objects.get(pk=payout.pk).amount_minor == 13_250
 
 
 def test_payout_ready_and_self_invoice_issued_reach_webhooks(world, django_capture_on_commit_callbacks, fake_dns):

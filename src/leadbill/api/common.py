@@ -223,11 +223,13 @@ def _cursor_pk(cursor: str) -> int:
 
 
 def keyset_page[M: Model](
-    qs: QuerySet[M], *, limit: int, cursor: str | None, shape: Callable[[M], Any]
-) -> dict[str, Any]:
+    qs: QuerySet[M], *, limit: int, cursor: str | None, shape: Callable[[M], Any] | None = None,
+    shape_page: Callable[[Sequence[M]], list[Any]] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Newest first by id; the cursor is the last id seen, so a page costs one index range scan.
 
     Unlike offsets, a page neither skips nor repeats rows when rows are added meanwhile.
+    Each row is shaped by `shape`, or the page's rows at once by `shape_page` (what they share read once).
     """
     if not 1 <= limit <= MAX_PAGE:
         message = f"limit must be from 1 to {MAX_PAGE}"
@@ -237,4 +239,5 @@ def keyset_page[M: Model](
     rows: Sequence[M] = list(qs.order_by("-pk")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"items": [shape(row) for row in rows], "next_cursor": _cursor_text(rows[-1].pk) if more else None}
+    items = shape_page(rows) if shape_page is not None else [shape(row) for row in rows] if shape is not None else []
+    return {"items": items, "next_cursor": _cursor_text(rows[-1].pk) if more else None}

@@ -125,8 +125,12 @@ class PayoutSummary(Schema):
     status: PayoutStatus
     origin: Literal["computed", "manual", "api"]
     net: Amount = Field(description="the sum of the lines")
-    tax: Amount = Field(description="tax on the self-billed documents")
+    tax: Amount = Field(description="tax on the self-billed documents; before ready, the tax they will carry")
     total: Amount = Field(description="to pay")
+    tax_estimated: bool = Field(
+        description="true while no self-billed document carries the tax yet (draft or pending): tax and total are "
+        "computed from the supplier's rate, as the console and the portal show them"
+    )
     leads_paid: int
     leads_deducted: int
     anomalies: list[str] = Field(description="leads left out, and why")

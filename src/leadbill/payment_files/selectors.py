@@ -14,6 +14,7 @@ from leadbill.invoicing.selectors import money
 from leadbill.payment_files.builders.sheets import PayoutRow
 from leadbill.payment_files.models import AchOriginator, PaymentFile, PaymentFileItem
 from leadbill.payouts.models import Payout, PayoutLine
+from leadbill.payouts.selectors import payout_amounts
 
 
 def paying_numbers(payout: Payout) -> list[str]:
@@ -77,7 +78,7 @@ def sheet_payouts(
     status: str | None = None,
 ) -> QuerySet[Payout]:  # fmt: skip
     """Payouts for a spreadsheet: a selection by id, or those whose period ends within [first_day, last_day]."""
-    qs = Payout.objects.filter(entity=entity).select_related("partner")
+    qs = Payout.objects.filter(entity=entity).select_related("partner", "entity")
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
     if first_day is not None:
@@ -90,19 +91,27 @@ def sheet_payouts(
 
 
 def sheet_rows(payouts: QuerySet[Payout]) -> list[PayoutRow]:
-    """Each payout with its lines, in three queries however many (payouts, lines, documents)."""
-    qs = payouts.prefetch_related(Prefetch("lines", queryset=PayoutLine.objects.order_by("position")), "documents")[
-        :SHEET_MAX_PAYOUTS
-    ]
+    """Each payout with its lines, in six queries however many (payouts, lines, documents, `payout_amounts`).
+
+    Net, tax and total as the pages show them (`payout_amounts`): before ready, the tax the
+    self-invoice will carry, with `tax_estimated` true.
+    """
+    qs = list(
+        payouts.prefetch_related(Prefetch("lines", queryset=PayoutLine.objects.order_by("position")), "documents")[
+            :SHEET_MAX_PAYOUTS
+        ]
+    )
+    shown = payout_amounts(qs)
     rows = []
     for po in qs:
         c = po.currency
         numbers = " ".join(paying_numbers(po))
+        amounts = shown[po.pk]
         values = (
             po.pk, po.partner.code, po.partner.name, po.period_key, po.period_first_day, po.period_last_day, c,
-            po.status, minor_to_decimal(po.amount_minor, c), minor_to_decimal(po.tax_minor, c),
-            minor_to_decimal(po.total_minor, c), po.leads_paid, po.leads_deducted, numbers, po.paid_on,
-            po.paid_reference,
+            po.status, minor_to_decimal(amounts.net_minor, c), minor_to_decimal(amounts.tax_minor, c),
+            minor_to_decimal(amounts.total_minor, c), po.leads_paid, po.leads_deducted, numbers, po.paid_on,
+            po.paid_reference, amounts.estimated,
         )  # fmt: skip
         lines = tuple(
             (line.position, line.kind, line.description, line.quantity,

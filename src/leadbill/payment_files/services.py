@@ -23,6 +23,7 @@ from leadbill.audit.services import audit_record
 from leadbill.domain import identifiers
 from leadbill.domain import payouts as lifecycle
 from leadbill.domain.errors import DomainError, StateError
+from leadbill.domain.money import minor_to_decimal
 from leadbill.domain.text import field_text
 from leadbill.entities.models import Entity
 from leadbill.entities.services import payment_details
@@ -307,8 +308,9 @@ def payment_file_mark_sent(*, actor: str, file: PaymentFile, sent_on: date | Non
 
     Idempotent: a file already sent is returned as it is (`already`), so a second click, or a
     second process racing on the locked row, pays nothing twice. If the payouts service refuses
-    any payout (cancelled since, or not payable under the entity's rules), nothing is paid, the
-    file stays created, and each refusal is named (`PaymentRefused`).
+    any payout (cancelled since, or not payable under the entity's rules), or a payout's total is
+    no longer the amount the file pays it, nothing is paid, the file stays created, and each
+    refusal is named (`PaymentRefused`).
     """
     with transaction.atomic():
         locked = _locked(file)
@@ -320,6 +322,13 @@ def payment_file_mark_sent(*, actor: str, file: PaymentFile, sent_on: date | Non
         refused: list[Problem] = []
         paid: list[int] = []
         for item in locked.items.select_related("payout", "payout__partner").order_by("position"):
+            if item.amount_minor != item.payout.total_minor:  # the bank moves the item's amount, not today's total
+                c = locked.currency
+                refused.append(Problem(item.payout_id, item.payout.partner.code, "total",
+                                       f"the file pays {minor_to_decimal(item.amount_minor, c)} {c} but the payout "
+                                       f"now totals {minor_to_decimal(item.payout.total_minor, c)} {c}: cancel the "
+                                       "file and make a new one"))  # fmt: skip
+                continue
             try:
                 with transaction.atomic():
                     payout_transition(actor=actor, payout=item.payout, to=lifecycle.PAID,

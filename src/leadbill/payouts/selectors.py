@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, QuerySet, Sum
 
@@ -20,15 +20,21 @@ from leadbill.payouts.models import Payout, PayoutLine
 from leadbill.selfbilling.models import Agreement, SelfBilledDocument, SellerProfile, SupplierInvoice
 from leadbill.selfbilling.selectors import self_billed_as_dict
 
+if TYPE_CHECKING:
+    from leadbill.payment_files.models import PaymentFileItem
 
-def payout_as_dict(payout: Payout, *, lines: bool = False) -> dict[str, Any]:
+
+def payout_as_dict(payout: Payout, *, lines: bool = False, amounts: Amounts | None = None) -> dict[str, Any]:
+    """The payout for the API and the webhooks; net, tax and total as every page shows them (`payout_amounts`,
+    given as `amounts` for a list: `payouts_as_dicts`), with `tax_estimated` while no document carries the tax."""
     c = payout.currency
+    shown = amounts if amounts is not None else payout_amounts([payout])[payout.pk]
     out: dict[str, Any] = {
         "id": payout.pk, "partner": {"code": payout.partner.code, "name": payout.partner.name},
         "period": payout.period_key, "first_day": payout.period_first_day.isoformat(),
         "last_day": payout.period_last_day.isoformat(), "currency": c, "status": payout.status,
-        "origin": payout.origin, "net": money(payout.amount_minor, c), "tax": money(payout.tax_minor, c),
-        "total": money(payout.total_minor, c), "leads_paid": payout.leads_paid,
+        "origin": payout.origin, "net": money(shown.net_minor, c), "tax": money(shown.tax_minor, c),
+        "total": money(shown.total_minor, c), "tax_estimated": shown.estimated, "leads_paid": payout.leads_paid,
         "leads_deducted": payout.leads_deducted, "anomalies": list(payout.anomalies), "note": payout.note,
         "self_billing": payout.self_billing or None,
         "documents": [self_billed_as_dict(d) for d in sorted(payout.documents.all(), key=_pk)],
@@ -50,6 +56,20 @@ def payout_as_dict(payout: Payout, *, lines: bool = False) -> dict[str, Any]:
             for line in payout.lines.all()
         ]  # fmt: skip
     return out
+
+
+def unsent_file_item(payout: Payout) -> PaymentFileItem | None:
+    """The item of the payment file, made and not yet sent, that holds the payout (None: no such file).
+
+    Such a file pays the payout's total as it was when the file was made, so nothing may change that total.
+    """
+    return payout.payment_file_items.filter(active=True, file__status="created").select_related("file").first()
+
+
+def payouts_as_dicts(payouts: Sequence[Payout], *, lines: bool = False) -> list[dict[str, Any]]:
+    """`payout_as_dict` of each, their amounts in three queries however many."""
+    shown = payout_amounts(payouts)
+    return [payout_as_dict(po, lines=lines, amounts=shown[po.pk]) for po in payouts]
 
 
 _pk = attrgetter("pk")  # sorted in Python, so that what `with_details` prefetched is used as it is

@@ -35,6 +35,7 @@ from leadbill.entities.models import Entity
 from leadbill.invoicing.services import check_period_ended, today_in
 from leadbill.partners.models import Partner
 from leadbill.payouts.models import DeductedLead, Origin, PaidLead, Payout, PayoutLine
+from leadbill.payouts.selectors import unsent_file_item
 from leadbill.selfbilling.issuing import invoice_rate_bp, reverse_document, self_bill
 from leadbill.selfbilling.models import SelfBilledDocument
 from leadbill.selfbilling.selectors import acceptance_blockers
@@ -246,6 +247,8 @@ def payout_compute(
 
     A supplier's draft payout of the period is computed afresh (its leads released first);
     one that is pending, ready or paid is kept as it is: later facts go to a later payout.
+    A draft whose leads are all gone is deleted, or, back from a dispute (its reversed documents
+    name it), kept at nothing: its figures always match its lines.
     """
     check_period_ended(entity, period, allow_open_period, document="payout")
     suppliers = list(partners) if partners is not None else list(
@@ -293,11 +296,20 @@ def payout_compute(
                              refreshed=current is not None)  # fmt: skip
                 (result.refreshed if current is not None else result.created).append(payout)
             for currency, po in existing.items():
-                if currency not in facts and (po.status != p.DRAFT or po.origin != Origin.COMPUTED):
+                if currency in facts:
+                    continue  # refreshed or kept above
+                if po.status != p.DRAFT or po.origin != Origin.COMPUTED:
                     result.kept.append(po)  # under review or made by hand: never touched by a computation
-                elif po.status == p.DRAFT and SelfBilledDocument.objects.filter(payout=po).exists():
-                    result.kept.append(po)  # back from a dispute: its reversed documents keep it
-                elif po.status == p.DRAFT and po.origin == Origin.COMPUTED and currency not in facts:
+                elif SelfBilledDocument.objects.filter(payout=po).exists():
+                    # Back from a dispute with all its leads gone: its reversed documents keep it, paying nothing.
+                    po.amount_minor = po.tax_minor = po.total_minor = po.leads_paid = po.leads_deducted = 0
+                    po.anomalies, po.updated_at = [], timezone.now()
+                    po.save()
+                    audit_record(actor=actor, action="payout.computed", obj=po, partner=partner.code,
+                                 period=period.key, currency=currency, amount_minor=0, leads=0, deducted=0,
+                                 refreshed=True)  # fmt: skip
+                    result.refreshed.append(po)
+                else:
                     # A draft whose leads are all gone (returned, or paid on another payout).
                     audit_record(actor=actor, action="payout.discarded", obj=po, partner=partner.code,
                                  period=period.key, currency=currency)  # fmt: skip
@@ -343,25 +355,25 @@ def payout_create(
     currency = check_currency(currency or partner.currency)
     if not lines:
         raise DomainError("give at least one line", field="lines")
+    note = field_text(note, field="note", max_length=500, multiline=True)
     rows = []
     for i, line in enumerate(lines):
         where = f"lines[{i}]"
-        if not line.description.strip():
+        description = field_text(line.description, field=f"{where}.description", max_length=300)
+        if not description:
             raise DomainError("say what the line pays for", field=f"{where}.description")
-        if len(line.description) > 300:
-            raise DomainError("at most 300 characters", field=f"{where}.description")
         if not 0 < line.quantity <= MAX_QUANTITY:
             raise DomainError(f"a quantity from 1 to {MAX_QUANTITY:,}", field=f"{where}.quantity")
         if not line.unit_price.is_finite() or not 0 < line.unit_price <= MAX_UNIT_PRICE:
             raise DomainError(f"a unit price above 0 and at most {MAX_UNIT_PRICE:,}", field=f"{where}.unit_price")
         micros = unit_price_to_micros(line.unit_price, field=f"{where}.unit_price")
-        rows.append((line, micros, line_amount_minor(line.quantity, micros, currency)))
+        rows.append((line, description, micros, line_amount_minor(line.quantity, micros, currency)))
     with transaction.atomic():
         now = timezone.now()
         payout = Payout(
             entity_id=partner.entity_id, partner=partner, period_key=period.key, period_start=period.start,
             period_end=period.end, period_first_day=period.first_day, period_last_day=period.last_day,
-            currency=currency, origin=origin, created_by=actor, created_at=now, updated_at=now, note=note.strip()[:500],
+            currency=currency, origin=origin, created_by=actor, created_at=now, updated_at=now, note=note,
             amount_minor=sum(amount for *_, amount in rows), leads_paid=0,
         )  # fmt: skip
         payout.total_minor = payout.amount_minor
@@ -374,9 +386,9 @@ def payout_create(
             ) from None
         PayoutLine.objects.bulk_create(
             [
-                PayoutLine(payout=payout, position=i, kind=p.MANUAL, description=line.description.strip(),
+                PayoutLine(payout=payout, position=i, kind=p.MANUAL, description=description,
                            quantity=line.quantity, unit_price_micros=micros, amount_minor=amount)
-                for i, (line, micros, amount) in enumerate(rows, start=1)
+                for i, (line, description, micros, amount) in enumerate(rows, start=1)
             ]
         )  # fmt: skip
         audit_record(actor=actor, action="payout.created", obj=payout, partner=partner.code, period=period.key,
@@ -434,7 +446,7 @@ def payout_transition(
 def _check_not_held(po: Payout, payment_file_id: int | None) -> None:
     """A payout in a payment file not yet sent moves only with that file: paying or cancelling it by hand
     would leave a file at the bank that pays it again, or a file that can never be marked sent."""
-    held = po.payment_file_items.filter(active=True, file__status="created").select_related("file").first()
+    held = unsent_file_item(po)
     if held is not None and held.file_id != payment_file_id:
         raise StateError(
             f"payout {po.pk} is in payment file {held.file.message_id}, not yet sent: mark that file sent, "

@@ -23,10 +23,12 @@ from leadbill.domain import identifiers, regions
 from leadbill.domain import payouts as p
 from leadbill.domain import selfbilling as sb
 from leadbill.domain.errors import DomainError, StateError
+from leadbill.domain.money import minor_to_decimal
 from leadbill.domain.text import field_text, unsafe_character
 from leadbill.entities.models import Entity
 from leadbill.partners.models import Partner
 from leadbill.payouts.models import Payout
+from leadbill.payouts.selectors import unsent_file_item
 from leadbill.selfbilling.acceptance import Decider, self_invoice_accept, self_invoice_dispute, self_invoices_deem
 from leadbill.selfbilling.agreement import VERSION, agreement_text, text_sha256
 from leadbill.selfbilling.issuing import self_bill, self_billed_email, why_no_self_invoice
@@ -257,6 +259,8 @@ def self_billing_catch_up(*, actor: str, partner: Partner) -> list[SelfBilledDoc
     Inside the caller's transaction. A payout the partner invoiced itself is left alone; one
     that still cannot be self-billed (details incomplete) gets today's reason instead of the
     stale "has not opted in". Paid payouts are not touched: they were settled without one.
+    Nor are payouts in a payment file not yet sent: the file pays their total as it was made;
+    they get that as their reason, and staff generate theirs once the file is cancelled.
     """
     waiting = (
         Payout.objects.select_for_update()
@@ -268,7 +272,13 @@ def self_billing_catch_up(*, actor: str, partner: Partner) -> list[SelfBilledDoc
     )
     issued: list[SelfBilledDocument] = []
     for po in waiting:
-        docs = self_bill(actor, po)
+        held = unsent_file_item(po)
+        if held is not None:  # the file pays today's total: a self-invoice would add tax it does not pay
+            po.self_billing = _held_reason(held.file.message_id)
+            po.save(update_fields=["self_billing"])
+            docs = []
+        else:
+            docs = self_bill(actor, po)
         issued += docs
         audit_record(actor=actor, action="self_invoice.caught_up", obj=po, partner=partner.code,
                      period=po.period_key, numbers=[d.number for d in docs], reason=po.self_billing)  # fmt: skip
@@ -323,17 +333,30 @@ def _locked(payout: Payout) -> Payout:
     return Payout.objects.select_for_update().select_related("entity", "partner").get(pk=payout.pk)
 
 
+def _held_reason(message_id: str) -> str:
+    return (
+        f"The payout is in payment file {message_id}, not yet sent, which pays its total as it was: "
+        "cancel that file to self-invoice it."
+    )
+
+
 def self_billing_generate(*, actor: str, payout: Payout) -> list[SelfBilledDocument]:
     """Generate the self-billed documents of a ready (or paid) payout that has none yet.
 
     For a payout that became ready while something was missing (the switch was off, the
     partner had not opted in, details were incomplete): once that is put right, staff
     generate them here. Still exactly one per payout: the database refuses a second.
+    Refused while the payout sits in a payment file not yet sent (the file pays its total as
+    it was), and for a paid payout whose self-invoice would not total exactly what was paid:
+    what was paid never changes.
     """
     with transaction.atomic():
         po = _locked(payout)
         if po.status not in (p.READY, p.PAID):
             raise StateError(f"the payout is {po.status}; self-invoices are made for ready payouts")
+        held = unsent_file_item(po)
+        if held is not None:
+            raise StateError(_held_reason(held.file.message_id), field="status")
         if SelfBilledDocument.objects.filter(payout=po).live().exists():
             raise StateError("this payout already has its self-billed documents")
         if SupplierInvoice.objects.filter(payout=po).exists():
@@ -341,7 +364,17 @@ def self_billing_generate(*, actor: str, payout: Payout) -> list[SelfBilledDocum
         reason = why_no_self_invoice(po)
         if reason:
             raise StateError(reason)
+        paid = (po.tax_minor, po.total_minor)
         docs = self_bill(actor, po)
+        if po.status == p.PAID and (po.tax_minor, po.total_minor) != paid:
+            c = po.currency  # raised inside the transaction: the documents and their numbers are rolled back
+            raise StateError(
+                f"payout {po.pk} was paid {minor_to_decimal(paid[1], c)} {c} (tax {minor_to_decimal(paid[0], c)}); "
+                f"a self-invoice now would total {minor_to_decimal(po.total_minor, c)} {c} "
+                f"(tax {minor_to_decimal(po.tax_minor, c)}), and what was paid never changes: settle the "
+                "difference on a later payout, or the partner uploads its own invoice for this one",
+                field="status",
+            )
         payout.refresh_from_db()
         return docs
 

@@ -38,7 +38,7 @@ from leadbill.domain.errors import DomainError
 from leadbill.domain.money import parse_decimal
 from leadbill.partners.models import Partner
 from leadbill.payouts.models import Origin, Payout
-from leadbill.payouts.selectors import partner_payouts, payout_as_dict, payouts_of, with_details
+from leadbill.payouts.selectors import partner_payouts, payout_as_dict, payouts_as_dicts, payouts_of, with_details
 from leadbill.payouts.services import ManualLine, payout_compute, payout_create, payout_transition
 from leadbill.selfbilling.models import SelfBilledDocument, SupplierInvoice
 from leadbill.selfbilling.selectors import self_billed_as_dict, self_billing_statuses
@@ -102,7 +102,7 @@ def list_payouts(
         qs = qs.filter(status=status)
     if period:
         qs = qs.filter(period_key=period)
-    return keyset_page(qs, limit=limit, cursor=cursor, shape=payout_as_dict)
+    return keyset_page(qs, limit=limit, cursor=cursor, shape_page=payouts_as_dicts)
 
 
 @router.post(

@@ -170,7 +170,7 @@ def generate(args: argparse.Namespace) -> int:
 
 
 def listing(args: argparse.Namespace) -> int:
-    from leadbill.payouts.selectors import payout_as_dict, payouts_of
+    from leadbill.payouts.selectors import payouts_as_dicts, payouts_of
 
     entity = entity_of(args.entity)
     qs = payouts_of(entity).order_by("-period_start", "partner__code", "pk")
@@ -180,7 +180,7 @@ def listing(args: argparse.Namespace) -> int:
         qs = qs.filter(status=args.status)
     rows = list(qs[:500])
     if args.json:
-        print_json([payout_as_dict(p) for p in rows])
+        print_json(payouts_as_dicts(rows))
         return 0
     if not rows:
         console.print(f"No payouts of {entity.slug} match")

@@ -23,7 +23,7 @@ from leadbill.domain import csvsafe
 
 PAYOUT_COLUMNS = ("payout", "partner_code", "partner_name", "period", "first_day", "last_day", "currency", "status",
                   "net", "tax", "total", "leads_paid", "leads_deducted", "self_invoices", "paid_on",
-                  "paid_reference")  # fmt: skip
+                  "paid_reference", "tax_estimated")  # fmt: skip
 LINE_COLUMNS = ("position", "kind", "description", "quantity", "unit_price", "amount")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv"
