@@ -29,6 +29,10 @@ def test_compute_submit_ready_and_write_the_self_invoice(world, capsys, tmp_path
     assert code == 0 and len(data["created"]) == 1 and data["empty"] == []
     pk = str(data["created"][0])
     assert run_json(capsys, "payouts", "submit", pk)[1]["status"] == "pending"
+    # Pending: the text list shows the figures the console and the API show, the tax marked as estimated.
+    assert main(["payouts", "list", "--entity", "nordlicht"]) == 0
+    listed = capsys.readouterr().out
+    assert "157.68 EUR*" in listed and "tax estimated until the self-invoice is issued" in listed
     code, ready = run_json(capsys, "payouts", "ready", pk)
     assert (ready["status"], ready["net"], ready["tax"], ready["total"]) == ("ready", "132.50", "25.18", "157.68")
     assert [d["number"] for d in ready["documents"]] == ["SB-LEAD-GARDEN-000001"]

@@ -93,10 +93,14 @@ def _payout(entity_slug: str | None, pk: int):  # type: ignore[no-untyped-def]
 
 
 def _summary(payout) -> None:  # type: ignore[no-untyped-def]
+    from leadbill.payouts.selectors import payout_amounts
+
     docs = ", ".join(d.number for d in payout.documents.order_by("sequence")) or payout.self_billing or "-"
+    figures = payout_amounts([payout])[payout.pk]  # the console's figures: an open payout's tax is estimated
+    estimated = " (tax estimated)" if figures.estimated else ""
     console.print(f"Payout {payout.pk} {payout.partner.code} {payout.period_key} {payout.status}: net "
-                  f"{amount(payout.amount_minor, payout.currency)}, to pay {amount(payout.total_minor, payout.currency)}"
-                  f" · {docs}")  # fmt: skip
+                  f"{amount(figures.net_minor, payout.currency)}, to pay {amount(figures.total_minor, payout.currency)}"
+                  f"{estimated} · {docs}")  # fmt: skip
 
 
 def compute(args: argparse.Namespace) -> int:
@@ -170,7 +174,7 @@ def generate(args: argparse.Namespace) -> int:
 
 
 def listing(args: argparse.Namespace) -> int:
-    from leadbill.payouts.selectors import payouts_as_dicts, payouts_of
+    from leadbill.payouts.selectors import payout_amounts, payouts_as_dicts, payouts_of
 
     entity = entity_of(args.entity)
     qs = payouts_of(entity).order_by("-period_start", "partner__code", "pk")
@@ -185,11 +189,14 @@ def listing(args: argparse.Namespace) -> int:
     if not rows:
         console.print(f"No payouts of {entity.slug} match")
         return 0
+    figures = payout_amounts(rows)  # the console's figures: an open payout's tax is estimated (marked *)
     print_table(f"Payouts of {entity.slug}", ["Id", "Partner", "Period", "Status", "Net", "To pay", "Documents"],
-                [(p.pk, p.partner.code, p.period_key, p.status, amount(p.amount_minor, p.currency),
-                  amount(p.total_minor, p.currency),
+                [(p.pk, p.partner.code, p.period_key, p.status, amount(figures[p.pk].net_minor, p.currency),
+                  amount(figures[p.pk].total_minor, p.currency) + ("*" if figures[p.pk].estimated else ""),
                   ", ".join(d.number for d in p.documents.all()) or p.self_billing or "-")
                  for p in rows], right=(0, 4, 5), keep=(2,), drop=(3, 4))  # fmt: skip
+    if any(f.estimated for f in figures.values()):
+        console.print("* tax estimated until the self-invoice is issued")
     return 0
 
 
