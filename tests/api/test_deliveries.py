@@ -158,8 +158,11 @@ def test_a_batch_that_meets_a_deadlock_is_told_to_retry_and_its_replay_records_i
     rows = [delivery(i) for i in range(3)]
     real = router.deliveries_receive
 
+    class Deadlock(Exception):
+        sqlstate = "40P01"  # what psycopg's DeadlockDetected carries
+
     def deadlocked(**kw):
-        raise OperationalError("deadlock detected")
+        raise OperationalError("deadlock detected") from Deadlock("deadlock detected")
 
     monkeypatch.setattr(router, "deliveries_receive", deadlocked)
     refused = world.ingest.post("/deliveries/batch", {"deliveries": rows})
@@ -169,3 +172,32 @@ def test_a_batch_that_meets_a_deadlock_is_told_to_retry_and_its_replay_records_i
     monkeypatch.setattr(router, "deliveries_receive", real)
     again = world.ingest.post("/deliveries/batch", {"deliveries": rows})
     assert again.status_code == 200 and again.body["created"] == 3
+
+
+def test_a_database_error_that_retrying_cannot_cure_stays_a_500(world, monkeypatch):
+    from django.db import OperationalError
+
+    from leadbill.api.routers import deliveries as router
+
+    def broken(**kw):
+        raise OperationalError("no such table: deliveries_delivery")
+
+    monkeypatch.setattr(router, "deliveries_receive", broken)
+    response = world.ingest.post("/deliveries/batch", {"deliveries": [delivery(1)]})
+    assert response.status_code == 500 and "Retry-After" not in response.headers
+    assert response.body["type"] == "urn:leadbill:problem:server"
+
+
+def test_a_locked_sqlite_database_is_told_to_retry(world, monkeypatch):
+    import sqlite3
+
+    from django.db import OperationalError
+
+    from leadbill.api.routers import deliveries as router
+
+    def locked(**kw):
+        raise OperationalError("database is locked") from sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(router, "deliveries_receive", locked)
+    response = world.ingest.post("/deliveries/batch", {"deliveries": [delivery(1)]})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"

@@ -36,6 +36,10 @@ def test_opting_in_leaves_a_payout_in_an_unsent_payment_file_as_the_file_pays_it
     pf.payment_file_mark_sent(actor=ACTOR, file=file)  # the bank moves what the payout records as paid
     payout.refresh_from_db()
     assert (payout.status, payout.total_minor) == ("paid", file.total_minor)
+    assert (
+        payout.self_billing
+        == f"Paid by payment file {file.message_id} at the total it carried, before any self-invoice."
+    )
 
 
 def test_generate_is_refused_for_a_payout_in_an_unsent_payment_file_naming_the_file(world):
@@ -45,6 +49,7 @@ def test_generate_is_refused_for_a_payout_in_an_unsent_payment_file_naming_the_f
         sbs.self_billing_generate(actor=ACTOR, payout=payout)
     assert not SelfBilledDocument.objects.filter(payout=payout).exists()
     pf.payment_file_cancel(actor=ACTOR, file=file, reason="rebuild with the self-invoice")
+    assert Payout.objects.get(pk=payout.pk).self_billing.startswith(f"Payment file {file.message_id} was cancelled")
     (doc,) = sbs.self_billing_generate(actor=ACTOR, payout=payout)  # freed: generated at its new total
     assert Payout.objects.get(pk=payout.pk).total_minor == doc.total_minor == 15_768
 

@@ -157,15 +157,29 @@ def _data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
     ).response(_instance(request))
 
 
+# PostgreSQL: deadlock detected, serialization failure, lock not available; SQLite: a locked or busy file.
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def transient(exc: OperationalError) -> bool:
+    """Whether the database refused for a moment (contention), not for good (a missing table, a full disk)."""
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    return str(cause if cause is not None else exc).startswith(("database is locked", "database table is locked"))
+
+
 @api.exception_handler(OperationalError)
 def _busy(request: HttpRequest, exc: OperationalError) -> HttpResponse:
-    """A deadlock, a serialization failure, a locked SQLite file or a dropped connection: the request's
-    transaction was rolled back and may simply be sent again (recording deliveries is idempotent on the external id), so
-    the client is told to retry, not that the server is broken."""
+    """A deadlock, a serialization failure or a locked SQLite file: the request's transaction was rolled
+    back and may simply be sent again (recording deliveries is idempotent on the external id), so the
+    client is told to retry, not that the server is broken. Any other operational error is a 500."""
+    if not transient(exc):
+        return _server_error(request, exc)
     logger.warning("database busy on %s %s: %s", request.method, request.path, exc)
     response = ApiProblem(
-        503, "busy", "the database could not complete this request (a concurrent write conflicted with it, or the "
-        "connection dropped); its changes were rolled back: send it again"
+        503, "busy", "the database could not complete this request now (a concurrent write conflicted with it); "
+        "its changes were rolled back: send it again"
     ).response(_instance(request))  # fmt: skip
     response["Retry-After"] = "1"
     return response

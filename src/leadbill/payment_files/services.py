@@ -34,6 +34,7 @@ from leadbill.payment_files.selectors import live_files_holding, paying_numbers
 from leadbill.payouts.models import Payout
 from leadbill.payouts.services import payout_transition
 from leadbill.selfbilling.selectors import acceptance_blockers
+from leadbill.selfbilling.services import held_file_settled
 
 CURRENCY = {Kind.SEPA: "EUR", Kind.NACHA: "USD", Kind.BANK_CSV: "USD"}
 EXTENSION = {Kind.SEPA: "xml", Kind.NACHA: "ach", Kind.BANK_CSV: "csv"}
@@ -339,6 +340,7 @@ def payment_file_mark_sent(*, actor: str, file: PaymentFile, sent_on: date | Non
                 paid.append(item.payout_id)
         if refused:
             raise PaymentRefused(refused, f"payment file {locked.message_id} not marked sent, nothing paid: ")
+        held_file_settled(locked.message_id, paid, sent=True)
         locked.status, locked.sent_on, locked.sent_at, locked.sent_by = Status.SENT, day, timezone.now(), actor
         locked.save(update_fields=["status", "sent_on", "sent_at", "sent_by"])
         audit_record(actor=actor, action="payment_file.sent", obj=locked, message_id=locked.message_id,
@@ -360,6 +362,7 @@ def payment_file_cancel(*, actor: str, file: PaymentFile, reason: str) -> Paymen
             raise StateError(f"payment file {locked.message_id} was sent on {locked.sent_on}; its payouts are paid")
         freed = list(locked.items.filter(active=True).values_list("payout_id", flat=True))
         locked.items.update(active=False)
+        held_file_settled(locked.message_id, freed, sent=False)
         locked.status, locked.cancelled_at, locked.cancelled_by = Status.CANCELLED, timezone.now(), actor
         locked.cancel_reason = reason
         locked.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason"])

@@ -9,7 +9,7 @@ generate what waited, or when a partner opts in with payouts ready.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -331,6 +331,18 @@ def onboarding_due(partner: Partner) -> bool:
 
 def _locked(payout: Payout) -> Payout:
     return Payout.objects.select_for_update().select_related("entity", "partner").get(pk=payout.pk)
+
+
+def held_file_settled(message_id: str, payout_ids: Sequence[int], *, sent: bool) -> None:
+    """The payment file that held these payouts was sent or cancelled (in its own transaction and audit
+    row): a payout's "in payment file …, not yet sent" reason would now tell staff to cancel a file that
+    is at the bank, or is gone."""
+    text = (
+        f"Paid by payment file {message_id} at the total it carried, before any self-invoice."
+        if sent
+        else f"Payment file {message_id} was cancelled: the self-invoice can be generated now."
+    )
+    Payout.objects.filter(pk__in=list(payout_ids), self_billing=_held_reason(message_id)).update(self_billing=text)
 
 
 def _held_reason(message_id: str) -> str:
