@@ -11,13 +11,17 @@ from hypothesis import strategies as st
 from leadbill.domain.errors import DomainError
 from leadbill.domain.text import check_text, clean_text, has_unsafe, unsafe_character
 
-PRINTABLE = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn")), max_size=60)
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+PRINTABLE = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn"), blacklist_characters=BIDI_CONTROLS),
+    max_size=60,
+)
 
 
 def unsafe(char: str, *, multiline: bool) -> bool:
     if char in "\t\n\r":
         return not multiline
-    return unicodedata.category(char) in ("Cc", "Cs") or char in "\ufffe\uffff"
+    return unicodedata.category(char) in ("Cc", "Cs") or char in "\ufffe\uffff" or char in BIDI_CONTROLS
 
 
 @pytest.mark.parametrize(
@@ -31,6 +35,8 @@ def unsafe(char: str, *, multiline: bool) -> bool:
         ("del\x7f", "control character U+007F is not allowed"),
         ("half \ud83d", "surrogate U+D83D is not allowed"),
         ("not \uffff xml", "non-character U+FFFF is not allowed"),
+        ("Invoice \u202e00.01", "bidirectional control U+202E is not allowed"),
+        ("name \u2067x\u2069", "bidirectional control U+2067 is not allowed"),
         ("two\nlines", "line break (U+000A) is not allowed: one line only"),
         ("a\tb", "tab (U+0009) is not allowed: one line only"),
     ],
@@ -53,10 +59,11 @@ def test_rows_lose_their_control_characters_and_one_line_fields_keep_their_words
     assert clean_text("two\nlines\tand\r\nmore") == "two lines and  more"
     assert clean_text("two\nlines\x0b", multiline=True) == "two\nlines"
     assert clean_text("\ud800x\ufffe") == "x"
+    assert clean_text("total \u202e05.001\u202c", multiline=True) == "total 05.001"
 
 
 def test_ordinary_text_is_the_same_object_unchanged():
-    text = "Müller & Söhne GmbH · 東京 · \u202ecafé\u200d 💶 \ue000"
+    text = "Müller & Söhne GmbH · 東京 · שלום · مرحبا · café\u200d 💶 \ue000"
     assert check_text(text) is text
     assert clean_text(text) is text
     assert not has_unsafe(text)

@@ -13,7 +13,11 @@ What is unsafe (`unsafe_character`):
   notes) refuses them too;
 - the surrogates U+D800 to U+DFFF (category Cs): they are halves of a UTF-16 pair, never
   a character of their own, and no encoder or XML parser takes them alone;
-- U+FFFE and U+FFFF, which XML 1.0 excludes from its characters.
+- U+FFFE and U+FFFF, which XML 1.0 excludes from its characters;
+- the bidirectional embeddings, overrides and isolates U+202A to U+202E and U+2066 to
+  U+2069: invisible, they reorder what follows them on screen and in the PDF, so a name or a
+  line could show an amount or a number other than the one stored ("Trojan Source").
+  Right-to-left text itself needs none of them.
 
 Private-use and unassigned code points are left alone: they are valid XML and print as a
 box at worst, and refusing unassigned ones would refuse text a newer Unicode allows.
@@ -40,7 +44,8 @@ import unicodedata
 
 from leadbill.domain.errors import DomainError
 
-_MULTI_LINE_UNSAFE = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff"
+_MULTI_LINE_UNSAFE = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff"
+_BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
 _LINE_BREAKS = "\t\n\r"
 
 # What a single-line field refuses, and what a multi-line field refuses.
@@ -74,6 +79,8 @@ def unsafe_character(text: str, *, multiline: bool = False) -> str | None:
         kind = "surrogate"
     elif code in (0xFFFE, 0xFFFF):
         kind = "non-character"
+    elif code in _BIDI_CONTROLS:
+        kind = "bidirectional control"
     else:
         kind = "control character"
     return f"{kind} U+{code:04X} is not allowed"
