@@ -462,3 +462,25 @@ def test_an_open_period_is_computed_only_when_asked(world, frozen):
         s.payout_compute(actor=ACTOR, entity=world.entity, period=NOVEMBER)
     (payout,) = s.payout_compute(actor=ACTOR, entity=world.entity, period=NOVEMBER, allow_open_period=True).created
     assert payout.leads_paid == 30  # October's leads, never paid, come along as earlier deliveries
+
+
+def test_a_deduction_paid_on_a_zero_rate_self_invoice_is_estimated_at_zero_as_it_is_then_issued(world):
+    from leadbill.payouts.selectors import payout_amounts
+
+    opt_in(world, tax_rate="0")  # October self-invoiced at 0 %
+    october = ready(compute(world))
+    assert october.documents.get().tax_minor == 0
+    s.payout_transition(actor=ACTOR, payout=october, to="paid", reference="SEPA 2026-11-02")
+    sbs.seller_details_set(actor=ACTOR, partner=world.supplier, details=COMPLETE, tax_rate="19")  # now 19 %
+    for lead in (world.leads[3], world.leads[27]):
+        Return.objects.create(entity=world.entity, delivery=lead, reason="disconnected number", status="accepted",
+                              requested_at=datetime(2026, 11, 4, tzinfo=UTC),
+                              decided_at=datetime(2026, 11, 4, tzinfo=UTC))  # fmt: skip
+    supply(world.supplier, world.buyer, 10, datetime(2026, 11, 6, tzinfo=UTC))
+    november = compute(world, NOVEMBER)
+    s.payout_transition(actor=ACTOR, payout=november, to="pending")
+    seen = payout_amounts([Payout.objects.get(pk=november.pk)])[november.pk]
+    assert seen.estimated and seen.tax_minor == 760  # 19 % of the 40.00 paid now; the 10.50 back at 0 %
+    s.payout_transition(actor=ACTOR, payout=november, to="ready")
+    issued = Payout.objects.get(pk=november.pk)
+    assert (issued.tax_minor, issued.total_minor) == (seen.tax_minor, seen.total_minor)  # approving changed nothing

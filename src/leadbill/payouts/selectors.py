@@ -18,7 +18,7 @@ from leadbill.invoicing.selectors import money
 from leadbill.partners.models import Partner
 from leadbill.payouts.models import Payout, PayoutLine
 from leadbill.selfbilling.models import Agreement, SelfBilledDocument, SellerProfile, SupplierInvoice
-from leadbill.selfbilling.selectors import self_billed_as_dict
+from leadbill.selfbilling.selectors import deduction_originals, self_billed_as_dict
 
 if TYPE_CHECKING:
     from leadbill.payment_files.models import PaymentFileItem
@@ -127,7 +127,8 @@ ESTIMATED_STATUSES = frozenset({p.DRAFT, p.PENDING})
 
 
 def payout_amounts(payouts: Sequence[Payout]) -> dict[int, Amounts]:
-    """`Amounts` of each payout, in three queries however many (agreements, profiles, line sums)."""
+    """`Amounts` of each payout, in three queries however many (agreements, profiles, line sums); two more
+    when some deduction is stored at 0 % (which of them were paid without a self-invoice)."""
     out = {po.pk: Amounts(po.amount_minor, po.tax_minor, po.total_minor) for po in payouts}
     open_ = [po for po in payouts if po.status in ESTIMATED_STATUSES]
     if not open_:
@@ -148,13 +149,35 @@ def payout_amounts(payouts: Sequence[Payout]) -> dict[int, Amounts]:
     )
     for row in rows:
         sums.setdefault(row["payout_id"], []).append((row["kind"] == p.DEDUCTION, row["tax_rate_bp"], row["net"]))
+    # A deduction stored at 0 % was paid either on a self-invoice at 0 % (taken back at 0 %) or without one
+    # (taken back at the supplier's rate today): the one rule, `deduction_originals`, tells them apart.
+    at_zero = [pid for pid, items in sums.items() if any(deduction and not bp for deduction, bp, _ in items)]
+    zero = (
+        list(
+            PayoutLine.objects.filter(payout__in=at_zero, kind=p.DEDUCTION, tax_rate_bp=0).only(
+                "payout_id", "amount_minor"
+            )
+        )
+        if at_zero
+        else []
+    )
+    originals = deduction_originals(zero) if zero else {}
+    unbilled: dict[int, int] = {}
+    for line in zero:
+        if originals[line.pk] is None:
+            unbilled[line.payout_id] = unbilled.get(line.payout_id, 0) + line.amount_minor
     for po in open_:
         if not (po.entity.self_billing and po.partner_id in opted):
             out[po.pk] = Amounts(po.amount_minor, 0, po.amount_minor, estimated=True, self_billed=False)
             continue
         rate_bp = rates.get(po.partner_id) or 0
         charges = [(rate_from_bp(rate_bp), net) for deduction, _, net in sums.get(po.pk, []) if not deduction]
-        taken = [(rate_from_bp(bp or rate_bp), -net) for deduction, bp, net in sums.get(po.pk, []) if deduction]
+        taken = [(rate_from_bp(bp), -net) for deduction, bp, net in sums.get(po.pk, []) if deduction and bp]
+        at_zero = sum(net for deduction, bp, net in sums.get(po.pk, []) if deduction and not bp)
+        if at_zero:
+            without = unbilled.get(po.pk, 0)
+            taken += [(rate_from_bp(rate_bp), -without), (rate_from_bp(0), -(at_zero - without))]
+            taken = [(rate, net) for rate, net in taken if net]
         tax = (sb.totals(charges, po.currency).tax_minor if charges else 0) - (
             sb.totals(taken, po.currency).tax_minor if taken else 0
         )

@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import F
 from django.utils import timezone
 
 from leadbill.audit.services import audit_record
@@ -26,9 +25,9 @@ from leadbill.entities.services import allocate_numbers, format_number
 from leadbill.invoicing.services import today_in
 from leadbill.invoicing.snapshots import seller_snapshot
 from leadbill.partners.models import Partner
-from leadbill.payouts.models import DeductedLead, Payout, PayoutLine
+from leadbill.payouts.models import Payout, PayoutLine
 from leadbill.selfbilling.models import Agreement, SelfBilledDocument, SelfBilledLine, SellerProfile, SupplierInvoice
-from leadbill.selfbilling.selectors import agreement_in_force, default_prefix
+from leadbill.selfbilling.selectors import agreement_in_force, deduction_originals, default_prefix
 
 if TYPE_CHECKING:
     from django.core.mail import EmailMessage
@@ -87,7 +86,7 @@ def self_bill(actor: str, po: Payout) -> list[SelfBilledDocument]:
         docs.append(_issue(actor, po, sb.INVOICE, rows, issue_date, seller, buyer, agreement))
     if deductions:
         # Taken back at the rate the leads were invoiced at; leads paid without a self-invoice at today's rate.
-        originals = _originals(deductions)
+        originals = deduction_originals(deductions)
         rows = [(line, invoice_rate_bp(originals[line.pk]) if originals[line.pk] else rate_bp, -line.amount_minor)
                 for line in deductions]  # fmt: skip
         refs = list({doc.pk: doc for doc in originals.values() if doc is not None}.values())
@@ -100,20 +99,6 @@ def self_bill(actor: str, po: Payout) -> list[SelfBilledDocument]:
     for doc in docs:
         self_billed_email(actor=actor, doc=doc)
     return docs
-
-
-def _originals(deductions: Sequence[PayoutLine]) -> dict[int, SelfBilledDocument | None]:
-    """For each deduction line, the self-invoice that paid its leads (None: paid without one), in two queries."""
-    payout_of_line = dict(
-        DeductedLead.objects.filter(line__in=deductions).values_list("line_id", "paid__payout_id").distinct()
-    )
-    invoices = {
-        doc.payout_id: doc
-        for doc in SelfBilledDocument.objects.filter(
-            payout_id__in=set(payout_of_line.values()), role=sb.INVOICE
-        ).order_by(F("reversed_at").asc(nulls_last=True), "pk")  # the live one last: the one kept
-    }
-    return {line.pk: invoices.get(payout_of_line.get(line.pk, 0)) for line in deductions}
 
 
 def _seller_snapshot(partner: Partner, profile: SellerProfile) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, F
 
 from leadbill.domain import selfbilling as sb
 from leadbill.domain.document import SELF_BILLED_CREDIT_NOTE, SELF_BILLED_INVOICE, TYPE_CODES
@@ -15,7 +15,7 @@ from leadbill.domain.periods import zone
 from leadbill.entities.models import Entity
 from leadbill.invoicing.selectors import money
 from leadbill.partners.models import Partner
-from leadbill.payouts.models import Payout
+from leadbill.payouts.models import DeductedLead, Payout, PayoutLine
 from leadbill.selfbilling.models import Agreement, SelfBilledDocument, SellerProfile
 
 PREFIX_MAX = 30  # SellerProfile.number_prefix, as long as a number series' prefix
@@ -116,3 +116,21 @@ def awaiting_acceptance(payouts: Sequence[Payout]) -> dict[int, int]:
         .order_by()
     )
     return {row["payout_id"]: row["n"] for row in rows}
+
+
+def deduction_originals(deductions: Sequence[PayoutLine]) -> dict[int, SelfBilledDocument | None]:
+    """For each deduction line, the self-invoice that paid its leads (None: paid without one), in two queries.
+
+    The one rule for the rate a deduction is taken back at: that invoice's rate, or without one the
+    supplier's rate today (`selfbilling.issuing.self_bill`, and the estimate of `payouts.selectors`).
+    """
+    payout_of_line = dict(
+        DeductedLead.objects.filter(line__in=deductions).values_list("line_id", "paid__payout_id").distinct()
+    )
+    invoices = {
+        doc.payout_id: doc
+        for doc in SelfBilledDocument.objects.filter(
+            payout_id__in=set(payout_of_line.values()), role=sb.INVOICE
+        ).order_by(F("reversed_at").asc(nulls_last=True), "pk")  # the live one last: the one kept
+    }
+    return {line.pk: invoices.get(payout_of_line.get(line.pk, 0)) for line in deductions}
