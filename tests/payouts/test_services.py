@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from leadbill.audit.models import AuditEvent
 from leadbill.deliveries.models import Return
 from leadbill.domain.errors import DomainError, StateError
-from leadbill.entities.models import NumberSeries
+from leadbill.entities.models import Entity, NumberSeries
 from leadbill.payouts import services as s
 from leadbill.payouts.models import DeductedLead, PaidLead, Payout
 from leadbill.selfbilling import services as sbs
@@ -315,6 +315,16 @@ def test_acceptance_is_recorded_with_version_who_when_and_where(world):
 def test_opting_in_is_refused_while_the_entity_does_not_offer_self_billing(world):
     with pytest.raises(StateError, match="does not offer self-billing"):
         sbs.self_billing_opt_in(actor=ACTOR, partner=world.supplier, signer=MAIN, accepted=True)
+
+
+def test_opting_in_is_refused_when_the_switch_went_off_after_the_page_was_shown(world):
+    sbs.self_billing_switch(actor=ACTOR, entity=world.entity, on=True)
+    world.supplier.refresh_from_db()
+    assert world.supplier.entity.self_billing  # what the partner's page was built from
+    sbs.self_billing_switch(actor=ACTOR, entity=Entity.objects.get(pk=world.entity.pk), on=False)
+    with pytest.raises(StateError, match="does not offer self-billing"):
+        sbs.self_billing_opt_in(actor=ACTOR, partner=world.supplier, signer=MAIN, accepted=True)
+    assert not Agreement.objects.filter(partner=world.supplier).exists()
 
 
 def test_seller_details_name_every_wrong_field_and_save_nothing(world):

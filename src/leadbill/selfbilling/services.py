@@ -228,7 +228,11 @@ def self_billing_opt_in(
     if not entity.self_billing:
         raise StateError(f"{entity.legal_name} does not offer self-billing at the moment")
     with transaction.atomic():
-        entity = Entity.objects.get(pk=entity.pk)
+        # Locked and read again: the switch may have been turned off since the partner's page was shown,
+        # and an opt-in that catches up self-invoices must not pass the global switch.
+        entity = Entity.objects.select_for_update().get(pk=entity.pk)
+        if not entity.self_billing:
+            raise StateError(f"{entity.legal_name} does not offer self-billing at the moment")
         period = entity.self_billing_acceptance_days
         if days is not None and days != period:
             raise StateError(f"the agreement now gives {period} days to accept each self-invoice, not {days}: "
