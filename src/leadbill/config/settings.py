@@ -58,14 +58,16 @@ def env_whole_list(name: str, default: list[int]) -> list[int]:
 
 def env_seconds(name: str, default: float) -> float:
     """Seconds from the environment (a whole or decimal number such as 0.5); a bad value stops start-up by name."""
+    from leadbill.domain.numbers import digit_string
+
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    whole, _, fraction = raw.partition(".")
-    if len(raw) > 12 or not all(part == "" or (part.isascii() and part.isdigit()) for part in (whole, fraction)) \
-            or not (whole or fraction) or float(raw) <= 0:  # fmt: skip
+    whole, _, fraction = raw.partition(".")  # each side through the one reader of digits from outside
+    parts = [digit_string(part, max_digits=6) if part else "" for part in (whole, fraction)]
+    if parts != [whole, fraction] or not (whole or fraction) or float(f"{whole or 0}.{fraction or 0}") <= 0:
         raise ImproperlyConfigured(f"{name}={raw!r}: give a positive number of seconds, such as 10 or 0.5")
-    return float(raw)
+    return float(f"{whole or 0}.{fraction or 0}")
 
 
 def env_bool(name: str, default: bool) -> bool:
