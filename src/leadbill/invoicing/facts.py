@@ -522,13 +522,7 @@ def allocate_billed_leads(bands: Sequence[BandRow]) -> int:
                 delivery_id BIGINT, invoice_id BIGINT, line_id BIGINT, amount_minor BIGINT, partner_id BIGINT,
                 profile_raw BIGINT, lead_type_id BIGINT, currency VARCHAR(3), day DATE, price_micros BIGINT)"""
         )
-        cursor.execute(
-            f"""CREATE TEMP TABLE {TMP_BAND} (
-                partner_id BIGINT, scope_profile BIGINT, scope_type BIGINT, bucket_invoice BIGINT,
-                plan_id BIGINT, over_cap BIGINT, rank_offset BIGINT, rank_from BIGINT, rank_to BIGINT,
-                unit_micros BIGINT, price_low BIGINT, price_high BIGINT, divisor BIGINT, line_id BIGINT,
-                invoice_id BIGINT)"""
-        )
+        cursor.execute(f"CREATE TEMP TABLE {TMP_BAND} ({', '.join(f'{c} BIGINT' for c in BAND_COLUMNS)})")
         copy_rows(
             TMP_BAND, BAND_COLUMNS,
             [
