@@ -182,7 +182,7 @@ def listing(args: argparse.Namespace) -> int:
         qs = qs.filter(period_key=args.period)
     if args.status:
         qs = qs.filter(status=args.status)
-    rows = list(qs[:500])
+    rows = list(qs.prefetch_related("documents")[:500])  # one query for every row's documents, not one each
     if args.json:
         print_json(payouts_as_dicts(rows))
         return 0
