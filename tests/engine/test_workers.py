@@ -112,6 +112,19 @@ def all_done(entity):
     return open_sends == 0 and open_hooks == 0
 
 
+def where_it_stands(entity):
+    """What a stalled run left behind, for the failure message: the run, the jobs, the emails and webhooks."""
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    run = october_run(entity)
+    jobs = Counter(ProcrastinateJob.objects.exclude(task_name__endswith=".tick").values_list("task_name", "status"))
+    sends = Counter(EmailSend.objects.filter(invoice__entity=entity).values_list("state", "attempts", "server_answer"))
+    hooks = Counter(Delivery.objects.filter(event__entity=entity).values_list("state", "attempts", "last_error"))
+    state = "no run" if run is None else f"run {run.pk} finished_at={run.finished_at}"
+    invoices = Invoice.objects.filter(entity=entity).count()
+    return f"{state}; {invoices} invoices; jobs {dict(jobs)}; emails {dict(sends)}; webhooks {dict(hooks)}"
+
+
 def settled(entity):
     """The run is finished and nothing is left to do: no job queued or running, no email or webhook queued.
 
@@ -159,11 +172,13 @@ def test_two_workers_share_a_scheduled_run_for_many_partners(pg, peers, schedule
         tick = subprocess.run(leadbill("scheduler", "--once", "--json"), env=env, capture_output=True, text=True,
                               timeout=120)  # fmt: skip
         assert tick.returncode == 0, tick.stderr
-        assert wait_for(lambda: all_done(scheduled)), "the run did not finish in time"
+        finished = wait_for(lambda: all_done(scheduled))
+        stuck = "" if finished else where_it_stands(scheduled)
     finally:
         for w in workers:
             w.send_signal(signal.SIGTERM)
         outputs = [w.communicate(timeout=60)[0] for w in workers]
+    assert finished, f"the run did not finish in time: {stuck}\n" + "\n".join(out[-3000:] for out in outputs)
     assert all(w.returncode == 0 for w in workers), outputs
     assert all("stopped:" in out for out in outputs), outputs
     done = [int(out.rsplit("stopped: ", 1)[1].split(" done")[0]) for out in outputs]

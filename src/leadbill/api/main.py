@@ -31,6 +31,7 @@ from leadbill.api.routers import (
     selfbilled,
 )
 from leadbill.api.schemas import extra_components
+from leadbill.contention import transient
 from leadbill.domain.errors import DomainError
 from leadbill.loader.schema import SetupFileError
 
@@ -155,18 +156,6 @@ def _data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
     return ApiProblem(
         422, "invalid", "a value cannot be stored (too long, out of range or with a NUL character)"
     ).response(_instance(request))
-
-
-# PostgreSQL: deadlock detected, serialization failure, lock not available; SQLite: a locked or busy file.
-TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
-
-
-def transient(exc: OperationalError) -> bool:
-    """Whether the database refused for a moment (contention), not for good (a missing table, a full disk)."""
-    cause = exc.__cause__
-    if getattr(cause, "sqlstate", None) in TRANSIENT_SQLSTATES:
-        return True
-    return str(cause if cause is not None else exc).startswith(("database is locked", "database table is locked"))
 
 
 @api.exception_handler(OperationalError)

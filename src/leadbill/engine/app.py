@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
+from leadbill.contention import transient
 from leadbill.engine.queues import MOVED, QUEUES
 
 logger = logging.getLogger(__name__)
@@ -29,11 +32,32 @@ def tick_cron() -> str:
     return str(getattr(settings, "LEADBILL_TICK_CRON", "*/30 * * * * *"))
 
 
+class ContentionRetry(BaseRetryStrategy):
+    """Run a job again, a little later, when the database refused it for contention.
+
+    A deadlock or a serialization failure rolls the job's transaction back whole, and every
+    Leadbill task is safe to run twice, so trying again is right; without it a chunk of an
+    invoice run that lost a deadlock would leave its partners pending until the stale-run
+    sweep fails the run half an hour later. Any other error fails the job at once, for a
+    person to read. Hand-backs of a dead worker's jobs count towards the same attempts.
+    """
+
+    def get_retry_decision(self, *, exception: BaseException, job: Any) -> RetryDecision | None:
+        from leadbill.engine.periodic import MAX_ATTEMPTS
+
+        if not transient(exception) or job.attempts + 1 >= MAX_ATTEMPTS:
+            return None
+        return RetryDecision(retry_in={"seconds": 2**job.attempts + random.random()})
+
+
+RETRY = ContentionRetry()
+
+
 def on_app_ready(app: Any) -> None:
     for path, queue in QUEUES.items():
-        app.task(name=path, queue=queue, pass_context=True)(_runner(path))
+        app.task(name=path, queue=queue, pass_context=True, retry=RETRY)(_runner(path))
     for old, new in MOVED.items():
-        app.task(name=old, queue=QUEUES[new], pass_context=True)(_runner(new))
+        app.task(name=old, queue=QUEUES[new], pass_context=True, retry=RETRY)(_runner(new))
     app.periodic(cron=tick_cron(), periodic_id="scheduler", queueing_lock="scheduler-tick")(app.tasks[TICK])
 
 
