@@ -83,6 +83,8 @@ def env_for(pg, port):
         "LEADBILL_WEBHOOKS_ALLOW_PRIVATE": "1", "LEADBILL_WORKER_CONCURRENCY": str(CONCURRENCY),
         "LEADBILL_WORKER_HEARTBEAT": "0.5", "LEADBILL_RUN_CHUNK": "10", "LEADBILL_TICK_CRON": "*/2 * * * * *",
         "LEADBILL_WORKER_POLL": "1",
+        # a send or webhook the loaded machine times out is tried again within the test's wait, not in minutes
+        "LEADBILL_EMAIL_RETRY_DELAYS": "2,5,10,20,40", "LEADBILL_WEBHOOK_RETRY_DELAYS": "2,5,10,20,40",
     }  # fmt: skip
 
 
