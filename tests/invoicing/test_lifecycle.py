@@ -302,3 +302,54 @@ def test_a_period_that_has_not_ended_is_not_issued_unless_allowed(entity, buyer)
     assert Invoice.objects.count() == 0
     invoice_run_issue(actor=ACTOR, entity=entity, period=current, allow_open_period=True)
     assert Invoice.objects.count() == 1
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"  # what psycopg's DeadlockDetected carries
+
+
+def _loses_deadlocks(monkeypatch, code, times):
+    """`_persist` refused for contention `times` times whenever its batch holds partner `code`."""
+    from django.db import OperationalError
+
+    from leadbill.invoicing import services
+
+    real, lost = services._persist, []
+
+    def persist(actor, entity, period, drafts, *args, **kwargs):
+        if any(d.partner.code == code for d in drafts) and len(lost) < times:
+            lost.append(code)
+            raise OperationalError("deadlock detected") from _Deadlock("deadlock detected")
+        return real(actor, entity, period, drafts, *args, **kwargs)
+
+    monkeypatch.setattr(services, "_persist", persist)
+    monkeypatch.setattr(services.time, "sleep", lambda seconds: None)
+    return lost
+
+
+def test_a_partner_that_loses_a_deadlock_is_issued_again_not_reported_failed(entity, jan, monkeypatch):
+    partners = [make_partner(entity, code=code, currency="USD") for code in ("a", "late", "z")]
+    for p in partners:
+        make_plan(p, "flat", {"price": "1.00"})
+        make_deliveries(p, 2, JAN_2)
+    lost = _loses_deadlocks(monkeypatch, "late", times=2)  # the batch, then its first try alone
+    result = invoice_run_issue(actor=ACTOR, entity=entity, period=jan)
+    assert lost == ["late", "late"]
+    assert result.failures == {}
+    assert sorted(inv.partner.code for inv in result.issued) == ["a", "late", "z"]
+    assert sorted(Invoice.objects.values_list("sequence", flat=True)) == [1, 2, 3]
+    assert BilledLead.objects.filter(invoice__partner__code="late").count() == 2
+
+
+def test_a_partner_that_keeps_losing_deadlocks_is_reported_and_the_others_are_issued(entity, jan, monkeypatch):
+    from leadbill.invoicing.services import CONTENTION_TRIES
+
+    for code in ("a", "late"):
+        make_plan(make_partner(entity, code=code, currency="USD"), "flat", {"price": "1.00"})
+        make_deliveries(entity.partners.get(code=code), 2, JAN_2)
+    lost = _loses_deadlocks(monkeypatch, "late", times=1 + CONTENTION_TRIES)
+    result = invoice_run_issue(actor=ACTOR, entity=entity, period=jan)
+    assert len(lost) == 1 + CONTENTION_TRIES
+    assert list(result.failures) == ["late"] and "deadlock detected" in result.failures["late"]
+    assert [inv.partner.code for inv in result.issued] == ["a"]
+    assert not Invoice.objects.filter(partner__code="late").exists()

@@ -7,17 +7,20 @@ effects after commit. Numbers are allocated inside the issuing transaction.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Max
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from leadbill.audit.services import audit_event, audit_record, audit_record_many
 from leadbill.bulk import bulk_insert, bulk_set
+from leadbill.contention import transient
 from leadbill.deliveries import summary
 from leadbill.domain import generation
 from leadbill.domain.errors import DomainError, StateError
@@ -262,7 +265,7 @@ def _issue_chunk(
         issued, skipped, held = [], [], {}
         for partner in batch:
             try:
-                one, skip = _issue_batch(actor, entity, period, [partner], run, issue_date, draft=draft, held=held)
+                one, skip = _issue_alone(actor, entity, period, partner, run, issue_date, draft=draft, held=held)
             except IntegrityError as exc:
                 if _already_invoiced([partner], period):
                     skipped.append(partner.code)
@@ -278,6 +281,30 @@ def _issue_chunk(
     result.issued += issued
     result.skipped += skipped
     result.held.update(held)
+
+
+CONTENTION_TRIES = 3  # a partner that loses a deadlock this many times in a row is reported, not retried
+
+
+def _issue_alone(
+    actor: str, entity: Entity, period: Period, partner: Partner, run: InvoiceRun, issue_date: date, *,
+    draft: bool, held: dict[str, list[str]],
+) -> tuple[list[Invoice], list[str]]:  # fmt: skip
+    """One partner in its own transaction, tried again when the database refused it for contention.
+
+    A concurrent import counting late leads can deadlock with the run's summary update (its
+    `UPDATE … FROM` cannot take rows in key order); the loser is rolled back whole, so it is
+    simply issued again, after a moment, instead of being reported as failed.
+    """
+    for attempt in range(1, CONTENTION_TRIES + 1):
+        try:
+            return _issue_batch(actor, entity, period, [partner], run, issue_date, draft=draft, held=held)
+        except OperationalError as exc:
+            if not transient(exc) or attempt == CONTENTION_TRIES:
+                raise
+            logger.warning("run %s: partner %s met contention (%s); trying again", run.pk, partner.code, exc)
+            time.sleep(0.05 * attempt + random.random() / 10)  # spread, not secrecy
+    raise AssertionError("unreachable")
 
 
 def invoice_run_issue_partners(
