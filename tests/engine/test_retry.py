@@ -4,14 +4,12 @@ Real PostgreSQL: the deadlock below is one PostgreSQL detects itself, and the ru
 by procrastinate's own worker in this process, so the retry is the engine's, not a stand-in.
 """
 
-import threading
 import time
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-import psycopg
 import pytest
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection
 
 from leadbill.contention import transient
 from leadbill.domain import periods
@@ -19,6 +17,7 @@ from leadbill.engine.app import RETRY
 from leadbill.engine.periodic import MAX_ATTEMPTS
 from leadbill.invoicing.models import Invoice, InvoiceRun, InvoiceRunItem, ItemState
 from leadbill.invoicing.services import invoice_run_start
+from tests.deadlocks import a_real_deadlock
 from tests.factories import make_deliveries, make_entity, make_partner, make_plan
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -28,51 +27,19 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def pg():
     if connection.vendor != "postgresql":
         pytest.skip("deadlocks and the engine's jobs are PostgreSQL's")
-    s = connection.settings_dict
-    return {"host": s["HOST"] or "127.0.0.1", "port": s["PORT"] or 5432, "user": s["USER"] or "postgres",
-            "dbname": s["NAME"]}  # fmt: skip
-
-
-def a_real_deadlock(pg) -> OperationalError:
-    """Two transactions taking two rows in opposite order; PostgreSQL aborts this connection's one."""
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE IF NOT EXISTS lb_test_locks (id int PRIMARY KEY)")
-        cursor.execute("INSERT INTO lb_test_locks VALUES (1), (2) ON CONFLICT DO NOTHING")
-    holding, waiting = threading.Event(), threading.Event()
-
-    def other_side():
-        with psycopg.connect(**pg) as other:
-            other.execute("SET deadlock_timeout = '10s'")  # so that PostgreSQL picks this test's side
-            other.execute("SELECT 1 FROM lb_test_locks WHERE id = 2 FOR UPDATE")
-            holding.set()
-            waiting.wait(10)
-            time.sleep(0.2)  # the test's side is waiting for row 2 by now, and checks for a deadlock at 2 s
-            other.execute("SELECT 1 FROM lb_test_locks WHERE id = 1 FOR UPDATE")
-
-    side = threading.Thread(target=other_side)
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL deadlock_timeout = '2s'")
-            cursor.execute("SELECT 1 FROM lb_test_locks WHERE id = 1 FOR UPDATE")
-            side.start()
-            assert holding.wait(10)
-            waiting.set()
-            cursor.execute("SELECT 1 FROM lb_test_locks WHERE id = 2 FOR UPDATE")
-    except OperationalError as exc:
-        return exc
-    finally:
-        side.join(20)
-    raise AssertionError("PostgreSQL detected no deadlock")
 
 
 def test_a_deadlock_postgresql_detects_is_contention_and_is_tried_again_later(pg):
-    deadlock = a_real_deadlock(pg)
+    deadlock = a_real_deadlock()
     assert transient(deadlock)
     decision = RETRY.get_retry_decision(exception=deadlock, job=SimpleNamespace(attempts=0))
     assert decision is not None and decision.retry_at > datetime.now(UTC)
     later = RETRY.get_retry_decision(exception=deadlock, job=SimpleNamespace(attempts=2))
     assert later.retry_at > decision.retry_at  # backs off
     assert RETRY.get_retry_decision(exception=deadlock, job=SimpleNamespace(attempts=MAX_ATTEMPTS - 1)) is None
+    # the periodic tick (queued under a lock the next tick may hold already) waits for the next tick instead
+    tick = SimpleNamespace(attempts=0, queueing_lock="scheduler-tick")
+    assert RETRY.get_retry_decision(exception=deadlock, job=tick) is None
 
 
 def test_a_failure_retrying_cannot_cure_fails_the_job_at_once():
@@ -83,12 +50,12 @@ def test_a_failure_retrying_cannot_cure_fails_the_job_at_once():
         assert RETRY.get_retry_decision(exception=error, job=job) is None
 
 
-def test_every_task_on_the_engine_retries_contention():
+def test_every_task_on_the_engine_retries_contention(pg):
     from procrastinate.contrib.django import app
 
-    from leadbill.engine.queues import QUEUES
+    from leadbill.engine.queues import MOVED, QUEUES
 
-    assert all(app.tasks[path].retry_strategy is RETRY for path in QUEUES)
+    assert all(app.tasks[path].retry_strategy is RETRY for path in [*QUEUES, *MOVED])
 
 
 def test_a_run_chunk_that_loses_a_deadlock_is_run_again_and_the_run_finishes(pg, settings, monkeypatch):
@@ -103,7 +70,7 @@ def test_a_run_chunk_that_loses_a_deadlock_is_run_again_and_the_run_finishes(pg,
         partner = make_partner(entity, code=code, currency="EUR")
         make_plan(partner, "flat", {"price": "1.50"})
         make_deliveries(partner, 3, datetime(2026, 10, 5, tzinfo=UTC))
-    deadlock = a_real_deadlock(pg)
+    deadlock = a_real_deadlock()
     real, calls = tasks._record_chunk, []
 
     def loses_once(*args, **kwargs):

@@ -64,3 +64,38 @@ def test_two_racing_runs_issue_each_partner_once_with_gapless_numbers(batch_size
     assert Invoice.objects.filter(entity=entity).count() == 40
     assert sorted(Invoice.objects.filter(entity=entity).values_list("sequence", flat=True)) == list(range(1, 41))
     assert BilledLead.objects.filter(invoice__entity=entity).count() == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_partner_whose_issue_loses_a_real_deadlock_is_issued_on_a_later_try(monkeypatch):
+    """PostgreSQL aborts the issuing transaction (40P01); the run rolls back to its savepoint, sees the
+    deadlock itself (not "current transaction is aborted") and issues the partner again."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a deadlock PostgreSQL detects")
+    from leadbill.domain import periods
+    from leadbill.invoicing import services
+    from tests.deadlocks import deadlock_here, prepare
+
+    prepare()
+    entity = make_entity(timezone="UTC", currency="USD")
+    for code in ("a", "late", "z"):
+        partner = make_partner(entity, code=code, currency="USD")
+        make_plan(partner, "flat", {"price": "1.00"})
+        make_deliveries(partner, 2, JAN_2)
+    real, lost = services._persist, []
+
+    def persist(actor, entity, period, drafts, *args, **kwargs):
+        invoices = real(actor, entity, period, drafts, *args, **kwargs)  # written, then the deadlock aborts it
+        if any(d.partner.code == "late" for d in drafts) and len(lost) < 2:  # the batch, then its first try alone
+            lost.append("late")
+            deadlock_here()
+        return invoices
+
+    monkeypatch.setattr(services, "_persist", persist)
+    result = services.invoice_run_issue(actor="test", entity=entity, period=periods.month(2026, 1, "UTC"))
+    assert lost == ["late", "late"]
+    assert result.failures == {}
+    assert sorted(inv.partner.code for inv in result.issued) == ["a", "late", "z"]
+    assert sorted(Invoice.objects.filter(entity=entity).values_list("sequence", flat=True)) == [1, 2, 3]
+    assert BilledLead.objects.filter(invoice__partner__code="late", voided=False).count() == 2

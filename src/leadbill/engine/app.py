@@ -47,6 +47,10 @@ class ContentionRetry(BaseRetryStrategy):
 
         if not transient(exception) or job.attempts + 1 >= MAX_ATTEMPTS:
             return None
+        if getattr(job, "queueing_lock", None):
+            # The periodic tick: the next one may be queued under the same lock already, and putting
+            # this one back would break that lock's uniqueness; the next tick does its work anyway.
+            return None
         return RetryDecision(retry_in={"seconds": 2**job.attempts + random.random()})
 
 

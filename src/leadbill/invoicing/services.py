@@ -108,12 +108,13 @@ def invoice_run_preview(*, entity: Entity, period: Period, partners: Sequence[st
     with transaction.atomic():  # writes only temp tables; lets the run's queries tune the session
         f.tune_for_run()
         try:
-            # From the billing summary; partners whose billing turns inside a day, from their deliveries.
-            facts, detail = rollup.gather_groups(entity.pk, period, todo, whole=scope is None)
-            if detail:
-                over = over_cap_of(entity, period, detail)
-                f.mark_over_cap(over.ids)
-                facts.update(f.gather_groups(entity.pk, period, [p.pk for p in detail], over))
+            with transaction.atomic():  # a savepoint, so that after a database error the drop below can run
+                # From the billing summary; partners whose billing turns inside a day, from their deliveries.
+                facts, detail = rollup.gather_groups(entity.pk, period, todo, whole=scope is None)
+                if detail:
+                    over = over_cap_of(entity, period, detail)
+                    f.mark_over_cap(over.ids)
+                    facts.update(f.gather_groups(entity.pk, period, [p.pk for p in detail], over))
         finally:
             f.drop_temp_tables()
         _add_activity(entity, period, todo, facts, scope)
@@ -478,15 +479,18 @@ def _issue_batch(
         # A batch holding every buyer of the entity scans without a partner list.
         scope = None if whole and not done else ids
         try:
-            f.tune_for_run()
-            over = over_cap_of(entity, period, partners)
-            f.mark_over_cap(over.ids)
-            facts = f.materialise_billable(entity.pk, period, scope, over)
-            _add_activity(entity, period, partners, facts, scope)
-            drafts = _drafts(entity, period, partners, facts, lock=True)
-            drafts = [d for d in drafts if d.draft.lines]
-            drafts = _hold_back(drafts, held)
-            invoices = _persist(actor, entity, period, drafts, run, issue_date, draft=draft)
+            # A savepoint: after a database error (a deadlock aborts the transaction) it is rolled back
+            # to here, so the drop below runs and the error that reaches the caller is the real one.
+            with transaction.atomic():
+                f.tune_for_run()
+                over = over_cap_of(entity, period, partners)
+                f.mark_over_cap(over.ids)
+                facts = f.materialise_billable(entity.pk, period, scope, over)
+                _add_activity(entity, period, partners, facts, scope)
+                drafts = _drafts(entity, period, partners, facts, lock=True)
+                drafts = [d for d in drafts if d.draft.lines]
+                drafts = _hold_back(drafts, held)
+                invoices = _persist(actor, entity, period, drafts, run, issue_date, draft=draft)
         finally:
             f.drop_temp_tables()
     return invoices, skipped
