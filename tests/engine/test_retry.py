@@ -94,3 +94,27 @@ def test_a_run_chunk_that_loses_a_deadlock_is_run_again_and_the_run_finishes(pg,
     assert sorted(Invoice.objects.filter(run=run).values_list("partner__code", flat=True)) == ["p1", "p2"]
     assert set(InvoiceRunItem.objects.filter(run=run).values_list("state", flat=True)) == {ItemState.ISSUED}
     assert not ProcrastinateJob.objects.filter(status="failed").exists()
+
+
+def test_a_dead_workers_tick_is_failed_not_handed_back_over_the_next_tick_and_its_other_jobs_are(pg, settings):
+    """The next tick may be queued already under the tick's queueing lock (one waiting job only)."""
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    from leadbill.engine.app import TICK
+    from leadbill.engine.periodic import jobs_recover
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO procrastinate_workers (last_heartbeat) VALUES (NOW() - interval '1 hour') RETURNING id"
+        )
+        dead = cursor.fetchone()[0]
+        cursor.execute(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, status, worker_id) VALUES "
+            "('default', %s, 'scheduler-tick', 'doing', %s), ('default', %s, 'scheduler-tick', 'todo', NULL), "
+            "('email', 'leadbill.mailing.tasks.email_send_task', NULL, 'doing', %s) RETURNING id",
+            [TICK, dead, TICK, dead],
+        )
+        held_tick, next_tick, held_email = (row[0] for row in cursor.fetchall())
+    assert jobs_recover() == 2
+    status = dict(ProcrastinateJob.objects.values_list("id", "status"))
+    assert status == {held_tick: "failed", next_tick: "todo", held_email: "todo"}

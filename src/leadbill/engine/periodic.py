@@ -37,7 +37,9 @@ def jobs_recover() -> int:
     """Put back for another worker the jobs held by workers whose heartbeat stopped; returns how many.
 
     Every Leadbill task may run twice (it checks the rows it writes), so a job handed back is
-    safe to run again. One whose workers died `MAX_ATTEMPTS` times is failed instead.
+    safe to run again. One whose workers died `MAX_ATTEMPTS` times is failed instead, and so is a
+    dead tick: the next tick may already be queued under its queueing lock, which allows one
+    waiting job only, and it does the same work.
     """
     if connection.vendor != "postgresql" or not _engine_on():
         return 0
@@ -52,7 +54,7 @@ def jobs_recover() -> int:
     for row in rows:
         try:
             with transaction.atomic():  # another tick may have put it back first: then this one is refused
-                if row["attempts"] + 1 >= MAX_ATTEMPTS:
+                if row["attempts"] + 1 >= MAX_ATTEMPTS or row["queueing_lock"]:
                     with connection.cursor() as cursor:
                         cursor.execute("SELECT procrastinate_finish_job_v1(%s, 'failed', false)", [row["id"]])
                 else:
