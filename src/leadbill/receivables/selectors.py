@@ -100,12 +100,14 @@ def partner_accounts(partner: Partner, today: date | None = None) -> dict[str, A
         account.balance_minor = int(row["balance"] or 0)
         account.credit_minor = max(0, -int(row["on_account"] or 0))
     open_qs = with_open(Invoice.objects.filter(partner=partner, kind=Kind.INVOICE, status__in=OPEN_STATUSES))
+    if today is not None:  # the one overdue rule, evaluated by the database as every other screen does
+        open_qs = open_qs.annotate(late=ExpressionWrapper(overdue_q(today), output_field=BooleanField()))
     for inv in open_qs.order_by("due_date", "sequence"):
         account = accounts.setdefault(inv.currency, Account(inv.currency))
         account.open_minor += inv.open_minor
         account.open_invoices += 1
         account.invoices.append(inv)
-        if today is not None and inv.due_date and inv.due_date < today:
+        if today is not None and inv.late:
             account.overdue_minor += inv.open_minor
             account.overdue_invoices += 1
     return accounts
@@ -130,7 +132,7 @@ def entity_receivables(entity: Any, today: date) -> dict[str, Any]:
     counts = {
         (r["currency"], r["late"]): r["n"]
         for r in Invoice.objects.filter(entity=entity, kind=Kind.INVOICE, status__in=OPEN_STATUSES)
-        .annotate(late=ExpressionWrapper(Q(due_date__lt=today), output_field=BooleanField()))
+        .annotate(late=ExpressionWrapper(overdue_q(today), output_field=BooleanField()))
         .values("currency", "late")
         .annotate(n=Count("pk"))
         .order_by()
