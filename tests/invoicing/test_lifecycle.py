@@ -353,3 +353,47 @@ def test_a_partner_that_keeps_losing_deadlocks_is_reported_and_the_others_are_is
     assert list(result.failures) == ["late"] and "deadlock detected" in result.failures["late"]
     assert [inv.partner.code for inv in result.issued] == ["a"]
     assert not Invoice.objects.filter(partner__code="late").exists()
+
+
+TIERS_10_THEN_1 = [{"up_to": 2, "price": "10.00"}, {"up_to": None, "price": "1.00"}]
+
+
+def _closed_by_a_credit_note(entity, buyer, jan):
+    """January nets negative (21.00 of leads, a 50.00 goodwill credit): the run issues a credit note for it."""
+    make_plan(buyer, "graduated", {"tiers": TIERS_10_THEN_1})
+    make_deliveries(buyer, 3, JAN_2)  # 10 + 10 + 1
+    adjustment_create(actor=ACTOR, partner=buyer, amount_minor=-5000, reason="goodwill")
+    issue(entity, jan)
+    note = Invoice.objects.get(partner=buyer)
+    assert (note.kind, note.total_minor, note.period_key) == ("credit_note", 2100 - 5000, "2026-01")
+    return note
+
+
+def test_a_period_a_run_closed_with_a_credit_note_is_not_billed_again(entity, buyer, jan):
+    note = _closed_by_a_credit_note(entity, buyer, jan)
+    make_deliveries(buyer, 1, datetime(2026, 1, 20, tzinfo=UTC))  # late, then January is run again
+    result = issue(entity, jan)
+    assert result.skipped == [buyer.code] and result.issued == []
+    assert list(Invoice.objects.filter(partner=buyer, period_key="2026-01")) == [note]
+
+
+def test_a_late_lead_of_a_period_closed_by_a_credit_note_continues_its_tiers(entity, buyer, jan, feb):
+    _closed_by_a_credit_note(entity, buyer, jan)
+    make_deliveries(buyer, 1, datetime(2026, 1, 20, tzinfo=UTC))
+    issue(entity, feb)
+    february = Invoice.objects.get(partner=buyer, period_key="2026-02")
+    # the fourth January lead is in tier 2 (1.00), as it is when January's document was an invoice
+    assert [(line.quantity, line.amount_minor) for line in february.lines.all()] == [(1, 100)]
+    line = february.lines.get()
+    assert (line.bucket, line.description) == ("2026-01", "Prior period 2026-01: Leads — tier 2 (3+)")
+
+
+def test_the_database_refuses_a_second_document_for_a_period_a_run_credit_note_bills(entity, buyer, jan):
+    from django.db import IntegrityError, transaction
+
+    note = _closed_by_a_credit_note(entity, buyer, jan)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.create(
+            entity=entity, partner=buyer, kind="invoice", status="draft", series="invoice", currency="USD",
+            period_key=note.period_key, period_start=note.period_start, period_end=note.period_end,
+        )  # fmt: skip

@@ -19,7 +19,7 @@ from django.utils.http import urlencode
 from leadbill.domain import periods
 from leadbill.domain.errors import DomainError
 from leadbill.entities.models import Entity
-from leadbill.invoicing.models import Invoice, Kind, Status
+from leadbill.invoicing.models import PERIOD_DOCUMENT, Invoice, Status
 from leadbill.partners.models import Partner
 from leadbill.web.inputs import day_input
 
@@ -108,8 +108,8 @@ def billed_in(entity: Entity, period: periods.Period, codes: list[str]) -> list[
     """The documents that already bill these partners for this period: "billed on US-000021"."""
     if not codes:
         return []
-    rows = (Invoice.objects.filter(entity=entity, partner__code__in=codes, period_start=period.start,
-                                   period_end=period.end, kind__in=[Kind.INVOICE, Kind.RECEIPT])
+    rows = (Invoice.objects.filter(PERIOD_DOCUMENT, entity=entity, partner__code__in=codes, period_start=period.start,
+                                   period_end=period.end)
             .exclude(status=Status.VOID).select_related("partner").order_by("partner__name", "pk"))  # fmt: skip
     return [Billed(inv.partner.code, inv.partner.name, inv) for inv in rows]
 

@@ -26,6 +26,7 @@ from leadbill.bulk import copy_rows
 from leadbill.deliveries import summary
 from leadbill.domain import generation
 from leadbill.domain.periods import Period, local_midnight, zone
+from leadbill.invoicing.models import PERIOD_DOCUMENT_SQL
 
 # Bucket ids in SQL: 0 is the billed period, -1 an earlier period never invoiced,
 # a positive id the earlier invoice whose period the delivery falls in.
@@ -173,7 +174,7 @@ def resolved_deliveries_sql(
                COALESCE(pl.lead_type_id, 0) AS scope_type,
                CASE WHEN d.delivered_at >= %s THEN {CURRENT_BUCKET} ELSE COALESCE((
                    SELECT MIN(ci.id) FROM invoicing_invoice ci
-                    WHERE ci.partner_id = d.partner_id AND ci.kind IN ('invoice', 'receipt')
+                    WHERE ci.partner_id = d.partner_id AND {PERIOD_DOCUMENT_SQL.format(t="ci")}
                       AND ci.status <> 'void'
                       AND ci.period_start <= d.delivered_at AND d.delivered_at < ci.period_end
                ), {EARLIER_BUCKET}) END AS bucket_invoice,

@@ -23,6 +23,13 @@ OPEN_STATUSES = (Status.ISSUED, Status.PARTIALLY_PAID)
 
 PERIOD_KINDS = [Kind.INVOICE, Kind.RECEIPT]
 
+# The document that bills a partner's period: an invoice or receipt, or the credit note a run issues
+# when the period nets negative (it carries the period's charge lines). A credit note that reverses
+# or corrects a document has no run and is not one. One rule for the once-per-period constraint, the
+# "already billed" checks and the bucket of late leads.
+PERIOD_DOCUMENT = models.Q(kind__in=["invoice", "receipt"]) | models.Q(kind="credit_note", run__isnull=False)
+PERIOD_DOCUMENT_SQL = "({t}.kind IN ('invoice', 'receipt') OR ({t}.kind = 'credit_note' AND {t}.run_id IS NOT NULL))"
+
 
 class InvoiceRun(models.Model):
     """A preview or issue run over one period, with its summary for later inspection."""
@@ -136,8 +143,8 @@ class Invoice(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["partner", "period_start", "period_end"],
-                condition=models.Q(kind__in=["invoice", "receipt"]) & ~models.Q(status="void"),
-                name="one_invoice_per_partner_and_period",
+                condition=PERIOD_DOCUMENT & ~models.Q(status="void"),
+                name="one_document_per_partner_and_period",
             ),
             models.UniqueConstraint(fields=["entity", "series", "sequence"], name="invoice_number_unique"),
             models.CheckConstraint(

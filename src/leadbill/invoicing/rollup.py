@@ -158,12 +158,12 @@ class _Buckets:
     """
 
     def __init__(self, partner_ids: Sequence[int], tz: str) -> None:
-        from leadbill.invoicing.models import Invoice, Kind, Status
+        from leadbill.invoicing.models import PERIOD_DOCUMENT, Invoice, Status
 
         self.tz = zone(tz)
         self.periods: dict[int, list[tuple[int, datetime, datetime]]] = defaultdict(list)
         rows = (
-            Invoice.objects.filter(partner_id__in=list(partner_ids), kind__in=[Kind.INVOICE, Kind.RECEIPT])
+            Invoice.objects.filter(PERIOD_DOCUMENT, partner_id__in=list(partner_ids))
             .exclude(status=Status.VOID)
             .exclude(period_start__isnull=True)
             .values_list("partner_id", "id", "period_start", "period_end")

@@ -47,6 +47,7 @@ from leadbill.invoicing.drafting import (
 )
 from leadbill.invoicing.models import (
     OPEN_STATUSES,
+    PERIOD_DOCUMENT,
     Adjustment,
     BilledLead,
     CreditedLead,
@@ -167,12 +168,7 @@ def _already_invoiced(partners: Sequence[Partner], period: Period) -> set[int]:
         {"entity_id": partners[0].entity_id} if len(partners) > f.PARTNER_LIST_MAX else {"partner_id__in": wanted}
     )
     return wanted & set(
-        Invoice.objects.filter(
-            **which,
-            period_start=period.start,
-            period_end=period.end,
-            kind__in=[Kind.INVOICE, Kind.RECEIPT],
-        )
+        Invoice.objects.filter(PERIOD_DOCUMENT, **which, period_start=period.start, period_end=period.end)
         .exclude(status=Status.VOID)
         .values_list("partner_id", flat=True)
     )

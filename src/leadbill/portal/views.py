@@ -19,7 +19,7 @@ from leadbill.console.views.invoices import download, fmt_of, invoice_filters, k
 from leadbill.documents.models import Format
 from leadbill.documents.ratecard import rate_card_file_name, rate_card_pdf
 from leadbill.domain.errors import DomainError
-from leadbill.invoicing.models import Invoice, Kind, Status
+from leadbill.invoicing.models import PERIOD_DOCUMENT, Invoice, Kind, Status
 from leadbill.invoicing.selectors import partner_balance, preview_totals
 from leadbill.invoicing.services import invoice_run_preview, today_in
 from leadbill.loader.schema import SetupFileError
@@ -101,8 +101,8 @@ def to_date(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         return render(request, "portal/_to_date.html", {"period": period, "problem": exc.message})
     totals = preview_totals(preview).get(partner.currency, {"leads": 0, "late": 0, "total_minor": 0})
-    already = own_documents(partner).filter(period_start=period.start, period_end=period.end,
-                                            kind__in=[Kind.INVOICE, Kind.RECEIPT]).exclude(status=Status.VOID).first()  # fmt: skip
+    already = own_documents(partner).filter(PERIOD_DOCUMENT, period_start=period.start,
+                                            period_end=period.end).exclude(status=Status.VOID).first()  # fmt: skip
     return render(request, "portal/_to_date.html", {"period": period, "totals": totals, "already": already})
 
 
