@@ -551,15 +551,7 @@ def _persist(
     _record_credits(invoices, drafts, by_invoice)
     _link_adjustments(invoices, drafts)
     if not draft:
-        _book_receipts(actor, invoices, period)
-        ledger.open_entries(invoices, actor=actor)
-        for note in (inv for inv, d in zip(invoices, drafts, strict=True) if inv.kind == Kind.CREDIT_NOTE):
-            if not note.partner.is_prepay:  # a run's net credit is credit on account
-                ledger.credit_entries(actor=actor, partner=note.partner, currency=note.currency,
-                                      kind=EntryKind.CREDIT_NOTE, amount_minor=-note.total_minor, target=None,
-                                      occurred_on=note.issue_date, document=note)  # fmt: skip
-        ledger.apply_automatically(actor=actor, partners=[d.partner for d in drafts],
-                                   currency_of={inv.partner_id: inv.currency for inv in invoices})  # fmt: skip
+        _book_issued(actor, invoices, period)
     audit_record_many(
         [
             audit_event(
@@ -571,6 +563,35 @@ def _persist(
         ]
     )  # fmt: skip
     return invoices
+
+
+def _book_issued(actor: str, invoices: Sequence[Invoice], period: Period | None) -> None:
+    """Put newly issued run documents on the partners' accounts: the one way, whether a run issues
+    them at once or a draft of it is issued later (`invoice_issue`).
+
+    A receipt is booked against the prepay balance, an invoice opens a receivable, a credit note
+    (the period netted negative) is credit on account, then credit is applied where the entity
+    applies it automatically.
+    """
+    _book_receipts(actor, invoices, period)
+    ledger.open_entries(invoices, actor=actor)
+    for note in (inv for inv in invoices if inv.kind == Kind.CREDIT_NOTE):
+        if not note.partner.is_prepay:
+            ledger.credit_entries(actor=actor, partner=note.partner, currency=note.currency,
+                                  kind=EntryKind.CREDIT_NOTE, amount_minor=-note.total_minor, target=None,
+                                  occurred_on=note.issue_date, document=note)  # fmt: skip
+    partners = list({inv.partner_id: inv.partner for inv in invoices}.values())
+    ledger.apply_automatically(actor=actor, partners=partners,
+                               currency_of={inv.partner_id: inv.currency for inv in invoices})  # fmt: skip
+
+
+def issued_status(kind: str, total_minor: int) -> str:
+    """What a document is the moment it is issued: a receipt is settled from the prepay balance, and an
+    invoice that owes nothing (its credits cancel its charges) is paid, as its ledger would say
+    (`domain.receivables.status_of`); otherwise issued, open until paid."""
+    if kind == Kind.RECEIPT or (kind == Kind.INVOICE and total_minor == 0):
+        return Status.PAID
+    return Status.ISSUED
 
 
 def _invoice_from(
@@ -585,7 +606,7 @@ def _invoice_from(
         partner=partner,
         run=run,
         kind=pd.kind,
-        status=Status.PAID if pd.kind == Kind.RECEIPT else Status.ISSUED,
+        status=issued_status(pd.kind, pd.draft.total_minor),
         series=series,
         sequence=sequence,
         number=format_number(prefix, sequence),
@@ -753,7 +774,7 @@ def invoice_issue(*, actor: str, invoice: Invoice, issue_date: date | None = Non
         inv.due_date = (
             inv.issue_date + timedelta(days=inv.payment_terms_days or 0) if inv.kind == Kind.INVOICE else None
         )
-        inv.status = Status.PAID if inv.kind == Kind.RECEIPT else Status.ISSUED
+        inv.status = issued_status(inv.kind, inv.total_minor)
         inv.paid_minor = inv.total_minor if inv.kind == Kind.RECEIPT else 0
         inv.issued_at = timezone.now()
         inv.seller, inv.buyer = seller_snapshot(entity), buyer_snapshot(partner)
@@ -765,10 +786,7 @@ def invoice_issue(*, actor: str, invoice: Invoice, issue_date: date | None = Non
                 partner, period, inv.total_minor
             )
         inv.save()
-        if inv.kind == Kind.RECEIPT:
-            _book_receipts(actor, [inv], period)
-        ledger.open_entries([inv], actor=actor)
-        ledger.apply_automatically(actor=actor, partners=[partner], currency_of={partner.pk: inv.currency})
+        _book_issued(actor, [inv], period)
         audit_record(actor=actor, action=f"{inv.kind}.issued", obj=inv, number=inv.number,
                      total_minor=inv.total_minor, from_draft=True)  # fmt: skip
         invoice.refresh_from_db()
@@ -852,6 +870,17 @@ def invoice_discard(*, actor: str, invoice: Invoice) -> None:
 
 
 def _period_of(inv: Invoice) -> Period | None:
+    """The document's period as it was billed: from its key, which keeps a billing window's times
+    (Friday 18:00 to Friday 18:00); whole days only for a document whose key does not say."""
+    from leadbill.domain import periods
+
+    if inv.period_key:
+        try:
+            period = periods.parse(inv.period_key, inv.entity.timezone)
+        except DomainError:
+            period = None
+        if period is not None and (period.start, period.end) == (inv.period_start, inv.period_end):
+            return period
     if inv.period_first_day is None or inv.period_last_day is None:
         return None
     return Period(inv.period_first_day, inv.period_last_day + timedelta(days=1), inv.entity.timezone)
@@ -996,6 +1025,8 @@ def invoice_void(
         if inv.status == Status.DRAFT:
             raise StateError("a draft is discarded, not voided")
         voidable = OPEN_STATUSES if inv.kind == Kind.INVOICE else (Status.PAID,)
+        if inv.kind == Kind.INVOICE and inv.total_minor == 0:
+            voidable = (*OPEN_STATUSES, Status.PAID)  # owed nothing, so "paid" from the moment it was issued
         if inv.status not in voidable:
             raise StateError(
                 f"{inv.number} is {inv.get_status_display().lower()}; only unpaid issued invoices can be voided"
@@ -1012,6 +1043,8 @@ def invoice_void(
                 amount_minor=inv.total_minor, target=inv, occurred_on=note.issue_date, document=note,
                 reason=f"reverses {inv.number}",
             )  # fmt: skip
+            # what the reversal frees beyond what was open (credit already given) is spent where due
+            ledger.apply_automatically(actor=actor, partners=[inv.partner], currency_of={inv.partner_id: inv.currency})
         _recover_credits_given_elsewhere(actor, inv)
         if leads == "rebill":  # its over-cap leads are decided again too
             BilledLead.objects.filter(invoice=inv).update(voided=True)
