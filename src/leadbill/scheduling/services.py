@@ -141,37 +141,54 @@ class Tick:
     started: list[ScheduledRun] = field(default_factory=list)
     lost_races: int = 0
     swept: dict[str, Any] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)  # schedule id -> why it started nothing this tick
 
 
 def scheduler_tick(*, now: datetime | None = None) -> Tick:
-    """Start every due run not started yet, then sweep: retries that fell due, stalled runs."""
+    """Start every due run not started yet, then sweep: retries that fell due, stalled runs.
+
+    A schedule whose run is refused (a `DomainError`) is logged and tried again next tick;
+    the other entities' schedules and the sweep go on, so one bad schedule never stops
+    everyone's runs, emails and webhooks. Anything else (a database error) still fails the tick.
+    """
     now = now or timezone.now()
     heartbeat_record(now)
     tick = Tick()
     for schedule in Schedule.objects.exclude(frequency=Frequency.MANUAL).select_related("entity", "partner"):
-        rule = rule_of(schedule)
-        assert rule is not None
-        since = max(schedule.active_from, now - CATCH_UP_LIMIT)
-        due = rule.due(since, now, schedule.entity.timezone)
-        if not due:
-            continue
-        done = set(
-            ScheduledRun.objects.filter(schedule=schedule, period_key__in=[d.period.key for d in due]).values_list(
-                "period_key", flat=True
+        try:
+            _start_due(schedule, now, tick)
+        except DomainError as error:
+            logger.error(
+                "schedule %s (entity %s): no run started this tick: %s", schedule.pk, schedule.entity_id, error
             )
-        )
-        for d in due:
-            if d.period.key in done:
-                continue
-            if _earlier_run_open(schedule):
-                break  # oldest first, also across workers: the next tick starts this period
-            started = _start(schedule, d)
-            if started is None:
-                tick.lost_races += 1
-                break
-            tick.started.append(started)
+            tick.failed[schedule.pk] = str(error)
     tick.swept = sweep(now)
     return tick
+
+
+def _start_due(schedule: Schedule, now: datetime, tick: Tick) -> None:
+    """Start the schedule's due periods not started yet, oldest first, noting them in `tick`."""
+    rule = rule_of(schedule)
+    assert rule is not None
+    since = max(schedule.active_from, now - CATCH_UP_LIMIT)
+    due = rule.due(since, now, schedule.entity.timezone)
+    if not due:
+        return
+    done = set(
+        ScheduledRun.objects.filter(schedule=schedule, period_key__in=[d.period.key for d in due]).values_list(
+            "period_key", flat=True
+        )
+    )
+    for d in due:
+        if d.period.key in done:
+            continue
+        if _earlier_run_open(schedule):
+            return  # oldest first, also across workers: the next tick starts this period
+        started = _start(schedule, d)
+        if started is None:
+            tick.lost_races += 1
+            return
+        tick.started.append(started)
 
 
 def heartbeat_record(now: datetime, name: str = "scheduler") -> None:
