@@ -80,6 +80,18 @@ def test_generation_in_a_skipped_hour_moves_forward():
     assert [d.at for d in due] == [utc(2026, 3, 29, 1, 30)]  # 03:30 CEST
 
 
+def test_window_ending_in_a_skipped_hour_is_not_generated_before_it_ends():
+    # 8 March 2026 in New York skips 02:00-03:00: the window end 02:45 moves to 03:45 EDT (07:45Z),
+    # the generation time 03:00 exists (07:00Z) and would come 45 minutes before the end
+    rule = Weekly(SUN, 2 * 60 + 45, SUN, 2 * 60 + 45, SUN, 3 * 60)
+    (due,) = rule.due(utc(2026, 3, 7), utc(2026, 3, 9), "America/New_York")
+    assert due.period.key == "2026-03-01T02:45..2026-03-08T02:45"
+    assert due.period.end == utc(2026, 3, 8, 7, 45)
+    assert due.at == due.period.end
+    (after,) = rule.due(utc(2026, 3, 14), utc(2026, 3, 16), "America/New_York")
+    assert after.at == utc(2026, 3, 15, 7) > after.period.end  # other weeks keep their 15 minutes
+
+
 @pytest.mark.parametrize(
     ("tz", "expected"),
     [

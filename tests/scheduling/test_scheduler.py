@@ -158,6 +158,91 @@ def test_changing_a_schedule_does_not_catch_up_under_the_new_rule(world, frozen)
     assert describe(schedule)["description"] == "monthly: generated on the 1st at 06:00, issued and emailed"
 
 
+@pytest.mark.parametrize(
+    ("frequency", "change_at", "ticks", "keys", "pending_leads_at"),
+    [
+        # ISO week generated Monday 08:00; at Monday 9 March 07:00 CET week 10 is over, its run an hour ahead
+        ("weekly", utc(2026, 3, 9, 6), [utc(2026, 3, 9, 8), utc(2026, 3, 16, 6)], ["2026-W10", "2026-W11"],
+         utc(2026, 3, 3, 12)),
+        # the month generated on the 1st at 08:00; at 1 March 07:00 CET February is over, its run an hour ahead
+        ("monthly", utc(2026, 3, 1, 6), [utc(2026, 3, 1, 8), utc(2026, 4, 1, 6)], ["2026-02", "2026-03"],
+         utc(2026, 2, 24, 12)),
+    ],
+)  # fmt: skip
+def test_moving_the_generation_time_earlier_still_makes_the_period_pending(
+    db, frozen, django_capture_on_commit_callbacks, frequency, change_at, ticks, keys, pending_leads_at
+):
+    entity = make_entity(timezone="Europe/Berlin", currency="EUR")
+    partner = make_partner(entity, currency="EUR")
+    make_plan(partner, "flat", {"price": "2.00"})
+    make_deliveries(partner, 2, pending_leads_at)
+    make_deliveries(partner, 3, utc(2026, 3, 10, 12))  # in the period after: week 11, March
+    frozen(utc(2026, 1, 20))
+    schedule_set(actor=ACTOR, entity=entity, frequency=frequency, generate_at=(MON, 8 * 60), send_email=False)
+    frozen(change_at - timedelta(days=5))
+    made_before = [s.pk for s in catch_up(django_capture_on_commit_callbacks)]  # the periods before, under 08:00
+    assert made_before
+    frozen(change_at)
+    schedule_set(actor=ACTOR, entity=entity, frequency=frequency, generate_at=(MON, 6 * 60), send_email=False)
+    for at in ticks:
+        frozen(at)
+        catch_up(django_capture_on_commit_callbacks)
+    catch_up(django_capture_on_commit_callbacks)  # one tick more starts nothing again
+    made_after = ScheduledRun.objects.exclude(pk__in=made_before).order_by("due_at")
+    assert list(made_after.values_list("period_key", flat=True)) == keys  # none of the earlier periods again
+    # each period billed once, with its own leads: none pushed a period late
+    billed = Invoice.objects.filter(partner=partner).order_by("pk").values_list("period_key", "total_minor")
+    assert list(billed) == [(keys[0], 400), (keys[1], 600)]
+
+
+def test_window_ending_in_the_skipped_hour_starts_when_it_ends_not_at_the_earlier_wall_time(
+    db, frozen, django_capture_on_commit_callbacks
+):
+    entity = make_entity(timezone="America/New_York", currency="USD")
+    frozen(utc(2026, 3, 5))
+    # window Sunday 02:45 to Sunday 02:45, generated Sunday 03:00; on 8 March 2026 02:45 is skipped (03:45 EDT)
+    schedule_set(actor=ACTOR, entity=entity, frequency="weekly", window_start=(SUN, 165), window_end=(SUN, 165),
+                 generate_at=(SUN, 180))  # fmt: skip
+    frozen(utc(2026, 3, 8, 7, 0, 30))  # 03:00:30 EDT: the wall-clock generation time passed, the window is open
+    with django_capture_on_commit_callbacks(execute=True):
+        tick = scheduler_tick()
+    assert (tick.started, tick.failed) == ([], {})
+    frozen(utc(2026, 3, 8, 7, 45))  # 03:45 EDT, the window's end
+    with django_capture_on_commit_callbacks(execute=True):
+        tick = scheduler_tick()
+    assert [s.period_key for s in tick.started] == ["2026-03-01T02:45..2026-03-08T02:45"]
+
+
+def test_a_schedule_whose_run_is_refused_does_not_stop_the_tick_for_another_entity(
+    db, frozen, monkeypatch, django_capture_on_commit_callbacks
+):
+    from leadbill.invoicing import services as invoicing
+
+    refused, other = make_entity(currency="EUR"), make_entity(currency="EUR")
+    frozen(utc(2026, 9, 20))
+    bad = schedule_set(actor=ACTOR, entity=refused, frequency="monthly")
+    schedule_set(actor=ACTOR, entity=other, frequency="monthly")
+    real_start = invoicing.invoice_run_start
+
+    def start_refusing_one_entity(**kw):
+        if kw["entity"] == refused:
+            raise DomainError("refused for this test", field="period")
+        return real_start(**kw)
+
+    monkeypatch.setattr(invoicing, "invoice_run_start", start_refusing_one_entity)
+    frozen(utc(2026, 10, 1, 4))
+    with django_capture_on_commit_callbacks(execute=True):
+        tick = scheduler_tick()
+    assert [(s.schedule.entity, s.period_key) for s in tick.started] == [(other, "2026-09")]
+    assert tick.failed == {bad.pk: "period: refused for this test"}
+    assert "email" in tick.swept  # the sweep ran after the refusal
+    assert not ScheduledRun.objects.filter(schedule=bad).exists()  # nothing of the refused attempt remains
+    monkeypatch.setattr(invoicing, "invoice_run_start", real_start)
+    with django_capture_on_commit_callbacks(execute=True):
+        tick = scheduler_tick()  # the next tick tries the refused schedule again
+    assert [(s.schedule.entity, s.period_key) for s in tick.started] == [(refused, "2026-09")]
+
+
 def test_refused_weekly_window_saves_nothing(world):
     entity, _ = world
     with pytest.raises(DomainError, match="ends Sunday 23:59, after the generation time Sunday 22:00"):

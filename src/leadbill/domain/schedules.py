@@ -114,9 +114,17 @@ class Weekly:
         return periods.window(first_day, self.window_start_minute, end_day, end_minute, timezone)
 
     def generation(self, first_day: date, timezone: str) -> datetime:
+        """The run's instant for the window starting on `first_day`, never before the window ends.
+
+        A window end in a spring-forward gap moves forward (02:45 becomes 03:45) while a later
+        generation time just after the gap does not (03:00 stays 03:00), so the wall-clock
+        generation time can land before the end; the run then waits for the end, or it would
+        bill a window still open.
+        """
         wall = self.window_start_minute + self.window_length + self.delay
         day = first_day + timedelta(days=wall // MINUTES_PER_DAY)
-        return local_at(day, wall % MINUTES_PER_DAY, periods.zone(timezone))
+        at = local_at(day, wall % MINUTES_PER_DAY, periods.zone(timezone))
+        return max(at, self.period(first_day, timezone).end)
 
     def due(self, since: datetime, until: datetime, timezone: str) -> list[Due]:
         """Runs whose generation time is in (since, until], oldest first."""

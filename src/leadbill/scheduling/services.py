@@ -67,8 +67,10 @@ def schedule_set(
 ) -> Schedule:
     """Set the entity's schedule (or a partner's own); a weekly window after its generation time is refused.
 
-    A changed rule starts counting from now: runs due under the old rule are not caught up
-    under the new one.
+    A changed rule starts counting from now, except for the period the old rule still had
+    pending: one already ended whose run was still ahead (moving Monday 08:00 to 06:00 at
+    07:00). Counting from now would skip it, its run due under neither rule, and its leads
+    would land a period late. Runs the old rule missed (a scheduler down) are not caught up.
     """
     if frequency not in Frequency.values:
         raise DomainError(f"unknown frequency {frequency!r}; use {', '.join(Frequency.values)}", field="frequency")
@@ -81,20 +83,44 @@ def schedule_set(
                    "generate_day": generate_at[0], "generate_minute": generate_at[1]}  # fmt: skip
     elif frequency == Frequency.MONTHLY:
         values |= {"generate_day": 0, "generate_minute": generate_at[1]}
+    now = timezone.now()
     with transaction.atomic():
         schedule = Schedule.objects.select_for_update().filter(entity=entity, partner=partner).first()
         if schedule is None:
             schedule = Schedule(entity=entity, partner=partner)
         before = {name: getattr(schedule, name) for name in RULE_FIELDS} if schedule.pk else None
+        pending = _pending(schedule, now)  # under the old rule, before it changes
         for name, value in values.items():
             setattr(schedule, name, value)
         rule_of(schedule)  # refuses an impossible rule before anything is saved
         if before != {name: getattr(schedule, name) for name in RULE_FIELDS}:
-            schedule.active_from = timezone.now()
+            schedule.active_from = _counting_from(pending, now)
         schedule.save()
         audit_record(actor=actor, action="schedule.set", obj=schedule, entity=entity,
                      partner=partner.code if partner else None, **describe(schedule))  # fmt: skip
     return schedule
+
+
+def _pending(schedule: Schedule, now: datetime) -> rules.Due | None:
+    """The saved rule's next run, or None for a new schedule or a saved rule no longer valid (it is being fixed)."""
+    if schedule.pk is None:
+        return None
+    try:
+        return next_due(schedule, now)
+    except rules.ScheduleError:
+        return None
+
+
+def _counting_from(pending: rules.Due | None, now: datetime) -> datetime:
+    """Where a changed rule's `active_from` starts: now, or just before the end of the period pending.
+
+    Just before, not at: `due` leaves out a run at exactly `since`, and a rule may generate
+    at the instant a period ends. A period already started keeps its `ScheduledRun` row and
+    is not started again.
+    """
+    if pending is not None and pending.period.end <= now:
+        return pending.period.end - timedelta(microseconds=1)
+    return now
 
 
 def schedule_clear(*, actor: str, partner: Partner) -> None:
@@ -141,37 +167,54 @@ class Tick:
     started: list[ScheduledRun] = field(default_factory=list)
     lost_races: int = 0
     swept: dict[str, Any] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)  # schedule id -> why it started nothing this tick
 
 
 def scheduler_tick(*, now: datetime | None = None) -> Tick:
-    """Start every due run not started yet, then sweep: retries that fell due, stalled runs."""
+    """Start every due run not started yet, then sweep: retries that fell due, stalled runs.
+
+    A schedule whose run is refused (a `DomainError`) is logged and tried again next tick;
+    the other entities' schedules and the sweep go on, so one bad schedule never stops
+    everyone's runs, emails and webhooks. Anything else (a database error) still fails the tick.
+    """
     now = now or timezone.now()
     heartbeat_record(now)
     tick = Tick()
     for schedule in Schedule.objects.exclude(frequency=Frequency.MANUAL).select_related("entity", "partner"):
-        rule = rule_of(schedule)
-        assert rule is not None
-        since = max(schedule.active_from, now - CATCH_UP_LIMIT)
-        due = rule.due(since, now, schedule.entity.timezone)
-        if not due:
-            continue
-        done = set(
-            ScheduledRun.objects.filter(schedule=schedule, period_key__in=[d.period.key for d in due]).values_list(
-                "period_key", flat=True
+        try:
+            _start_due(schedule, now, tick)
+        except DomainError as error:
+            logger.error(
+                "schedule %s (entity %s): no run started this tick: %s", schedule.pk, schedule.entity_id, error
             )
-        )
-        for d in due:
-            if d.period.key in done:
-                continue
-            if _earlier_run_open(schedule):
-                break  # oldest first, also across workers: the next tick starts this period
-            started = _start(schedule, d)
-            if started is None:
-                tick.lost_races += 1
-                break
-            tick.started.append(started)
+            tick.failed[schedule.pk] = str(error)
     tick.swept = sweep(now)
     return tick
+
+
+def _start_due(schedule: Schedule, now: datetime, tick: Tick) -> None:
+    """Start the schedule's due periods not started yet, oldest first, noting them in `tick`."""
+    rule = rule_of(schedule)
+    assert rule is not None
+    since = max(schedule.active_from, now - CATCH_UP_LIMIT)
+    due = rule.due(since, now, schedule.entity.timezone)
+    if not due:
+        return
+    done = set(
+        ScheduledRun.objects.filter(schedule=schedule, period_key__in=[d.period.key for d in due]).values_list(
+            "period_key", flat=True
+        )
+    )
+    for d in due:
+        if d.period.key in done:
+            continue
+        if _earlier_run_open(schedule):
+            return  # oldest first, also across workers: the next tick starts this period
+        started = _start(schedule, d)
+        if started is None:
+            tick.lost_races += 1
+            return
+        tick.started.append(started)
 
 
 def heartbeat_record(now: datetime, name: str = "scheduler") -> None:

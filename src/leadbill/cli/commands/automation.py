@@ -182,10 +182,12 @@ def scheduler(args: argparse.Namespace) -> int:
         tick.swept["recovered_jobs"] = jobs_recover()
         started = [{"period": s.period_key, "run": s.run_id, "schedule": s.schedule_id} for s in tick.started]
         if args.json:
-            print_json({"started": started, "lost_races": tick.lost_races, "swept": tick.swept})
+            print_json({"started": started, "lost_races": tick.lost_races, "failed": tick.failed, "swept": tick.swept})
         else:
             for s in started:
                 console.print(f"started run {s['run']} for {s['period']} (schedule {s['schedule']})")
+            for schedule_id, why in tick.failed.items():
+                console.print(f"schedule {schedule_id} started nothing: {why}", markup=False)
             console.print(f"{len(started)} run(s) started; swept {tick.swept}")
         return 0
     console.print(f"scheduler: ticking every {args.interval:g} s (Ctrl-C stops)")
