@@ -353,3 +353,14 @@ def test_finance_imports_a_statement_and_matches_the_rest_in_the_console(entity,
     page = html.unescape(client.post(f"/console/{entity.slug}/bank/import/", {"file": again}, follow=True)
                          .content.decode())  # fmt: skip
     assert "0 new entries" in page and "6 imported before" in page
+
+
+def test_a_bank_amount_beyond_any_amount_leadbill_takes_is_a_problem_row_not_a_payment():
+    """The same bound as every typed or sent amount (`amount_from_text`): a bank-file typo is not credit."""
+    content = b"Booking date,Amount,Text\n2026-03-02,50000000000000.00,INV-1\n2026-03-03,12.50,INV-2\n"
+    parsed = bankfiles.parse_csv(content, {"date": "Booking date", "amount": "Amount", "text": "Text"},
+                                 account="csv", currency="USD", name="s.csv")  # fmt: skip
+    assert [line.amount_minor for line in parsed.lines] == [1250]  # the good row beside it is kept
+    assert len(parsed.problems) == 1 and "beyond any amount" in str(parsed.problems[0])
+    too_big = CAMT053.replace(b'<Amt Ccy="USD">3.00</Amt>', b'<Amt Ccy="USD">50000000000000.00</Amt>', 1)
+    assert "beyond any amount" in refused(too_big)

@@ -14,7 +14,7 @@ transaction, its reference the entry's plus the transaction's index (`REF/2`).
   debtor, entry_id}); every cell goes through the file-text sanitiser. A bad row is reported
   by its line number and field, and the good rows are kept.
 
-Amounts go through the project's one decimal reader (`parse_decimal`, `decimal_to_minor`).
+Amounts go through the project's one bounded amount reader (`amount_from_text`), as typed ones do.
 Entries the bank has not booked yet (status PDNG or INFO) are skipped: the booked entry comes
 later with the same reference, and recording the pending one would make it a duplicate.
 """
@@ -31,7 +31,7 @@ from datetime import date, datetime
 from typing import Any
 
 from leadbill.domain.errors import DomainError
-from leadbill.domain.money import check_currency, decimal_to_minor, parse_decimal
+from leadbill.domain.money import amount_from_text, check_currency
 from leadbill.domain.text import clean_text
 from leadbill.xmlsafe import safe_root
 
@@ -151,10 +151,10 @@ def _amount(camt: _Camt, el: Any, where: str) -> tuple[int, str]:
     except DomainError as exc:
         raise DomainError(exc.message, field=f"{where}/Amt/@Ccy") from None
     try:
-        value = parse_decimal((amt.text or "").strip(), field=f"{where}/Amt")
-        if value < 0:
+        minor = amount_from_text(amt.text or "", currency, field=f"{where}/Amt")
+        if minor < 0:
             raise DomainError("a camt amount is never negative (CdtDbtInd gives the direction)", field=f"{where}/Amt")
-        return decimal_to_minor(value, currency, field=f"{where}/Amt"), currency
+        return minor, currency
     except DomainError as exc:
         raise DomainError(exc.message.split(":")[0], field=f"{where}/Amt") from None
 
@@ -376,7 +376,7 @@ def _csv_line(
     if not cells["amount"]:
         raise DomainError("missing", field="amount")
     try:
-        minor = decimal_to_minor(parse_decimal(cells["amount"], field="amount"), currency, field="amount")
+        minor = amount_from_text(cells["amount"], currency, field="amount")
     except DomainError as exc:
         raise DomainError(exc.message, field="amount") from None
     if minor == 0:
