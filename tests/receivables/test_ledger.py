@@ -200,3 +200,44 @@ def test_a_credit_note_is_neither_written_off_nor_given_credit(entity, buyer, ja
         ledger.credit_apply(actor=ACTOR, partner=buyer, currency="USD", invoice=note)
     assert not AuditEvent.objects.filter(action__in=["invoice.written_off", "credit.applied"]).exists()
     assert (reread(inv).balance_due_minor, credit_on_account(buyer, "USD")) == (800, 300)
+
+
+def _overpaid_then_bounced(entity, buyer, jan, feb):
+    """January 10.00, February 6.00; a 13.00 wire on January puts 3.00 on February (automatic), then bounces."""
+    make_plan(buyer, "flat", {"price": "2.00"})
+    make_deliveries(buyer, 5, JAN_2)
+    issue(entity, jan, issue_date=date(2026, 2, 1))
+    make_deliveries(buyer, 3, FEB_2)
+    issue(entity, feb, issue_date=date(2026, 3, 1))
+    january, february = Invoice.objects.get(period_key="2026-01"), Invoice.objects.get(period_key="2026-02")
+    pay = payment_record(actor=ACTOR, invoice=january, amount_minor=1300, paid_on=date(2026, 3, 5), reference="wire")
+    assert reread(february).balance_due_minor == 300
+    ledger.payment_reverse(actor=ACTOR, payment=pay, reason="wire bounced")
+    return january, february
+
+
+def test_a_bounced_overpayment_takes_back_the_credit_it_put_on_other_invoices(entity, buyer, jan, feb):
+    january, february = _overpaid_then_bounced(entity, buyer, jan, feb)
+    today = date(2026, 6, 1)
+    account = partner_accounts(buyer, today)["USD"]
+    # nothing was paid: all 16.00 is open and overdue, on its invoices, where reminders see it
+    assert (account.balance_minor, account.open_minor, account.overdue_minor) == (1600, 1600, 1600)
+    assert (reread(february).status, reread(february).balance_due_minor) == ("issued", 600)
+    assert (reread(january).status, reread(january).balance_due_minor) == ("issued", 1000)
+    assert credit_on_account(buyer, "USD") == 0
+    assert aging(entity, today)[0]["total"] == 1600
+
+
+def test_the_dashboards_credit_on_account_is_each_partners_own_credit(entity, buyer):
+    from leadbill.invoicing.services import adjustment_create
+    from leadbill.receivables.models import Entry, EntryKind
+    from tests.factories import make_partner
+
+    green = make_partner(entity, code="green", currency="USD")
+    adjustment_create(actor=ACTOR, partner=green, amount_minor=-300, reason="goodwill")
+    credit_note_issue(actor=ACTOR, partner=green, issue_date=date(2026, 3, 6))
+    # the buyer owes 3.00 on no invoice (a refund booked against credit a later correction took back)
+    Entry.objects.create(entity=entity, partner=buyer, currency="USD", kind=EntryKind.REFUND, amount_minor=300,
+                         occurred_on=date(2026, 3, 7), created_by=ACTOR)  # fmt: skip
+    figures = entity_receivables(entity, date(2026, 6, 1))
+    assert figures["credit_on_account"] == [{"currency": "USD", "amount": 300}]  # green's, not netted to 0

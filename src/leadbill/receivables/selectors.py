@@ -125,10 +125,16 @@ def entity_receivables(entity: Any, today: date) -> dict[str, Any]:
         .annotate(
             due=Sum("amount_minor", filter=Q(invoice__isnull=False)),
             overdue=Sum("amount_minor", filter=Q(invoice__isnull=False, due_on__lt=today)),
-            on_account=Sum("amount_minor", filter=Q(invoice__isnull=True)),
         )
         .order_by("currency")
     )
+    # credit is each partner's own: one partner's debt on account does not cancel another's credit
+    credit: dict[str, int] = {}
+    for row in (
+        Entry.objects.filter(entity=entity, invoice__isnull=True).values("partner_id", "currency")
+        .annotate(s=Sum("amount_minor")).filter(s__lt=0).order_by()
+    ):  # fmt: skip
+        credit[row["currency"]] = credit.get(row["currency"], 0) - int(row["s"])
     counts = {
         (r["currency"], r["late"]): r["n"]
         for r in Invoice.objects.filter(entity=entity, kind=Kind.INVOICE, status__in=OPEN_STATUSES)
@@ -144,8 +150,7 @@ def entity_receivables(entity: Any, today: date) -> dict[str, Any]:
                  for r in rows if r["due"]],
         "overdue": [{"currency": r["currency"], "count": counts.get((r["currency"], True), 0),
                      "due": int(r["overdue"] or 0)} for r in rows if r["overdue"]],
-        "credit_on_account": [{"currency": r["currency"], "amount": -int(r["on_account"])}
-                              for r in rows if r["on_account"] and r["on_account"] < 0],
+        "credit_on_account": [{"currency": c, "amount": credit[c]} for c in sorted(credit)],
         "drafts": Invoice.objects.filter(entity=entity, status="draft").count(),
     }  # fmt: skip
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from leadbill.audit.services import audit_record
@@ -173,9 +173,49 @@ def payment_reverse(*, actor: str, payment: Payment, reason: str) -> Payment:
             for e in entries
         ])  # fmt: skip
         settle(inv)
+        _unapply_spent_credit(actor, payment, reason)
         audit_record(actor=actor, action="payment.reversed", obj=inv, entity=inv.entity,
                      number=inv.number, amount_minor=payment.amount_minor, reason=reason, status=inv.status)  # fmt: skip
     return payment
+
+
+def _unapply_spent_credit(actor: str, payment: Payment, reason: str) -> None:
+    """After a reversal: credit on account the payment left, already spent on other invoices, is taken back.
+
+    An overpayment goes on account and is applied to the next open invoices; once the payment
+    bounces, those invoices were paid with money that never arrived. Left alone, the partner's
+    account would hold a debt on no invoice: in its balance, but never open, overdue or
+    reminded. The applications are undone newest first, up to the debt, so they reopen.
+    """
+    partner_id, currency = payment.invoice.partner_id, payment.invoice.currency
+    debt = (
+        Entry.objects.filter(partner_id=partner_id, currency=currency, invoice__isnull=True).aggregate(
+            s=Sum("amount_minor")
+        )["s"]
+        or 0
+    )
+    if debt <= 0:
+        return
+    applied = (
+        Entry.objects.filter(partner_id=partner_id, currency=currency, kind=EntryKind.APPLICATION,
+                             invoice__isnull=False)
+        .exclude(invoice__status=Status.VOID)
+        .values("invoice_id").annotate(net=Sum("amount_minor"), last=Max("pk")).filter(net__lt=0).order_by("-last")
+    )  # fmt: skip
+    day = timezone.localdate()
+    for row in applied:
+        take = min(debt, -row["net"])
+        target = Invoice.objects.select_for_update().get(pk=row["invoice_id"])
+        Entry.objects.bulk_create([
+            Entry(entity_id=target.entity_id, partner_id=partner_id, currency=currency, kind=EntryKind.APPLICATION,
+                  amount_minor=signed, invoice=into, due_on=into.due_date if into else None, occurred_on=day,
+                  reason=f"credit from a reversed payment: {reason}"[:500], created_by=actor)
+            for signed, into in ((take, target), (-take, None))
+        ])  # fmt: skip
+        settle(target)
+        debt -= take
+        if debt == 0:
+            return
 
 
 def credit_apply(*, actor: str, partner: Partner, currency: str, invoice: Invoice | None = None,
