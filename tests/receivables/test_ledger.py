@@ -241,3 +241,27 @@ def test_the_dashboards_credit_on_account_is_each_partners_own_credit(entity, bu
                          occurred_on=date(2026, 3, 7), created_by=ACTOR)  # fmt: skip
     figures = entity_receivables(entity, date(2026, 6, 1))
     assert figures["credit_on_account"] == [{"currency": "USD", "amount": 300}]  # green's, not netted to 0
+
+
+@pytest.mark.parametrize(
+    ("paid", "returned", "on_account", "status"),
+    [(0, 1, 0, "written_off"), (600, 2, 0, "paid"), (600, 3, 200, "paid")],
+    ids=["nothing paid", "credit equal to the loss", "credit beyond the loss"],
+)
+def test_a_return_of_a_lead_on_a_written_off_invoice_lowers_the_loss_before_any_credit_on_account(
+    entity, buyer, jan, paid, returned, on_account, status
+):
+    make_plan(buyer, "flat", {"price": "2.00"})
+    leads = make_deliveries(buyer, 5, JAN_2)
+    issue(entity, jan, issue_date=date(2026, 2, 1))  # 10.00
+    inv = Invoice.objects.get(kind="invoice")
+    if paid:
+        payment_record(actor=ACTOR, invoice=inv, amount_minor=paid, paid_on=date(2026, 2, 5))
+    ledger.invoice_write_off(actor=ACTOR, invoice=inv, reason="partner insolvent")
+    for lead in leads[:returned]:
+        accept_return(lead, FEB_2)
+    credit_note_issue(actor=ACTOR, partner=buyer, issue_date=date(2026, 2, 10))
+    # what the partner never paid is not refundable: only a credit beyond the loss is on account
+    assert credit_on_account(buyer, "USD") == on_account
+    assert reread(inv).status == status
+    assert partner_accounts(buyer)["USD"].balance_minor == -on_account

@@ -1185,7 +1185,8 @@ def _apply_credit_note(
     actor: str, note: Invoice, credits: Sequence[CreditDue], adjustments: Sequence[Adjustment] = ()
 ) -> None:
     """A credit note settles the invoices it corrects (those that billed its returned leads, those its
-    adjustments name), oldest first; the rest is credit on account."""
+    adjustments name), oldest first, then lowers what was written off on them (never paid, so never
+    refundable); the rest is credit on account."""
     billed_ids = [c.billed_id for c in credits]
     targets = set(BilledLead.objects.filter(pk__in=billed_ids).values_list("invoice_id", flat=True))
     targets |= {a.corrects_id for a in adjustments if a.corrects_id is not None}
@@ -1200,6 +1201,11 @@ def _apply_credit_note(
                                   kind=EntryKind.CREDIT_NOTE, amount_minor=take, target=target,
                                   occurred_on=note.issue_date, document=note)  # fmt: skip
             left -= take
+    written_off = Invoice.objects.filter(pk__in=targets, kind=Kind.INVOICE, status=Status.WRITTEN_OFF)
+    for target in written_off.order_by("due_date", "sequence"):
+        if left <= 0:
+            break
+        left -= ledger.credit_written_off(actor=actor, invoice=target, amount_minor=left, document=note)
     if left > 0:
         ledger.credit_entries(actor=actor, partner=note.partner, currency=note.currency, kind=EntryKind.CREDIT_NOTE,
                               amount_minor=left, target=None, occurred_on=note.issue_date, document=note)  # fmt: skip

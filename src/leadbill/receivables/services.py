@@ -255,6 +255,31 @@ def credit_refund(*, actor: str, partner: Partner, currency: str, amount_minor: 
     return entry
 
 
+def credit_written_off(*, actor: str, invoice: Invoice, amount_minor: int, document: Invoice) -> int:
+    """A credit for charges of a written-off invoice lowers the loss; returns what it took (0 to `amount_minor`).
+
+    The partner never paid what was written off, so a credit for those charges (a return
+    accepted later) is not money to give back: it reduces the write-off, up to what was written
+    off, and only the rest can be credit on account. Inside the caller's transaction.
+    """
+    written_off = -(
+        Entry.objects.filter(invoice=invoice, kind=EntryKind.WRITE_OFF).aggregate(s=Sum("amount_minor"))["s"] or 0
+    )
+    take = min(amount_minor, written_off)
+    if take <= 0:
+        return 0
+    common = {"entity_id": invoice.entity_id, "partner_id": invoice.partner_id, "currency": invoice.currency,
+              "invoice": invoice, "due_on": invoice.due_date, "occurred_on": document.issue_date or timezone.localdate(),
+              "document": document, "created_by": actor}  # fmt: skip
+    Entry.objects.bulk_create([
+        Entry(kind=EntryKind.CREDIT_NOTE, amount_minor=-take, reason=f"{document.number} credits written-off charges",
+              **common),
+        Entry(kind=EntryKind.WRITE_OFF, amount_minor=take, reason=f"loss lowered by {document.number}", **common),
+    ])  # fmt: skip
+    settle(invoice)
+    return take
+
+
 def invoice_write_off(*, actor: str, invoice: Invoice, reason: str) -> Invoice:
     """Close what is left open on an invoice as a loss, with its reason; the invoice is written off."""
     reason = field_text(reason, field="reason", max_length=500)
