@@ -3,7 +3,8 @@
 For a fresh partner with three issued invoices, Hypothesis draws a sequence of pay, reverse,
 credit, apply, void, write-off and refund. A small reference model applies the rules as the
 issue states them (a credit settles its invoice up to what is open, the rest is credit on
-account; applying spends it oldest first). After every step:
+account; applying spends it oldest first; a reversed payment whose credit on account was spent
+takes back what was applied since it arrived, newest first). After every step:
 - the ledger balance equals issued totals − payments + reversals − credits − write-offs + refunds;
 - each invoice's open amount, status and paid amount (the cached columns) match the model;
 - no open amount is ever negative.
@@ -63,7 +64,9 @@ class Model:
         self.paid = [0] * 3
         self.written_off = [False] * 3
         self.account = 0  # credit on account (negative: owed on account)
-        self.payments: list[tuple[int, int, int]] = []  # invoice, applied, on account
+        self.payments: list[tuple[int, int, int, int]] = []  # invoice, applied, on account, when
+        self.applications: list[tuple[int, int, int]] = []  # when, invoice, amount (< 0 applied, > 0 taken back)
+        self.clock = 0
         self.reversed: set[int] = set()
         self.moved = 0  # issued − payments + reversals − credits − write-offs + refunds
 
@@ -86,6 +89,28 @@ class Model:
     def is_open(self, i: int) -> bool:
         return self.status[i] in ("issued", "partially_paid")
 
+    def tick(self) -> int:
+        self.clock += 1
+        return self.clock
+
+    def take_back_spent_credit(self, since: int) -> None:
+        """A reversal that leaves a debt on account takes back the credit applied since the payment, newest first."""
+        debt = -self.account
+        net: dict[int, int] = {}
+        last: dict[int, int] = {}
+        for when, i, amount in self.applications:
+            if when > since:
+                net[i] = net.get(i, 0) + amount
+                last[i] = max(last.get(i, 0), when)
+        for i in sorted((i for i in net if net[i] < 0 and self.status[i] != "void"), key=lambda k: -last[k]):
+            if debt <= 0:
+                break
+            take = min(debt, -net[i])
+            self.open[i] += take
+            self.account += take
+            self.applications.append((self.tick(), i, take))
+            debt -= take
+
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(operation, min_size=1, max_size=12))
@@ -103,15 +128,17 @@ def test_any_sequence_keeps_the_ledger_equal_to_what_happened(entity, steps):
                                            paid_on=date(2026, 3, 1)))  # fmt: skip
             applied, on_account = model.credit(index, amount)
             model.paid[index] += applied
-            model.payments.append((index, applied, on_account))
+            model.payments.append((index, applied, on_account, model.tick()))
             model.moved -= amount
         elif op == "reverse" and index < len(payments) and index not in model.reversed:
             ledger.payment_reverse(actor=ACTOR, payment=payments[index], reason="bounced")
-            i, applied, on_account = model.payments[index]
+            i, applied, on_account, when = model.payments[index]
             model.open[i] += applied
             model.paid[i] -= applied
             model.account -= on_account
             model.reversed.add(index)
+            model.settle(i)
+            model.take_back_spent_credit(when)
             model.moved += applied + on_account
         elif op == "credit" and model.is_open(index):
             with transaction.atomic():
@@ -126,6 +153,8 @@ def test_any_sequence_keeps_the_ledger_equal_to_what_happened(entity, steps):
                     take = min(model.account, model.open[i])
                     model.open[i] -= take
                     model.account -= take
+                    if take:
+                        model.applications.append((model.tick(), i, -take))
         elif op == "void" and model.is_open(index) and model.paid[index] == 0:
             invoice_void(actor=ACTOR, invoice=invoices[index], reason="cancelled")
             model.status[index] = "void"

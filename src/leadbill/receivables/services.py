@@ -173,19 +173,21 @@ def payment_reverse(*, actor: str, payment: Payment, reason: str) -> Payment:
             for e in entries
         ])  # fmt: skip
         settle(inv)
-        _unapply_spent_credit(actor, payment, reason)
+        _unapply_spent_credit(actor, payment, max(e.pk for e in entries), reason)
         audit_record(actor=actor, action="payment.reversed", obj=inv, entity=inv.entity,
                      number=inv.number, amount_minor=payment.amount_minor, reason=reason, status=inv.status)  # fmt: skip
     return payment
 
 
-def _unapply_spent_credit(actor: str, payment: Payment, reason: str) -> None:
+def _unapply_spent_credit(actor: str, payment: Payment, after_entry: int, reason: str) -> None:
     """After a reversal: credit on account the payment left, already spent on other invoices, is taken back.
 
     An overpayment goes on account and is applied to the next open invoices; once the payment
     bounces, those invoices were paid with money that never arrived. Left alone, the partner's
     account would hold a debt on no invoice: in its balance, but never open, overdue or
-    reminded. The applications are undone newest first, up to the debt, so they reopen.
+    reminded. The applications made since the payment arrived (entries after `after_entry`) are
+    undone newest first, up to the debt, so those invoices reopen; an earlier application was
+    paid by other credit and stays.
     """
     partner_id, currency = payment.invoice.partner_id, payment.invoice.currency
     debt = (
@@ -198,7 +200,7 @@ def _unapply_spent_credit(actor: str, payment: Payment, reason: str) -> None:
         return
     applied = (
         Entry.objects.filter(partner_id=partner_id, currency=currency, kind=EntryKind.APPLICATION,
-                             invoice__isnull=False)
+                             invoice__isnull=False, pk__gt=after_entry)
         .exclude(invoice__status=Status.VOID)
         .values("invoice_id").annotate(net=Sum("amount_minor"), last=Max("pk")).filter(net__lt=0).order_by("-last")
     )  # fmt: skip
