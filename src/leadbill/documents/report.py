@@ -31,7 +31,7 @@ from leadbill.catalog.models import LeadType
 from leadbill.domain import csvsafe, periods
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import exponent, minor_to_decimal
-from leadbill.invoicing.facts import OVER_CAP_SCOPE, sql_false
+from leadbill.invoicing.facts import OVER_CAP_SCOPE, _dt, sql_false
 from leadbill.partners.models import Partner
 
 FIXED_COLUMNS = ("delivered_at", "lead_id", "lead_type", "profile")
@@ -95,7 +95,9 @@ def _sql(q: ReportQuery, *, select: list[str]) -> tuple[str, list[Any]]:
         where = "d.partner_id = %s AND bl.invoice_id = %s"
         billed = "JOIN invoicing_billedlead bl ON bl.delivery_id = d.id"
     else:
-        params = [q.partner.pk, q.period.start, q.period.end]
+        # Adapted as the column is stored: SQLite compares text, and an aware datetime would be
+        # written '... 05:00:00+00:00' against stored '... 05:00:00', off at both bounds.
+        params = [q.partner.pk, _dt(q.period.start), _dt(q.period.end)]
         where = "d.partner_id = %s AND d.delivered_at >= %s AND d.delivered_at < %s"
         billed = f"LEFT JOIN invoicing_billedlead bl ON bl.delivery_id = d.id AND {_live('bl')}"
     if q.lead_type is not None:
