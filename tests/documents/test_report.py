@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from pypdf import PdfReader
 
-from leadbill.documents.report import ReportQuery, csv_chunks, report_pdf
+from leadbill.documents.report import ReportQuery, csv_chunks, leads, report_pdf
 from leadbill.domain.errors import DomainError
 from leadbill.partners.models import Partner
 from tests.factories import make_entity, make_lead_type, make_partner
@@ -71,6 +71,26 @@ def test_report_rows_carry_local_time_lead_fields_and_columns_in_order(db):
     assert second.startswith("2026-03-02T10:00:00-05:00,L-2,home,,CA,,,")
     only_home = report_rows(ReportQuery(partner, date(2026, 2, 28), date(2026, 3, 2), home))
     assert [r["lead_id"] for r in only_home] == ["L-2"]
+
+
+def test_report_range_runs_from_local_midnight_to_local_midnight_on_every_database(db):
+    """On SQLite too (the default), where the bounds are compared as text with the stored values."""
+    entity = make_entity(timezone="America/New_York", currency="USD")
+    partner = make_partner(entity, currency="USD")
+    auto = make_lead_type(entity, "auto")
+    from leadbill.deliveries.models import Delivery
+
+    for lead_id, at in (
+        ("before", datetime(2026, 3, 1, 4, 59, 59, 999_999, tzinfo=UTC)),  # 28 Feb 23:59:59.999999 EST
+        ("first", datetime(2026, 3, 1, 5, 0, tzinfo=UTC)),  # 1 March 00:00 EST: the range's first instant
+        ("last", datetime(2026, 4, 1, 3, 59, 59, 999_999, tzinfo=UTC)),  # 31 March 23:59:59.999999 EDT
+        ("after", datetime(2026, 4, 1, 4, 0, tzinfo=UTC)),  # 1 April 00:00 EDT: the first instant after it
+    ):
+        Delivery.objects.create(entity_id=entity.pk, partner=partner, lead_type=auto, external_id=lead_id,
+                                lead_id=lead_id, currency="USD", delivered_at=at)  # fmt: skip
+    q = ReportQuery(partner, date(2026, 3, 1), date(2026, 3, 31))
+    assert [lead.lead_id for lead in leads(q)] == ["first", "last"]
+    assert [r["lead_id"] for r in report_rows(q)] == ["first", "last"]
 
 
 def test_report_refuses_a_range_that_ends_before_it_starts(history):

@@ -44,7 +44,8 @@ def test_an_unbilled_lead_of_the_period_is_in_the_date_range_not_the_invoice_rep
     assert late.lead_id in {r["lead_id"] for r in by_dates}  # the date range shows it, unbilled
 
 
-def test_a_void_invoice_still_reports_what_it_billed(history):
+def test_a_void_invoice_still_lists_its_leads_but_as_void_not_billed(history):
     rows = report_rows(for_invoice(history.voided))
     assert len(rows) == history.voided.leads_billed > 0
-    assert {r["invoice"] for r in rows} == {history.voided.number}
+    assert {r["invoice"] for r in rows} == {f"{history.voided.number} (void)"}
+    assert {r["billed_price"] for r in rows} == {""}  # nobody owes what a void invoice billed

@@ -5,6 +5,11 @@ the billed price and invoice, and whether it was returned (why) and credited (wh
 invoiced period the billed prices of the report sum exactly to that invoice's charge lines,
 because both come from the per-lead amounts stored at issue (BilledLead).
 
+Only issued documents bill or credit a lead here. A draft is the business's work in progress
+(the portal never shows one), so its prices and credits read as not billed yet. A void invoice
+is owed by nobody: a lead it kept (voided with leads="cancel") reads as "<number> (void)" with
+no price, and so do its rows in its own `?invoice=` report, so the billed total says what is owed.
+
 The CSV streams in constant memory. On PostgreSQL it is the database's own `COPY ... TO
 STDOUT` of the report query, passed through chunk by chunk; elsewhere rows are fetched in
 chunks and written by the csv module. The PDF reads the same rows.
@@ -31,7 +36,8 @@ from leadbill.catalog.models import LeadType
 from leadbill.domain import csvsafe, periods
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import exponent, minor_to_decimal
-from leadbill.invoicing.facts import OVER_CAP_SCOPE, sql_false
+from leadbill.invoicing.facts import OVER_CAP_SCOPE, _dt, sql_false
+from leadbill.invoicing.models import Status
 from leadbill.partners.models import Partner
 
 FIXED_COLUMNS = ("delivered_at", "lead_id", "lead_type", "profile")
@@ -56,7 +62,8 @@ class ReportQuery:
     last_day: date
     lead_type: LeadType | None = None
     # One invoice's report: exactly the leads it billed (its BilledLead rows, voided too once
-    # the invoice is void), whatever their delivery dates; the dates then only name its period.
+    # the invoice is void, then shown as void), whatever their delivery dates; the dates then
+    # only name its period.
     invoice_id: int | None = None
 
     def __post_init__(self) -> None:
@@ -95,7 +102,9 @@ def _sql(q: ReportQuery, *, select: list[str]) -> tuple[str, list[Any]]:
         where = "d.partner_id = %s AND bl.invoice_id = %s"
         billed = "JOIN invoicing_billedlead bl ON bl.delivery_id = d.id"
     else:
-        params = [q.partner.pk, q.period.start, q.period.end]
+        # Adapted as the column is stored: SQLite compares text, and an aware datetime would be
+        # written '... 05:00:00+00:00' against stored '... 05:00:00', off at both bounds.
+        params = [q.partner.pk, _dt(q.period.start), _dt(q.period.end)]
         where = "d.partner_id = %s AND d.delivered_at >= %s AND d.delivered_at < %s"
         billed = f"LEFT JOIN invoicing_billedlead bl ON bl.delivery_id = d.id AND {_live('bl')}"
     if q.lead_type is not None:
@@ -120,9 +129,24 @@ def _sql(q: ReportQuery, *, select: list[str]) -> tuple[str, list[Any]]:
     return sql, params
 
 
+def _issued(alias: str) -> str:
+    """The document `alias` is issued and stands: neither a draft nor void (paid and written off still bill)."""
+    return f"{alias}.status NOT IN ('{Status.DRAFT.value}', '{Status.VOID.value}')"
+
+
+# The money columns, one spelling for the rows (PDF, CSV on SQLite) and PostgreSQL's COPY, so the
+# files and their totals agree. A lead is billed only by a live BilledLead on an issued document;
+# its credit counts only while that charge stands and the crediting document is issued too.
+BILLED_SQL = f"CASE WHEN {_issued('i')} THEN bl.amount_minor END"
+INVOICE_SQL = f"CASE WHEN i.status = '{Status.VOID.value}' THEN i.number || ' (void)' ELSE i.number END"
+_CREDIT_STANDS = f"{_issued('i')} AND {_issued('ci')}"
+CREDITED_SQL = f"CASE WHEN {_CREDIT_STANDS} THEN cl.amount_minor END"
+CREDIT_DOCUMENT_SQL = f"CASE WHEN {_CREDIT_STANDS} THEN ci.number END"
+
 # What a cap policy did to the lead: left out of an invoice, or billed at the over-cap price.
+# (A draft has no number yet, so a draft's exclusion reads as nothing.)
 CAP_SQL = f"""CASE WHEN xl.id IS NOT NULL THEN 'excluded over cap on ' || xi.number
-                  WHEN bll.scope LIKE '%%{OVER_CAP_SCOPE}' THEN 'over-cap price' END"""
+                  WHEN bll.scope LIKE '%%{OVER_CAP_SCOPE}' AND {_issued("i")} THEN 'over-cap price' END"""
 
 _RAW_SELECT = [
     "d.delivered_at",
@@ -130,13 +154,13 @@ _RAW_SELECT = [
     "lt.code",
     "pr.code",
     "d.fields",
-    "bl.amount_minor",
+    BILLED_SQL,
     "d.currency",
-    "i.number",
+    INVOICE_SQL,
     "r.status",
     "r.reason",
-    "cl.amount_minor",
-    "ci.number",
+    CREDITED_SQL,
+    CREDIT_DOCUMENT_SQL,
     CAP_SQL,
 ]
 
@@ -250,13 +274,13 @@ def _copy_chunks(q: ReportQuery) -> Iterator[bytes]:
         text(psql.SQL("lt.code")),
         text(psql.SQL("pr.code")),
         *(text(psql.SQL("d.fields ->> {}").format(psql.Literal(n))) for n in q.field_names),
-        money("bl.amount_minor"),
+        money(f"({BILLED_SQL})"),
         text(psql.SQL("d.currency")),
-        text(psql.SQL("i.number")),
+        text(psql.SQL(INVOICE_SQL)),
         text(psql.SQL("r.status")),
         text(psql.SQL("r.reason")),
-        money("-cl.amount_minor"),
-        text(psql.SQL("ci.number")),
+        money(f"-({CREDITED_SQL})"),
+        text(psql.SQL(CREDIT_DOCUMENT_SQL)),
         text(psql.SQL(CAP_SQL)),  # its "%%" reads as "%" to LIKE whether or not it is unescaped
     ]
     sql, params = _sql(q, select=["{}"] * len(select))

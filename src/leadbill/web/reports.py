@@ -2,8 +2,9 @@
 
 Two ways to choose the leads: a date range (every lead delivered in it), or one invoice
 (`?invoice=<number>`: exactly the leads that invoice billed, whatever their dates, so the
-report's billed prices add up to its charge lines). The lead types offered are the ones the
-partner was delivered; the file name says the partner, the invoice or range, and the lead type.
+report's billed prices add up to its charge lines; a void invoice's rows read as void, unpriced).
+The lead types offered are the ones the partner was delivered; the file name says the partner,
+the invoice or range, and the lead type.
 """
 
 from __future__ import annotations
