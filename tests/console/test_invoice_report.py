@@ -76,3 +76,25 @@ def test_the_portal_report_by_invoice(site: Site):
     assert response.status_code == 200 and len(csv_rows(response)) == 3
     other = partner_user.get("/portal/report/", {"invoice": site.blue_receipt.number, "download": "1"})
     assert other.status_code == 400
+
+
+def test_the_report_of_a_runs_credit_note_lists_the_leads_it_bills(site: Site, finance):
+    """A period that nets negative is billed on a credit note: its report is its leads, like an invoice's."""
+    from datetime import UTC, datetime
+
+    from leadbill.domain import periods
+    from leadbill.invoicing.models import Invoice
+    from leadbill.invoicing.services import adjustment_create, invoice_run_issue
+    from tests.factories import make_deliveries
+
+    make_deliveries(site.acme, 2, datetime(2026, 2, 10, tzinfo=UTC))  # 4.00 of leads
+    adjustment_create(actor="test", partner=site.acme, amount_minor=-5000, reason="goodwill")
+    invoice_run_issue(actor="test", entity=site.entity, period=periods.month(2026, 2, "UTC"))
+    note = Invoice.objects.get(partner=site.acme, period_key="2026-02")
+    assert note.kind == "credit_note"
+    rows = csv_rows(finance.get("/console/leadco/partners/acme/report/",
+                                {"invoice": note.number, "download": "1", "format": "csv"}))  # fmt: skip
+    assert len(rows) == BilledLead.objects.filter(invoice=note).count() == 2
+    assert {r["invoice"] for r in rows} == {note.number}
+    portal = site.login(ACME_USER).get("/portal/report/", {"invoice": note.number, "download": "1", "format": "csv"})
+    assert csv_rows(portal) == rows

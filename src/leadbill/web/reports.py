@@ -18,7 +18,7 @@ from django.shortcuts import render
 from leadbill.deliveries.selectors import lead_types_bought
 from leadbill.documents.report import ReportQuery, csv_chunks, report_pdf
 from leadbill.domain.errors import DomainError
-from leadbill.invoicing.models import Invoice
+from leadbill.invoicing.models import PERIOD_DOCUMENT, Invoice
 from leadbill.partners.models import Partner
 from leadbill.web.inputs import day_input
 
@@ -32,10 +32,12 @@ def _day(text: str, field: str, problems: dict[str, str]) -> date | None:
 
 
 def report_invoice(partner: Partner, number: str) -> Invoice | None:
-    """The partner's invoice or prepay receipt with this number (a credit note bills no leads), else None."""
+    """The partner's document with this number that bills leads, else None: an invoice, a prepay receipt, or
+    the credit note a run issued for a period that netted negative (`PERIOD_DOCUMENT`; a credit note that
+    corrects a document bills none)."""
     if not number or len(number) > 60:
         return None
-    return Invoice.objects.filter(partner=partner, number=number).exclude(kind="credit_note").first()
+    return Invoice.objects.filter(PERIOD_DOCUMENT, partner=partner, number=number).first()
 
 
 def _range(invoice: Invoice) -> tuple[date, date]:
