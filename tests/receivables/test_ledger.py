@@ -265,3 +265,30 @@ def test_a_return_of_a_lead_on_a_written_off_invoice_lowers_the_loss_before_any_
     assert credit_on_account(buyer, "USD") == on_account
     assert reread(inv).status == status
     assert partner_accounts(buyer)["USD"].balance_minor == -on_account
+
+
+def test_ledger_entries_written_today_carry_the_entitys_own_date_not_the_servers(monkeypatch):
+    """23:30 UTC on 1 March is already 2 March in Tokyo: a refund or write-off dated 1 March would be a day off."""
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    from leadbill.domain import periods
+    from leadbill.receivables.models import Entry, EntryKind
+    from tests.factories import make_entity, make_partner
+
+    entity = make_entity(timezone="Asia/Tokyo", currency="JPY")
+    partner = make_partner(entity, code="tokyo", currency="JPY")
+    make_plan(partner, "flat", {"price": "200"})
+    make_deliveries(partner, 5, datetime(2026, 1, 10, tzinfo=UTC))
+    issue(entity, periods.month(2026, 1, "Asia/Tokyo"), issue_date=date(2026, 2, 1))
+    inv = Invoice.objects.get(partner=partner)
+    pay = payment_record(actor=ACTOR, invoice=inv, amount_minor=1500, paid_on=date(2026, 2, 5))  # 500 over
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
+    ledger.credit_refund(actor=ACTOR, partner=partner, currency="JPY", amount_minor=500)
+    ledger.payment_reverse(actor=ACTOR, payment=pay, reason="bounced")
+    ledger.invoice_write_off(actor=ACTOR, invoice=inv, reason="insolvent")
+    dated = dict(Entry.objects.filter(partner=partner).exclude(kind=EntryKind.INVOICE)
+                 .exclude(kind=EntryKind.PAYMENT).values_list("kind", "occurred_on"))  # fmt: skip
+    assert dated == {EntryKind.REFUND: date(2026, 3, 2), EntryKind.PAYMENT_REVERSAL: date(2026, 3, 2),
+                     EntryKind.WRITE_OFF: date(2026, 3, 2)}  # fmt: skip

@@ -29,6 +29,7 @@ from leadbill.domain.rounding import micros_divisor
 from leadbill.domain.tax import rate_from_bp
 from leadbill.domain.text import field_text
 from leadbill.entities.models import Entity
+from leadbill.entities.selectors import today_in
 from leadbill.entities.services import CREDIT_NOTE_SERIES, INVOICE_SERIES, allocate_numbers, format_number
 from leadbill.invoicing import facts as f
 from leadbill.invoicing import rollup
@@ -80,10 +81,6 @@ SERIES_OF_KIND = {
 
 class AllocationMismatch(RuntimeError):
     """The per-lead allocation does not add up to the lines: the batch is rolled back."""
-
-
-def today_in(entity: Entity) -> date:
-    return timezone.now().astimezone(zone(entity.timezone)).date()
 
 
 # --- preview ---------------------------------------------------------------------------

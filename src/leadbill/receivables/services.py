@@ -14,13 +14,13 @@ from datetime import date
 
 from django.db import transaction
 from django.db.models import Max, Q, Sum
-from django.utils import timezone
 
 from leadbill.audit.services import audit_record
 from leadbill.bulk import bulk_insert
 from leadbill.domain import receivables as r
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.text import field_text
+from leadbill.entities.selectors import today_in
 from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind, Payment, Status
 from leadbill.invoicing.selectors import display_number
 from leadbill.partners.models import Partner
@@ -101,7 +101,7 @@ def apply_on_account(*, actor: str, partner: Partner, currency: str, invoice: In
     opens = open_by_invoice([t.pk for t in targets])
     by_id = {t.pk: t for t in targets}
     spent = r.oldest_first(available, [(t.pk, opens.get(t.pk, 0)) for t in targets])
-    day = occurred_on or timezone.localdate()
+    day = occurred_on or today_in(partner.entity)
     for invoice_id, amount in spent:
         target = by_id[invoice_id]
         Entry.objects.bulk_create([
@@ -169,7 +169,7 @@ def payment_reverse(*, actor: str, payment: Payment, reason: str) -> Payment:
         Entry.objects.bulk_create([
             Entry(entity_id=e.entity_id, partner_id=e.partner_id, currency=e.currency,
                   kind=EntryKind.PAYMENT_REVERSAL, amount_minor=-e.amount_minor, invoice_id=e.invoice_id, due_on=e.due_on,
-                  payment=payment, reverses=e, occurred_on=timezone.localdate(), reason=reason, created_by=actor)
+                  payment=payment, reverses=e, occurred_on=today_in(inv.entity), reason=reason, created_by=actor)
             for e in entries
         ])  # fmt: skip
         settle(inv)
@@ -204,7 +204,7 @@ def _unapply_spent_credit(actor: str, payment: Payment, after_entry: int, reason
         .exclude(invoice__status=Status.VOID)
         .values("invoice_id").annotate(net=Sum("amount_minor"), last=Max("pk")).filter(net__lt=0).order_by("-last")
     )  # fmt: skip
-    day = timezone.localdate()
+    day = today_in(payment.invoice.entity)
     for row in applied:
         take = min(debt, -row["net"])
         target = Invoice.objects.select_for_update().get(pk=row["invoice_id"])
@@ -250,7 +250,7 @@ def credit_refund(*, actor: str, partner: Partner, currency: str, amount_minor: 
             raise DomainError(f"{partner.code} has less credit on account than that", field="amount")
         entry = Entry.objects.create(
             entity_id=partner.entity_id, partner=partner, currency=currency, kind=EntryKind.REFUND,
-            amount_minor=amount_minor, occurred_on=timezone.localdate(), reason=reference, created_by=actor,
+            amount_minor=amount_minor, occurred_on=today_in(partner.entity), reason=reference, created_by=actor,
         )  # fmt: skip
         audit_record(actor=actor, action="credit.refunded", obj=partner, entity=partner.entity, currency=currency,
                      amount_minor=amount_minor, reference=reference)  # fmt: skip
@@ -271,7 +271,7 @@ def credit_written_off(*, actor: str, invoice: Invoice, amount_minor: int, docum
     if take <= 0:
         return 0
     common = {"entity_id": invoice.entity_id, "partner_id": invoice.partner_id, "currency": invoice.currency,
-              "invoice": invoice, "due_on": invoice.due_date, "occurred_on": document.issue_date or timezone.localdate(),
+              "invoice": invoice, "due_on": invoice.due_date, "occurred_on": document.issue_date or today_in(invoice.entity),
               "document": document, "created_by": actor}  # fmt: skip
     Entry.objects.bulk_create([
         Entry(kind=EntryKind.CREDIT_NOTE, amount_minor=-take, reason=f"{document.number} credits written-off charges",
@@ -292,7 +292,7 @@ def invoice_write_off(*, actor: str, invoice: Invoice, reason: str) -> Invoice:
         left = _open_on(inv, done="are written off")
         Entry.objects.create(
             entity_id=inv.entity_id, partner_id=inv.partner_id, currency=inv.currency, kind=EntryKind.WRITE_OFF,
-            amount_minor=-left, invoice=inv, due_on=inv.due_date, occurred_on=timezone.localdate(), reason=reason,
+            amount_minor=-left, invoice=inv, due_on=inv.due_date, occurred_on=today_in(inv.entity), reason=reason,
             created_by=actor,
         )  # fmt: skip
         settle(inv)

@@ -205,14 +205,13 @@ def discard(args: argparse.Namespace) -> int:
 
 
 def pay(args: argparse.Namespace) -> int:
-    from datetime import date
-
+    from leadbill.entities.selectors import today_in
     from leadbill.invoicing.services import payment_record
 
     inv = _find(args)
     payment_record(
         actor=args.actor, invoice=inv, amount_minor=amount_minor(args.amount, inv.currency),
-        paid_on=day_of(args.on) or date.today(), reference=args.reference,
+        paid_on=day_of(args.on) or today_in(inv.entity), reference=args.reference,
     )  # fmt: skip
     inv.refresh_from_db()
     left = inv.balance_due_minor
