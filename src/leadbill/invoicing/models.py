@@ -21,8 +21,6 @@ class Status(models.TextChoices):
 OPEN_STATUSES = (Status.ISSUED, Status.PARTIALLY_PAID)
 
 
-PERIOD_KINDS = [Kind.INVOICE, Kind.RECEIPT]
-
 # The document that bills a partner's period: an invoice or receipt, or the credit note a run issues
 # when the period nets negative (it carries the period's charge lines). A credit note that reverses
 # or corrects a document has no run and is not one. One rule for the once-per-period constraint, the

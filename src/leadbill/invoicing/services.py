@@ -23,8 +23,10 @@ from leadbill.bulk import bulk_insert, bulk_set
 from leadbill.contention import transient
 from leadbill.deliveries import summary
 from leadbill.domain import generation
+from leadbill.domain import receivables as receivables_rules
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.periods import Period, zone
+from leadbill.domain.periods import parse as parse_period
 from leadbill.domain.rounding import micros_divisor
 from leadbill.domain.tax import rate_from_bp
 from leadbill.domain.text import field_text
@@ -583,11 +585,13 @@ def _book_issued(actor: str, invoices: Sequence[Invoice], period: Period | None)
 
 
 def issued_status(kind: str, total_minor: int) -> str:
-    """What a document is the moment it is issued: a receipt is settled from the prepay balance, and an
-    invoice that owes nothing (its credits cancel its charges) is paid, as its ledger would say
-    (`domain.receivables.status_of`); otherwise issued, open until paid."""
-    if kind == Kind.RECEIPT or (kind == Kind.INVOICE and total_minor == 0):
+    """What a document is the moment it is issued: a receipt is settled from the prepay balance; an
+    invoice is what its ledger says with nothing settled yet (`domain.receivables.status_of`), so one
+    that owes nothing (its credits cancel its charges) is paid; a credit note is issued."""
+    if kind == Kind.RECEIPT:
         return Status.PAID
+    if kind == Kind.INVOICE:
+        return receivables_rules.status_of(total=total_minor, open_minor=total_minor, written_off=0, void=False)
     return Status.ISSUED
 
 
@@ -869,11 +873,9 @@ def invoice_discard(*, actor: str, invoice: Invoice) -> None:
 def _period_of(inv: Invoice) -> Period | None:
     """The document's period as it was billed: from its key, which keeps a billing window's times
     (Friday 18:00 to Friday 18:00); whole days only for a document whose key does not say."""
-    from leadbill.domain import periods
-
     if inv.period_key:
         try:
-            period = periods.parse(inv.period_key, inv.entity.timezone)
+            period = parse_period(inv.period_key, inv.entity.timezone)
         except DomainError:
             period = None
         if period is not None and (period.start, period.end) == (inv.period_start, inv.period_end):
