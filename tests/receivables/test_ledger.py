@@ -11,7 +11,7 @@ from leadbill.domain.errors import DomainError, StateError
 from leadbill.invoicing.models import Invoice, Payment
 from leadbill.invoicing.services import credit_note_issue, invoice_void, payment_record
 from leadbill.receivables import services as ledger
-from leadbill.receivables.selectors import aging, credit_on_account, entity_receivables, partner_accounts
+from leadbill.receivables.selectors import aging, credit_on_account, entity_receivables, partner_accounts, statement
 from tests.factories import make_deliveries, make_plan
 from tests.invoicing.conftest import FEB_2, JAN_2
 from tests.invoicing.helpers import ACTOR, issue
@@ -62,6 +62,42 @@ def test_a_payment_above_what_is_open_becomes_credit_on_account(entity, buyer, j
     assert (account.credit_minor, account.balance_minor, account.open_minor) == (250, -250, 0)
     event = AuditEvent.objects.get(action="payment.recorded")
     assert event.data["on_account_minor"] == 250
+
+
+def statement_lines(partner, first_day, last_day):
+    st = statement(partner, "USD", first_day, last_day)
+    return st, [(line.what, line.document, line.reference, line.debit_minor, line.credit_minor, line.balance_minor)
+                for line in st.lines]  # fmt: skip
+
+
+def test_a_statement_shows_an_overpayment_as_one_payment_line_of_its_full_amount(entity, buyer, jan):
+    entity.credit_on_account = "manual"
+    entity.save()
+    make_plan(buyer, "flat", {"price": "2.00"})
+    make_deliveries(buyer, 5, JAN_2)
+    issue(entity, jan, issue_date=date(2026, 2, 1))  # 10.00
+    inv = Invoice.objects.get(kind="invoice")
+    payment_record(actor=ACTOR, invoice=inv, amount_minor=1250, paid_on=date(2026, 2, 5), reference="wire 8812")
+    st, lines = statement_lines(buyer, date(2026, 2, 1), date(2026, 2, 28))
+    # 10.00 settles the invoice and 2.50 goes on account: one payment, one line, the balance runs on
+    assert lines == [("Invoice", inv.number, "", 1000, 0, 1000), ("Payment", inv.number, "wire 8812", 0, 1250, -250)]
+    assert (st.opening_minor, st.closing_minor, st.credit_minor) == (0, -250, 250)
+
+
+def test_a_statement_shows_a_credit_note_split_between_an_invoice_and_the_account_as_one_line(entity, buyer, jan):
+    entity.credit_on_account = "manual"
+    entity.save()
+    make_plan(buyer, "flat", {"price": "2.00"})
+    leads = make_deliveries(buyer, 5, JAN_2)
+    issue(entity, jan, issue_date=date(2026, 2, 1))  # 10.00
+    inv = Invoice.objects.get(kind="invoice")
+    payment_record(actor=ACTOR, invoice=inv, amount_minor=900, paid_on=date(2026, 2, 5), reference="wire")
+    accept_return(leads[0], FEB_2)
+    note = credit_note_issue(actor=ACTOR, partner=buyer, issue_date=date(2026, 2, 10))  # 1.00 settles, 1.00 on account
+    st, lines = statement_lines(buyer, date(2026, 2, 1), date(2026, 2, 28))
+    assert lines == [("Invoice", inv.number, "", 1000, 0, 1000), ("Payment", inv.number, "wire", 0, 900, 100),
+                     ("Credit note", note.number, "", 0, 200, -100)]  # fmt: skip
+    assert (st.closing_minor, st.credit_minor) == (-100, 100)
 
 
 def test_credit_on_account_is_applied_oldest_first(entity, buyer, jan, feb):

@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import (
     BigIntegerField,
     BooleanField,
+    CharField,
     Count,
     ExpressionWrapper,
     OuterRef,
@@ -258,17 +259,20 @@ def statement(partner: Partner, currency: str, first_day: date, last_day: date) 
 
     Applications of credit on account move credit between the account and an invoice without
     changing what the partner owes, so they are not lines; a payment or credit note split
-    between an invoice and the account is one line.
+    between an invoice and the account is one line: its entries are grouped by the document
+    behind them (the credit note; for a payment or its reversal, the invoice it paid), not by
+    where each part went.
     """
     entries = Entry.objects.filter(partner=partner, currency=currency)
     opening = int(entries.filter(occurred_on__lt=first_day).aggregate(s=Sum("amount_minor"))["s"] or 0)
     rows = (
         entries.filter(occurred_on__gte=first_day, occurred_on__lte=last_day)
         .exclude(kind="application")
-        .values("occurred_on", "kind", "document__number", "invoice__number", "payment_id", "payment__reference",
-                "reason")
+        .annotate(shown=Coalesce("document__number", "payment__invoice__number", "invoice__number",
+                                 output_field=CharField()))
+        .values("occurred_on", "kind", "shown", "payment_id", "payment__reference", "reason")
         .annotate(amount=Sum("amount_minor"))
-        .order_by("occurred_on", "kind", "document__number", "payment_id")
+        .order_by("occurred_on", "kind", "shown", "payment_id")
     )  # fmt: skip
     balance = opening
     lines = []
@@ -277,7 +281,7 @@ def statement(partner: Partner, currency: str, first_day: date, last_day: date) 
         if not amount:
             continue
         balance += amount
-        document = row["document__number"] or row["invoice__number"] or ""
+        document = row["shown"] or ""
         reference = row["payment__reference"] or row["reason"] or ""
         lines.append(StatementLine(row["occurred_on"], STATEMENT_LABELS.get(row["kind"], row["kind"]), document,
                                    reference, max(amount, 0), max(-amount, 0), balance))  # fmt: skip
