@@ -146,6 +146,24 @@ def test_return_reasons_and_mail_sender_are_saved(site: Site, admin):
     assert "Reasons, line 2: reason 'dup' is already given at return_reasons[0]" in page
 
 
+def test_admin_sets_credit_on_account_to_manual_and_no_other_section_resets_it(site: Site, admin):
+    url = "/console/leadco/settings/details/"
+    assert site.entity.credit_on_account == "automatic"
+    page = text(admin.get(url))
+    assert 'name="credit_on_account" value="automatic" checked' in page
+    assert admin.post(url, {"section": "credit", "credit_on_account": "manual"}).status_code == 302
+    assert Entity.objects.get(pk=site.entity.pk).credit_on_account == "manual"
+    event = AuditEvent.objects.filter(action="entity.details_changed").latest("pk")
+    assert event.data["changed"] == {"credit_on_account": ["automatic", "manual"]}
+    assert 'name="credit_on_account" value="manual" checked' in text(admin.get(url))
+    admin.post(url, {"section": "mail", "mail_from_name": "Leadco Billing"})  # a form without it keeps it
+    assert Entity.objects.get(pk=site.entity.pk).credit_on_account == "manual"
+    for sent, problem in (({"credit_on_account": "sometimes"}, "one of automatic, manual"), ({}, "required")):
+        response = admin.post(url, {"section": "credit", **sent})
+        assert response.status_code == 400 and f"Credit on account: {problem}" in text(response)
+    assert Entity.objects.get(pk=site.entity.pk).credit_on_account == "manual"
+
+
 def test_business_details_are_for_admins_only(site: Site, finance):
     assert finance.get("/console/leadco/settings/details/").status_code == 403
     assert finance.post("/console/leadco/settings/details/", {"section": "mail"}).status_code == 403

@@ -83,7 +83,8 @@ def payment_details(entity: Entity) -> dict[str, object]:
 
 
 def entity_details_set(*, actor: str, entity: Entity, details: dict[str, object]) -> tuple[str, ...]:
-    """Change some of the entity's details (address, tax id, bank, mail sender, wording); returns what changed.
+    """Change some of the entity's details (address, tax id, bank, mail sender, wording, credit on account);
+    returns what changed.
 
     `details` is what one console form sent, in the set-up file's shape: it is read by the
     set-up file's own rules (`loader.schema.read_entity_details`, SetupFileError naming every

@@ -142,6 +142,7 @@ SECTIONS = {
     "bank": ("How you are paid", ("iban", "bic", "payment_accounts", "remit_to")),
     "mail": ("Email and invitations", ("mail_from_name", "mail_from_address", "invitation_text")),
     "returns": ("Return reasons", ("return_reasons",)),
+    "credit": ("Credit on account", ("credit_on_account",)),
 }
 ACCOUNT_ROWS_MAX = 10
 FIELD_LABELS = {"address.line1": "Address line 1", "address.line2": "Address line 2", "address.postal_code": "Postal code",
@@ -149,7 +150,8 @@ FIELD_LABELS = {"address.line1": "Address line 1", "address.line2": "Address lin
                 "address": "Address", "tax_id": "Tax id", "email": "Email", "phone": "Phone", "iban": "IBAN",
                 "bic": "BIC", "payment_accounts": "Accounts", "remit_to": "Remit-to address",
                 "mail_from_name": "Sender name", "mail_from_address": "Sender address",
-                "invitation_text": "Invitation text", "return_reasons": "Reasons"}  # fmt: skip
+                "invitation_text": "Invitation text", "return_reasons": "Reasons",
+                "credit_on_account": "Credit on account"}  # fmt: skip
 _ROW = re.compile(r"(payment_accounts|return_reasons)\[(\d+)\]\.?(.*)")
 
 
@@ -203,6 +205,7 @@ def _details_values(entity: Entity) -> dict[str, str]:
         for k in ACCOUNT_KEYS:
             values[f"payment_accounts[{i}].{k}"] = str(account.get(k, ""))
     values["return_reasons"] = "\n".join(entity.return_reasons or [])
+    values["credit_on_account"] = entity.credit_on_account
     return values
 
 
@@ -218,7 +221,8 @@ def _account_rows(values: dict[str, str]) -> list[dict[str, Any]]:
 
 @console_view(read=ADMIN, write=ADMIN)
 def entity_details(request: HttpRequest) -> HttpResponse:
-    """The entity's address, tax id, bank and mail details, each section saved on its own.
+    """The entity's address, tax id, bank and mail details, return reasons and credit on account, each
+    section saved on its own.
 
     A save reads only its section (`entities.services.entity_details_set`, the set-up file's
     checks), so the other sections keep what they hold; a refused save shows what was typed,
@@ -253,5 +257,6 @@ def entity_details(request: HttpRequest) -> HttpResponse:
             return redirect("console:entity_details", entity=entity.slug)
     context = {"values": values, "errors": errors, "failed": failed, "accounts": _account_rows(values),
                "uses_region": uses_region(values.get("address.country", "")), "nav": "entity_details",
+               "credit_modes": Entity._meta.get_field("credit_on_account").choices,
                "problems": [f"{field_label(k)}: {v}" for k, v in errors.items()]}  # fmt: skip
     return render(request, "console/entity_details.html", context, status=status)

@@ -20,7 +20,15 @@ One module per section of the file, beside the shared pieces:
 
 from leadbill.loader.schema.document import _Reader, parse_document, read_document
 from leadbill.loader.schema.entity import ENTITY_DETAIL_KEYS, REMIT_TO_LINES, RETURN_REASONS_MAX, read_entity_details
-from leadbill.loader.schema.problems import BILLING_MODES, FORMAT_VERSION, ROLES, SIDES, Problem, SetupFileError
+from leadbill.loader.schema.problems import (
+    BILLING_MODES,
+    CREDIT_ON_ACCOUNT,
+    FORMAT_VERSION,
+    ROLES,
+    SIDES,
+    Problem,
+    SetupFileError,
+)
 from leadbill.loader.schema.specs import (
     Address,
     Catalog,
@@ -38,6 +46,7 @@ from leadbill.loader.schema.yamlfile import SetupLoader, load_yaml
 __all__ = [
     "BILLING_MODES",
     "CAP_POLICIES",
+    "CREDIT_ON_ACCOUNT",
     "ENTITY_DETAIL_KEYS",
     "FORMAT_VERSION",
     "REMIT_TO_LINES",

@@ -11,7 +11,7 @@ from leadbill.domain.identifiers import aba_routing, account_number
 from leadbill.domain.money import check_currency
 from leadbill.domain.periods import zone
 from leadbill.loader.schema.books import read_books
-from leadbill.loader.schema.problems import Problem, SetupFileError
+from leadbill.loader.schema.problems import CREDIT_ON_ACCOUNT, Problem, SetupFileError
 from leadbill.loader.schema.specs import EntitySpec, LeadTypeSpec, PartnerSpec
 from leadbill.loader.schema.values import (
     _LOCALE,
@@ -20,6 +20,7 @@ from leadbill.loader.schema.values import (
     _address,
     _bic,
     _boolean,
+    _choice,
     _email,
     _Fields,
     _iban,
@@ -141,6 +142,7 @@ def read_entity(reader: _Reader, path: str, raw: Any) -> EntitySpec | None:
     invitation_text = f.read("invitation_text", _invitation_text, "")
     return_reasons = _return_reasons(f)
     issue_and_send = f.read("issue_and_send", _boolean, None)
+    credit_on_account = f.read("credit_on_account", _choice(CREDIT_ON_ACCOUNT), None)
     safety_bounds = _safety_bounds(f, currency)
 
     lead_types: list[LeadTypeSpec] = []
@@ -204,6 +206,7 @@ def read_entity(reader: _Reader, path: str, raw: Any) -> EntitySpec | None:
         invitation_text=invitation_text,
         return_reasons=return_reasons,
         issue_and_send=issue_and_send,
+        credit_on_account=credit_on_account,
         safety_bounds=safety_bounds,
         books=books,
     )
@@ -212,7 +215,8 @@ def read_entity(reader: _Reader, path: str, raw: Any) -> EntitySpec | None:
 # --- entity details edited one form at a time (the console) --------------------------------
 
 ENTITY_DETAIL_KEYS = ("address", "tax_id", "email", "phone", "iban", "bic", "payment_accounts", "remit_to",
-                      "mail_from_name", "mail_from_address", "invitation_text", "return_reasons")  # fmt: skip
+                      "mail_from_name", "mail_from_address", "invitation_text", "return_reasons",
+                      "credit_on_account")  # fmt: skip
 
 
 def read_entity_details(raw: Mapping[str, Any], *, country: str) -> dict[str, Any]:
@@ -252,6 +256,7 @@ def read_entity_details(raw: Mapping[str, Any], *, country: str) -> dict[str, An
         "mail_from_address": lambda: f.read("mail_from_address", _email, ""),
         "invitation_text": lambda: f.read("invitation_text", _invitation_text, ""),
         "return_reasons": lambda: list(_return_reasons(f)),
+        "credit_on_account": lambda: f.read("credit_on_account", _choice(CREDIT_ON_ACCOUNT)),  # sent: never blank
     }
     for key, read in readers.items():
         if key in raw:

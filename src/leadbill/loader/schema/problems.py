@@ -10,6 +10,8 @@ FORMAT_VERSION = 1
 ROLES = ("buyer", "supplier")
 BILLING_MODES = ("prepay", "credit")
 SIDES = ("sell", "buy")
+# What happens to credit on account (Entity.credit_on_account): spent on open invoices at once, or by finance.
+CREDIT_ON_ACCOUNT = ("automatic", "manual")
 
 
 @dataclass(frozen=True, slots=True)

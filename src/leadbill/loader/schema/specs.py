@@ -161,6 +161,7 @@ class EntitySpec:
     invitation_text: str = ""
     return_reasons: tuple[str, ...] = ()
     issue_and_send: bool | None = None  # None: not in the file, the console's choice stays
+    credit_on_account: str | None = None  # "automatic" or "manual"; None: not in the file, the console's choice stays
     safety_bounds: dict[str, int | None] | None = None  # None: not in the file, the console's choice stays
     books: dict[str, Any] | None = None  # AccountMapping columns; None: not in the file, the mapping stays
 
@@ -168,6 +169,7 @@ class EntitySpec:
         """The values of the Entity row (apart from its slug)."""
         return {
             **({} if self.issue_and_send is None else {"issue_and_send": self.issue_and_send}),
+            **({} if self.credit_on_account is None else {"credit_on_account": self.credit_on_account}),
             **(self.safety_bounds or {}),
             "legal_name": self.legal_name,
             "address_line1": self.address.line1,
