@@ -209,6 +209,59 @@ def test_list_pages_run_a_fixed_number_of_queries(site: Site, finance):
     assert (queries("/console/leadco/invoices/"), queries("/console/leadco/deliveries/")) == few
 
 
+@pytest.mark.parametrize(
+    ("zone", "hours_after_due_day_starts", "badge"),
+    [("Asia/Tokyo", 23.5, "overdue"), ("America/Los_Angeles", 25, "issued")],
+    ids=["Tokyo at 23:30 UTC on the due date: the next day there", "Los Angeles at 01:00 UTC the day after: not yet"],
+)
+def test_the_overdue_badge_compares_the_due_date_with_the_entitys_date_not_the_servers(
+    site: Site, finance, monkeypatch, zone, hours_after_due_day_starts, badge
+):
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    from leadbill.entities.models import Entity
+    from tests.webworld import ACME_USER
+
+    Entity.objects.filter(pk=site.entity.pk).update(timezone=zone)
+    due = site.acme_invoice.due_date
+    now = datetime(due.year, due.month, due.day, tzinfo=UTC) + timedelta(hours=hours_after_due_day_starts)
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    number = site.acme_invoice.number
+    portal = site.login(ACME_USER)
+    pages = {
+        "invoice list": finance.get("/console/leadco/invoices/"),
+        "invoice": finance.get(f"/console/leadco/invoices/{number}/"),
+        "partner": finance.get("/console/leadco/partners/acme/"),
+        "portal list": portal.get("/portal/"),
+        "portal invoice": portal.get(f"/portal/invoices/{number}/"),
+    }
+    other = "issued" if badge == "overdue" else "overdue"
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        page = text(response)
+        assert f'<span class="badge {badge}">{badge}</span>' in page, name
+        assert f'<span class="badge {other}">' not in page, name
+
+
+def test_the_partner_page_runs_a_fixed_number_of_queries_however_many_invoices_it_lists(site: Site, finance):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert finance.get("/console/leadco/partners/acme/").status_code == 200
+        return len(ctx.captured_queries)
+
+    few = queries()
+    from leadbill.domain import periods
+    from leadbill.invoicing.services import invoice_run_issue
+
+    for month in (2, 3, 4):
+        make_deliveries(site.acme, 2, JAN.replace(month=month))
+        invoice_run_issue(actor="t", entity=site.entity, period=periods.month(2026, month, "UTC"))
+    assert Invoice.objects.filter(partner=site.acme, kind="invoice").count() == 4
+    assert queries() == few
+
+
 def test_issuing_a_run_from_the_console_runs_as_a_task_and_reports_progress(
     site: Site, finance, django_capture_on_commit_callbacks
 ):

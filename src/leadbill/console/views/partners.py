@@ -67,6 +67,7 @@ def partner_list(request: HttpRequest) -> HttpResponse:
 def partner_detail(request: HttpRequest, code: str) -> HttpResponse:
     entity = entity_of(request)
     partner = partner_or_404(entity, code)
+    today = billing.today_in(entity)  # the overdue badges and the accounts: the entity's date, not the server's
     plans = (PricePlan.objects.filter(partner=partner).select_related("profile", "lead_type")
              .order_by("side", "profile__code", "lead_type__code", "-effective_from"))  # fmt: skip
     context = {
@@ -75,7 +76,7 @@ def partner_detail(request: HttpRequest, code: str) -> HttpResponse:
         "invoices": with_open(Invoice.objects.filter(partner=partner)).order_by("-pk")[:10],
         "adjustments": Adjustment.objects.filter(partner=partner).select_related("invoice").order_by("-pk")[:20],
         "balance": partner_balance(partner) if partner.is_prepay else None,
-        "accounts": list(partner_accounts(partner, billing.today_in(entity)).values()),
+        "accounts": list(partner_accounts(partner, today).values()), "today": today,
         "reminder_pause": ReminderPause.objects.filter(partner=partner).first(),
         "ledger": LedgerEntry.objects.filter(partner=partner).select_related("invoice").order_by("-occurred_at", "-pk")[:20]
         if partner.is_prepay else [],

@@ -90,10 +90,16 @@ def local_time(context: template.Context, value: datetime | None, fmt: str = LOC
 
 
 @register.filter
-def invoice_state(inv: Any, today: date | None = None) -> str:
-    """The status people care about: overdue is an issued invoice past its due date with money owed."""
+def invoice_state(inv: Any, today: date) -> str:
+    """The status people care about: overdue is an issued invoice past its due date with money owed.
+
+    `today` is the entity's date (`entities.selectors.today_in`), which the view reads once for
+    its page (`inv|invoice_state:today`): the server's date is the wrong day for an entity in
+    Tokyo before 09:00 or in Los Angeles after 16:00. It has no default, so a template that
+    leaves it out fails when it is loaded instead of showing the server's day.
+    """
     owed = inv.is_open and inv.balance_due_minor > 0
-    if owed and inv.due_date and inv.due_date < (today or timezone.localdate()):
+    if owed and inv.due_date and inv.due_date < today:
         return "overdue"
     return str(inv.status)
 
