@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 
 def bulk_insert[M: models.Model](objs: Sequence[M]) -> Sequence[M]:
@@ -23,19 +23,22 @@ def bulk_insert[M: models.Model](objs: Sequence[M]) -> Sequence[M]:
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     now_fields = [f for f in fields if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)]
-    with connection.cursor() as cursor:
+    # The wrapper itself, not the `connection` proxy: each value's preparation reads the connection's
+    # operations, and through the proxy every read is a context-local lookup (0.7 s of a 10,000-invoice issue).
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
             [meta.db_table, meta.pk.column, len(objs)],
         )
         ids = [row[0] for row in cursor.fetchall()]
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in [meta.pk, *fields])
-        with cursor.cursor.copy(f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN") as copy:
+        columns = ", ".join(db.ops.quote_name(f.column) for f in [meta.pk, *fields])
+        with cursor.cursor.copy(f"COPY {db.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN") as copy:
             for obj, pk in zip(objs, ids, strict=True):
                 obj.pk = pk
                 for field in now_fields:
                     field.pre_save(obj, add=True)
-                copy.write_row([pk, *(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields)])
+                copy.write_row([pk, *(f.get_db_prep_save(getattr(obj, f.attname), db) for f in fields)])
     for obj in objs:
         obj._state.adding = False
         obj._state.db = "default"

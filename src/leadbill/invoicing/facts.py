@@ -188,7 +188,7 @@ def resolved_deliveries_sql(
           JOIN partners_partner pa ON pa.id = d.partner_id
           {joins}
          WHERE d.entity_id = %s AND d.delivered_at < %s
-           AND {partners_clause(partner_ids)}
+           AND {f"pa.is_buyer = {sql_true()}" if partner_ids is None else partners_clause(partner_ids)}
            AND d.delivered_at >= %s {within_clause}
            AND NOT EXISTS (SELECT 1 FROM invoicing_billedlead b
                             WHERE b.delivery_id = d.id AND b.voided = {sql_false()} AND b.delivery_id >= {first_id})
@@ -450,7 +450,8 @@ def materialise_billable(
     marked = bool(over_cap and over_cap.ids)
     # One window, one sort: ranks restart per plan version (the band rows carry each
     # version's offset), and anomalies (currency_ok = 0 or priced = 0) fall in partitions
-    # of their own that no band matches.
+    # of their own that no band matches. The scope is not a partition key: a plan version
+    # has one scope, so its columns would only lengthen every comparison of the sort.
     sql = f"""
         CREATE TEMP TABLE {TMP_BILLABLE} AS
         SELECT delivery_id, partner_id, plan_id, scope_profile, scope_type, bucket_invoice, over_cap,
@@ -466,8 +467,7 @@ def materialise_billable(
             first_id=first_delivery_id(entity_id, period, partner_ids),
         )
     }) x
-        WINDOW w AS (PARTITION BY partner_id, currency_ok, priced, scope_profile, scope_type, bucket_invoice,
-                                  plan_id, over_cap
+        WINDOW w AS (PARTITION BY partner_id, plan_id, bucket_invoice, over_cap, currency_ok, priced
                      ORDER BY delivered_at, delivery_id)
     """
     with connection.cursor() as cursor:
