@@ -187,8 +187,7 @@ class RepeatSummary(models.Model):
     it is counted once, when the repeat arrives.
     """
 
-    # No index of its own: the key and the day index lead with the entity, and every index is written
-    # again by each row the issue moves from open to billed (docs/benchmarks.md).
+    # No index of its own: the key leads with the entity.
     entity = models.ForeignKey(
         "entities.Entity", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
     )
