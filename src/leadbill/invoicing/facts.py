@@ -537,10 +537,15 @@ def allocate_billed_leads(bands: Sequence[BandRow]) -> int:
         )  # fmt: skip
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {TMP_BAND}")
-        match = """t.currency_ok = 1 AND t.priced = 1 AND b.partner_id = t.partner_id
-               AND b.scope_profile = t.scope_profile AND b.scope_type = t.scope_type
-               AND b.bucket_invoice = t.bucket_invoice AND b.plan_id = t.plan_id AND b.over_cap = t.over_cap
-               AND t.rn + b.rank_offset BETWEEN b.rank_from AND b.rank_to"""
+        # PostgreSQL hashes on the partner alone and checks the rest per candidate band (`IS NOT DISTINCT
+        # FROM` is `=` on these non-null columns, but not a hash key). With all six columns as hash keys
+        # its estimate of the join fell to a few rows and it hashed the million leads instead of the
+        # few thousand bands (spilling to disk at ten million); see docs/benchmarks.md.
+        same = "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "="
+        match = f"""t.currency_ok = 1 AND t.priced = 1 AND b.partner_id = t.partner_id
+               AND b.scope_profile {same} t.scope_profile AND b.scope_type {same} t.scope_type
+               AND b.bucket_invoice {same} t.bucket_invoice AND b.plan_id {same} t.plan_id
+               AND b.over_cap {same} t.over_cap AND t.rn + b.rank_offset BETWEEN b.rank_from AND b.rank_to"""
         # A line at one price: k = the lead's index within its line; share(k) = rhu(k*u) - rhu((k-1)*u),
         # rhu(x) = (x + D/2) / D.
         inserted = 0
