@@ -103,15 +103,23 @@ def apply_on_account(*, actor: str, partner: Partner, currency: str, invoice: In
     spent = r.oldest_first(available, [(t.pk, opens.get(t.pk, 0)) for t in targets])
     day = occurred_on or today_in(partner.entity)
     for invoice_id, amount in spent:
-        target = by_id[invoice_id]
-        Entry.objects.bulk_create([
-            Entry(entity_id=partner.entity_id, partner=partner, currency=currency, kind=EntryKind.APPLICATION,
-                  amount_minor=signed, invoice=into, due_on=into.due_date if into else None, occurred_on=day,
-                  created_by=actor)
-            for signed, into in ((-amount, target), (amount, None))
-        ])  # fmt: skip
-        settle(target)
+        _application(actor, by_id[invoice_id], amount, day)
     return [(by_id[i], a) for i, a in spent]
+
+
+def _application(actor: str, target: Invoice, amount_minor: int, day: date, reason: str = "") -> None:
+    """Move `amount_minor` of the partner's credit on account onto `target` (negative: back to the account).
+
+    An application is a pair of entries that cancel out in the partner's balance: what the invoice has
+    open changes, what the partner owes does not.
+    """
+    Entry.objects.bulk_create([
+        Entry(entity_id=target.entity_id, partner_id=target.partner_id, currency=target.currency,
+              kind=EntryKind.APPLICATION, amount_minor=signed, invoice=into, due_on=into.due_date if into else None,
+              occurred_on=day, reason=reason, created_by=actor)
+        for signed, into in ((-amount_minor, target), (amount_minor, None))
+    ])  # fmt: skip
+    settle(target)
 
 
 def apply_automatically(*, actor: str, partners: Sequence[Partner], currency_of: dict[int, str]) -> None:
@@ -208,13 +216,7 @@ def _unapply_spent_credit(actor: str, payment: Payment, after_entry: int, reason
     for row in applied:
         take = min(debt, -row["net"])
         target = Invoice.objects.select_for_update().get(pk=row["invoice_id"])
-        Entry.objects.bulk_create([
-            Entry(entity_id=target.entity_id, partner_id=partner_id, currency=currency, kind=EntryKind.APPLICATION,
-                  amount_minor=signed, invoice=into, due_on=into.due_date if into else None, occurred_on=day,
-                  reason=f"credit from a reversed payment: {reason}"[:500], created_by=actor)
-            for signed, into in ((take, target), (-take, None))
-        ])  # fmt: skip
-        settle(target)
+        _application(actor, target, -take, day, reason=f"credit from a reversed payment: {reason}"[:500])
         debt -= take
         if debt == 0:
             return
