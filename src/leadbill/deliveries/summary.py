@@ -29,6 +29,8 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 
 from leadbill.domain.periods import local_midnight, zone
+from leadbill.rawsql import db_datetime as _dt
+from leadbill.rawsql import sql_false as _false
 
 SUMMARY = "deliveries_billingsummary"
 REPEATS = "deliveries_repeatsummary"
@@ -74,14 +76,6 @@ def local_day_sql(column: str, tz: str) -> str:
         return f"CAST(({column} AT TIME ZONE {_zone_literal(tz)}) AS date)"
     _register_sqlite_function()
     return f"leadbill_local_day({column}, {_zone_literal(tz)})"
-
-
-def _false() -> str:
-    return "false" if connection.vendor == "postgresql" else "0"
-
-
-def _dt(value: datetime) -> object:
-    return connection.ops.adapt_datetimefield_value(value)
 
 
 def day_param(value: date) -> object:

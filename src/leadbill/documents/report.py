@@ -36,9 +36,10 @@ from leadbill.catalog.models import LeadType
 from leadbill.domain import csvsafe, periods
 from leadbill.domain.errors import DomainError
 from leadbill.domain.money import exponent, minor_to_decimal
-from leadbill.invoicing.facts import OVER_CAP_SCOPE, _dt, sql_false
+from leadbill.invoicing.facts import OVER_CAP_SCOPE
 from leadbill.invoicing.models import Status
 from leadbill.partners.models import Partner
+from leadbill.rawsql import db_datetime, sql_false
 
 FIXED_COLUMNS = ("delivered_at", "lead_id", "lead_type", "profile")
 MONEY_COLUMNS = (
@@ -102,9 +103,7 @@ def _sql(q: ReportQuery, *, select: list[str]) -> tuple[str, list[Any]]:
         where = "d.partner_id = %s AND bl.invoice_id = %s"
         billed = "JOIN invoicing_billedlead bl ON bl.delivery_id = d.id"
     else:
-        # Adapted as the column is stored: SQLite compares text, and an aware datetime would be
-        # written '... 05:00:00+00:00' against stored '... 05:00:00', off at both bounds.
-        params = [q.partner.pk, _dt(q.period.start), _dt(q.period.end)]
+        params = [q.partner.pk, db_datetime(q.period.start), db_datetime(q.period.end)]
         where = "d.partner_id = %s AND d.delivered_at >= %s AND d.delivered_at < %s"
         billed = f"LEFT JOIN invoicing_billedlead bl ON bl.delivery_id = d.id AND {_live('bl')}"
     if q.lead_type is not None:

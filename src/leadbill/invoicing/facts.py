@@ -27,16 +27,14 @@ from leadbill.deliveries import summary
 from leadbill.domain import generation
 from leadbill.domain.periods import Period, local_midnight, zone
 from leadbill.invoicing.models import PERIOD_DOCUMENT_SQL
+from leadbill.rawsql import db_datetime as _dt
+from leadbill.rawsql import sql_false, sql_true
 
 # Bucket ids in SQL: 0 is the billed period, -1 an earlier period never invoiced,
 # a positive id the earlier invoice whose period the delivery falls in.
 CURRENT_BUCKET = 0
 EARLIER_BUCKET = -1
 EARLIER_KEY = generation.EARLIER
-
-
-def _dt(value: datetime) -> object:
-    return connection.ops.adapt_datetimefield_value(value)
 
 
 def id_list(ids: Sequence[int]) -> str:
@@ -204,14 +202,6 @@ def tune_for_run() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute("SET LOCAL jit = off")
-
-
-def sql_false() -> str:
-    return "false" if connection.vendor == "postgresql" else "0"
-
-
-def sql_true() -> str:
-    return "true" if connection.vendor == "postgresql" else "1"
 
 
 def _params(entity_id: int, period: Period, partner_ids: Sequence[int] | None) -> list[object]:
