@@ -39,3 +39,31 @@ def test_loading_sets_the_mode_and_a_file_without_the_key_keeps_the_consoles_cho
     entity_details_set(actor="user:admin", entity=entity, details={"credit_on_account": "automatic"})
     setup_load(actor=ACTOR, document=setup_read(minimal()))
     assert Entity.objects.get(slug="unit").credit_on_account == "automatic"
+
+
+@pytest.mark.django_db
+def test_a_file_that_switches_to_automatic_spends_credit_on_account_at_once():
+    from datetime import UTC, date, datetime
+
+    from leadbill.domain import periods
+    from leadbill.invoicing.models import Invoice
+    from leadbill.invoicing.services import invoice_run_issue, payment_record
+    from leadbill.receivables.selectors import credit_on_account
+    from tests.factories import make_deliveries, make_partner, make_plan
+
+    setup_load(actor=ACTOR, document=setup_read(minimal(entity_extra="    credit_on_account: manual")))
+    entity = Entity.objects.get(slug="unit")
+    buyer = make_partner(entity, code="credit-buyer", currency=entity.currency)
+    make_plan(buyer, "flat", {"price": "2.00"})
+    for month in (1, 2):
+        make_deliveries(buyer, 5, datetime(2026, month, 2, tzinfo=UTC))
+        invoice_run_issue(actor=ACTOR, entity=entity, period=periods.month(2026, month, entity.timezone),
+                          partners=[buyer.code])  # fmt: skip
+    first, second = Invoice.objects.filter(partner=buyer).order_by("sequence")
+    payment_record(actor=ACTOR, invoice=first, amount_minor=1300, paid_on=date(2026, 3, 5))  # 3.00 on account
+    assert credit_on_account(buyer, entity.currency) == 300
+
+    setup_load(actor=ACTOR, document=setup_read(minimal(entity_extra="    credit_on_account: automatic")))
+
+    assert credit_on_account(buyer, entity.currency) == 0
+    assert Invoice.objects.get(pk=second.pk).balance_due_minor == 700

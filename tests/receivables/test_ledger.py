@@ -100,6 +100,48 @@ def test_a_statement_shows_a_credit_note_split_between_an_invoice_and_the_accoun
     assert (st.closing_minor, st.credit_minor) == (-100, 100)
 
 
+def test_a_statement_shows_a_credit_note_lowering_a_write_off_as_one_line_and_a_day_in_booking_order(
+    entity, buyer, jan
+):
+    entity.credit_on_account = "manual"
+    entity.save()
+    make_plan(buyer, "flat", {"price": "2.00"})
+    leads = make_deliveries(buyer, 5, JAN_2)
+    issue(entity, jan, issue_date=date(2026, 2, 1))  # 10.00
+    inv = Invoice.objects.get(kind="invoice")
+    payment_record(actor=ACTOR, invoice=inv, amount_minor=600, paid_on=date(2026, 2, 5), reference="wire")
+    ledger.invoice_write_off(actor=ACTOR, invoice=inv, reason="partner insolvent")  # 4.00, dated today
+    for lead in leads[:3]:
+        accept_return(lead, FEB_2)
+    note = credit_note_issue(actor=ACTOR, partner=buyer)  # 6.00 today: 4.00 lowers the loss, 2.00 on account
+    today = note.issue_date
+    st, lines = statement_lines(buyer, date(2026, 2, 1), today)
+    # the write-off, then the credit note (one line for both its parts), then the loss it lowered:
+    # as booked, not sorted by kind (which put the credit note before the write-off it corrects)
+    assert lines == [
+        ("Invoice", inv.number, "", 1000, 0, 1000),
+        ("Payment", inv.number, "wire", 0, 600, 400),
+        ("Written off", inv.number, "partner insolvent", 0, 400, 0),
+        ("Credit note", note.number, f"{note.number} credits written-off charges", 0, 600, -600),
+        ("Written off", note.number, f"loss lowered by {note.number}", 400, 0, -200),
+    ]
+    assert (st.closing_minor, st.credit_minor) == (-200, 200)
+
+
+def test_a_statement_keeps_two_refunds_of_one_day_apart(entity, buyer, jan):
+    entity.credit_on_account = "manual"
+    entity.save()
+    make_plan(buyer, "flat", {"price": "2.00"})
+    make_deliveries(buyer, 5, JAN_2)
+    issue(entity, jan, issue_date=date(2026, 2, 1))
+    inv = Invoice.objects.get(kind="invoice")
+    payment_record(actor=ACTOR, invoice=inv, amount_minor=1500, paid_on=date(2026, 2, 5), reference="wire")
+    first = ledger.credit_refund(actor=ACTOR, partner=buyer, currency="USD", amount_minor=200, reference="R-1")
+    ledger.credit_refund(actor=ACTOR, partner=buyer, currency="USD", amount_minor=300, reference="R-2")
+    _, lines = statement_lines(buyer, date(2026, 2, 1), first.occurred_on)
+    assert lines[-2:] == [("Refund of credit", "", "R-1", 200, 0, -300), ("Refund of credit", "", "R-2", 300, 0, 0)]
+
+
 def test_credit_on_account_is_applied_oldest_first(entity, buyer, jan, feb):
     entity.credit_on_account = "manual"
     entity.save()
@@ -328,3 +370,27 @@ def test_ledger_entries_written_today_carry_the_entitys_own_date_not_the_servers
                  .exclude(kind=EntryKind.PAYMENT).values_list("kind", "occurred_on"))  # fmt: skip
     assert dated == {EntryKind.REFUND: date(2026, 3, 2), EntryKind.PAYMENT_REVERSAL: date(2026, 3, 2),
                      EntryKind.WRITE_OFF: date(2026, 3, 2)}  # fmt: skip
+
+
+def test_switching_to_automatic_spends_credit_already_on_account_at_once(entity, buyer, jan, feb):
+    from leadbill.entities.services import entity_details_set
+
+    entity.credit_on_account = "manual"
+    entity.save()
+    inv, _ = january(entity, buyer, jan)  # 10.00
+    payment_record(actor=ACTOR, invoice=inv, amount_minor=1250, paid_on=date(2026, 2, 5))  # 2.50 on account
+    make_deliveries(buyer, 5, FEB_2)
+    issue(entity, feb, issue_date=date(2026, 3, 1))  # 10.00, left open: the entity applies by hand
+    february = Invoice.objects.get(period_key="2026-02")
+    assert (reread(february).balance_due_minor, credit_on_account(buyer, "USD")) == (1000, 250)
+
+    entity_details_set(actor="user:admin", entity=entity, details={"credit_on_account": "automatic"})
+
+    assert (reread(february).balance_due_minor, credit_on_account(buyer, "USD")) == (750, 0)
+    assert partner_accounts(buyer)["USD"].balance_minor == 750  # what the partner owes did not change
+    event = AuditEvent.objects.get(action="credit.applied")
+    assert event.data["applied"] == {february.number: 250}
+    # switching back and forth again finds nothing left to spend, and writes no empty audit row
+    entity_details_set(actor="user:admin", entity=entity, details={"credit_on_account": "manual"})
+    entity_details_set(actor="user:admin", entity=entity, details={"credit_on_account": "automatic"})
+    assert AuditEvent.objects.filter(action="credit.applied").count() == 1

@@ -104,6 +104,10 @@ def entity_details_set(*, actor: str, entity: Entity, details: dict[str, object]
                 setattr(locked, name, value)
             locked.save(update_fields=list(changed))
             audit_record(actor=actor, action="entity.details_changed", obj=locked, entity=locked, changed=changed)
+            if changed.get("credit_on_account", [None, None])[1] == "automatic":
+                from leadbill.receivables.services import credit_spend_on_switch
+
+                credit_spend_on_switch(actor=actor, entity=locked)
     for name, (_, value) in changed.items():
         setattr(entity, name, value)
     return tuple(changed)

@@ -33,11 +33,15 @@ from leadbill.partners.models import CapPolicy, Partner, Profile
 
 @dataclass
 class CreditDue:
+    """An accepted return of a lead billed on an issued document, not yet credited."""
+
     return_id: int
     billed_id: int
     delivery_id: int
     amount_minor: int
     lead_type_id: int
+    billed_on: str = ""  # the number of the document that billed the lead
+    written_off: bool = False  # that document was written off: the partner never paid the lead
 
 
 @dataclass
@@ -57,6 +61,9 @@ class PartnerDraft:
     bucket_keys: dict[int, str] = field(default_factory=dict)
     cap_effect: CapEffect | None = None
     held: list[str] = field(default_factory=list)  # safety bounds: why it is held back (invoicing.bounds)
+    # Returns of leads billed on written-off documents: not netted here (the partner never paid them),
+    # but credited by a credit note of their own that lowers the loss (`services._credit_loss`).
+    loss_credits: list[CreditDue] = field(default_factory=list)
 
     @property
     def billable(self) -> int:
@@ -147,7 +154,8 @@ def credits_due(partner_ids: Sequence[int], entity_id: int | None = None) -> dic
     false = f.sql_false()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT d.partner_id, r.id, b.id, d.id, b.amount_minor, d.lead_type_id
+            f"""SELECT d.partner_id, r.id, b.id, d.id, b.amount_minor, d.lead_type_id, i.number,
+                       i.status = 'written_off'
                   FROM deliveries_return r
                   JOIN invoicing_billedlead b ON b.delivery_id = r.delivery_id AND b.voided = {false}
                   JOIN invoicing_invoice i ON i.id = b.invoice_id
@@ -158,9 +166,10 @@ def credits_due(partner_ids: Sequence[int], entity_id: int | None = None) -> dic
                                     WHERE c.billed_id = b.id AND c.voided = {false})
                  ORDER BY d.partner_id, d.delivered_at, d.id"""
         )
-        for partner_id, ret, billed, delivery, amount, lead_type in cursor.fetchall():
+        for partner_id, ret, billed, delivery, amount, lead_type, number, written_off in cursor.fetchall():
             if partner_id in wanted:
-                out[partner_id].append(CreditDue(ret, billed, delivery, amount, lead_type))
+                out[partner_id].append(CreditDue(ret, billed, delivery, amount, lead_type, number or "",
+                                                 bool(written_off)))  # fmt: skip
     return out
 
 
@@ -456,6 +465,14 @@ def anomalies_of(partner: Partner, pd: PartnerDraft, standing: Standing) -> list
         found.extend(pf.cap_overruns)
     for number, leads in standing.returning.get(partner.pk, []):
         found.append(f"{leads} lead{'s' if leads != 1 else ''} come back from voided {number} (billed again)")
+    if pd.loss_credits:
+        amount = minor_to_decimal(sum(c.amount_minor for c in pd.loss_credits), partner.currency)
+        numbers = ", ".join(sorted({c.billed_on for c in pd.loss_credits}))
+        leads = len(pd.loss_credits)
+        found.append(
+            f"{leads} returned lead{'s' if leads != 1 else ''} of written-off {numbers} ({amount} {partner.currency}): "
+            "credited by a credit note that lowers the loss, not on this document"
+        )
     if pd.closing_balance_minor is not None and pd.closing_balance_minor < 0:
         found.append("prepay balance would fall below zero")
     limit = None if partner.is_prepay else partner.credit_limit_minor
@@ -476,6 +493,9 @@ def draft_for_partner(
 ) -> PartnerDraft:
     rate = rate_from_bp(partner.tax_rate())
     usage = usage_groups(partner, pf, period, catalog, billed)
+    loss_credits = [c for c in credits if c.written_off]
+    if loss_credits:
+        credits = [c for c in credits if not c.written_off]
     draft = generation.generate(
         currency=partner.currency,
         tax_rate=rate,
@@ -489,7 +509,7 @@ def draft_for_partner(
         kind = "credit_note"
     else:
         kind = "invoice"
-    pd = PartnerDraft(partner, pf, draft, kind, credits, adjustments)
+    pd = PartnerDraft(partner, pf, draft, kind, credits, adjustments, loss_credits=loss_credits)
     usage_total = sum(
         line.amount_minor for line in draft.lines if line.kind in (generation.CHARGE, generation.PRIOR_PERIOD)
     )

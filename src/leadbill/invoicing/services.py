@@ -482,10 +482,11 @@ def _issue_batch(
                 f.mark_over_cap(over.ids)
                 facts = f.materialise_billable(entity.pk, period, scope, over)
                 _add_activity(entity, period, partners, facts, scope)
-                drafts = _drafts(entity, period, partners, facts, lock=True)
-                drafts = [d for d in drafts if d.draft.lines]
-                drafts = _hold_back(drafts, held)
+                drafted = _drafts(entity, period, partners, facts, lock=True)
+                drafts = _hold_back([d for d in drafted if d.draft.lines], held)
                 invoices = _persist(actor, entity, period, drafts, run, issue_date, draft=draft)
+                if not draft:  # a draft run leaves them due: the run that issues, or a credit note, takes them
+                    invoices += _credit_losses(actor, drafted, run, issue_date)
         finally:
             f.drop_temp_tables()
     return invoices, skipped
@@ -1151,33 +1152,59 @@ def credit_note_issue(
         adjs = adjs if adjustments else []
         if not credits and not adjs:
             raise StateError(f"nothing to credit for {partner.code}: no returns or credit adjustments are open")
-        catalog = Catalog(entity, [])
-        draft = generation.generate(
-            currency=partner.currency,
-            tax_rate=rate_from_bp(partner.tax_rate()),
-            credits=return_credits(credits, catalog.lead_types),
-            adjustments=[generation.Adjustment(a.pk, a.amount_minor, a.reason) for a in adjs],
-        )
-        pd = PartnerDraft(partner, f.PartnerFacts(partner.pk), draft, Kind.CREDIT_NOTE, credits, adjs)
-        prefix, sequence = allocate_numbers(entity.pk, CREDIT_NOTE_SERIES)
-        issue_date = issue_date or today_in(entity)
-        inv = _invoice_from(entity, pd, None, None, issue_date, timezone.now(), CREDIT_NOTE_SERIES, prefix, sequence)
-        inv.save()
-        lines = _lines_from(inv, draft.lines)
-        InvoiceLine.objects.bulk_create(lines)
-        _record_credits([inv], [pd], {inv.pk: lines})
-        _link_adjustments([inv], [pd])
-        if partner.is_prepay:
-            LedgerEntry.objects.create(
-                entity=entity, partner=partner, kind=LedgerKind.REFUND, amount_minor=-inv.total_minor,
-                currency=inv.currency, invoice=inv, reference=inv.number or "", occurred_at=timezone.now(),
-                created_by=actor,
-            )  # fmt: skip
-        else:
-            _apply_credit_note(actor, inv, credits, adjs)
-        audit_record(actor=actor, action="credit_note.issued", obj=inv, number=inv.number,
-                     total_minor=inv.total_minor, returns=len(credits), adjustments=len(adjs))  # fmt: skip
-        return inv
+        return _credit_note(actor, partner, credits, adjs, issue_date or today_in(entity))
+
+
+def _credit_note(
+    actor: str,
+    partner: Partner,
+    credits: Sequence[CreditDue],
+    adjs: Sequence[Adjustment],
+    issue_date: date,
+    run: InvoiceRun | None = None,
+) -> Invoice:
+    """Issue a credit note for these returns and credit adjustments, inside the caller's transaction."""
+    entity = partner.entity
+    catalog = Catalog(entity, [])
+    draft = generation.generate(
+        currency=partner.currency,
+        tax_rate=rate_from_bp(partner.tax_rate()),
+        credits=return_credits(credits, catalog.lead_types),
+        adjustments=[generation.Adjustment(a.pk, a.amount_minor, a.reason) for a in adjs],
+    )
+    pd = PartnerDraft(partner, f.PartnerFacts(partner.pk), draft, Kind.CREDIT_NOTE, list(credits), list(adjs))
+    prefix, sequence = allocate_numbers(entity.pk, CREDIT_NOTE_SERIES)
+    inv = _invoice_from(entity, pd, None, run, issue_date, timezone.now(), CREDIT_NOTE_SERIES, prefix, sequence)
+    inv.save()
+    lines = _lines_from(inv, draft.lines)
+    InvoiceLine.objects.bulk_create(lines)
+    _record_credits([inv], [pd], {inv.pk: lines})
+    _link_adjustments([inv], [pd])
+    if partner.is_prepay:
+        LedgerEntry.objects.create(
+            entity=entity, partner=partner, kind=LedgerKind.REFUND, amount_minor=-inv.total_minor,
+            currency=inv.currency, invoice=inv, reference=inv.number or "", occurred_at=timezone.now(),
+            created_by=actor,
+        )  # fmt: skip
+    else:
+        _apply_credit_note(actor, inv, credits, adjs)
+    audit_record(actor=actor, action="credit_note.issued", obj=inv, number=inv.number,
+                 total_minor=inv.total_minor, returns=len(credits), adjustments=len(adjs))  # fmt: skip
+    return inv
+
+
+def _credit_losses(actor: str, drafts: Sequence[PartnerDraft], run: InvoiceRun, issue_date: date) -> list[Invoice]:
+    """A run's credit notes for returned leads that were billed on written-off documents.
+
+    Netted on the run's invoice, such a credit would lower what the partner owes now for a lead it
+    never paid. A credit note of its own is applied to the written-off document instead: it lowers
+    the loss (`_apply_credit_note`), and only what the partner had paid on it goes on account.
+    """
+    return [
+        _credit_note(actor, pd.partner, pd.loss_credits, (), issue_date, run)
+        for pd in drafts
+        if pd.loss_credits and not pd.held
+    ]
 
 
 def _apply_credit_note(

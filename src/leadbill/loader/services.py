@@ -178,6 +178,10 @@ def _load_entity(actor: str, spec: EntitySpec, result: LoadResult) -> None:
     )
     if action != UNCHANGED:
         ensure_series(entity)
+    if "credit_on_account" in fields and entity.credit_on_account == "automatic":
+        from leadbill.receivables.services import credit_spend_on_switch
+
+        credit_spend_on_switch(actor=actor, entity=entity)  # credit already on account is spent now
     if "timezone" in fields:  # the billing summary counts local days: count them again in the new zone
         from leadbill.deliveries import summary
 

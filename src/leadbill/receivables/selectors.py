@@ -17,15 +17,20 @@ from typing import Any
 from django.db.models import (
     BigIntegerField,
     BooleanField,
+    Case,
     CharField,
     Count,
     ExpressionWrapper,
+    F,
+    Max,
+    Min,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 
@@ -265,14 +270,18 @@ def statement(partner: Partner, currency: str, first_day: date, last_day: date) 
     """
     entries = Entry.objects.filter(partner=partner, currency=currency)
     opening = int(entries.filter(occurred_on__lt=first_day).aggregate(s=Sum("amount_minor"))["s"] or 0)
+    # A credit note's parts carry different reasons (one lowers a write-off, one goes on account);
+    # they are one line. Entries without a document (refunds, write-offs) keep theirs apart.
+    apart = Case(When(kind="credit_note", document__isnull=False, then=Value("")), default=F("reason"),
+                 output_field=CharField())  # fmt: skip
     rows = (
         entries.filter(occurred_on__gte=first_day, occurred_on__lte=last_day)
         .exclude(kind="application")
         .annotate(shown=Coalesce("document__number", "payment__invoice__number", "invoice__number",
-                                 output_field=CharField()))
-        .values("occurred_on", "kind", "shown", "payment_id", "payment__reference", "reason")
-        .annotate(amount=Sum("amount_minor"))
-        .order_by("occurred_on", "kind", "shown", "payment_id")
+                                 output_field=CharField()), apart=apart)
+        .values("occurred_on", "kind", "shown", "payment_id", "payment__reference", "apart")
+        .annotate(amount=Sum("amount_minor"), note=Max("reason"), first=Min("id"))
+        .order_by("occurred_on", "first")  # within a day, in the order they were booked
     )  # fmt: skip
     balance = opening
     lines = []
@@ -282,7 +291,7 @@ def statement(partner: Partner, currency: str, first_day: date, last_day: date) 
             continue
         balance += amount
         document = row["shown"] or ""
-        reference = row["payment__reference"] or row["reason"] or ""
+        reference = row["payment__reference"] or row["note"] or ""
         lines.append(StatementLine(row["occurred_on"], STATEMENT_LABELS.get(row["kind"], row["kind"]), document,
                                    reference, max(amount, 0), max(-amount, 0), balance))  # fmt: skip
     buckets = {name: 0 for name, _, _ in AGING_BUCKETS}

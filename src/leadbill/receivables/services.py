@@ -20,6 +20,7 @@ from leadbill.bulk import bulk_insert
 from leadbill.domain import receivables as r
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.text import field_text
+from leadbill.entities.models import Entity
 from leadbill.entities.selectors import today_in
 from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind, Payment, Status
 from leadbill.invoicing.selectors import display_number
@@ -138,6 +139,31 @@ def apply_automatically(*, actor: str, partners: Sequence[Partner], currency_of:
         partner = by_pk[row["partner_id"]]
         if currency_of.get(partner.pk, row["currency"]) == row["currency"]:
             apply_on_account(actor=actor, partner=partner, currency=row["currency"])
+
+
+def credit_spend_on_switch(*, actor: str, entity: Entity) -> None:
+    """The entity has just switched to automatic credit: what its partners hold on account is spent now.
+
+    Otherwise the switch would take effect for each partner only at its next credit or issued
+    invoice, and until then the partner would be shown overdue on invoices its own credit covers.
+    Inside the caller's transaction (the change of setting); one audit row per partner that spent.
+    """
+    holders = (
+        Entry.objects.filter(entity_id=entity.pk, invoice__isnull=True)
+        .values("partner_id", "currency")
+        .annotate(total=Sum("amount_minor"))
+        .filter(total__lt=0)
+        .order_by("partner_id", "currency")
+    )
+    rows = list(holders)
+    partners = {p.pk: p for p in Partner.objects.select_for_update().filter(pk__in={r["partner_id"] for r in rows})}
+    for row in rows:
+        partner = partners[row["partner_id"]]
+        partner.entity = entity
+        spent = apply_on_account(actor=actor, partner=partner, currency=row["currency"])
+        if spent:
+            audit_record(actor=actor, action="credit.applied", obj=partner, entity=entity, currency=row["currency"],
+                         applied={inv.number: amount for inv, amount in spent}, why="switched to automatic")  # fmt: skip
 
 
 def _open_invoices(partner: Partner, currency: str) -> list[Invoice]:
