@@ -159,7 +159,8 @@ def document_of(inv: Invoice) -> d.Document:
         preceding_number=corrected.number or "" if corrected else "",
         preceding_issue_date=corrected.issue_date if corrected else None,
         buyer_reference=inv.buyer.get("buyer_reference") or buyer.code,
-        notes=tuple(str(n) for n in inv.notes) if kind in d.CREDIT_KINDS else (),
+        # A run's notes are what it noticed for finance (repeats, caps, written-off returns), not for the buyer.
+        notes=tuple(str(n) for n in inv.notes) if kind in d.CREDIT_KINDS and inv.run_id is None else (),
         footer=inv.seller.get("footer") or "",
         payment_account=payment_account(inv.seller, inv.currency),
         remit_to=remit_to(inv.seller),

@@ -52,6 +52,24 @@ def oldest_first(credit: int, opens: Sequence[tuple[int, int]]) -> list[tuple[in
     return spent
 
 
+def shares_of(total: int, weights: Sequence[int]) -> list[int]:
+    """`total` split in proportion to `weights` (non-negative), summing to `total` exactly.
+
+    A credit note's total carries its tax, its lines do not: each invoice it corrects takes the share
+    of the total that its own lines weigh. Largest remainder, ties to the earlier weight.
+    """
+    if any(w < 0 for w in weights):
+        raise ValueError("weights are non-negative")
+    whole = sum(weights)
+    if whole == 0:
+        return [0] * len(weights)
+    floors = [total * w // whole for w in weights]
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % whole), i))
+    for i in by_remainder[: total - sum(floors)]:
+        floors[i] += 1
+    return floors
+
+
 def status_of(*, total: int, open_minor: int, written_off: int, void: bool) -> str:
     """An issued invoice's status from its ledger: void, written off, paid, partially paid or issued."""
     if void:

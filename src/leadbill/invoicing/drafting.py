@@ -61,8 +61,8 @@ class PartnerDraft:
     bucket_keys: dict[int, str] = field(default_factory=dict)
     cap_effect: CapEffect | None = None
     held: list[str] = field(default_factory=list)  # safety bounds: why it is held back (invoicing.bounds)
-    # Returns of leads billed on written-off documents: not netted here (the partner never paid them),
-    # but credited by a credit note of their own that lowers the loss (`services._credit_loss`).
+    # Returns of leads billed on written-off documents: never netted on a run's document (the partner
+    # never paid them). They stay due for a credit note, which lowers the loss (`credit_note_issue`).
     loss_credits: list[CreditDue] = field(default_factory=list)
 
     @property
@@ -470,8 +470,8 @@ def anomalies_of(partner: Partner, pd: PartnerDraft, standing: Standing) -> list
         numbers = ", ".join(sorted({c.billed_on for c in pd.loss_credits}))
         leads = len(pd.loss_credits)
         found.append(
-            f"{leads} returned lead{'s' if leads != 1 else ''} of written-off {numbers} ({amount} {partner.currency}): "
-            "credited by a credit note that lowers the loss, not on this document"
+            f"{leads} returned lead{'s' if leads != 1 else ''} of written-off {numbers} ({amount} {partner.currency}) "
+            "not netted here: issue the partner a credit note, which lowers the loss"
         )
     if pd.closing_balance_minor is not None and pd.closing_balance_minor < 0:
         found.append("prepay balance would fall below zero")

@@ -482,11 +482,10 @@ def _issue_batch(
                 f.mark_over_cap(over.ids)
                 facts = f.materialise_billable(entity.pk, period, scope, over)
                 _add_activity(entity, period, partners, facts, scope)
-                drafted = _drafts(entity, period, partners, facts, lock=True)
-                drafts = _hold_back([d for d in drafted if d.draft.lines], held)
+                drafts = _drafts(entity, period, partners, facts, lock=True)
+                drafts = [d for d in drafts if d.draft.lines]
+                drafts = _hold_back(drafts, held)
                 invoices = _persist(actor, entity, period, drafts, run, issue_date, draft=draft)
-                if not draft:  # a draft run leaves them due: the run that issues, or a credit note, takes them
-                    invoices += _credit_losses(actor, drafted, run, issue_date)
         finally:
             f.drop_temp_tables()
     return invoices, skipped
@@ -1156,12 +1155,7 @@ def credit_note_issue(
 
 
 def _credit_note(
-    actor: str,
-    partner: Partner,
-    credits: Sequence[CreditDue],
-    adjs: Sequence[Adjustment],
-    issue_date: date,
-    run: InvoiceRun | None = None,
+    actor: str, partner: Partner, credits: Sequence[CreditDue], adjs: Sequence[Adjustment], issue_date: date
 ) -> Invoice:
     """Issue a credit note for these returns and credit adjustments, inside the caller's transaction."""
     entity = partner.entity
@@ -1174,68 +1168,60 @@ def _credit_note(
     )
     pd = PartnerDraft(partner, f.PartnerFacts(partner.pk), draft, Kind.CREDIT_NOTE, list(credits), list(adjs))
     prefix, sequence = allocate_numbers(entity.pk, CREDIT_NOTE_SERIES)
-    inv = _invoice_from(entity, pd, None, run, issue_date, timezone.now(), CREDIT_NOTE_SERIES, prefix, sequence)
+    inv = _invoice_from(entity, pd, None, None, issue_date, timezone.now(), CREDIT_NOTE_SERIES, prefix, sequence)
     inv.save()
     lines = _lines_from(inv, draft.lines)
     InvoiceLine.objects.bulk_create(lines)
     _record_credits([inv], [pd], {inv.pk: lines})
     _link_adjustments([inv], [pd])
-    if partner.is_prepay:
+    left = _apply_credit_note(actor, inv, credits, adjs)
+    if left > 0 and partner.is_prepay:  # back to the prepay balance
         LedgerEntry.objects.create(
-            entity=entity, partner=partner, kind=LedgerKind.REFUND, amount_minor=-inv.total_minor,
-            currency=inv.currency, invoice=inv, reference=inv.number or "", occurred_at=timezone.now(),
-            created_by=actor,
+            entity=entity, partner=partner, kind=LedgerKind.REFUND, amount_minor=left, currency=inv.currency,
+            invoice=inv, reference=inv.number or "", occurred_at=timezone.now(), created_by=actor,
         )  # fmt: skip
-    else:
-        _apply_credit_note(actor, inv, credits, adjs)
+    elif left > 0:
+        ledger.credit_entries(actor=actor, partner=partner, currency=inv.currency, kind=EntryKind.CREDIT_NOTE,
+                              amount_minor=left, target=None, occurred_on=inv.issue_date, document=inv)  # fmt: skip
+        ledger.apply_automatically(actor=actor, partners=[partner], currency_of={partner.pk: inv.currency})
     audit_record(actor=actor, action="credit_note.issued", obj=inv, number=inv.number,
                  total_minor=inv.total_minor, returns=len(credits), adjustments=len(adjs))  # fmt: skip
     return inv
 
 
-def _credit_losses(actor: str, drafts: Sequence[PartnerDraft], run: InvoiceRun, issue_date: date) -> list[Invoice]:
-    """A run's credit notes for returned leads that were billed on written-off documents.
-
-    Netted on the run's invoice, such a credit would lower what the partner owes now for a lead it
-    never paid. A credit note of its own is applied to the written-off document instead: it lowers
-    the loss (`_apply_credit_note`), and only what the partner had paid on it goes on account.
-    """
-    return [
-        _credit_note(actor, pd.partner, pd.loss_credits, (), issue_date, run)
-        for pd in drafts
-        if pd.loss_credits and not pd.held
-    ]
-
-
 def _apply_credit_note(
     actor: str, note: Invoice, credits: Sequence[CreditDue], adjustments: Sequence[Adjustment] = ()
-) -> None:
-    """A credit note settles the invoices it corrects (those that billed its returned leads, those its
-    adjustments name), oldest first, then lowers what was written off on them (never paid, so never
-    refundable); the rest is credit on account."""
-    billed_ids = [c.billed_id for c in credits]
-    targets = set(BilledLead.objects.filter(pk__in=billed_ids).values_list("invoice_id", flat=True))
-    targets |= {a.corrects_id for a in adjustments if a.corrects_id is not None}
-    left = -note.total_minor
-    invoices = Invoice.objects.filter(pk__in=targets, kind=Kind.INVOICE, status__in=OPEN_STATUSES)
-    for target in invoices.order_by("due_date", "sequence"):
-        if left <= 0:
-            break
-        take = min(left, open_minor(target))
-        if take > 0:
-            ledger.credit_entries(actor=actor, partner=note.partner, currency=note.currency,
-                                  kind=EntryKind.CREDIT_NOTE, amount_minor=take, target=target,
-                                  occurred_on=note.issue_date, document=note)  # fmt: skip
-            left -= take
-    written_off = Invoice.objects.filter(pk__in=targets, kind=Kind.INVOICE, status=Status.WRITTEN_OFF)
-    for target in written_off.order_by("due_date", "sequence"):
-        if left <= 0:
-            break
-        left -= ledger.credit_written_off(actor=actor, invoice=target, amount_minor=left, document=note)
-    if left > 0:
-        ledger.credit_entries(actor=actor, partner=note.partner, currency=note.currency, kind=EntryKind.CREDIT_NOTE,
-                              amount_minor=left, target=None, occurred_on=note.issue_date, document=note)  # fmt: skip
-        ledger.apply_automatically(actor=actor, partners=[note.partner], currency_of={note.partner_id: note.currency})
+) -> int:
+    """Apply a credit note to what it corrects; returns what is left for the partner (not yet booked).
+
+    Each invoice the note corrects (that billed its returned leads, or that an adjustment names)
+    takes its own share of the note, oldest first: first what is open on it, then, if it was written
+    off, the loss (never paid, so never refundable). One invoice's share never settles another's.
+    What is left, with the share of adjustments that name no invoice, belongs to the partner.
+    """
+    invoice_of = dict(BilledLead.objects.filter(pk__in=[c.billed_id for c in credits]).values_list("pk", "invoice_id"))
+    weight: dict[int | None, int] = {}
+    for c in credits:
+        weight[invoice_of[c.billed_id]] = weight.get(invoice_of[c.billed_id], 0) + c.amount_minor
+    for a in adjustments:
+        weight[a.corrects_id] = weight.get(a.corrects_id, 0) - a.amount_minor
+    targets = list(Invoice.objects.filter(pk__in=[k for k in weight if k is not None]).order_by("due_date", "sequence"))
+    keys: list[int | None] = [t.pk for t in targets] + ([None] if None in weight else [])
+    shares = dict(zip(keys, receivables_rules.shares_of(-note.total_minor, [weight[k] for k in keys]), strict=True))
+    left = shares.get(None, 0)
+    for target in targets:
+        share = shares[target.pk]
+        if target.kind == Kind.INVOICE and target.status in OPEN_STATUSES:
+            take = min(share, open_minor(target))
+            if take > 0:
+                ledger.credit_entries(actor=actor, partner=note.partner, currency=note.currency,
+                                      kind=EntryKind.CREDIT_NOTE, amount_minor=take, target=target,
+                                      occurred_on=note.issue_date, document=note)  # fmt: skip
+                share -= take
+        if target.kind == Kind.INVOICE and target.status == Status.WRITTEN_OFF and share > 0:
+            share -= ledger.credit_written_off(actor=actor, invoice=target, amount_minor=share, document=note)
+        left += share
+    return left
 
 
 def adjustment_create(

@@ -22,7 +22,7 @@ from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.text import field_text
 from leadbill.entities.models import Entity
 from leadbill.entities.selectors import today_in
-from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind, Payment, Status
+from leadbill.invoicing.models import OPEN_STATUSES, CreditedLead, Invoice, Kind, Payment, Status
 from leadbill.invoicing.selectors import display_number
 from leadbill.partners.models import Partner
 from leadbill.receivables.models import Entry, EntryKind
@@ -156,7 +156,8 @@ def credit_spend_on_switch(*, actor: str, entity: Entity) -> None:
         .order_by("partner_id", "currency")
     )
     rows = list(holders)
-    partners = {p.pk: p for p in Partner.objects.select_for_update().filter(pk__in={r["partner_id"] for r in rows})}
+    wanted = {r["partner_id"] for r in rows}  # locked in id order; each spends what it holds once locked
+    partners = {p.pk: p for p in Partner.objects.select_for_update().filter(pk__in=wanted).order_by("pk")}
     for row in rows:
         partner = partners[row["partner_id"]]
         partner.entity = entity
@@ -302,12 +303,31 @@ def credit_written_off(*, actor: str, invoice: Invoice, amount_minor: int, docum
               "invoice": invoice, "due_on": invoice.due_date, "occurred_on": document.issue_date or today_in(invoice.entity),
               "document": document, "created_by": actor}  # fmt: skip
     Entry.objects.bulk_create([
-        Entry(kind=EntryKind.CREDIT_NOTE, amount_minor=-take, reason=f"{document.number} credits written-off charges",
+        Entry(kind=EntryKind.CREDIT_NOTE, amount_minor=-take,
+              reason=f"{document.number} credits written-off charges of {invoice.number}", **common),
+        Entry(kind=EntryKind.WRITE_OFF, amount_minor=take, reason=f"loss on {invoice.number} lowered by {document.number}",
               **common),
-        Entry(kind=EntryKind.WRITE_OFF, amount_minor=take, reason=f"loss lowered by {document.number}", **common),
     ])  # fmt: skip
     settle(invoice)
     return take
+
+
+def _refuse_drafts_crediting(inv: Invoice) -> None:
+    """A draft that nets returned leads of `inv` is discarded before `inv` is written off.
+
+    The draft was drafted while `inv` was still owed; issued after the write-off, it would lower
+    what the partner owes for leads it never paid. The next run drafts it again and leaves those
+    returns for a credit note, which lowers the loss instead.
+    """
+    drafts = sorted(set(
+        CreditedLead.objects.filter(billed__invoice=inv, voided=False, invoice__status=Status.DRAFT)
+        .values_list("invoice_id", flat=True)
+    ))  # fmt: skip
+    if drafts:
+        names = ", ".join(f"draft-{pk}" for pk in drafts)
+        raise StateError(
+            f"{names} credits returned leads of {inv.number}; discard {names} before writing off {inv.number}"
+        )
 
 
 def invoice_write_off(*, actor: str, invoice: Invoice, reason: str) -> Invoice:
@@ -318,6 +338,7 @@ def invoice_write_off(*, actor: str, invoice: Invoice, reason: str) -> Invoice:
     with transaction.atomic():
         inv = Invoice.objects.select_for_update().select_related("entity", "partner").get(pk=invoice.pk)
         left = _open_on(inv, done="are written off")
+        _refuse_drafts_crediting(inv)
         Entry.objects.create(
             entity_id=inv.entity_id, partner_id=inv.partner_id, currency=inv.currency, kind=EntryKind.WRITE_OFF,
             amount_minor=-left, invoice=inv, due_on=inv.due_date, occurred_on=today_in(inv.entity), reason=reason,
