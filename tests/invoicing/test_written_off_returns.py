@@ -12,7 +12,7 @@ import pytest
 
 from leadbill.documents.build import document_of
 from leadbill.domain.errors import StateError
-from leadbill.invoicing.models import CreditedLead, Invoice, LedgerEntry
+from leadbill.invoicing.models import Adjustment, CreditedLead, Invoice, LedgerEntry
 from leadbill.invoicing.services import (
     adjustment_create,
     credit_note_issue,
@@ -200,10 +200,42 @@ def test_an_invoice_is_not_written_off_while_a_draft_nets_its_returns(entity, bu
     draft = Invoice.objects.get(status="draft")
     assert lines_of(draft)[-1] == ("return_credit", 1, -200)
 
-    with pytest.raises(StateError, match=f"draft-{draft.pk} credits returned leads of {january.number}; discard"):
+    with pytest.raises(StateError, match=f"draft-{draft.pk} credits {january.number}; discard draft-{draft.pk}"):
         ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="insolvent")
 
     invoice_discard(actor=ACTOR, invoice=draft)
     ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="insolvent")
     issue(entity, feb, issue_date=date(2026, 3, 1))
     assert lines_of(Invoice.objects.get(period_key="2026-02", status="issued")) == [("charge", 3, 600)]
+
+
+def test_a_credit_adjustment_for_a_written_off_invoice_lowers_the_loss_and_is_not_netted(entity, buyer, jan, feb):
+    january, _ = written_off_january(entity, buyer, jan)
+    adjustment_create(actor=ACTOR, partner=buyer, amount_minor=-300, reason="wrong price", corrects=january)
+    other = adjustment_create(actor=ACTOR, partner=buyer, amount_minor=-100, reason="goodwill")
+    make_deliveries(buyer, 3, FEB_2)  # 6.00
+
+    (pd,) = invoice_run_preview(entity=entity, period=feb).drafts
+    assert f"credit adjustment of 3.00 USD for written-off {january.number} not netted here" in " ".join(pd.anomalies)
+    issue(entity, feb, issue_date=date(2026, 3, 1))
+
+    february = Invoice.objects.get(kind="invoice", period_key="2026-02")
+    assert february.total_minor == 500  # the goodwill credit nets; the one for January does not
+    assert Adjustment.objects.get(pk=other.pk).invoice == february
+    credit_note_issue(actor=ACTOR, partner=buyer, issue_date=date(2026, 3, 2))
+    assert loss_of(january) == 700
+    assert partner_accounts(buyer)["USD"].balance_minor == 500
+
+
+def test_an_invoice_is_not_written_off_while_a_draft_nets_an_adjustment_correcting_it(entity, buyer, jan, feb):
+    make_plan(buyer, "flat", {"price": "2.00"})
+    make_deliveries(buyer, 5, JAN_2)
+    issue(entity, jan, issue_date=date(2026, 2, 1))
+    january = Invoice.objects.get(period_key="2026-01")
+    adjustment_create(actor=ACTOR, partner=buyer, amount_minor=-300, reason="wrong price", corrects=january)
+    make_deliveries(buyer, 3, FEB_2)
+    issue(entity, feb, issue_date=date(2026, 3, 1), draft=True)
+    draft = Invoice.objects.get(status="draft")
+
+    with pytest.raises(StateError, match=f"draft-{draft.pk} credits {january.number}; discard draft-{draft.pk}"):
+        ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="insolvent")

@@ -27,7 +27,7 @@ from leadbill.entities.models import Entity
 from leadbill.invoicing import facts as f
 from leadbill.invoicing import rollup
 from leadbill.invoicing.bounds import BoundsHistory, held_of, history_of
-from leadbill.invoicing.models import Adjustment, BilledLead, Invoice, LedgerEntry
+from leadbill.invoicing.models import Adjustment, BilledLead, Invoice, LedgerEntry, Status
 from leadbill.partners.models import CapPolicy, Partner, Profile
 
 
@@ -61,9 +61,11 @@ class PartnerDraft:
     bucket_keys: dict[int, str] = field(default_factory=dict)
     cap_effect: CapEffect | None = None
     held: list[str] = field(default_factory=list)  # safety bounds: why it is held back (invoicing.bounds)
-    # Returns of leads billed on written-off documents: never netted on a run's document (the partner
-    # never paid them). They stay due for a credit note, which lowers the loss (`credit_note_issue`).
+    # Returns of leads billed on written-off documents, and credit adjustments correcting one: never
+    # netted on a run's document (the partner never paid those charges). They stay due for a credit
+    # note, which lowers the loss (`credit_note_issue`).
     loss_credits: list[CreditDue] = field(default_factory=list)
+    loss_adjustments: list[Adjustment] = field(default_factory=list)
 
     @property
     def billable(self) -> int:
@@ -195,6 +197,7 @@ def open_adjustments(
     wide = entity_id is not None and len(partner_ids) > f.PARTNER_LIST_MAX and not lock
     which = {"partner__entity_id": entity_id} if wide else {"partner_id__in": partner_ids}
     qs = Adjustment.objects.filter(**which, invoice__isnull=True).order_by("created_at", "pk")
+    qs = qs.select_related("corrects")  # a credit correcting a written-off invoice is not netted (draft_for_partner)
     wanted = set(partner_ids)
     if lock:
         qs = qs.select_for_update()
@@ -473,12 +476,25 @@ def anomalies_of(partner: Partner, pd: PartnerDraft, standing: Standing) -> list
             f"{leads} returned lead{'s' if leads != 1 else ''} of written-off {numbers} ({amount} {partner.currency}) "
             "not netted here: issue the partner a credit note, which lowers the loss"
         )
+    for adj in pd.loss_adjustments:
+        amount = minor_to_decimal(-adj.amount_minor, partner.currency)
+        number = adj.corrects.number if adj.corrects else ""
+        found.append(
+            f"credit adjustment of {amount} {partner.currency} for written-off {number} not netted here: "
+            "issue the partner a credit note, which lowers the loss"
+        )
     if pd.closing_balance_minor is not None and pd.closing_balance_minor < 0:
         found.append("prepay balance would fall below zero")
     limit = None if partner.is_prepay else partner.credit_limit_minor
     if limit is not None and standing.open_due.get(partner.pk, 0) + pd.draft.total_minor > limit:
         found.append("credit limit would be exceeded")
     return found
+
+
+def corrects_a_loss(adjustment: Adjustment) -> bool:
+    """A credit adjustment for an invoice that was written off: it lowers the loss, on a credit note."""
+    corrects = adjustment.corrects
+    return adjustment.amount_minor < 0 and corrects is not None and corrects.status == Status.WRITTEN_OFF
 
 
 def draft_for_partner(
@@ -496,6 +512,9 @@ def draft_for_partner(
     loss_credits = [c for c in credits if c.written_off]
     if loss_credits:
         credits = [c for c in credits if not c.written_off]
+    loss_adjustments = [a for a in adjustments if corrects_a_loss(a)]
+    if loss_adjustments:
+        adjustments = [a for a in adjustments if not corrects_a_loss(a)]
     draft = generation.generate(
         currency=partner.currency,
         tax_rate=rate,
@@ -509,7 +528,8 @@ def draft_for_partner(
         kind = "credit_note"
     else:
         kind = "invoice"
-    pd = PartnerDraft(partner, pf, draft, kind, credits, adjustments, loss_credits=loss_credits)
+    pd = PartnerDraft(partner, pf, draft, kind, credits, adjustments, loss_credits=loss_credits,
+                      loss_adjustments=loss_adjustments)  # fmt: skip
     usage_total = sum(
         line.amount_minor for line in draft.lines if line.kind in (generation.CHARGE, generation.PRIOR_PERIOD)
     )

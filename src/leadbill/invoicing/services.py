@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -1205,7 +1205,8 @@ def _apply_credit_note(
         weight[invoice_of[c.billed_id]] = weight.get(invoice_of[c.billed_id], 0) + c.amount_minor
     for a in adjustments:
         weight[a.corrects_id] = weight.get(a.corrects_id, 0) - a.amount_minor
-    targets = list(Invoice.objects.filter(pk__in=[k for k in weight if k is not None]).order_by("due_date", "sequence"))
+    oldest_first = (F("due_date").asc(nulls_last=True), "sequence", "pk")  # the same order on every database
+    targets = list(Invoice.objects.filter(pk__in=[k for k in weight if k is not None]).order_by(*oldest_first))
     keys: list[int | None] = [t.pk for t in targets] + ([None] if None in weight else [])
     shares = dict(zip(keys, receivables_rules.shares_of(-note.total_minor, [weight[k] for k in keys]), strict=True))
     left = shares.get(None, 0)

@@ -280,7 +280,8 @@ def statement(partner: Partner, currency: str, first_day: date, last_day: date) 
         .annotate(shown=Coalesce("document__number", "payment__invoice__number", "invoice__number",
                                  output_field=CharField()), apart=apart)
         .values("occurred_on", "kind", "shown", "payment_id", "payment__reference", "apart")
-        .annotate(amount=Sum("amount_minor"), note=Max("reason"), first=Min("id"))
+        .annotate(amount=Sum("amount_minor"), note=Max("reason"), reasons=Count("reason", distinct=True),
+                  first=Min("id"))
         .order_by("occurred_on", "first")  # within a day, in the order they were booked
     )  # fmt: skip
     balance = opening
@@ -291,7 +292,8 @@ def statement(partner: Partner, currency: str, first_day: date, last_day: date) 
             continue
         balance += amount
         document = row["shown"] or ""
-        reference = row["payment__reference"] or row["note"] or ""
+        # a line of parts with different reasons names none of them (its document says what it is)
+        reference = row["payment__reference"] or (row["note"] if row["reasons"] == 1 else "") or ""
         lines.append(StatementLine(row["occurred_on"], STATEMENT_LABELS.get(row["kind"], row["kind"]), document,
                                    reference, max(amount, 0), max(-amount, 0), balance))  # fmt: skip
     buckets = {name: 0 for name, _, _ in AGING_BUCKETS}

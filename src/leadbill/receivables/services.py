@@ -22,7 +22,7 @@ from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.text import field_text
 from leadbill.entities.models import Entity
 from leadbill.entities.selectors import today_in
-from leadbill.invoicing.models import OPEN_STATUSES, CreditedLead, Invoice, Kind, Payment, Status
+from leadbill.invoicing.models import OPEN_STATUSES, Adjustment, CreditedLead, Invoice, Kind, Payment, Status
 from leadbill.invoicing.selectors import display_number
 from leadbill.partners.models import Partner
 from leadbill.receivables.models import Entry, EntryKind
@@ -313,21 +313,23 @@ def credit_written_off(*, actor: str, invoice: Invoice, amount_minor: int, docum
 
 
 def _refuse_drafts_crediting(inv: Invoice) -> None:
-    """A draft that nets returned leads of `inv` is discarded before `inv` is written off.
+    """A draft that nets a credit for `inv` (its returned leads, an adjustment correcting it) is
+    discarded before `inv` is written off.
 
     The draft was drafted while `inv` was still owed; issued after the write-off, it would lower
-    what the partner owes for leads it never paid. The next run drafts it again and leaves those
-    returns for a credit note, which lowers the loss instead.
+    what the partner owes now for charges it never paid. The next run drafts it again and leaves
+    those credits for a credit note, which lowers the loss instead.
     """
-    drafts = sorted(set(
+    drafts = set(
         CreditedLead.objects.filter(billed__invoice=inv, voided=False, invoice__status=Status.DRAFT)
         .values_list("invoice_id", flat=True)
-    ))  # fmt: skip
+    ) | set(
+        Adjustment.objects.filter(corrects=inv, amount_minor__lt=0, invoice__status=Status.DRAFT)
+        .values_list("invoice_id", flat=True)
+    )  # fmt: skip
     if drafts:
-        names = ", ".join(f"draft-{pk}" for pk in drafts)
-        raise StateError(
-            f"{names} credits returned leads of {inv.number}; discard {names} before writing off {inv.number}"
-        )
+        names = ", ".join(f"draft-{pk}" for pk in sorted(drafts))
+        raise StateError(f"{names} credits {inv.number}; discard {names} before writing off {inv.number}")
 
 
 def invoice_write_off(*, actor: str, invoice: Invoice, reason: str) -> Invoice:
