@@ -200,7 +200,7 @@ def open_adjustments(
     qs = qs.select_related("corrects")  # a credit correcting a written-off invoice is not netted (draft_for_partner)
     wanted = set(partner_ids)
     if lock:
-        qs = qs.select_for_update()
+        qs = qs.select_for_update(of=("self",))  # the adjustments, not the invoices they correct
     out: dict[int, list[Adjustment]] = defaultdict(list)
     for adj in qs:
         if adj.partner_id in wanted:
