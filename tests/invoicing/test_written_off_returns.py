@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime
 import pytest
 
 from leadbill.documents.build import document_of
-from leadbill.domain import periods
 from leadbill.domain.errors import StateError
 from leadbill.invoicing.models import Adjustment, CreditedLead, Invoice, LedgerEntry
 from leadbill.invoicing.services import (
@@ -240,58 +239,3 @@ def test_an_invoice_is_not_written_off_while_a_draft_nets_an_adjustment_correcti
 
     with pytest.raises(StateError, match=f"draft-{draft.pk} credits {january.number}; discard draft-{draft.pk}"):
         ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="insolvent")
-
-
-def test_a_write_off_bills_again_a_return_already_netted_on_a_later_invoice(entity, buyer, jan, feb):
-    make_plan(buyer, "flat", {"price": "2.00"})
-    leads = make_deliveries(buyer, 5, JAN_2)
-    issue(entity, jan, issue_date=date(2026, 2, 1))  # 10.00
-    january = Invoice.objects.get(period_key="2026-01")
-    accept_return(leads[0], FEB_2)
-    make_deliveries(buyer, 3, FEB_2)
-    issue(entity, feb, issue_date=date(2026, 3, 1))  # 6.00 - 2.00 for January's returned lead
-    february = Invoice.objects.get(period_key="2026-02")
-    assert february.total_minor == 400
-
-    ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="insolvent")  # all 10.00
-
-    (debit,) = Adjustment.objects.filter(invoice__isnull=True)
-    assert (debit.amount_minor, debit.reason) == (
-        200, f"Credit on {february.number} for returned leads of {january.number}, which is written off"
-    )  # fmt: skip
-    issue(entity, periods.month(2026, 3, "UTC"), issue_date=date(2026, 4, 1))
-    march = Invoice.objects.get(period_key="2026-03")
-    assert lines_of(march) == [("adjustment", 1, 200)]
-    # the partner owes for the valid leads of February only; the loss is January's four valid leads
-    assert partner_accounts(buyer)["USD"].balance_minor == 600
-
-
-def test_a_write_off_bills_again_only_what_was_unpaid(entity, buyer, jan, feb):
-    make_plan(buyer, "flat", {"price": "2.00"})
-    leads = make_deliveries(buyer, 5, JAN_2)
-    issue(entity, jan, issue_date=date(2026, 2, 1))
-    january = Invoice.objects.get(period_key="2026-01")
-    payment_record(actor=ACTOR, invoice=january, amount_minor=900, paid_on=date(2026, 2, 5))
-    accept_return(leads[0], FEB_2)
-    accept_return(leads[1], FEB_2)
-    make_deliveries(buyer, 3, FEB_2)
-    issue(entity, feb, issue_date=date(2026, 3, 1))  # 6.00 - 4.00
-
-    ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="insolvent")  # 1.00 left open
-
-    # the 4.00 credit covered January's unpaid 1.00 first; the partner had paid for the other 3.00
-    assert list(Adjustment.objects.filter(invoice__isnull=True).values_list("amount_minor", flat=True)) == [100]
-
-
-def test_a_return_a_credit_note_applied_to_the_invoice_is_not_billed_again(entity, buyer, jan, feb):
-    make_plan(buyer, "flat", {"price": "2.00"})
-    leads = make_deliveries(buyer, 5, JAN_2)
-    issue(entity, jan, issue_date=date(2026, 2, 1))
-    january = Invoice.objects.get(period_key="2026-01")
-    accept_return(leads[0], FEB_2)
-    credit_note_issue(actor=ACTOR, partner=buyer, issue_date=date(2026, 2, 3))  # January open 8.00
-
-    ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="insolvent")
-
-    assert loss_of(january) == 800
-    assert not Adjustment.objects.exists()

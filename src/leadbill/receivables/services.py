@@ -349,38 +349,4 @@ def invoice_write_off(*, actor: str, invoice: Invoice, reason: str) -> Invoice:
         settle(inv)
         audit_record(actor=actor, action="invoice.written_off", obj=inv, entity=inv.entity, number=inv.number,
                      amount_minor=left, reason=reason)  # fmt: skip
-        _recover_credits_netted_elsewhere(actor, inv, left)
     return inv
-
-
-def _recover_credits_netted_elsewhere(actor: str, inv: Invoice, written_off: int) -> None:
-    """Returns of `inv`'s leads already netted on a later run document are billed again, up to the loss.
-
-    While `inv` was open, a run credited its returned leads on the partner's next document, which left
-    `inv` itself open for them. Writing `inv` off then gives up those charges a second time. A credit
-    covers what is unpaid first (as a credit note does), so a debit adjustment on the partner's next
-    document takes back the credit given, up to what was written off, naming the documents (as a
-    void does, `invoicing.services._recover_credits_given_elsewhere`). Credits a credit note applied
-    to `inv` itself lowered what was open before the write-off and are not counted.
-    """
-    from leadbill.invoicing.services import adjustment_create
-
-    netted = (
-        CreditedLead.objects.filter(billed__invoice=inv, voided=False)
-        .exclude(invoice__status__in=(Status.DRAFT, Status.VOID))
-        .exclude(invoice__kind=Kind.CREDIT_NOTE, invoice__run__isnull=True)  # standalone notes applied to `inv`
-        .values("invoice__number")
-        .annotate(net=Sum("amount_minor"))
-        .order_by("invoice__number")
-    )
-    # what was written off, before tax: the credits are amounts before tax, and the debit is taxed again
-    left = written_off * inv.subtotal_minor // inv.total_minor if inv.total_minor > 0 else 0
-    for row in netted:
-        take = min(int(row["net"]), left)
-        if take <= 0:
-            break
-        adjustment_create(
-            actor=actor, partner=inv.partner, amount_minor=take,
-            reason=f"Credit on {row['invoice__number']} for returned leads of {inv.number}, which is written off",
-        )  # fmt: skip
-        left -= take
