@@ -397,3 +397,20 @@ def test_the_database_refuses_a_second_document_for_a_period_a_run_credit_note_b
             entity=entity, partner=buyer, kind="invoice", status="draft", series="invoice", currency="USD",
             period_key=note.period_key, period_start=note.period_start, period_end=note.period_end,
         )  # fmt: skip
+
+
+def test_voiding_an_invoice_that_a_draft_credits_by_an_adjustment_asks_to_discard_the_draft_first(
+    entity, buyer, jan, feb
+):
+    make_plan(buyer, "flat", {"price": "2.00"})
+    make_deliveries(buyer, 3, JAN_2)
+    issue(entity, jan)
+    january = Invoice.objects.get(period_key="2026-01")
+    adjustment_create(actor=ACTOR, partner=buyer, amount_minor=-100, reason="late leads", corrects=january)
+    make_deliveries(buyer, 1, FEB_2)
+    issue(entity, feb, draft=True)
+    draft = Invoice.objects.get(period_key="2026-02")
+    assert lines_of(draft)[-1] == ("adjustment", 1, -100)
+    # voided, January's charges no longer stand; the draft would still credit one of them
+    with pytest.raises(StateError, match=f"discard draft-{draft.pk} before voiding INV-000001"):
+        invoice_void(actor=ACTOR, invoice=january, reason="issued to the wrong company")

@@ -20,11 +20,19 @@ from tests.invoicing.test_lifecycle import accept_return
 pytestmark = pytest.mark.django_db
 
 
-def january(entity, buyer, jan, leads=5):
+def january(entity, buyer, jan, leads=5, **issue_kw):
+    """January's leads at 2.00, issued: the invoice and its deliveries."""
     make_plan(buyer, "flat", {"price": "2.00"})
     delivered = make_deliveries(buyer, leads, JAN_2)
-    issue(entity, jan)
+    issue(entity, jan, **issue_kw)
     return Invoice.objects.get(kind="invoice", period_key="2026-01"), delivered
+
+
+def manual_january(entity, buyer, jan):
+    """The entity leaves credit on account for finance; January (10.00) issued on 1 February."""
+    entity.credit_on_account = "manual"
+    entity.save()
+    return january(entity, buyer, jan, issue_date=date(2026, 2, 1))
 
 
 def reread(inv):
@@ -71,12 +79,7 @@ def statement_lines(partner, first_day, last_day):
 
 
 def test_a_statement_shows_an_overpayment_as_one_payment_line_of_its_full_amount(entity, buyer, jan):
-    entity.credit_on_account = "manual"
-    entity.save()
-    make_plan(buyer, "flat", {"price": "2.00"})
-    make_deliveries(buyer, 5, JAN_2)
-    issue(entity, jan, issue_date=date(2026, 2, 1))  # 10.00
-    inv = Invoice.objects.get(kind="invoice")
+    inv, _ = manual_january(entity, buyer, jan)  # 10.00
     payment_record(actor=ACTOR, invoice=inv, amount_minor=1250, paid_on=date(2026, 2, 5), reference="wire 8812")
     st, lines = statement_lines(buyer, date(2026, 2, 1), date(2026, 2, 28))
     # 10.00 settles the invoice and 2.50 goes on account: one payment, one line, the balance runs on
@@ -85,12 +88,7 @@ def test_a_statement_shows_an_overpayment_as_one_payment_line_of_its_full_amount
 
 
 def test_a_statement_shows_a_credit_note_split_between_an_invoice_and_the_account_as_one_line(entity, buyer, jan):
-    entity.credit_on_account = "manual"
-    entity.save()
-    make_plan(buyer, "flat", {"price": "2.00"})
-    leads = make_deliveries(buyer, 5, JAN_2)
-    issue(entity, jan, issue_date=date(2026, 2, 1))  # 10.00
-    inv = Invoice.objects.get(kind="invoice")
+    inv, leads = manual_january(entity, buyer, jan)  # 10.00
     payment_record(actor=ACTOR, invoice=inv, amount_minor=900, paid_on=date(2026, 2, 5), reference="wire")
     accept_return(leads[0], FEB_2)
     note = credit_note_issue(actor=ACTOR, partner=buyer, issue_date=date(2026, 2, 10))  # 1.00 settles, 1.00 on account
@@ -103,12 +101,7 @@ def test_a_statement_shows_a_credit_note_split_between_an_invoice_and_the_accoun
 def test_a_statement_shows_a_credit_note_lowering_a_write_off_as_one_line_and_a_day_in_booking_order(
     entity, buyer, jan
 ):
-    entity.credit_on_account = "manual"
-    entity.save()
-    make_plan(buyer, "flat", {"price": "2.00"})
-    leads = make_deliveries(buyer, 5, JAN_2)
-    issue(entity, jan, issue_date=date(2026, 2, 1))  # 10.00
-    inv = Invoice.objects.get(kind="invoice")
+    inv, leads = manual_january(entity, buyer, jan)  # 10.00
     payment_record(actor=ACTOR, invoice=inv, amount_minor=600, paid_on=date(2026, 2, 5), reference="wire")
     ledger.invoice_write_off(actor=ACTOR, invoice=inv, reason="partner insolvent")  # 4.00, dated today
     for lead in leads[:3]:
@@ -129,12 +122,7 @@ def test_a_statement_shows_a_credit_note_lowering_a_write_off_as_one_line_and_a_
 
 
 def test_a_statement_keeps_two_refunds_of_one_day_apart(entity, buyer, jan):
-    entity.credit_on_account = "manual"
-    entity.save()
-    make_plan(buyer, "flat", {"price": "2.00"})
-    make_deliveries(buyer, 5, JAN_2)
-    issue(entity, jan, issue_date=date(2026, 2, 1))
-    inv = Invoice.objects.get(kind="invoice")
+    inv, _ = manual_january(entity, buyer, jan)
     payment_record(actor=ACTOR, invoice=inv, amount_minor=1500, paid_on=date(2026, 2, 5), reference="wire")
     first = ledger.credit_refund(actor=ACTOR, partner=buyer, currency="USD", amount_minor=200, reference="R-1")
     ledger.credit_refund(actor=ACTOR, partner=buyer, currency="USD", amount_minor=300, reference="R-2")

@@ -12,7 +12,7 @@ from leadbill.domain.money import minor_to_decimal, unit_price_text
 from leadbill.domain.numbers import whole_number
 from leadbill.domain.periods import local_midnight, zone
 from leadbill.entities.models import Entity
-from leadbill.invoicing.models import Invoice, InvoiceRun, LedgerEntry
+from leadbill.invoicing.models import Adjustment, CreditedLead, Invoice, InvoiceRun, LedgerEntry, Status
 from leadbill.partners.models import Partner
 
 if TYPE_CHECKING:
@@ -61,6 +61,23 @@ def invoices_list(
     if period_key:
         qs = qs.filter(period_key=period_key)
     return qs
+
+
+def drafts_crediting(inv: Invoice) -> str:
+    """The drafts that net a credit for `inv` (returns of its leads, a credit adjustment correcting it),
+    named as the console names drafts ("draft-12, draft-15"); empty when there are none.
+
+    Voiding or writing off `inv` waits for them to be discarded: they were drafted while `inv` stood
+    as it was, and issued afterwards they would credit charges that no longer stand or were never paid.
+    """
+    drafts = set(
+        CreditedLead.objects.filter(billed__invoice=inv, voided=False, invoice__status=Status.DRAFT)
+        .values_list("invoice_id", flat=True)
+    ) | set(
+        Adjustment.objects.filter(corrects=inv, amount_minor__lt=0, invoice__status=Status.DRAFT)
+        .values_list("invoice_id", flat=True)
+    )  # fmt: skip
+    return ", ".join(f"draft-{pk}" for pk in sorted(drafts))
 
 
 def invoice_as_dict(inv: Invoice) -> dict[str, Any]:

@@ -66,6 +66,7 @@ from leadbill.invoicing.models import (
     Payment,
     Status,
 )
+from leadbill.invoicing.selectors import drafts_crediting
 from leadbill.invoicing.snapshots import buyer_snapshot, seller_snapshot
 from leadbill.partners.models import Partner
 from leadbill.receivables import services as ledger
@@ -1064,20 +1065,16 @@ def invoice_void(
 
 
 def _refuse_credits_on_drafts(inv: Invoice) -> None:
-    """A draft that credits returned leads of `inv` is discarded before `inv` is voided.
+    """A draft that credits `inv` is discarded before `inv` is voided (`selectors.drafts_crediting`).
 
     The draft's lines and totals were drafted with that credit; once `inv` is void the
     credit is for a charge that no longer stands. Discarding the draft first (the next run
     drafts it again without the credit) keeps every document true; taking the credit back
     with a debit instead would outlive the draft if it were then discarded.
     """
-    drafts = sorted(set(
-        CreditedLead.objects.filter(billed__invoice=inv, voided=False, invoice__status=Status.DRAFT)
-        .values_list("invoice_id", flat=True)
-    ))  # fmt: skip
-    if drafts:
-        names = ", ".join(f"draft-{pk}" for pk in drafts)
-        raise StateError(f"{names} credits returned leads of {inv.number}; discard {names} before voiding {inv.number}")
+    names = drafts_crediting(inv)
+    if names:
+        raise StateError(f"{names} credits {inv.number}; discard {names} before voiding {inv.number}")
 
 
 def _recover_credits_given_elsewhere(actor: str, inv: Invoice) -> None:
@@ -1151,42 +1148,35 @@ def credit_note_issue(
         adjs = adjs if adjustments else []
         if not credits and not adjs:
             raise StateError(f"nothing to credit for {partner.code}: no returns or credit adjustments are open")
-        return _credit_note(actor, partner, credits, adjs, issue_date or today_in(entity))
-
-
-def _credit_note(
-    actor: str, partner: Partner, credits: Sequence[CreditDue], adjs: Sequence[Adjustment], issue_date: date
-) -> Invoice:
-    """Issue a credit note for these returns and credit adjustments, inside the caller's transaction."""
-    entity = partner.entity
-    catalog = Catalog(entity, [])
-    draft = generation.generate(
-        currency=partner.currency,
-        tax_rate=rate_from_bp(partner.tax_rate()),
-        credits=return_credits(credits, catalog.lead_types),
-        adjustments=[generation.Adjustment(a.pk, a.amount_minor, a.reason) for a in adjs],
-    )
-    pd = PartnerDraft(partner, f.PartnerFacts(partner.pk), draft, Kind.CREDIT_NOTE, list(credits), list(adjs))
-    prefix, sequence = allocate_numbers(entity.pk, CREDIT_NOTE_SERIES)
-    inv = _invoice_from(entity, pd, None, None, issue_date, timezone.now(), CREDIT_NOTE_SERIES, prefix, sequence)
-    inv.save()
-    lines = _lines_from(inv, draft.lines)
-    InvoiceLine.objects.bulk_create(lines)
-    _record_credits([inv], [pd], {inv.pk: lines})
-    _link_adjustments([inv], [pd])
-    left = _apply_credit_note(actor, inv, credits, adjs)
-    if left > 0 and partner.is_prepay:  # back to the prepay balance
-        LedgerEntry.objects.create(
-            entity=entity, partner=partner, kind=LedgerKind.REFUND, amount_minor=left, currency=inv.currency,
-            invoice=inv, reference=inv.number or "", occurred_at=timezone.now(), created_by=actor,
-        )  # fmt: skip
-    elif left > 0:
-        ledger.credit_entries(actor=actor, partner=partner, currency=inv.currency, kind=EntryKind.CREDIT_NOTE,
-                              amount_minor=left, target=None, occurred_on=inv.issue_date, document=inv)  # fmt: skip
-        ledger.apply_automatically(actor=actor, partners=[partner], currency_of={partner.pk: inv.currency})
-    audit_record(actor=actor, action="credit_note.issued", obj=inv, number=inv.number,
-                 total_minor=inv.total_minor, returns=len(credits), adjustments=len(adjs))  # fmt: skip
-    return inv
+        catalog = Catalog(entity, [])
+        draft = generation.generate(
+            currency=partner.currency,
+            tax_rate=rate_from_bp(partner.tax_rate()),
+            credits=return_credits(credits, catalog.lead_types),
+            adjustments=[generation.Adjustment(a.pk, a.amount_minor, a.reason) for a in adjs],
+        )
+        pd = PartnerDraft(partner, f.PartnerFacts(partner.pk), draft, Kind.CREDIT_NOTE, list(credits), list(adjs))
+        prefix, sequence = allocate_numbers(entity.pk, CREDIT_NOTE_SERIES)
+        issue_date = issue_date or today_in(entity)
+        inv = _invoice_from(entity, pd, None, None, issue_date, timezone.now(), CREDIT_NOTE_SERIES, prefix, sequence)
+        inv.save()
+        lines = _lines_from(inv, draft.lines)
+        InvoiceLine.objects.bulk_create(lines)
+        _record_credits([inv], [pd], {inv.pk: lines})
+        _link_adjustments([inv], [pd])
+        left = _apply_credit_note(actor, inv, credits, adjs)
+        if left > 0 and partner.is_prepay:  # back to the prepay balance
+            LedgerEntry.objects.create(
+                entity=entity, partner=partner, kind=LedgerKind.REFUND, amount_minor=left, currency=inv.currency,
+                invoice=inv, reference=inv.number or "", occurred_at=timezone.now(), created_by=actor,
+            )  # fmt: skip
+        elif left > 0:
+            ledger.credit_entries(actor=actor, partner=partner, currency=inv.currency, kind=EntryKind.CREDIT_NOTE,
+                                  amount_minor=left, target=None, occurred_on=inv.issue_date, document=inv)  # fmt: skip
+            ledger.apply_automatically(actor=actor, partners=[partner], currency_of={partner.pk: inv.currency})
+        audit_record(actor=actor, action="credit_note.issued", obj=inv, number=inv.number,
+                     total_minor=inv.total_minor, returns=len(credits), adjustments=len(adjs))  # fmt: skip
+        return inv
 
 
 def _apply_credit_note(

@@ -22,8 +22,8 @@ from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.text import field_text
 from leadbill.entities.models import Entity
 from leadbill.entities.selectors import today_in
-from leadbill.invoicing.models import OPEN_STATUSES, Adjustment, CreditedLead, Invoice, Kind, Payment, Status
-from leadbill.invoicing.selectors import display_number
+from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind, Payment, Status
+from leadbill.invoicing.selectors import display_number, drafts_crediting
 from leadbill.partners.models import Partner
 from leadbill.receivables.models import Entry, EntryKind
 from leadbill.receivables.selectors import credit_on_account, open_by_invoice, open_minor
@@ -312,26 +312,6 @@ def credit_written_off(*, actor: str, invoice: Invoice, amount_minor: int, docum
     return take
 
 
-def _refuse_drafts_crediting(inv: Invoice) -> None:
-    """A draft that nets a credit for `inv` (its returned leads, an adjustment correcting it) is
-    discarded before `inv` is written off.
-
-    The draft was drafted while `inv` was still owed; issued after the write-off, it would lower
-    what the partner owes now for charges it never paid. The next run drafts it again and leaves
-    those credits for a credit note, which lowers the loss instead.
-    """
-    drafts = set(
-        CreditedLead.objects.filter(billed__invoice=inv, voided=False, invoice__status=Status.DRAFT)
-        .values_list("invoice_id", flat=True)
-    ) | set(
-        Adjustment.objects.filter(corrects=inv, amount_minor__lt=0, invoice__status=Status.DRAFT)
-        .values_list("invoice_id", flat=True)
-    )  # fmt: skip
-    if drafts:
-        names = ", ".join(f"draft-{pk}" for pk in sorted(drafts))
-        raise StateError(f"{names} credits {inv.number}; discard {names} before writing off {inv.number}")
-
-
 def invoice_write_off(*, actor: str, invoice: Invoice, reason: str) -> Invoice:
     """Close what is left open on an invoice as a loss, with its reason; the invoice is written off."""
     reason = field_text(reason, field="reason", max_length=500)
@@ -340,7 +320,9 @@ def invoice_write_off(*, actor: str, invoice: Invoice, reason: str) -> Invoice:
     with transaction.atomic():
         inv = Invoice.objects.select_for_update().select_related("entity", "partner").get(pk=invoice.pk)
         left = _open_on(inv, done="are written off")
-        _refuse_drafts_crediting(inv)
+        names = drafts_crediting(inv)  # drafted while `inv` was owed: issued now, they would credit what was never paid
+        if names:
+            raise StateError(f"{names} credits {inv.number}; discard {names} before writing off {inv.number}")
         Entry.objects.create(
             entity_id=inv.entity_id, partner_id=inv.partner_id, currency=inv.currency, kind=EntryKind.WRITE_OFF,
             amount_minor=-left, invoice=inv, due_on=inv.due_date, occurred_on=today_in(inv.entity), reason=reason,
