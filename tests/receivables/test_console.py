@@ -5,8 +5,10 @@ from __future__ import annotations
 import html
 from datetime import date
 
+from leadbill.domain.money import minor_to_decimal
 from leadbill.invoicing.models import Invoice
 from leadbill.invoicing.services import payment_record
+from leadbill.receivables.models import Entry
 from leadbill.receivables.selectors import credit_on_account, partner_accounts
 from tests.webworld import ACME_USER, STAFF, Site
 
@@ -52,7 +54,8 @@ def test_finance_applies_credit_refunds_it_reverses_a_payment_and_writes_off(sit
     assert "Credit not applied: acme has no credit on account" in page
     page = text(finance.post(f"/console/leadco/invoices/{inv.number}/write-off/", {"reason": "insolvent"},
                              follow=True))  # fmt: skip
-    assert f"{inv.number} is written off." in page
+    lost = minor_to_decimal(-Entry.objects.get(invoice=inv, kind="write_off").amount_minor, "EUR")
+    assert f"{inv.number} is written off: {lost} EUR lost." in page
     assert Invoice.objects.get(pk=inv.pk).status == "written_off"
     assert partner_accounts(site.acme)["EUR"].open_minor == 0
 

@@ -9,8 +9,11 @@ Amounts are integers in minor units; positive means the partner owes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+
+from leadbill.domain.rounding import tax_minor
 
 ISSUED = "issued"
 PARTIALLY_PAID = "partially_paid"
@@ -68,6 +71,24 @@ def shares_of(total: int, weights: Sequence[int]) -> list[int]:
     for i in by_remainder[: total - sum(floors)]:
         floors[i] += 1
     return floors
+
+
+def credit_taken_off(taxes: Sequence[tuple[Decimal, int, int]], credits: Mapping[Decimal, int], currency: str) -> int:
+    """What credits netted on a document took off its total, tax included.
+
+    `taxes`: the document's (rate, net, tax) per rate as issued; `credits`: the credits' net per
+    rate, positive. The answer is the document's total with the credits added back (each rate's
+    tax on the new sum, rounded once, as at issue) less its total: exactly what the partner was
+    not asked to pay because of them, where a credit's own tax rounded alone could be a cent off.
+    """
+    if any(c < 0 for c in credits.values()):
+        raise ValueError("credits are positive amounts")
+    issued = {rate: (net, tax) for rate, net, tax in taxes}
+    taken = 0
+    for rate, credit in credits.items():
+        net, tax = issued.get(rate, (0, 0))
+        taken += credit + tax_minor(net + credit, rate, currency) - tax
+    return taken
 
 
 def status_of(*, total: int, open_minor: int, written_off: int, void: bool) -> str:

@@ -1033,11 +1033,14 @@ def invoice_void(
             )
         if inv.paid_minor and inv.kind == Kind.INVOICE:
             raise StateError(f"{inv.number} has payments recorded; issue a credit note instead")
+        if inv.kind == Kind.INVOICE and ledger.written_off_before(inv):
+            raise StateError(f"{inv.number} was written off; issue a credit note instead")
         _refuse_credits_on_drafts(inv)
         note = _reversal_note(actor, inv, issue_date or today_in(inv.entity), reason)
         inv.status, inv.voided_at, inv.void_reason, inv.void_leads = Status.VOID, timezone.now(), reason, leads
         inv.save(update_fields=["status", "voided_at", "void_reason", "void_leads"])
         if ledger.in_ledger(inv):  # the reversal settles what is open; credit already given goes on account
+            ledger.transfers_undo(actor=actor, document=inv, day=note.issue_date)
             ledger.credit_entries(
                 actor=actor, partner=inv.partner, currency=inv.currency, kind=EntryKind.CREDIT_NOTE,
                 amount_minor=inv.total_minor, target=inv, occurred_on=note.issue_date, document=note,

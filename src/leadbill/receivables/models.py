@@ -17,6 +17,7 @@ class EntryKind(models.TextChoices):
     APPLICATION = "application", "Credit applied"
     WRITE_OFF = "write_off", "Write-off"
     REFUND = "refund", "Refund of credit"
+    TRANSFER = "transfer", "Credit moved to the invoice that gave it"
 
 
 class Entry(models.Model):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
@@ -34,9 +35,13 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind
+from leadbill.domain import receivables as rules
+from leadbill.domain.generation import ADJUSTMENT
+from leadbill.domain.money import minor_to_decimal
+from leadbill.domain.tax import rate_from_bp
+from leadbill.invoicing.models import OPEN_STATUSES, Adjustment, CreditedLead, Invoice, InvoiceLine, Kind, Status
 from leadbill.partners.models import Partner
-from leadbill.receivables.models import Entry
+from leadbill.receivables.models import Entry, EntryKind
 
 AGING_BUCKETS = (("current", None, 0), ("1-30", 1, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("90+", 91, None))
 # (name, lowest days past due, highest): "current" is not yet due or due today.
@@ -227,6 +232,85 @@ class PartnerRef:
         return hash(("partner", self.pk))
 
 
+# --- credit netted on later invoices ------------------------------------------------------------
+
+
+def documents_netting_credit_for(inv: Invoice) -> list[int]:
+    """The issued invoices (receivables, not credit notes or receipts) that netted a credit for `inv`'s
+    charges: returns of its leads, or a credit adjustment correcting it."""
+    ids = set(
+        CreditedLead.objects.filter(billed__invoice=inv, voided=False).exclude(invoice=inv).values_list("invoice_id", flat=True)
+    ) | set(
+        Adjustment.objects.filter(corrects=inv, amount_minor__lt=0, invoice__isnull=False).values_list("invoice_id", flat=True)
+    )  # fmt: skip
+    return list(
+        Invoice.objects.filter(pk__in=ids, kind=Kind.INVOICE).exclude(status__in=[Status.DRAFT, Status.VOID])
+        .values_list("pk", flat=True)
+    )  # fmt: skip
+
+
+def credit_netted_on(document: Invoice, inv: Invoice) -> int:
+    """What `document` took off its total for `inv`'s charges, tax included, less what was already moved
+    onto `inv` from it (`receivables.services.invoice_write_off`).
+
+    Every invoice whose charges `document` credits takes a share of what all its attributable credits
+    took off (`domain.receivables.credit_taken_off`), in proportion to its own credits' net, as a
+    credit note's total is shared (`shares_of`): the shares sum to the whole, never a cent more.
+    """
+    by_invoice: dict[int, int] = {}
+    by_rate: dict[Decimal, int] = {}
+    returns = (
+        CreditedLead.objects.filter(invoice=document, voided=False)
+        .values("billed__invoice_id", "line__tax_rate_bp").annotate(net=Sum("amount_minor"))
+    )  # fmt: skip
+    for row in returns:
+        by_invoice[row["billed__invoice_id"]] = by_invoice.get(row["billed__invoice_id"], 0) + int(row["net"])
+        rate = rate_from_bp(row["line__tax_rate_bp"])
+        by_rate[rate] = by_rate.get(rate, 0) + int(row["net"])
+    adjustments = list(Adjustment.objects.filter(invoice=document, corrects__isnull=False, amount_minor__lt=0))
+    if adjustments:
+        rates = dict(
+            InvoiceLine.objects.filter(invoice=document, kind=ADJUSTMENT).values_list("description", "tax_rate_bp")
+        )
+        fallback = InvoiceLine.objects.filter(invoice=document).values_list("tax_rate_bp", flat=True).first() or 0
+        for adj in adjustments:
+            corrected = int(adj.corrects_id or 0)  # filtered on: never empty
+            by_invoice[corrected] = by_invoice.get(corrected, 0) - adj.amount_minor
+            rate = rate_from_bp(rates.get(adj.reason, fallback))
+            by_rate[rate] = by_rate.get(rate, 0) - adj.amount_minor
+    if by_invoice.get(inv.pk, 0) <= 0:
+        return 0
+    taxes = [(Decimal(t["rate"]), int(t["net_minor"]), int(t["tax_minor"])) for t in document.taxes]
+    taken = rules.credit_taken_off(taxes, by_rate, document.currency)
+    keys = sorted(by_invoice)
+    share = dict(zip(keys, rules.shares_of(taken, [by_invoice[k] for k in keys]), strict=True))[inv.pk]
+    moved = -int(
+        Entry.objects.filter(kind=EntryKind.TRANSFER, invoice=inv, document=document).aggregate(s=Sum("amount_minor"))[
+            "s"
+        ]
+        or 0
+    )
+    return max(0, share - moved)
+
+
+def write_off_outcome(inv: Invoice) -> str:
+    """What a write-off of `inv` did, in words for the console and the CLI: the loss, and the credit
+    moved onto the later invoices that gave it (`receivables.services.invoice_write_off`)."""
+    c = inv.currency
+    lost = -int(Entry.objects.filter(invoice=inv, kind=EntryKind.WRITE_OFF).aggregate(s=Sum("amount_minor"))["s"] or 0)
+    moved = (
+        Entry.objects.filter(invoice=inv, kind=EntryKind.TRANSFER).exclude(document=inv)
+        .values("document__number").annotate(s=Sum("amount_minor")).filter(s__lt=0).order_by("document__number")
+    )  # fmt: skip
+    parts = [f"{inv.number} is written off: {minor_to_decimal(lost, c)} {c} lost"]
+    parts += [
+        f"{minor_to_decimal(-int(m['s']), c)} {c} already credited on {m['document__number']} for its charges "
+        f"moved there, which asks for it again"
+        for m in moved
+    ]
+    return "; ".join(parts)
+
+
 # --- statement of account ------------------------------------------------------------------------
 
 STATEMENT_LABELS = {
@@ -276,7 +360,7 @@ def statement(partner: Partner, currency: str, first_day: date, last_day: date) 
                  output_field=CharField())  # fmt: skip
     rows = (
         entries.filter(occurred_on__gte=first_day, occurred_on__lte=last_day)
-        .exclude(kind="application")
+        .exclude(kind__in=[EntryKind.APPLICATION, EntryKind.TRANSFER])
         .annotate(shown=Coalesce("document__number", "payment__invoice__number", "invoice__number",
                                  output_field=CharField()), apart=apart)
         .values("occurred_on", "kind", "shown", "payment_id", "payment__reference", "apart")

@@ -26,7 +26,13 @@ from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind, Payment, Sta
 from leadbill.invoicing.selectors import display_number, drafts_crediting
 from leadbill.partners.models import Partner
 from leadbill.receivables.models import Entry, EntryKind
-from leadbill.receivables.selectors import credit_on_account, open_by_invoice, open_minor
+from leadbill.receivables.selectors import (
+    credit_netted_on,
+    credit_on_account,
+    documents_netting_credit_for,
+    open_by_invoice,
+    open_minor,
+)
 
 
 def in_ledger(inv: Invoice) -> bool:
@@ -323,12 +329,86 @@ def invoice_write_off(*, actor: str, invoice: Invoice, reason: str) -> Invoice:
         names = drafts_crediting(inv)  # drafted while `inv` was owed: issued now, they would credit what was never paid
         if names:
             raise StateError(f"{names} credits {inv.number}; discard {names} before writing off {inv.number}")
-        Entry.objects.create(
-            entity_id=inv.entity_id, partner_id=inv.partner_id, currency=inv.currency, kind=EntryKind.WRITE_OFF,
-            amount_minor=-left, invoice=inv, due_on=inv.due_date, occurred_on=today_in(inv.entity), reason=reason,
-            created_by=actor,
-        )  # fmt: skip
+        day = today_in(inv.entity)
+        moved = _credit_moved_back(actor, inv, left, day)
+        left -= sum(moved.values())
+        if left > 0:
+            Entry.objects.create(
+                entity_id=inv.entity_id, partner_id=inv.partner_id, currency=inv.currency, kind=EntryKind.WRITE_OFF,
+                amount_minor=-left, invoice=inv, due_on=inv.due_date, occurred_on=day, reason=reason, created_by=actor,
+            )  # fmt: skip
         settle(inv)
         audit_record(actor=actor, action="invoice.written_off", obj=inv, entity=inv.entity, number=inv.number,
-                     amount_minor=left, reason=reason)  # fmt: skip
+                     amount_minor=left, reason=reason, moved=moved)  # fmt: skip
     return inv
+
+
+def _credit_moved_back(actor: str, inv: Invoice, left: int, day: date) -> dict[str, int]:
+    """Before a write-off: what later invoices already credited for `inv`'s charges moves onto them.
+
+    A return of `inv`'s lead netted on February's invoice lowered what February asks; the lead's
+    charge is still open on `inv`. Written off as it stands, that charge would be lost twice: in
+    the write-off and in February's credit. So that part of what is open moves onto the invoice
+    that gave the credit (a pair of entries: what the partner owes is unchanged, February asks
+    for it again, and `inv` is written off only for the charges never credited), oldest document
+    first, up to what is open. Recorded per document, so a second write-off after a reversed
+    payment never moves it twice; voiding the document moves it back (`transfers_undo`).
+    Returns what moved, by document number.
+    """
+    ids = documents_netting_credit_for(inv)
+    moved: dict[str, int] = {}
+    if not ids:
+        return moved
+    documents = Invoice.objects.select_for_update().filter(pk__in=ids).order_by("issue_date", "sequence", "pk")
+    for document in documents:  # locked, then read: a void of one of them has finished
+        if left <= 0:
+            break
+        if document.status in (Status.DRAFT, Status.VOID):
+            continue
+        amount = min(left, credit_netted_on(document, inv))
+        if amount <= 0:
+            continue
+        reason = f"credited on {document.number} for charges of {inv.number}, written off"
+        Entry.objects.bulk_create([
+            Entry(entity_id=inv.entity_id, partner_id=inv.partner_id, currency=inv.currency, kind=EntryKind.TRANSFER,
+                  amount_minor=signed, invoice=into, due_on=into.due_date, occurred_on=day, document=document,
+                  reason=reason, created_by=actor)
+            for signed, into in ((-amount, inv), (amount, document))
+        ])  # fmt: skip
+        settle(document)
+        moved[document.number or ""] = amount
+        left -= amount
+    return moved
+
+
+def written_off_before(inv: Invoice) -> bool:
+    """Whether `inv` was written off, in part or in full, even if a reversed payment has reopened it."""
+    return (
+        Entry.objects.filter(invoice=inv)
+        .filter(Q(kind=EntryKind.WRITE_OFF) | (Q(kind=EntryKind.TRANSFER) & ~Q(document=inv)))
+        .exists()
+    )
+
+
+def transfers_undo(*, actor: str, document: Invoice, day: date) -> None:
+    """A voided invoice no longer credits anything: credit moved onto it at a write-off moves back.
+
+    The credit it gave is released with it (its credited leads can be credited again), so the
+    charges it credited are open again on the invoices they came from. Inside the void's transaction.
+    """
+    rows = (
+        Entry.objects.filter(kind=EntryKind.TRANSFER, document=document).exclude(invoice=document)
+        .values("invoice_id").annotate(s=Sum("amount_minor")).filter(s__lt=0)
+    )  # fmt: skip
+    for row in rows:
+        source = Invoice.objects.select_for_update().get(pk=row["invoice_id"])
+        amount = -int(row["s"])
+        Entry.objects.bulk_create([
+            Entry(entity_id=source.entity_id, partner_id=source.partner_id, currency=source.currency,
+                  kind=EntryKind.TRANSFER, amount_minor=signed, invoice=into, due_on=into.due_date, occurred_on=day,
+                  document=document, reason=f"{document.number} is void: its credit for {source.number} moves back",
+                  created_by=actor)
+            for signed, into in ((amount, source), (-amount, document))
+        ])  # fmt: skip
+        settle(source)
+    settle(document)

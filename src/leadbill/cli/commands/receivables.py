@@ -235,11 +235,12 @@ def refund(args: argparse.Namespace) -> int:
 
 
 def write_off(args: argparse.Namespace) -> int:
+    from leadbill.receivables.selectors import write_off_outcome
     from leadbill.receivables.services import invoice_write_off
 
     inv = _invoice(args.entity, args.number)
     invoice_write_off(actor=args.actor, invoice=inv, reason=args.reason)
-    console.print(f"{inv.number} is written off")
+    console.print(write_off_outcome(inv))
     return 0
 
 

@@ -23,7 +23,7 @@ from leadbill.partners.models import Partner
 from leadbill.receivables import dunning
 from leadbill.receivables import services as ledger
 from leadbill.receivables.reminder_models import ReminderPause
-from leadbill.receivables.selectors import AGING_BUCKETS, aging, entity_receivables, statement
+from leadbill.receivables.selectors import AGING_BUCKETS, aging, entity_receivables, statement, write_off_outcome
 from leadbill.web.access import actor_of, console_view
 from leadbill.web.inputs import day_input
 
@@ -173,7 +173,7 @@ def invoice_write_off(request: HttpRequest, ref: str) -> HttpResponse:
 
     def write_off() -> str:
         ledger.invoice_write_off(actor=actor_of(request), invoice=inv, reason=request.POST.get("reason", ""))
-        return f"{display_number(inv)} is written off."
+        return write_off_outcome(inv) + "."
 
     return perform(request, write_off, refused="Not written off", then=lambda: _to_invoice(inv))
 
