@@ -99,3 +99,111 @@ def test_a_partner_whose_issue_loses_a_real_deadlock_is_issued_on_a_later_try(mo
     assert sorted(inv.partner.code for inv in result.issued) == ["a", "late", "z"]
     assert sorted(Invoice.objects.filter(entity=entity).values_list("sequence", flat=True)) == [1, 2, 3]
     assert BilledLead.objects.filter(invoice__partner__code="late", voided=False).count() == 2
+
+
+WRITE_OFF = textwrap.dedent(
+    """
+    import os, sys
+    os.environ["DJANGO_SETTINGS_MODULE"] = "leadbill.config.settings"
+    import django
+    django.setup()
+    from leadbill.invoicing.models import Invoice
+    from leadbill.receivables.services import invoice_write_off
+    invoice_write_off(actor="test:race", invoice=Invoice.objects.get(number=sys.argv[1]), reason="insolvent")
+    """
+)
+
+
+def _january_with_a_return(entity_code: str):
+    """January issued (5 leads at 2.00), one lead returned, three February leads to bill."""
+    from datetime import date
+
+    from leadbill.domain import periods
+    from leadbill.invoicing.services import invoice_run_issue
+    from tests.invoicing.conftest import FEB_2
+    from tests.invoicing.test_lifecycle import accept_return
+
+    entity = make_entity(slug=entity_code, timezone="UTC", currency="USD")
+    partner = make_partner(entity, code="racer", currency="USD")
+    make_plan(partner, "flat", {"price": "2.00"})
+    leads = make_deliveries(partner, 5, JAN_2)
+    invoice_run_issue(actor="test", entity=entity, period=periods.month(2026, 1, "UTC"), issue_date=date(2026, 2, 1))
+    accept_return(leads[0], FEB_2)
+    make_deliveries(partner, 3, FEB_2)
+    return entity, Invoice.objects.get(entity=entity, period_key="2026-01")
+
+
+def _wait_for_a_lock_wait(proc: subprocess.Popen) -> None:
+    """Until the other process waits on a row lock this transaction holds (it must, to be safe)."""
+    import time
+
+    deadline = time.monotonic() + 20
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # else the view is frozen for the transaction
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                return
+            assert proc.poll() is None, ("finished without waiting for the lock", proc.communicate())
+            time.sleep(0.05)
+        cursor.execute("SELECT pid, state, wait_event_type, wait_event, left(query, 200) FROM pg_stat_activity"
+                       " WHERE datname = current_database()")
+        activity = cursor.fetchall()
+    proc.kill()
+    raise AssertionError(("the other process never waited for the lock", activity, proc.communicate()))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_run_waits_for_a_write_off_of_the_invoice_whose_return_it_would_net():
+    """The write-off commits first: the run reads January as written off and does not net its return."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the race needs two processes on a shared server database (PostgreSQL)")
+    from django.db import transaction
+
+    from leadbill.invoicing.models import CreditedLead
+    from leadbill.receivables.services import invoice_write_off
+
+    entity, january = _january_with_a_return("race-wo-first")
+    env = {**os.environ, "DATABASE_URL": _database_url()}
+    runner = RUNNER.replace("periods.month(2026, 1,", "periods.month(2026, 2,")
+    with transaction.atomic():
+        invoice_write_off(actor="test", invoice=january, reason="insolvent")
+        proc = subprocess.Popen([sys.executable, "-c", runner, entity.slug, "500"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        _wait_for_a_lock_wait(proc)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, (out, err)
+    february = Invoice.objects.get(entity=entity, period_key="2026-02")
+    assert february.total_minor == 600  # the return of a written-off lead is not netted
+    assert not CreditedLead.objects.filter(invoice=february).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_write_off_waits_for_a_run_netting_its_return_and_moves_that_credit():
+    """The run commits first: the write-off then sees February's credit and moves it there."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the race needs two processes on a shared server database (PostgreSQL)")
+    from datetime import date
+
+    from django.db import transaction
+
+    from leadbill.domain import periods
+    from leadbill.invoicing.services import invoice_run_issue
+    from leadbill.receivables.models import Entry
+    from leadbill.receivables.selectors import open_minor
+
+    entity, january = _january_with_a_return("race-run-first")
+    env = {**os.environ, "DATABASE_URL": _database_url()}
+    with transaction.atomic():
+        invoice_run_issue(actor="test", entity=entity, period=periods.month(2026, 2, "UTC"), issue_date=date(2026, 3, 1))
+        proc = subprocess.Popen([sys.executable, "-c", WRITE_OFF, january.number], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        _wait_for_a_lock_wait(proc)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, (out, err)
+    february = Invoice.objects.get(entity=entity, period_key="2026-02")
+    assert february.total_minor == 400  # netted while January was open
+    assert open_minor(february) == 600  # and asked for again at the write-off
+    assert -sum(Entry.objects.filter(invoice=january, kind="write_off").values_list("amount_minor", flat=True)) == 800

@@ -136,17 +136,24 @@ class Catalog:
         return self.versions[plan_id]
 
 
-def credits_due(partner_ids: Sequence[int], entity_id: int | None = None) -> dict[int, list[CreditDue]]:
+def credits_due(
+    partner_ids: Sequence[int], entity_id: int | None = None, *, lock: bool = False
+) -> dict[int, list[CreditDue]]:
     """Accepted returns of leads billed on an issued document and not yet credited.
 
     A lead on a draft is credited once the draft is issued: until then the draft may
     still be discarded, and its billing with it. With `entity_id`, a long partner list is
     read entity-wide and filtered here (`facts.PARTNER_LIST_MAX`).
+
+    `lock` (issue, credit note) locks the invoices that billed the returned leads, by id list
+    only: a write-off or void of one of them (which lock it too) then waits for the credit to be
+    written, or this waits for it and reads the invoice as it now stands (written off: not
+    netted; void: its leads are no longer billed). Without it both could pass their checks.
     """
     out: dict[int, list[CreditDue]] = defaultdict(list)
     if not partner_ids:
         return out
-    wide = entity_id is not None and len(partner_ids) > f.PARTNER_LIST_MAX
+    wide = entity_id is not None and len(partner_ids) > f.PARTNER_LIST_MAX and not lock
     which = (
         f"d.entity_id = {int(entity_id)}"
         if wide and entity_id is not None
@@ -166,7 +173,8 @@ def credits_due(partner_ids: Sequence[int], entity_id: int | None = None) -> dic
                  WHERE r.status = 'accepted' AND {which}
                    AND NOT EXISTS (SELECT 1 FROM invoicing_creditedlead c
                                     WHERE c.billed_id = b.id AND c.voided = {false})
-                 ORDER BY d.partner_id, d.delivered_at, d.id"""
+                 ORDER BY d.partner_id, d.delivered_at, d.id
+                 {"FOR UPDATE OF i" if lock and connection.vendor == "postgresql" else ""}"""
         )
         for partner_id, ret, billed, delivery, amount, lead_type, number, written_off in cursor.fetchall():
             if partner_id in wanted:
@@ -200,11 +208,18 @@ def open_adjustments(
     qs = qs.select_related("corrects")  # a credit correcting a written-off invoice is not netted (draft_for_partner)
     wanted = set(partner_ids)
     if lock:
-        qs = qs.select_for_update(of=("self",))  # the adjustments, not the invoices they correct
+        qs = qs.select_for_update(of=("self",))  # PostgreSQL locks no nullable side of a join: see below
     out: dict[int, list[Adjustment]] = defaultdict(list)
     for adj in qs:
         if adj.partner_id in wanted:
             out[adj.partner_id].append(adj)
+    corrected = sorted({a.corrects_id for adjs in out.values() for a in adjs if a.corrects_id is not None})
+    if lock and corrected:  # as `credits_due`: a write-off or void of a corrected invoice waits, or is read
+        now = dict(Invoice.objects.select_for_update().filter(pk__in=corrected).order_by("pk").values_list("pk", "status"))
+        for adjs in out.values():
+            for adj in adjs:
+                if adj.corrects is not None:
+                    adj.corrects.status = now[adj.corrects.pk]
     return out
 
 

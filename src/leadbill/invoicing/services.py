@@ -135,7 +135,7 @@ def _drafts(
         pid for pid, pf in facts.items() if any(g.bucket_invoice != f.CURRENT_BUCKET for g in pf.groups + pf.excluded)
     ]
     billed = f.already_billed(late)
-    credits = credits_due(ids, entity.pk)
+    credits = credits_due(ids, entity.pk, lock=lock)
     adjustments = open_adjustments(ids, lock=lock, entity_id=entity.pk)
     standing = standing_of(partners, period)
     return [
@@ -1146,7 +1146,7 @@ def credit_note_issue(
     with transaction.atomic():
         partner = Partner.objects.select_for_update().select_related("entity").get(pk=partner.pk)
         entity = partner.entity
-        credits = credits_due([partner.pk]).get(partner.pk, []) if returns else []
+        credits = credits_due([partner.pk], lock=True).get(partner.pk, []) if returns else []
         adjs = [a for a in open_adjustments([partner.pk], lock=True).get(partner.pk, []) if a.amount_minor < 0]
         adjs = adjs if adjustments else []
         if not credits and not adjs:
