@@ -53,6 +53,30 @@ def test_reversal_refund_and_write_off_post_against_receivables():
     assert [Payment.objects.count(), len(kinds["payment"])] == [2, 2]
 
 
+def test_a_credit_note_that_lowers_a_loss_reverses_that_much_of_the_write_off():
+    from leadbill.deliveries.models import Return
+    from leadbill.domain import periods
+    from leadbill.receivables.selectors import partner_accounts
+
+    entity = make_entity(slug="lossco", currency="USD", timezone="UTC", invoice_prefix="L-", credit_note_prefix="LCN-")
+    buyer = make_partner(entity, code="acme", name="Acme", currency="USD")
+    make_plan(buyer, "flat", {"price": "10.00"})
+    leads = make_deliveries(buyer, 10, datetime(2026, 1, 5, 9, tzinfo=UTC))
+    inv.invoice_run_issue(actor=ACTOR, entity=entity, period=periods.month(2026, 1, "UTC"), issue_date=date(2026, 2, 1))
+    ledger.invoice_write_off(actor=ACTOR, invoice=Invoice.objects.get(partner=buyer), reason="insolvent")  # 100.00
+    when = datetime(2026, 2, 2, tzinfo=UTC)
+    Return.objects.create(entity=entity, delivery=leads[0], reason="bad number", status="accepted",
+                          requested_at=when, decided_at=when, decided_by=ACTOR)  # fmt: skip
+    inv.credit_note_issue(actor=ACTOR, partner=buyer, issue_date=date(2026, 2, 3))  # 10.00 lowers the loss
+
+    kinds = by_kind(entity, date(2026, 1, 1), date(2030, 12, 31))
+
+    assert kinds["write_off"] == [(("6900", 10000, 0), ("1200", 0, 10000))]
+    assert kinds["write_off_reversal"] == [(("1200", 1000, 0), ("6900", 0, 1000))]  # not a second write-off
+    receivables = sum(d - c for postings in kinds.values() for entry in postings for a, d, c in entry if a == "1200")
+    assert receivables == partner_accounts(buyer)["USD"].balance_minor == 0
+
+
 def test_a_prepay_top_up_credits_receivables_and_its_receipt_uses_them(world):
     blue = make_partner(world.entity, code="prepaid", name="Prepaid GmbH", billing_mode="prepay")
     make_plan(blue, "flat", {"price": "10.00"})

@@ -146,8 +146,10 @@ def _wait_for_a_lock_wait(proc: subprocess.Popen) -> None:
                 return
             assert proc.poll() is None, ("finished without waiting for the lock", proc.communicate())
             time.sleep(0.05)
-        cursor.execute("SELECT pid, state, wait_event_type, wait_event, left(query, 200) FROM pg_stat_activity"
-                       " WHERE datname = current_database()")
+        cursor.execute(
+            "SELECT pid, state, wait_event_type, wait_event, left(query, 200) FROM pg_stat_activity"
+            " WHERE datname = current_database()"
+        )
         activity = cursor.fetchall()
     proc.kill()
     raise AssertionError(("the other process never waited for the lock", activity, proc.communicate()))
@@ -197,7 +199,9 @@ def test_a_write_off_waits_for_a_run_netting_its_return_and_moves_that_credit():
     entity, january = _january_with_a_return("race-run-first")
     env = {**os.environ, "DATABASE_URL": _database_url()}
     with transaction.atomic():
-        invoice_run_issue(actor="test", entity=entity, period=periods.month(2026, 2, "UTC"), issue_date=date(2026, 3, 1))
+        invoice_run_issue(
+            actor="test", entity=entity, period=periods.month(2026, 2, "UTC"), issue_date=date(2026, 3, 1)
+        )
         proc = subprocess.Popen([sys.executable, "-c", WRITE_OFF, january.number], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
         _wait_for_a_lock_wait(proc)

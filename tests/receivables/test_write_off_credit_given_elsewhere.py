@@ -13,17 +13,33 @@ from datetime import date
 import pytest
 
 from leadbill.audit.models import AuditEvent
+from leadbill.deliveries.models import Delivery, Return
 from leadbill.domain.errors import StateError
 from leadbill.domain.periods import month
 from leadbill.invoicing.models import Invoice, Payment
-from leadbill.invoicing.services import adjustment_create, credit_note_issue, invoice_void, payment_record
+from leadbill.invoicing.selectors import partner_balance
+from leadbill.invoicing.services import (
+    adjustment_create,
+    credit_note_issue,
+    invoice_void,
+    payment_record,
+    topup_record,
+)
 from leadbill.receivables import services as ledger
 from leadbill.receivables.models import Entry, EntryKind
-from leadbill.receivables.selectors import aging, open_minor, partner_accounts, statement, write_off_outcome
+from leadbill.receivables.selectors import (
+    aging,
+    credit_on_account,
+    open_minor,
+    partner_accounts,
+    statement,
+    write_off_outcome,
+)
 from tests.factories import make_deliveries, make_partner, make_plan
 from tests.invoicing.conftest import FEB_2, JAN_2
 from tests.invoicing.helpers import ACTOR, issue, lines_of
 from tests.invoicing.test_lifecycle import accept_return
+from tests.invoicing.test_written_off_returns import MAR_2
 
 pytestmark = pytest.mark.django_db
 
@@ -147,23 +163,45 @@ def test_tax_moves_with_the_charge_to_the_cent(entity, jan, feb):
     assert partner_accounts(taxed)["USD"].balance_minor == 79
 
 
-def test_voiding_the_invoice_that_took_the_charge_gives_it_back_and_the_next_run_nets_it_again(entity, buyer, jan, feb):
+def test_voiding_the_invoice_that_took_the_charge_writes_it_off_and_its_return_lowers_the_loss_later(
+    entity, buyer, jan, feb
+):
     january, february = january_returned_on_february(entity, buyer, jan, feb)
+    returned = Return.objects.get().delivery_id
+    kept = Delivery.objects.filter(partner=buyer, delivered_at__lt=FEB_2).exclude(pk=returned).order_by("pk").first()
     ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="partner insolvent")
 
     invoice_void(actor=ACTOR, invoice=february, reason="wrong period")
 
+    # February's credit for the returned lead is released, so its charge is written off with January's
     assert open_minor(fresh(february)) == 0
-    assert (open_minor(january), fresh(january).status) == (200, "partially_paid")  # the returned lead's charge
-    assert partner_accounts(buyer)["USD"].balance_minor == 200
-    issue(entity, month(2026, 3, "UTC"), issue_date=date(2026, 4, 1))  # re-bills February's leads, nets the return
-    march = Invoice.objects.get(period_key="2026-03")
-    assert lines_of(march)[-1] == ("return_credit", 1, -200)
-    assert partner_accounts(buyer)["USD"].balance_minor == 600  # February's three leads, nothing else
+    assert (open_minor(january), fresh(january).status, loss_of(january)) == (0, "written_off", 1000)
+    assert partner_accounts(buyer)["USD"].balance_minor == 0
+    accept_return(kept, MAR_2)  # a second lead of the written-off January
+    issue(entity, month(2026, 3, "UTC"), issue_date=date(2026, 4, 1))  # re-bills February's leads only
+    march = Invoice.objects.get(period_key="2026-03", kind="invoice")
+    assert lines_of(march) == [("prior_period", 3, 600)]  # returns of a written-off invoice are not netted
 
-    ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="partner insolvent")
+    credit_note_issue(actor=ACTOR, partner=buyer, issue_date=date(2026, 4, 2))
 
-    assert (loss_of(january), open_minor(fresh(march))) == (800, 600)
+    assert loss_of(january) == 600  # both returned leads lower the loss; the partner owes March alone
+    assert partner_accounts(buyer)["USD"].balance_minor == 600
+    assert statement(buyer, "USD", date(2026, 1, 1), date(2030, 1, 1)).closing_minor == 600
+
+
+def test_a_void_gives_back_what_is_open_and_the_rest_goes_on_account(entity, buyer, jan, feb):
+    january, february = january_returned_on_february(entity, buyer, jan, feb)
+    ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="partner insolvent")  # February open 6.00
+    adjustment_create(actor=ACTOR, partner=buyer, amount_minor=-500, reason="goodwill")
+    credit_note_issue(actor=ACTOR, partner=buyer, issue_date=date(2026, 3, 3))  # 5.00, spent on February
+    assert open_minor(fresh(february)) == 100
+
+    invoice_void(actor=ACTOR, invoice=fresh(february), reason="wrong period")
+
+    assert open_minor(fresh(february)) == 0  # never below zero on a void document
+    assert credit_on_account(buyer, "USD") == 500  # the goodwill credit, back to spend
+    assert partner_accounts(buyer)["USD"].balance_minor == -500
+    assert loss_of(january) == 1000
 
 
 def test_an_invoice_written_off_and_reopened_by_a_reversed_payment_is_not_voided(entity, buyer, jan):
@@ -206,3 +244,93 @@ def test_a_credit_note_for_the_invoices_returns_is_not_counted_as_credit_given_e
 
     assert loss_of(january) == 800
     assert not Entry.objects.filter(kind=EntryKind.TRANSFER).exists()
+
+
+def test_a_run_credit_note_settles_the_invoice_it_corrects_not_the_oldest(entity, buyer, jan, feb):
+    make_plan(buyer, "flat", {"price": "2.00"})
+    make_deliveries(buyer, 5, JAN_2)
+    issue(entity, jan, issue_date=date(2026, 2, 1))
+    feb_leads = make_deliveries(buyer, 5, FEB_2)
+    issue(entity, feb, issue_date=date(2026, 3, 1))
+    january, february = Invoice.objects.filter(partner=buyer).order_by("sequence")
+    accept_return(feb_leads[0], MAR_2)
+    issue(entity, month(2026, 3, "UTC"), issue_date=date(2026, 4, 1))  # no March leads: a credit note
+    assert Invoice.objects.get(kind="credit_note").total_minor == -200
+
+    assert (open_minor(fresh(january)), open_minor(fresh(february))) == (1000, 800)
+    ledger.invoice_write_off(actor=ACTOR, invoice=fresh(february), reason="partner insolvent")
+    assert loss_of(february) == 800  # the returned lead is not lost again
+    assert partner_accounts(buyer)["USD"].balance_minor == 1000
+
+
+def test_under_manual_credit_a_run_credit_note_for_an_open_invoice_settles_it(entity, buyer, jan, feb):
+    entity.credit_on_account = "manual"
+    entity.save()
+    make_plan(buyer, "flat", {"price": "2.00"})
+    leads = make_deliveries(buyer, 5, JAN_2)
+    issue(entity, jan, issue_date=date(2026, 2, 1))
+    january = Invoice.objects.get(period_key="2026-01")
+    accept_return(leads[0], FEB_2)
+    issue(entity, feb, issue_date=date(2026, 3, 1))  # no February leads: a credit note
+
+    assert (open_minor(fresh(january)), credit_on_account(buyer, "USD")) == (800, 0)  # not refundable credit
+    ledger.invoice_write_off(actor=ACTOR, invoice=fresh(january), reason="partner insolvent")
+    assert loss_of(january) == 800
+
+
+def test_a_run_credit_note_with_charges_shares_its_net_credit_with_the_invoice_it_corrects(entity, buyer, jan, feb):
+    entity.credit_on_account = "manual"
+    entity.save()
+    make_plan(buyer, "flat", {"price": "2.00"})
+    leads = make_deliveries(buyer, 5, JAN_2)
+    issue(entity, jan, issue_date=date(2026, 2, 1))
+    january = Invoice.objects.get(period_key="2026-01")
+    for lead in leads[:3]:
+        accept_return(lead, FEB_2)
+    make_deliveries(buyer, 1, FEB_2)
+    issue(entity, feb, issue_date=date(2026, 3, 1))  # 2.00 - 6.00
+    note = Invoice.objects.get(kind="credit_note")
+    assert note.total_minor == -400
+
+    assert (open_minor(fresh(january)), credit_on_account(buyer, "USD")) == (600, 0)
+    assert partner_accounts(buyer)["USD"].balance_minor == 600
+
+
+def january_returned_on_a_prepay_receipt(entity, buyer, jan, feb):
+    """January billed on credit terms (10.00); the partner then moves to prepay, tops up 20.00, and
+    February's receipt (3 leads) nets one returned January lead: 4.00 off the balance."""
+    make_plan(buyer, "flat", {"price": "2.00"})
+    leads = make_deliveries(buyer, 5, JAN_2)
+    issue(entity, jan, issue_date=date(2026, 2, 1))
+    january = Invoice.objects.get(period_key="2026-01")
+    buyer.billing_mode = "prepay"
+    buyer.save()
+    topup_record(actor=ACTOR, partner=buyer, amount_minor=2000, occurred_at=FEB_2)
+    accept_return(leads[0], FEB_2)
+    make_deliveries(buyer, 3, FEB_2)
+    issue(entity, feb, issue_date=date(2026, 3, 1))
+    receipt = Invoice.objects.get(kind="receipt")
+    assert lines_of(receipt)[-1] == ("return_credit", 1, -200)
+    assert partner_balance(buyer) == 1600
+    return fresh(january), receipt
+
+
+def test_a_prepay_receipt_that_credited_the_charge_takes_it_from_the_balance(entity, buyer, jan, feb):
+    january, receipt = january_returned_on_a_prepay_receipt(entity, buyer, jan, feb)
+
+    ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="partner insolvent")
+
+    assert loss_of(january) == 800
+    assert partner_balance(buyer) == 1400  # the receipt's 2.00 credit is paid from the balance now
+    assert write_off_outcome(january).endswith(f"2.00 USD already credited on {receipt.number} for its charges "
+                                               "moved there, which asks for it again")  # fmt: skip
+
+
+def test_voiding_that_receipt_gives_the_balance_back_and_writes_the_charge_off(entity, buyer, jan, feb):
+    january, receipt = january_returned_on_a_prepay_receipt(entity, buyer, jan, feb)
+    ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="partner insolvent")
+
+    invoice_void(actor=ACTOR, invoice=receipt, reason="wrong period")
+
+    assert partner_balance(buyer) == 2000  # as topped up: the receipt and its 2.00 are both undone
+    assert (loss_of(january), fresh(january).status) == (1000, "written_off")

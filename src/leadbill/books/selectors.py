@@ -172,7 +172,9 @@ def _money_facts(entity: Entity, first: date, last: date, parties: dict[str, Par
         out.append(j.Facts(j.PAYMENT_REVERSAL, key, f"payment {r['payment_id']} reversed", r["occurred_on"],
                            r["currency"], abs(r["amount"]), party=r["partner__name"]))  # fmt: skip
     for e in entries.exclude(kind=EntryKind.PAYMENT_REVERSAL).order_by("occurred_on", "pk"):
-        kind = j.REFUND if e.kind == EntryKind.REFUND else j.WRITE_OFF
+        # a write-off closes a charge as a loss; a positive one lowers a loss (`credit_written_off`)
+        loss = j.WRITE_OFF if e.amount_minor < 0 else j.WRITE_OFF_REVERSAL
+        kind = j.REFUND if e.kind == EntryKind.REFUND else loss
         key = f"{kind}:{e.pk}"
         parties[key] = Party(e.partner.name)
         number = f"{kind.replace('_', '-')} {e.invoice.number if e.invoice else e.pk}"

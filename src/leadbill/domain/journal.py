@@ -15,6 +15,7 @@ What is posted (amounts as the document presents them, positive):
 | payment, topup       | cash (per currency)                 | receivables                           |
 | payment_reversal, refund | receivables                     | cash                                  |
 | write_off            | other (write-offs, rounding)        | receivables                           |
+| write_off_reversal   | receivables                         | other (a loss lowered by a later credit) |
 | self_invoice (389)   | cost of leads per lead type: net; input tax per rate | payables: total        |
 | self_credit (261)    | payables: total                     | cost of leads per lead type: net; input tax per rate |
 | payout_paid          | payables                            | cash                                  |
@@ -40,6 +41,7 @@ PAYMENT_REVERSAL = "payment_reversal"
 TOPUP = "topup"
 REFUND = "refund"
 WRITE_OFF = "write_off"
+WRITE_OFF_REVERSAL = "write_off_reversal"  # a loss lowered: a credit note for charges that were written off
 SELF_INVOICE = "self_invoice"  # UNTDID 1001 code 389
 SELF_CREDIT = "self_credit"  # UNTDID 1001 code 261
 PAYOUT_PAID = "payout_paid"
@@ -47,7 +49,7 @@ PAYOUT_PAID = "payout_paid"
 SALES = (INVOICE, RECEIPT)
 PURCHASES = (SELF_INVOICE, SELF_CREDIT)
 DOCUMENT_KINDS = (INVOICE, RECEIPT, CREDIT_NOTE, SELF_INVOICE, SELF_CREDIT)
-MONEY_KINDS = (PAYMENT, PAYMENT_REVERSAL, TOPUP, REFUND, WRITE_OFF, PAYOUT_PAID)
+MONEY_KINDS = (PAYMENT, PAYMENT_REVERSAL, TOPUP, REFUND, WRITE_OFF, WRITE_OFF_REVERSAL, PAYOUT_PAID)
 KINDS = DOCUMENT_KINDS + MONEY_KINDS
 
 # Credit notes post to the lead type's revenue account (reducing it) unless a contra-revenue
@@ -224,6 +226,7 @@ def journal_entry(facts: Facts, accounts: Accounts) -> Entry:
             PAYMENT_REVERSAL: (accounts.receivables, cash),
             REFUND: (accounts.receivables, cash),
             WRITE_OFF: (accounts.other, accounts.receivables),
+            WRITE_OFF_REVERSAL: (accounts.receivables, accounts.other),
             PAYOUT_PAID: (accounts.payables, cash),
         }[k]
         postings = [Posting(debit, total, 0, text=text), Posting(credit, 0, total, text=text)]

@@ -215,7 +215,9 @@ def open_adjustments(
             out[adj.partner_id].append(adj)
     corrected = sorted({a.corrects_id for adjs in out.values() for a in adjs if a.corrects_id is not None})
     if lock and corrected:  # as `credits_due`: a write-off or void of a corrected invoice waits, or is read
-        now = dict(Invoice.objects.select_for_update().filter(pk__in=corrected).order_by("pk").values_list("pk", "status"))
+        now = dict(
+            Invoice.objects.select_for_update().filter(pk__in=corrected).order_by("pk").values_list("pk", "status")
+        )
         for adjs in out.values():
             for adj in adjs:
                 if adj.corrects is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Sum
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -37,7 +37,6 @@ from leadbill.invoicing import facts as f
 from leadbill.invoicing import rollup
 from leadbill.invoicing.drafting import (
     Catalog,
-    CreditDue,
     PartnerDraft,
     cap_overruns,
     credits_due,
@@ -570,16 +569,19 @@ def _book_issued(actor: str, invoices: Sequence[Invoice], period: Period | None)
     them at once or a draft of it is issued later (`invoice_issue`).
 
     A receipt is booked against the prepay balance, an invoice opens a receivable, a credit note
-    (the period netted negative) is credit on account, then credit is applied where the entity
-    applies it automatically.
+    (the period netted negative) settles the invoices it corrects, each its share, as a standalone
+    credit note does (`_apply_credit_note`), the rest is credit on account; then credit is applied
+    where the entity applies it automatically.
     """
     _book_receipts(actor, invoices, period)
     ledger.open_entries(invoices, actor=actor)
     for note in (inv for inv in invoices if inv.kind == Kind.CREDIT_NOTE):
         if not note.partner.is_prepay:
-            ledger.credit_entries(actor=actor, partner=note.partner, currency=note.currency,
-                                  kind=EntryKind.CREDIT_NOTE, amount_minor=-note.total_minor, target=None,
-                                  occurred_on=note.issue_date, document=note)  # fmt: skip
+            left = _apply_credit_note(actor, note)  # first on the invoices it corrects, as any credit note
+            if left > 0:
+                ledger.credit_entries(actor=actor, partner=note.partner, currency=note.currency,
+                                      kind=EntryKind.CREDIT_NOTE, amount_minor=left, target=None,
+                                      occurred_on=note.issue_date, document=note)  # fmt: skip
     partners = list({inv.partner_id: inv.partner for inv in invoices}.values())
     ledger.apply_automatically(actor=actor, partners=partners,
                                currency_of={inv.partner_id: inv.currency for inv in invoices})  # fmt: skip
@@ -1039,8 +1041,8 @@ def invoice_void(
         note = _reversal_note(actor, inv, issue_date or today_in(inv.entity), reason)
         inv.status, inv.voided_at, inv.void_reason, inv.void_leads = Status.VOID, timezone.now(), reason, leads
         inv.save(update_fields=["status", "voided_at", "void_reason", "void_leads"])
+        ledger.transfers_undo(actor=actor, document=inv, day=note.issue_date)
         if ledger.in_ledger(inv):  # the reversal settles what is open; credit already given goes on account
-            ledger.transfers_undo(actor=actor, document=inv, day=note.issue_date)
             ledger.credit_entries(
                 actor=actor, partner=inv.partner, currency=inv.currency, kind=EntryKind.CREDIT_NOTE,
                 amount_minor=inv.total_minor, target=inv, occurred_on=note.issue_date, document=note,
@@ -1167,7 +1169,7 @@ def credit_note_issue(
         InvoiceLine.objects.bulk_create(lines)
         _record_credits([inv], [pd], {inv.pk: lines})
         _link_adjustments([inv], [pd])
-        left = _apply_credit_note(actor, inv, credits, adjs)
+        left = _apply_credit_note(actor, inv)
         if left > 0 and partner.is_prepay:  # back to the prepay balance
             LedgerEntry.objects.create(
                 entity=entity, partner=partner, kind=LedgerKind.REFUND, amount_minor=left, currency=inv.currency,
@@ -1182,22 +1184,25 @@ def credit_note_issue(
         return inv
 
 
-def _apply_credit_note(
-    actor: str, note: Invoice, credits: Sequence[CreditDue], adjustments: Sequence[Adjustment] = ()
-) -> int:
+def _apply_credit_note(actor: str, note: Invoice) -> int:
     """Apply a credit note to what it corrects; returns what is left for the partner (not yet booked).
 
-    Each invoice the note corrects (that billed its returned leads, or that an adjustment names)
-    takes its own share of the note, oldest first: first what is open on it, then, if it was written
-    off, the loss (never paid, so never refundable). One invoice's share never settles another's.
-    What is left, with the share of adjustments that name no invoice, belongs to the partner.
+    Each invoice the note corrects (that billed its returned leads, or that a credit adjustment on
+    it names) takes its own share of the note, oldest first: first what is open on it, then, if it
+    was written off, the loss (never paid, so never refundable). One invoice's share never settles
+    another's. What is left, with the share of adjustments that name no invoice, belongs to the
+    partner. The note's credits are read as recorded (`_record_credits`, `_link_adjustments`): a
+    standalone credit note and a run's (a period that netted negative) are applied alike; a run's
+    charges and debits only make the total shared smaller.
     """
-    invoice_of = dict(BilledLead.objects.filter(pk__in=[c.billed_id for c in credits]).values_list("pk", "invoice_id"))
     weight: dict[int | None, int] = {}
-    for c in credits:
-        weight[invoice_of[c.billed_id]] = weight.get(invoice_of[c.billed_id], 0) + c.amount_minor
-    for a in adjustments:
-        weight[a.corrects_id] = weight.get(a.corrects_id, 0) - a.amount_minor
+    returns = CreditedLead.objects.filter(invoice=note, voided=False).values("billed__invoice_id")
+    for row in returns.annotate(net=Sum("amount_minor")).order_by("billed__invoice_id"):
+        weight[row["billed__invoice_id"]] = weight.get(row["billed__invoice_id"], 0) + int(row["net"])
+    for corrects_id, amount in Adjustment.objects.filter(invoice=note, amount_minor__lt=0).values_list(
+        "corrects_id", "amount_minor"
+    ):
+        weight[corrects_id] = weight.get(corrects_id, 0) - amount
     oldest_first = (F("due_date").asc(nulls_last=True), "sequence", "pk")  # the same order on every database
     targets = list(Invoice.objects.filter(pk__in=[k for k in weight if k is not None]).order_by(*oldest_first))
     keys: list[int | None] = [t.pk for t in targets] + ([None] if None in weight else [])

@@ -236,15 +236,16 @@ class PartnerRef:
 
 
 def documents_netting_credit_for(inv: Invoice) -> list[int]:
-    """The issued invoices (receivables, not credit notes or receipts) that netted a credit for `inv`'s
-    charges: returns of its leads, or a credit adjustment correcting it."""
+    """The issued invoices and receipts (not credit notes: they settle `inv` first) that netted a credit
+    for `inv`'s charges: returns of its leads, or a credit adjustment correcting it."""
     ids = set(
         CreditedLead.objects.filter(billed__invoice=inv, voided=False).exclude(invoice=inv).values_list("invoice_id", flat=True)
     ) | set(
         Adjustment.objects.filter(corrects=inv, amount_minor__lt=0, invoice__isnull=False).values_list("invoice_id", flat=True)
     )  # fmt: skip
     return list(
-        Invoice.objects.filter(pk__in=ids, kind=Kind.INVOICE).exclude(status__in=[Status.DRAFT, Status.VOID])
+        Invoice.objects.filter(pk__in=ids, kind__in=[Kind.INVOICE, Kind.RECEIPT])
+        .exclude(status__in=[Status.DRAFT, Status.VOID])
         .values_list("pk", flat=True)
     )  # fmt: skip
 

@@ -14,6 +14,7 @@ from datetime import date
 
 from django.db import transaction
 from django.db.models import Max, Q, Sum
+from django.utils import timezone
 
 from leadbill.audit.services import audit_record
 from leadbill.bulk import bulk_insert
@@ -22,7 +23,7 @@ from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.text import field_text
 from leadbill.entities.models import Entity
 from leadbill.entities.selectors import today_in
-from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind, Payment, Status
+from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind, LedgerEntry, LedgerKind, Payment, Status
 from leadbill.invoicing.selectors import display_number, drafts_crediting
 from leadbill.partners.models import Partner
 from leadbill.receivables.models import Entry, EntryKind
@@ -369,13 +370,17 @@ def _credit_moved_back(actor: str, inv: Invoice, left: int, day: date) -> dict[s
         if amount <= 0:
             continue
         reason = f"credited on {document.number} for charges of {inv.number}, written off"
+        sides = ((-amount, inv), (amount, document)) if in_ledger(document) else ((-amount, inv),)
         Entry.objects.bulk_create([
             Entry(entity_id=inv.entity_id, partner_id=inv.partner_id, currency=inv.currency, kind=EntryKind.TRANSFER,
                   amount_minor=signed, invoice=into, due_on=into.due_date, occurred_on=day, document=document,
                   reason=reason, created_by=actor)
-            for signed, into in ((-amount, inv), (amount, document))
+            for signed, into in sides
         ])  # fmt: skip
-        settle(document)
+        if in_ledger(document):
+            settle(document)
+        else:  # a prepay receipt charged the balance less: the balance pays it now
+            _prepay_entry(actor, document, LedgerKind.RECEIPT, -amount, reason)
         moved[document.number or ""] = amount
         left -= amount
     return moved
@@ -391,24 +396,54 @@ def written_off_before(inv: Invoice) -> bool:
 
 
 def transfers_undo(*, actor: str, document: Invoice, day: date) -> None:
-    """A voided invoice no longer credits anything: credit moved onto it at a write-off moves back.
+    """A voided document no longer credits anything: what a write-off moved onto it is written off.
 
-    The credit it gave is released with it (its credited leads can be credited again), so the
-    charges it credited are open again on the invoices they came from. Inside the void's transaction.
+    The write-off closed the source invoice, writing off all of it but the charges the document
+    had credited, which moved onto the document. Void, the document's credit is released (those
+    returns are due again), so those charges are written off with the rest: the source stays
+    closed, its loss grows by them, and the returns, due again, lower that loss through a credit
+    note, as any return of a written-off invoice does. On the document, what is open gives the
+    amount back; the rest (credit already applied to the document) goes on account, so the void
+    document is left at zero, never below. Inside the void's transaction.
     """
     rows = (
         Entry.objects.filter(kind=EntryKind.TRANSFER, document=document).exclude(invoice=document)
-        .values("invoice_id").annotate(s=Sum("amount_minor")).filter(s__lt=0)
+        .exclude(invoice__isnull=True).values("invoice_id").annotate(s=Sum("amount_minor")).filter(s__lt=0)
+        .order_by("invoice_id")
     )  # fmt: skip
+    still_open = max(open_minor(document), 0)  # a receipt: nothing open, its balance takes it back
     for row in rows:
         source = Invoice.objects.select_for_update().get(pk=row["invoice_id"])
         amount = -int(row["s"])
-        Entry.objects.bulk_create([
-            Entry(entity_id=source.entity_id, partner_id=source.partner_id, currency=source.currency,
-                  kind=EntryKind.TRANSFER, amount_minor=signed, invoice=into, due_on=into.due_date, occurred_on=day,
-                  document=document, reason=f"{document.number} is void: its credit for {source.number} moves back",
-                  created_by=actor)
-            for signed, into in ((amount, source), (-amount, document))
-        ])  # fmt: skip
+        back = min(amount, still_open)
+        still_open -= back
+        reason = f"{document.number} is void: the charges of {source.number} it credited are written off"
+
+        def entry(
+            kind: str, signed: int, into: Invoice | None, source: Invoice = source, reason: str = reason
+        ) -> Entry:
+            return Entry(entity_id=source.entity_id, partner_id=source.partner_id, currency=source.currency, kind=kind,
+                         amount_minor=signed, invoice=into, due_on=into.due_date if into else None, occurred_on=day,
+                         document=document if kind == EntryKind.TRANSFER else None, reason=reason,
+                         created_by=actor)  # fmt: skip
+
+        rows_out = [entry(EntryKind.TRANSFER, amount, source), entry(EntryKind.WRITE_OFF, -amount, source)]
+        if not in_ledger(document):
+            _prepay_entry(actor, document, LedgerKind.REVERSAL, amount, reason)
+        elif back:
+            rows_out.append(entry(EntryKind.TRANSFER, -back, document))
+        if in_ledger(document) and amount - back:
+            rows_out.append(entry(EntryKind.TRANSFER, -(amount - back), None))
+        Entry.objects.bulk_create(rows_out)
         settle(source)
-    settle(document)
+    if in_ledger(document):
+        settle(document)
+
+
+def _prepay_entry(actor: str, receipt: Invoice, kind: str, amount_minor: int, reason: str) -> None:
+    """An entry on the prepay balance for `receipt` (positive: the balance grows)."""
+    LedgerEntry.objects.create(
+        entity_id=receipt.entity_id, partner_id=receipt.partner_id, kind=kind, amount_minor=amount_minor,
+        currency=receipt.currency, invoice=receipt, reference=reason[:200], occurred_at=timezone.now(),
+        created_by=actor,
+    )  # fmt: skip
