@@ -334,3 +334,38 @@ def test_voiding_that_receipt_gives_the_balance_back_and_writes_the_charge_off(e
 
     assert partner_balance(buyer) == 2000  # as topped up: the receipt and its 2.00 are both undone
     assert (loss_of(january), fresh(january).status) == (1000, "written_off")
+
+
+def test_nothing_moves_onto_an_invoice_already_written_off(entity, buyer, jan, feb):
+    january, february = january_returned_on_february(entity, buyer, jan, feb)
+    ledger.invoice_write_off(actor=ACTOR, invoice=february, reason="partner insolvent")  # 4.00
+
+    ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="partner insolvent")
+
+    assert fresh(february).status == "written_off"  # not reopened for a partner that pays nothing
+    assert (loss_of(january), loss_of(february)) == (1000, 400)
+    assert partner_accounts(buyer)["USD"].balance_minor == 0
+
+
+def test_the_statement_shows_the_charge_paid_from_the_prepay_balance(entity, buyer, jan, feb):
+    january, receipt = january_returned_on_a_prepay_receipt(entity, buyer, jan, feb)
+    ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="partner insolvent")
+    today = Entry.objects.filter(kind=EntryKind.TRANSFER).first().occurred_on
+
+    st = statement(buyer, "USD", date(2026, 1, 1), today)
+
+    assert [(line.what, line.document, line.credit_minor) for line in st.lines][1:] == [
+        ("Paid from the prepay balance", receipt.number, 200), ("Written off", january.number, 800),
+    ]  # fmt: skip
+    assert st.closing_minor == 0 == partner_accounts(buyer)["USD"].balance_minor
+
+
+def test_a_write_off_that_only_moves_credit_says_nothing_is_lost(entity, buyer, jan, feb):
+    january, february = january_returned_on_february(entity, buyer, jan, feb, returned=2, paid=900)
+
+    ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="short payment")
+
+    assert write_off_outcome(january) == (
+        f"{january.number} is closed: nothing is lost; 1.00 USD already credited on {february.number} "
+        "for its charges moved there, which asks for it again"
+    )  # fmt: skip

@@ -303,7 +303,8 @@ def write_off_outcome(inv: Invoice) -> str:
         Entry.objects.filter(invoice=inv, kind=EntryKind.TRANSFER).exclude(document=inv)
         .values("document__number").annotate(s=Sum("amount_minor")).filter(s__lt=0).order_by("document__number")
     )  # fmt: skip
-    parts = [f"{inv.number} is written off: {minor_to_decimal(lost, c)} {c} lost"]
+    parts = [f"{inv.number} is written off: {minor_to_decimal(lost, c)} {c} lost" if lost else
+             f"{inv.number} is closed: nothing is lost"]  # fmt: skip
     parts += [
         f"{minor_to_decimal(-int(m['s']), c)} {c} already credited on {m['document__number']} for its charges "
         f"moved there, which asks for it again"
@@ -316,7 +317,7 @@ def write_off_outcome(inv: Invoice) -> str:
 
 STATEMENT_LABELS = {
     "invoice": "Invoice", "credit_note": "Credit note", "payment": "Payment", "payment_reversal": "Payment reversed",
-    "write_off": "Written off", "refund": "Refund of credit",
+    "write_off": "Written off", "refund": "Refund of credit", "transfer": "Paid from the prepay balance",
 }  # fmt: skip
 
 
@@ -348,7 +349,9 @@ def statement(partner: Partner, currency: str, first_day: date, last_day: date) 
     """Opening balance, every document, payment and credit of the range, closing balance and aging.
 
     Applications of credit on account move credit between the account and an invoice without
-    changing what the partner owes, so they are not lines; a payment or credit note split
+    changing what the partner owes, so they are not lines; nor are the pairs a write-off moves
+    between invoices (`services.invoice_write_off`): grouped by document and reason they add up
+    to nothing. The one-sided move onto a prepay receipt's balance is a line; a payment or credit note split
     between an invoice and the account is one line: its entries are grouped by the document
     behind them (the credit note; for a payment or its reversal, the invoice it paid), not by
     where each part went.
@@ -361,7 +364,7 @@ def statement(partner: Partner, currency: str, first_day: date, last_day: date) 
                  output_field=CharField())  # fmt: skip
     rows = (
         entries.filter(occurred_on__gte=first_day, occurred_on__lte=last_day)
-        .exclude(kind__in=[EntryKind.APPLICATION, EntryKind.TRANSFER])
+        .exclude(kind=EntryKind.APPLICATION)
         .annotate(shown=Coalesce("document__number", "payment__invoice__number", "invoice__number",
                                  output_field=CharField()), apart=apart)
         .values("occurred_on", "kind", "shown", "payment_id", "payment__reference", "apart")

@@ -364,8 +364,8 @@ def _credit_moved_back(actor: str, inv: Invoice, left: int, day: date) -> dict[s
     for document in documents:  # locked, then read: a void of one of them has finished
         if left <= 0:
             break
-        if document.status in (Status.DRAFT, Status.VOID):
-            continue
+        if document.status in (Status.DRAFT, Status.VOID, Status.WRITTEN_OFF):
+            continue  # written off too: its loss and this one are the same money either way
         amount = min(left, credit_netted_on(document, inv))
         if amount <= 0:
             continue
