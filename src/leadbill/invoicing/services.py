@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import F, Max, Sum
+from django.db.models import Max
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -70,7 +70,7 @@ from leadbill.invoicing.snapshots import buyer_snapshot, seller_snapshot
 from leadbill.partners.models import Partner
 from leadbill.receivables import services as ledger
 from leadbill.receivables.models import EntryKind
-from leadbill.receivables.selectors import open_minor
+from leadbill.receivables.selectors import credit_note_shares, open_minor
 
 logger = logging.getLogger(__name__)
 
@@ -1195,21 +1195,13 @@ def _apply_credit_note(actor: str, note: Invoice) -> int:
     standalone credit note and a run's (a period that netted negative) are applied alike; a run's
     charges and debits only make the total shared smaller.
     """
-    weight: dict[int | None, int] = {}
-    returns = CreditedLead.objects.filter(invoice=note, voided=False).values("billed__invoice_id")
-    for row in returns.annotate(net=Sum("amount_minor")).order_by("billed__invoice_id"):
-        weight[row["billed__invoice_id"]] = weight.get(row["billed__invoice_id"], 0) + int(row["net"])
-    for corrects_id, amount in Adjustment.objects.filter(invoice=note, amount_minor__lt=0).values_list(
-        "corrects_id", "amount_minor"
-    ):
-        weight[corrects_id] = weight.get(corrects_id, 0) - amount
-    oldest_first = (F("due_date").asc(nulls_last=True), "sequence", "pk")  # the same order on every database
-    targets = list(Invoice.objects.filter(pk__in=[k for k in weight if k is not None]).order_by(*oldest_first))
-    keys: list[int | None] = [t.pk for t in targets] + ([None] if None in weight else [])
-    shares = dict(zip(keys, receivables_rules.shares_of(-note.total_minor, [weight[k] for k in keys]), strict=True))
+    shares = credit_note_shares(note)
+    targets = Invoice.objects.in_bulk([k for k in shares if k is not None])
     left = shares.get(None, 0)
-    for target in targets:
-        share = shares[target.pk]
+    for key, share in shares.items():
+        if key is None:
+            continue
+        target = targets[key]
         if target.kind == Kind.INVOICE and target.status in OPEN_STATUSES:
             take = min(share, open_minor(target))
             if take > 0:

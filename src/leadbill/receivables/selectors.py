@@ -235,19 +235,63 @@ class PartnerRef:
 # --- credit netted on later invoices ------------------------------------------------------------
 
 
-def documents_netting_credit_for(inv: Invoice) -> list[int]:
-    """The issued invoices and receipts (not credit notes: they settle `inv` first) that netted a credit
-    for `inv`'s charges: returns of its leads, or a credit adjustment correcting it."""
+def documents_crediting(inv: Invoice) -> list[int]:
+    """The issued documents (invoices, receipts, credit notes) that credited `inv`'s charges: returns of
+    its leads, or a credit adjustment correcting it."""
     ids = set(
         CreditedLead.objects.filter(billed__invoice=inv, voided=False).exclude(invoice=inv).values_list("invoice_id", flat=True)
     ) | set(
         Adjustment.objects.filter(corrects=inv, amount_minor__lt=0, invoice__isnull=False).values_list("invoice_id", flat=True)
     )  # fmt: skip
     return list(
-        Invoice.objects.filter(pk__in=ids, kind__in=[Kind.INVOICE, Kind.RECEIPT])
+        Invoice.objects.filter(pk__in=ids, kind__in=[Kind.INVOICE, Kind.RECEIPT, Kind.CREDIT_NOTE])
         .exclude(status__in=[Status.DRAFT, Status.VOID])
         .values_list("pk", flat=True)
     )  # fmt: skip
+
+
+def credit_note_shares(note: Invoice) -> dict[int | None, int]:
+    """Each corrected invoice's share of a credit note's total, tax included (None: adjustments that
+    correct no invoice), in the order they are applied: oldest invoice first.
+
+    Shares follow the net of the note's credits per invoice (`domain.receivables.shares_of`); a run's
+    credit note that also bills leads shares its net credit. The credits are read as recorded.
+    """
+    weight: dict[int | None, int] = {}
+    returns = CreditedLead.objects.filter(invoice=note, voided=False).values("billed__invoice_id")
+    for row in returns.annotate(net=Sum("amount_minor")).order_by("billed__invoice_id"):
+        weight[row["billed__invoice_id"]] = weight.get(row["billed__invoice_id"], 0) + int(row["net"])
+    for corrects_id, amount in Adjustment.objects.filter(invoice=note, amount_minor__lt=0).values_list(
+        "corrects_id", "amount_minor"
+    ):
+        weight[corrects_id] = weight.get(corrects_id, 0) - amount
+    oldest_first = (F("due_date").asc(nulls_last=True), "sequence", "pk")  # the same order on every database
+    ordered = Invoice.objects.filter(pk__in=[k for k in weight if k is not None]).order_by(*oldest_first)
+    keys: list[int | None] = [*ordered.values_list("pk", flat=True)] + ([None] if None in weight else [])
+    return dict(zip(keys, rules.shares_of(-note.total_minor, [weight[k] for k in keys]), strict=True))
+
+
+def credit_note_unlanded(note: Invoice, inv: Invoice) -> int:
+    """The part of `inv`'s share of credit note `note` that did not reach `inv`: it went on account
+    (the invoice was paid when the note was issued) and was not moved back onto `inv` since.
+
+    Counted as reaching `inv`: the note's own entries on it (what was open, a loss lowered), moves
+    from it (`services.invoice_write_off`), and credit spent on `inv` from the account after the
+    note went there: credit on account is one pool, and this reading never asks for more than the
+    note can have left elsewhere.
+    """
+    share = credit_note_shares(note).get(inv.pk, 0)
+    if share <= 0:
+        return 0
+    on_inv = Entry.objects.filter(invoice=inv, document=note, kind__in=[EntryKind.CREDIT_NOTE, EntryKind.TRANSFER])
+    landed = -int(on_inv.aggregate(s=Sum("amount_minor"))["s"] or 0)
+    went_on_account = (
+        Entry.objects.filter(document=note, invoice__isnull=True, kind=EntryKind.CREDIT_NOTE).aggregate(first=Min("pk"))
+    )["first"]  # fmt: skip
+    if went_on_account is not None:
+        spent = Entry.objects.filter(kind=EntryKind.APPLICATION, invoice=inv, pk__gt=went_on_account)
+        landed += max(0, -int(spent.aggregate(s=Sum("amount_minor"))["s"] or 0))
+    return max(0, share - landed)
 
 
 def credit_netted_on(document: Invoice, inv: Invoice) -> int:
