@@ -236,15 +236,16 @@ class PartnerRef:
 
 
 def documents_crediting(inv: Invoice) -> list[int]:
-    """The issued documents (invoices, receipts, credit notes) that credited `inv`'s charges: returns of
-    its leads, or a credit adjustment correcting it."""
+    """The issued invoices and receipts that netted a credit for `inv`'s charges: returns of its leads, or a
+    credit adjustment correcting it. Not credit notes: each settles `inv` first with its share; a share
+    that went to the partner (`inv` was paid then) is not traced (credit on account is one pool)."""
     ids = set(
         CreditedLead.objects.filter(billed__invoice=inv, voided=False).exclude(invoice=inv).values_list("invoice_id", flat=True)
     ) | set(
         Adjustment.objects.filter(corrects=inv, amount_minor__lt=0, invoice__isnull=False).values_list("invoice_id", flat=True)
     )  # fmt: skip
     return list(
-        Invoice.objects.filter(pk__in=ids, kind__in=[Kind.INVOICE, Kind.RECEIPT, Kind.CREDIT_NOTE])
+        Invoice.objects.filter(pk__in=ids, kind__in=[Kind.INVOICE, Kind.RECEIPT])
         .exclude(status__in=[Status.DRAFT, Status.VOID])
         .values_list("pk", flat=True)
     )  # fmt: skip
@@ -269,29 +270,6 @@ def credit_note_shares(note: Invoice) -> dict[int | None, int]:
     ordered = Invoice.objects.filter(pk__in=[k for k in weight if k is not None]).order_by(*oldest_first)
     keys: list[int | None] = [*ordered.values_list("pk", flat=True)] + ([None] if None in weight else [])
     return dict(zip(keys, rules.shares_of(-note.total_minor, [weight[k] for k in keys]), strict=True))
-
-
-def credit_note_unlanded(note: Invoice, inv: Invoice) -> int:
-    """The part of `inv`'s share of credit note `note` that did not reach `inv`: it went on account
-    (the invoice was paid when the note was issued) and was not moved back onto `inv` since.
-
-    Counted as reaching `inv`: the note's own entries on it (what was open, a loss lowered), moves
-    from it (`services.invoice_write_off`), and credit spent on `inv` from the account after the
-    note went there: credit on account is one pool, and this reading never asks for more than the
-    note can have left elsewhere.
-    """
-    share = credit_note_shares(note).get(inv.pk, 0)
-    if share <= 0:
-        return 0
-    on_inv = Entry.objects.filter(invoice=inv, document=note, kind__in=[EntryKind.CREDIT_NOTE, EntryKind.TRANSFER])
-    landed = -int(on_inv.aggregate(s=Sum("amount_minor"))["s"] or 0)
-    went_on_account = (
-        Entry.objects.filter(document=note, invoice__isnull=True, kind=EntryKind.CREDIT_NOTE).aggregate(first=Min("pk"))
-    )["first"]  # fmt: skip
-    if went_on_account is not None:
-        spent = Entry.objects.filter(kind=EntryKind.APPLICATION, invoice=inv, pk__gt=went_on_account)
-        landed += max(0, -int(spent.aggregate(s=Sum("amount_minor"))["s"] or 0))
-    return max(0, share - landed)
 
 
 def credit_netted_on(document: Invoice, inv: Invoice) -> int:
@@ -361,7 +339,7 @@ def write_off_outcome(inv: Invoice) -> str:
 
 STATEMENT_LABELS = {
     "invoice": "Invoice", "credit_note": "Credit note", "payment": "Payment", "payment_reversal": "Payment reversed",
-    "write_off": "Written off", "refund": "Refund of credit", "transfer": "Paid from the prepay balance",
+    "write_off": "Written off", "refund": "Refund of credit", "transfer": "Through the prepay balance",
 }  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from django.db import transaction
-from django.db.models import Max, Min, Q, Sum
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from leadbill.audit.services import audit_record
@@ -29,7 +29,6 @@ from leadbill.partners.models import Partner
 from leadbill.receivables.models import Entry, EntryKind
 from leadbill.receivables.selectors import (
     credit_netted_on,
-    credit_note_unlanded,
     credit_on_account,
     documents_crediting,
     open_by_invoice,
@@ -367,12 +366,6 @@ def _credit_moved_back(actor: str, inv: Invoice, left: int, day: date) -> dict[s
             break
         if document.status in (Status.DRAFT, Status.VOID, Status.WRITTEN_OFF):
             continue  # written off too: its loss and this one are the same money either way
-        if document.kind == Kind.CREDIT_NOTE:
-            amount = _credit_note_taken_back(actor, inv, document, min(left, credit_note_unlanded(document, inv)), day)
-            if amount:
-                moved[document.number or ""] = amount
-                left -= amount
-            continue
         amount = min(left, credit_netted_on(document, inv))
         if amount <= 0:
             continue
@@ -391,63 +384,6 @@ def _credit_moved_back(actor: str, inv: Invoice, left: int, day: date) -> dict[s
         moved[document.number or ""] = amount
         left -= amount
     return moved
-
-
-def _credit_note_taken_back(actor: str, inv: Invoice, note: Invoice, amount: int, day: date) -> int:
-    """The part of a credit note's share for `inv` that went to the partner (`inv` was paid then) is
-    taken back before `inv` is written off; returns how much.
-
-    From the prepay balance if the note refunded it there; else from credit on account, first
-    undoing, newest first, what was spent from the account on other invoices since the note (they
-    reopen, as after a reversed payment). A part already refunded in cash is not taken back: it
-    stays in the loss.
-    """
-    if amount <= 0:
-        return 0
-    reason = f"credited by {note.number} for charges of {inv.number}, written off"
-
-    def moved_off_inv(take: int, *onto: Invoice | None) -> None:
-        Entry.objects.bulk_create([
-            Entry(entity_id=inv.entity_id, partner_id=inv.partner_id, currency=inv.currency, kind=EntryKind.TRANSFER,
-                  amount_minor=signed, invoice=into, due_on=into.due_date if into else None, occurred_on=day,
-                  document=note, reason=reason, created_by=actor)
-            for signed, into in ((-take, inv), *((take, target) for target in onto))
-        ])  # fmt: skip
-
-    if LedgerEntry.objects.filter(invoice=note, kind=LedgerKind.REFUND).exists():  # a prepay partner's note
-        refunded = int(
-            LedgerEntry.objects.filter(invoice=note, kind=LedgerKind.REFUND).aggregate(s=Sum("amount_minor"))["s"] or 0
-        )
-        taken = int(
-            Entry.objects.filter(invoice=inv, document=note, kind=EntryKind.TRANSFER).aggregate(s=Sum("amount_minor"))["s"]
-            or 0
-        )  # fmt: skip
-        take = min(amount, refunded + taken)  # `taken` is negative: what earlier write-offs took back
-        if take > 0:
-            moved_off_inv(take)
-            _prepay_entry(actor, note, LedgerKind.RECEIPT, -take, reason)
-        return max(take, 0)
-    partner = Partner.objects.get(pk=inv.partner_id)
-    short = amount - credit_on_account(partner, inv.currency)
-    if short > 0:
-        went_on_account = Entry.objects.filter(document=note, invoice__isnull=True).aggregate(first=Min("pk"))["first"]
-        spent = (
-            Entry.objects.filter(partner_id=inv.partner_id, currency=inv.currency, kind=EntryKind.APPLICATION,
-                                 invoice__isnull=False, pk__gt=went_on_account or 0)
-            .exclude(invoice=inv).exclude(invoice__status__in=[Status.VOID, Status.WRITTEN_OFF])
-            .values("invoice_id").annotate(net=Sum("amount_minor"), last=Max("pk")).filter(net__lt=0).order_by("-last")
-        )  # fmt: skip
-        for row in spent if went_on_account is not None else []:
-            undo = min(short, -row["net"])
-            _application(actor, Invoice.objects.select_for_update().get(pk=row["invoice_id"]), -undo, day,
-                         reason=f"credit of {note.number} taken back: {inv.number} is written off")  # fmt: skip
-            short -= undo
-            if short <= 0:
-                break
-    take = min(amount, credit_on_account(partner, inv.currency))
-    if take > 0:
-        moved_off_inv(take, None)
-    return max(take, 0)
 
 
 def written_off_before(inv: Invoice) -> bool:
