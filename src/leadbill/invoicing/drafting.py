@@ -146,9 +146,10 @@ def credits_due(
     read entity-wide and filtered here (`facts.PARTNER_LIST_MAX`).
 
     `lock` (issue, credit note) locks the invoices that billed the returned leads, by id list
-    only: a write-off or void of one of them (which lock it too) then waits for the credit to be
-    written, or this waits for it and reads the invoice as it now stands (written off: not
-    netted; void: its leads are no longer billed). Without it both could pass their checks.
+    only, lowest id first (as a void locks the invoices it touches): a write-off or void of one
+    of them (which lock it too) then waits for the credit to be written, or this waits for it
+    and then reads the invoice as it now stands (written off: not netted; void: its leads are no
+    longer billed). Without it both could pass their checks.
     """
     out: dict[int, list[CreditDue]] = defaultdict(list)
     if not partner_ids:
@@ -161,20 +162,24 @@ def credits_due(
     )
     wanted = set(partner_ids)
     false = f.sql_false()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT d.partner_id, r.id, b.id, d.id, b.amount_minor, d.lead_type_id, i.number,
-                       i.status = 'written_off'
-                  FROM deliveries_return r
+    due = f"""FROM deliveries_return r
                   JOIN invoicing_billedlead b ON b.delivery_id = r.delivery_id AND b.voided = {false}
                   JOIN invoicing_invoice i ON i.id = b.invoice_id
                                          AND i.status IN ('issued', 'partially_paid', 'paid', 'written_off')
                   JOIN deliveries_delivery d ON d.id = r.delivery_id
                  WHERE r.status = 'accepted' AND {which}
                    AND NOT EXISTS (SELECT 1 FROM invoicing_creditedlead c
-                                    WHERE c.billed_id = b.id AND c.voided = {false})
-                 ORDER BY d.partner_id, d.delivered_at, d.id
-                 {"FOR UPDATE OF i" if lock and connection.vendor == "postgresql" else ""}"""
+                                    WHERE c.billed_id = b.id AND c.voided = {false})"""
+    with connection.cursor() as cursor:
+        if lock and connection.vendor == "postgresql":  # locked first; the read below sees them as they now are
+            cursor.execute(
+                f"SELECT id FROM invoicing_invoice WHERE id IN (SELECT b.invoice_id {due}) ORDER BY id FOR UPDATE"
+            )
+        cursor.execute(
+            f"""SELECT d.partner_id, r.id, b.id, d.id, b.amount_minor, d.lead_type_id, i.number,
+                       i.status = 'written_off'
+                  {due}
+                 ORDER BY d.partner_id, d.delivered_at, d.id"""
         )
         for partner_id, ret, billed, delivery, amount, lead_type, number, written_off in cursor.fetchall():
             if partner_id in wanted:
