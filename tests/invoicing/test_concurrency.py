@@ -211,3 +211,63 @@ def test_a_write_off_waits_for_a_run_netting_its_return_and_moves_that_credit():
     assert february.total_minor == 400  # netted while January was open
     assert open_minor(february) == 600  # and asked for again at the write-off
     assert -sum(Entry.objects.filter(invoice=january, kind="write_off").values_list("amount_minor", flat=True)) == 800
+
+
+CREDIT_NOTE = textwrap.dedent(
+    """
+    import os, sys
+    os.environ["DJANGO_SETTINGS_MODULE"] = "leadbill.config.settings"
+    import django
+    django.setup()
+    from leadbill.partners.models import Partner
+    from leadbill.invoicing.services import credit_note_issue
+    note = credit_note_issue(actor="test:race", partner=Partner.objects.get(entity__slug=sys.argv[1], code="racer"))
+    print(note.number, note.total_minor)
+    """
+)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_void_moving_charges_back_and_a_credit_note_for_the_same_partner_do_not_deadlock(monkeypatch):
+    """The void locks its invoice with the partner and entity rows in one statement, as before; a credit
+    note locks the partner first, then the invoices whose returns it credits. (A void that first locked
+    the invoices whose charges were moved onto it deadlocked with the credit note: a review proved it.)"""
+    if connection.vendor != "postgresql":
+        pytest.skip("the race needs two processes on a shared server database (PostgreSQL)")
+    from datetime import date, timedelta
+
+    from leadbill.deliveries.models import Delivery
+    from leadbill.domain import periods
+    from leadbill.invoicing import services
+    from leadbill.invoicing.services import invoice_run_issue, invoice_void
+    from leadbill.receivables.models import Entry
+    from leadbill.receivables.services import invoice_write_off
+    from tests.invoicing.conftest import FEB_2
+    from tests.invoicing.test_lifecycle import accept_return
+
+    entity, january = _january_with_a_return("race-void-note")
+    invoice_run_issue(actor="test", entity=entity, period=periods.month(2026, 2, "UTC"), issue_date=date(2026, 3, 1))
+    february = Invoice.objects.get(entity=entity, period_key="2026-02")
+    invoice_write_off(actor="test", invoice=january, reason="insolvent")  # February's credit moves onto February
+    assert Entry.objects.filter(kind="transfer", document=february).exclude(invoice=february).exists()
+    billed = BilledLead.objects.filter(invoice=january).values_list("delivery_id", flat=True)
+    second = Delivery.objects.filter(pk__in=billed).exclude(returns__status="accepted").order_by("pk")[0]
+    accept_return(second, FEB_2 + timedelta(days=5))  # the credit note will lock January
+    env = {**os.environ, "DATABASE_URL": _database_url()}
+    procs: list[subprocess.Popen] = []
+    real_locked = services._locked
+
+    def locked(invoice):  # the void's first lock taken: now the credit note starts and must wait
+        got = real_locked(invoice)
+        if not procs:
+            procs.append(subprocess.Popen([sys.executable, "-c", CREDIT_NOTE, entity.slug], env=env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))  # fmt: skip
+            _wait_for_a_lock_wait(procs[0])
+        return got
+
+    monkeypatch.setattr(services, "_locked", locked)
+    invoice_void(actor="test", invoice=february, reason="wrong partner")
+    out, err = procs[0].communicate(timeout=120)
+    assert procs[0].returncode == 0, err[-2000:]
+    assert out.split()[1] == "-400"  # both returned January leads, after the void released February's credit

@@ -146,10 +146,10 @@ def credits_due(
     read entity-wide and filtered here (`facts.PARTNER_LIST_MAX`).
 
     `lock` (issue, credit note) locks the invoices that billed the returned leads, by id list
-    only, lowest id first (as a void locks the invoices it touches): a write-off or void of one
-    of them (which lock it too) then waits for the credit to be written, or this waits for it
-    and then reads the invoice as it now stands (written off: not netted; void: its leads are no
-    longer billed). Without it both could pass their checks.
+    only, lowest id first, before reading: a write-off or void of one of them (which lock it
+    too) then waits for the credit to be written, or this waits for it and then reads, in a new
+    statement, everything as it now stands (written off: not netted; void: its leads are no
+    longer billed; credited meanwhile: not again). Without it both could pass their checks.
     """
     out: dict[int, list[CreditDue]] = defaultdict(list)
     if not partner_ids:

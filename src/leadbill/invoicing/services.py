@@ -1021,7 +1021,6 @@ def invoice_void(
     if not reason:
         raise DomainError("say why the document is voided", field="reason")
     with transaction.atomic():
-        ledger.lock_with_transfer_sources(invoice)  # before `_locked`: in the order a run locks them
         inv = _locked(invoice)
         if inv.kind == Kind.CREDIT_NOTE:
             raise StateError(f"{inv.number} is a credit note; credit notes are not voided")

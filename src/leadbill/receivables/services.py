@@ -386,19 +386,6 @@ def _credit_moved_back(actor: str, inv: Invoice, left: int, day: date) -> dict[s
     return moved
 
 
-def lock_with_transfer_sources(inv: Invoice) -> None:
-    """Lock `inv` and the invoices whose charges a write-off moved onto it, lowest id first.
-
-    Voiding `inv` moves them back (`transfers_undo`); a run netting returns locks the invoices that
-    billed them in the same order (`drafting.credits_due`), so the two never wait on each other in
-    a circle.
-    """
-    sources = Entry.objects.filter(kind=EntryKind.TRANSFER, document=inv, invoice__isnull=False).exclude(invoice=inv)
-    ids = {inv.pk, *sources.values_list("invoice_id", flat=True)}
-    if len(ids) > 1:
-        list(Invoice.objects.select_for_update().filter(pk__in=sorted(ids)).order_by("pk").values_list("pk", flat=True))
-
-
 def written_off_before(inv: Invoice) -> bool:
     """Whether `inv` was written off, in part or in full, even if a reversed payment has reopened it."""
     return (
