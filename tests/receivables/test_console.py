@@ -55,7 +55,7 @@ def test_finance_applies_credit_refunds_it_reverses_a_payment_and_writes_off(sit
     page = text(finance.post(f"/console/leadco/invoices/{inv.number}/write-off/", {"reason": "insolvent"},
                              follow=True))  # fmt: skip
     lost = minor_to_decimal(-Entry.objects.get(invoice=inv, kind="write_off").amount_minor, "EUR")
-    assert f"{inv.number} is written off: {lost} EUR lost." in page
+    assert f"{inv.number} is written off: {lost:,} EUR lost." in page
     assert Invoice.objects.get(pk=inv.pk).status == "written_off"
     assert partner_accounts(site.acme)["EUR"].open_minor == 0
 

@@ -325,10 +325,10 @@ def write_off_outcome(inv: Invoice) -> str:
         Entry.objects.filter(invoice=inv, kind=EntryKind.TRANSFER).exclude(document=inv)
         .values("document__number").annotate(s=Sum("amount_minor")).filter(s__lt=0).order_by("document__number")
     )  # fmt: skip
-    parts = [f"{inv.number} is written off: {minor_to_decimal(lost, c)} {c} lost" if lost else
+    parts = [f"{inv.number} is written off: {minor_to_decimal(lost, c):,} {c} lost" if lost else
              f"{inv.number} is closed: nothing is lost"]  # fmt: skip
     parts += [
-        f"{minor_to_decimal(-int(m['s']), c)} {c} already credited on {m['document__number']} for its charges "
+        f"{minor_to_decimal(-int(m['s']), c):,} {c} already credited on {m['document__number']} for its charges "
         f"moved there, which asks for it again"
         for m in moved
     ]
