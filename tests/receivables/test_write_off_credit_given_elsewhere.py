@@ -87,6 +87,10 @@ def test_the_credited_charge_moves_onto_the_invoice_that_credited_it(entity, buy
     )  # fmt: skip
     event = AuditEvent.objects.filter(action="invoice.written_off").latest("pk")
     assert (event.data["amount_minor"], event.data["moved"]) == (800, {february.number: 200})
+    moved_in = AuditEvent.objects.get(action="invoice.credit_moved_in")  # on February's history
+    assert (moved_in.object_id, moved_in.data["amount_minor"], moved_in.data["source"]) == (
+        str(february.pk), 200, january.number
+    )  # fmt: skip
 
 
 def test_a_paid_invoice_that_credited_the_charge_opens_again_for_it(entity, buyer, jan, feb):
@@ -175,6 +179,10 @@ def test_voiding_the_invoice_that_took_the_charge_writes_it_off_and_its_return_l
 
     # February's credit for the returned lead is released, so its charge is written off with January's
     assert open_minor(fresh(february)) == 0
+    grown = AuditEvent.objects.filter(action="invoice.written_off", object_id=str(january.pk)).latest("pk")
+    assert (grown.data["amount_minor"], grown.data["reason"]) == (
+        200, f"{february.number} is void: the charges of {january.number} it credited are written off"
+    )  # fmt: skip
     assert (open_minor(january), fresh(january).status, loss_of(january)) == (0, "written_off", 1000)
     assert partner_accounts(buyer)["USD"].balance_minor == 0
     accept_return(kept, MAR_2)  # a second lead of the written-off January

@@ -381,6 +381,8 @@ def _credit_moved_back(actor: str, inv: Invoice, left: int, day: date) -> dict[s
             settle(document)
         else:  # a prepay receipt charged the balance less: the balance pays it now
             _prepay_entry(actor, document, LedgerKind.RECEIPT, -amount, reason)
+        audit_record(actor=actor, action="invoice.credit_moved_in", obj=document, entity=inv.entity,
+                     number=document.number, amount_minor=amount, source=inv.number, reason=reason)  # fmt: skip
         moved[document.number or ""] = amount
         left -= amount
     return moved
@@ -436,6 +438,8 @@ def transfers_undo(*, actor: str, document: Invoice, day: date) -> None:
             rows_out.append(entry(EntryKind.TRANSFER, -(amount - back), None))
         Entry.objects.bulk_create(rows_out)
         settle(source)
+        audit_record(actor=actor, action="invoice.written_off", obj=source, entity=document.entity,
+                     number=source.number, amount_minor=amount, reason=reason, moved={})  # fmt: skip
     if in_ledger(document):
         settle(document)
 
