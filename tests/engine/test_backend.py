@@ -72,6 +72,24 @@ def test_a_rolled_back_write_enqueues_nothing(engine):
     assert jobs_seen_elsewhere() == []
 
 
+def test_inside_a_worker_a_job_still_waits_for_the_write_that_asks_for_it(engine):
+    """A worker swaps the app's connector for procrastinate's own (autocommitting) one; a task that
+    enqueues there (the periodic tick starting a scheduled run) must still defer in its write's
+    transaction, or another worker takes the job before the run row exists."""
+    from procrastinate import SyncPsycopgConnector
+    from procrastinate.contrib.django import app
+
+    s = connection.settings_dict
+    own = SyncPsycopgConnector(conninfo=f"host={s['HOST'] or '127.0.0.1'} port={s['PORT'] or 5432} "
+                                        f"user={s['USER'] or 'postgres'} dbname={s['NAME']}")  # fmt: skip
+    own.open()
+    try:
+        with app.replace_connector(own):
+            test_a_rolled_back_write_enqueues_nothing(engine)
+    finally:
+        own.close()
+
+
 def test_a_committed_write_has_its_job_on_its_queue_from_the_moment_it_commits(engine):
     with transaction.atomic():
         run = start(engine)

@@ -6,6 +6,11 @@ connection (its `DjangoConnector` runs `procrastinate_defer_jobs_v1` on
 of the write's transaction: committed with it, or rolled back with it. Deferring does not
 wait for the commit, and nothing is held in memory for later.
 
+Inside a worker the app's connector is swapped for procrastinate's own pool (`engine.worker`),
+which commits a job at once. A task that enqueues (the periodic tick starting a scheduled run)
+would then publish the job before its run row exists, and another worker could take it and not
+find the run. So every enqueue defers through a `DjangoConnector` of its own, in every process.
+
 A job's procrastinate task name is the Django task's dotted path; its arguments are
 `{"args": [...], "kwargs": {...}}` (JSON, as Django's task framework requires); its queue
 comes from `leadbill.engine.queues`. Workers run it with `Task.call` (`engine.app`).
@@ -20,6 +25,8 @@ from django.tasks.base import Task, TaskResult, TaskResultStatus
 from django.tasks.exceptions import TaskResultDoesNotExist
 from django.utils import timezone
 from django.utils.json import normalize_json
+from procrastinate.contrib.django.django_connector import DjangoConnector
+from procrastinate.manager import JobManager
 
 from leadbill.engine.queues import queue_of
 
@@ -40,9 +47,9 @@ class ProcrastinateBackend(BaseTaskBackend):
         options: dict[str, Any] = {"queue": queue_of(task.module_path), "priority": task.priority}
         if task.run_after is not None:
             options["schedule_at"] = task.run_after
-        job_id = app.configure_task(task.module_path, **options).defer(
-            **normalize_json({"args": list(args), "kwargs": dict(kwargs)})
-        )
+        deferrer = app.configure_task(task.module_path, **options)
+        deferrer.job_manager = JobManager(DjangoConnector())  # the write's transaction, even inside a worker
+        job_id = deferrer.defer(**normalize_json({"args": list(args), "kwargs": dict(kwargs)}))
         return _result(task, job_id, "READY", args, kwargs, self.alias)
 
     def get_result(self, result_id: str) -> TaskResult:
