@@ -63,20 +63,27 @@ def invoices_list(
     return qs
 
 
+def documents_crediting(inv: Invoice) -> QuerySet[Invoice]:
+    """The documents, in any state, that net a credit for `inv`'s charges: returns of its leads, or a
+    credit adjustment correcting it."""
+    ids = set(
+        CreditedLead.objects.filter(billed__invoice=inv, voided=False).exclude(invoice=inv)
+        .values_list("invoice_id", flat=True)
+    ) | set(
+        Adjustment.objects.filter(corrects=inv, amount_minor__lt=0, invoice__isnull=False)
+        .values_list("invoice_id", flat=True)
+    )  # fmt: skip
+    return Invoice.objects.filter(pk__in=ids)
+
+
 def drafts_crediting(inv: Invoice) -> str:
-    """The drafts that net a credit for `inv` (returns of its leads, a credit adjustment correcting it),
-    named as the console names drafts ("draft-12, draft-15"); empty when there are none.
+    """The drafts that net a credit for `inv` (`documents_crediting`), named as the console names drafts
+    ("draft-12, draft-15"); empty when there are none.
 
     Voiding or writing off `inv` waits for them to be discarded: they were drafted while `inv` stood
     as it was, and issued afterwards they would credit charges that no longer stand or were never paid.
     """
-    drafts = set(
-        CreditedLead.objects.filter(billed__invoice=inv, voided=False, invoice__status=Status.DRAFT)
-        .values_list("invoice_id", flat=True)
-    ) | set(
-        Adjustment.objects.filter(corrects=inv, amount_minor__lt=0, invoice__status=Status.DRAFT)
-        .values_list("invoice_id", flat=True)
-    )  # fmt: skip
+    drafts = documents_crediting(inv).filter(status=Status.DRAFT).values_list("pk", flat=True)
     return ", ".join(f"draft-{pk}" for pk in sorted(drafts))
 
 

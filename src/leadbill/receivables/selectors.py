@@ -39,7 +39,7 @@ from leadbill.domain import receivables as rules
 from leadbill.domain.generation import ADJUSTMENT
 from leadbill.domain.money import minor_to_decimal
 from leadbill.domain.tax import rate_from_bp
-from leadbill.invoicing.models import OPEN_STATUSES, Adjustment, CreditedLead, Invoice, InvoiceLine, Kind, Status
+from leadbill.invoicing.models import OPEN_STATUSES, Adjustment, CreditedLead, Invoice, InvoiceLine, Kind
 from leadbill.partners.models import Partner
 from leadbill.receivables.models import Entry, EntryKind
 
@@ -235,20 +235,26 @@ class PartnerRef:
 # --- credit netted on later invoices ------------------------------------------------------------
 
 
-def documents_crediting(inv: Invoice) -> list[int]:
-    """The issued invoices and receipts that netted a credit for `inv`'s charges: returns of its leads, or a
-    credit adjustment correcting it. Not credit notes: each settles `inv` first with its share; a share
-    that went to the partner (`inv` was paid then) is not traced (credit on account is one pool)."""
-    ids = set(
-        CreditedLead.objects.filter(billed__invoice=inv, voided=False).exclude(invoice=inv).values_list("invoice_id", flat=True)
-    ) | set(
-        Adjustment.objects.filter(corrects=inv, amount_minor__lt=0, invoice__isnull=False).values_list("invoice_id", flat=True)
-    )  # fmt: skip
-    return list(
-        Invoice.objects.filter(pk__in=ids, kind__in=[Kind.INVOICE, Kind.RECEIPT])
-        .exclude(status__in=[Status.DRAFT, Status.VOID])
-        .values_list("pk", flat=True)
-    )  # fmt: skip
+def _credits_on(document: Invoice) -> list[tuple[int | None, Decimal, int]]:
+    """Each credit `document` nets, as (the invoice it corrects, or None; its tax rate; its net, positive):
+    returns of leads billed on an invoice, and credit adjustments.
+
+    An adjustment's line carries its reason as description (`domain.generation`); a line not found
+    takes the document's first rate (every line of a run's document has the partner's one rate).
+    """
+    credits: list[tuple[int | None, Decimal, int]] = [
+        (row["billed__invoice_id"], rate_from_bp(row["line__tax_rate_bp"]), int(row["net"]))
+        for row in CreditedLead.objects.filter(invoice=document, voided=False)
+        .values("billed__invoice_id", "line__tax_rate_bp").annotate(net=Sum("amount_minor"))
+        .order_by("billed__invoice_id", "line__tax_rate_bp")
+    ]  # fmt: skip
+    adjustments = list(Adjustment.objects.filter(invoice=document, amount_minor__lt=0).order_by("pk"))
+    if adjustments:
+        lines = InvoiceLine.objects.filter(invoice=document)
+        rates = dict(lines.filter(kind=ADJUSTMENT).values_list("description", "tax_rate_bp"))
+        fallback = lines.values_list("tax_rate_bp", flat=True).first() or 0
+        credits += [(a.corrects_id, rate_from_bp(rates.get(a.reason, fallback)), -a.amount_minor) for a in adjustments]
+    return credits
 
 
 def credit_note_shares(note: Invoice) -> dict[int | None, int]:
@@ -259,13 +265,8 @@ def credit_note_shares(note: Invoice) -> dict[int | None, int]:
     credit note that also bills leads shares its net credit. The credits are read as recorded.
     """
     weight: dict[int | None, int] = {}
-    returns = CreditedLead.objects.filter(invoice=note, voided=False).values("billed__invoice_id")
-    for row in returns.annotate(net=Sum("amount_minor")).order_by("billed__invoice_id"):
-        weight[row["billed__invoice_id"]] = weight.get(row["billed__invoice_id"], 0) + int(row["net"])
-    for corrects_id, amount in Adjustment.objects.filter(invoice=note, amount_minor__lt=0).values_list(
-        "corrects_id", "amount_minor"
-    ):
-        weight[corrects_id] = weight.get(corrects_id, 0) - amount
+    for corrected, _, net in _credits_on(note):
+        weight[corrected] = weight.get(corrected, 0) + net
     oldest_first = (F("due_date").asc(nulls_last=True), "sequence", "pk")  # the same order on every database
     ordered = Invoice.objects.filter(pk__in=[k for k in weight if k is not None]).order_by(*oldest_first)
     keys: list[int | None] = [*ordered.values_list("pk", flat=True)] + ([None] if None in weight else [])
@@ -282,25 +283,10 @@ def credit_netted_on(document: Invoice, inv: Invoice) -> int:
     """
     by_invoice: dict[int, int] = {}
     by_rate: dict[Decimal, int] = {}
-    returns = (
-        CreditedLead.objects.filter(invoice=document, voided=False)
-        .values("billed__invoice_id", "line__tax_rate_bp").annotate(net=Sum("amount_minor"))
-    )  # fmt: skip
-    for row in returns:
-        by_invoice[row["billed__invoice_id"]] = by_invoice.get(row["billed__invoice_id"], 0) + int(row["net"])
-        rate = rate_from_bp(row["line__tax_rate_bp"])
-        by_rate[rate] = by_rate.get(rate, 0) + int(row["net"])
-    adjustments = list(Adjustment.objects.filter(invoice=document, corrects__isnull=False, amount_minor__lt=0))
-    if adjustments:
-        rates = dict(
-            InvoiceLine.objects.filter(invoice=document, kind=ADJUSTMENT).values_list("description", "tax_rate_bp")
-        )
-        fallback = InvoiceLine.objects.filter(invoice=document).values_list("tax_rate_bp", flat=True).first() or 0
-        for adj in adjustments:
-            corrected = int(adj.corrects_id or 0)  # filtered on: never empty
-            by_invoice[corrected] = by_invoice.get(corrected, 0) - adj.amount_minor
-            rate = rate_from_bp(rates.get(adj.reason, fallback))
-            by_rate[rate] = by_rate.get(rate, 0) - adj.amount_minor
+    for corrected, rate, net in _credits_on(document):
+        if corrected is not None:  # a credit correcting no invoice is the partner's on any reading
+            by_invoice[corrected] = by_invoice.get(corrected, 0) + net
+            by_rate[rate] = by_rate.get(rate, 0) + net
     if by_invoice.get(inv.pk, 0) <= 0:
         return 0
     taxes = [(Decimal(t["rate"]), int(t["net_minor"]), int(t["tax_minor"])) for t in document.taxes]

@@ -24,13 +24,12 @@ from leadbill.domain.text import field_text
 from leadbill.entities.models import Entity
 from leadbill.entities.selectors import today_in
 from leadbill.invoicing.models import OPEN_STATUSES, Invoice, Kind, LedgerEntry, LedgerKind, Payment, Status
-from leadbill.invoicing.selectors import display_number, drafts_crediting
+from leadbill.invoicing.selectors import display_number, documents_crediting, drafts_crediting
 from leadbill.partners.models import Partner
 from leadbill.receivables.models import Entry, EntryKind
 from leadbill.receivables.selectors import (
     credit_netted_on,
     credit_on_account,
-    documents_crediting,
     open_by_invoice,
     open_minor,
 )
@@ -356,11 +355,11 @@ def _credit_moved_back(actor: str, inv: Invoice, left: int, day: date) -> dict[s
     payment never moves it twice; voiding the document moves it back (`transfers_undo`).
     Returns what moved, by document number.
     """
-    ids = documents_crediting(inv)
     moved: dict[str, int] = {}
-    if not ids:
-        return moved
-    documents = Invoice.objects.select_for_update().filter(pk__in=ids).order_by("issue_date", "sequence", "pk")
+    documents = (  # not credit notes: each settles `inv` first with its share (`_apply_credit_note`)
+        documents_crediting(inv).filter(kind__in=[Kind.INVOICE, Kind.RECEIPT]).select_for_update()
+        .order_by("issue_date", "sequence", "pk")
+    )  # fmt: skip
     for document in documents:  # locked, then read: a void of one of them has finished
         if left <= 0:
             break
