@@ -155,6 +155,22 @@ def _wait_for_a_lock_wait(proc: subprocess.Popen) -> None:
     raise AssertionError(("the other process never waited for the lock", activity, proc.communicate()))
 
 
+def _waiting_on_this(script: str, *argv: str) -> subprocess.Popen:
+    """Start `script` in another process on this database; return once it waits on a lock held here."""
+    env = {**os.environ, "DATABASE_URL": _database_url()}
+    proc = subprocess.Popen([sys.executable, "-c", script, *argv], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    _wait_for_a_lock_wait(proc)
+    return proc
+
+
+def _finished(proc: subprocess.Popen) -> str:
+    """The other process's output, once it has finished without error."""
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, (out, err[-2000:])
+    return out
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_run_waits_for_a_write_off_of_the_invoice_whose_return_it_would_net():
@@ -167,15 +183,11 @@ def test_a_run_waits_for_a_write_off_of_the_invoice_whose_return_it_would_net():
     from leadbill.receivables.services import invoice_write_off
 
     entity, january = _january_with_a_return("race-wo-first")
-    env = {**os.environ, "DATABASE_URL": _database_url()}
     runner = RUNNER.replace("periods.month(2026, 1,", "periods.month(2026, 2,")
     with transaction.atomic():
         invoice_write_off(actor="test", invoice=january, reason="insolvent")
-        proc = subprocess.Popen([sys.executable, "-c", runner, entity.slug, "500"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-        _wait_for_a_lock_wait(proc)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, (out, err)
+        proc = _waiting_on_this(runner, entity.slug, "500")
+    _finished(proc)
     february = Invoice.objects.get(entity=entity, period_key="2026-02")
     assert february.total_minor == 600  # the return of a written-off lead is not netted
     assert not CreditedLead.objects.filter(invoice=february).exists()
@@ -197,16 +209,12 @@ def test_a_write_off_waits_for_a_run_netting_its_return_and_moves_that_credit():
     from leadbill.receivables.selectors import open_minor
 
     entity, january = _january_with_a_return("race-run-first")
-    env = {**os.environ, "DATABASE_URL": _database_url()}
     with transaction.atomic():
         invoice_run_issue(
             actor="test", entity=entity, period=periods.month(2026, 2, "UTC"), issue_date=date(2026, 3, 1)
         )
-        proc = subprocess.Popen([sys.executable, "-c", WRITE_OFF, january.number], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-        _wait_for_a_lock_wait(proc)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, (out, err)
+        proc = _waiting_on_this(WRITE_OFF, january.number)
+    _finished(proc)
     february = Invoice.objects.get(entity=entity, period_key="2026-02")
     assert february.total_minor == 400  # netted while January was open
     assert open_minor(february) == 600  # and asked for again at the write-off
@@ -254,20 +262,17 @@ def test_a_void_moving_charges_back_and_a_credit_note_for_the_same_partner_do_no
     billed = BilledLead.objects.filter(invoice=january).values_list("delivery_id", flat=True)
     second = Delivery.objects.filter(pk__in=billed).exclude(returns__status="accepted").order_by("pk")[0]
     accept_return(second, FEB_2 + timedelta(days=5))  # the credit note will lock January
-    env = {**os.environ, "DATABASE_URL": _database_url()}
     procs: list[subprocess.Popen] = []
     real_locked = services._locked
 
     def locked(invoice):  # the void's first lock taken: now the credit note starts and must wait
         got = real_locked(invoice)
         if not procs:
-            procs.append(subprocess.Popen([sys.executable, "-c", CREDIT_NOTE, entity.slug], env=env,
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))  # fmt: skip
-            _wait_for_a_lock_wait(procs[0])
+            procs.append(_waiting_on_this(CREDIT_NOTE, entity.slug))
         return got
 
     monkeypatch.setattr(services, "_locked", locked)
     invoice_void(actor="test", invoice=february, reason="wrong partner")
-    out, err = procs[0].communicate(timeout=120)
-    assert procs[0].returncode == 0, err[-2000:]
-    assert out.split()[1] == "-400"  # both returned January leads, after the void released February's credit
+    assert (
+        _finished(procs[0]).split()[1] == "-400"
+    )  # both returned January leads, after the void released February's credit

@@ -52,13 +52,21 @@ def fresh(inv: Invoice) -> Invoice:
     return Invoice.objects.get(pk=inv.pk)
 
 
-def january_returned_on_february(entity, partner, jan, feb, *, returned=1, paid=0):
-    """January: 5 leads at 2.00, `paid` of it paid; `returned` of them returned and netted on February
-    (3 new leads at 2.00)."""
+def issued_january(entity, partner, jan, *, credit=None):
+    """January issued to `partner`: 5 leads at 2.00 (10.00); `credit` sets how the entity applies credit."""
+    if credit:
+        entity.credit_on_account = credit
+        entity.save()
     make_plan(partner, "flat", {"price": "2.00"})
     leads = make_deliveries(partner, 5, JAN_2)
     issue(entity, jan, issue_date=date(2026, 2, 1))
-    january = Invoice.objects.get(partner=partner, period_key="2026-01")
+    return Invoice.objects.get(partner=partner, period_key="2026-01"), leads
+
+
+def january_returned_on_february(entity, partner, jan, feb, *, returned=1, paid=0):
+    """January: 5 leads at 2.00, `paid` of it paid; `returned` of them returned and netted on February
+    (3 new leads at 2.00)."""
+    january, leads = issued_january(entity, partner, jan)
     if paid:
         payment_record(actor=ACTOR, invoice=january, amount_minor=paid, paid_on=date(2026, 2, 5))
     for lead in leads[:returned]:
@@ -131,10 +139,7 @@ def test_a_second_write_off_after_a_reversed_payment_moves_only_what_is_left(ent
 
 
 def test_a_credit_adjustment_correcting_the_invoice_moves_too(entity, buyer, jan, feb):
-    make_plan(buyer, "flat", {"price": "2.00"})
-    make_deliveries(buyer, 5, JAN_2)
-    issue(entity, jan, issue_date=date(2026, 2, 1))
-    january = Invoice.objects.get(period_key="2026-01")
+    january, _ = issued_january(entity, buyer, jan)
     adjustment_create(actor=ACTOR, partner=buyer, amount_minor=-300, reason="wrong price", corrects=january)
     adjustment_create(actor=ACTOR, partner=buyer, amount_minor=-100, reason="goodwill")  # corrects nothing
     make_deliveries(buyer, 3, FEB_2)
@@ -213,10 +218,7 @@ def test_a_void_gives_back_what_is_open_and_the_rest_goes_on_account(entity, buy
 
 
 def test_an_invoice_written_off_and_reopened_by_a_reversed_payment_is_not_voided(entity, buyer, jan):
-    make_plan(buyer, "flat", {"price": "2.00"})
-    make_deliveries(buyer, 5, JAN_2)
-    issue(entity, jan, issue_date=date(2026, 2, 1))
-    january = Invoice.objects.get(period_key="2026-01")
+    january, _ = issued_january(entity, buyer, jan)
     payment_record(actor=ACTOR, invoice=january, amount_minor=900, paid_on=date(2026, 2, 5))
     ledger.invoice_write_off(actor=ACTOR, invoice=january, reason="short payment")  # 1.00
     ledger.payment_reverse(actor=ACTOR, payment=Payment.objects.get(invoice=january), reason="bounced")
@@ -241,10 +243,7 @@ def test_the_statement_shows_no_move_and_ages_the_charge_with_the_invoice_that_a
 
 
 def test_a_credit_note_for_the_invoices_returns_is_not_counted_as_credit_given_elsewhere(entity, buyer, jan, feb):
-    make_plan(buyer, "flat", {"price": "2.00"})
-    leads = make_deliveries(buyer, 5, JAN_2)
-    issue(entity, jan, issue_date=date(2026, 2, 1))
-    january = Invoice.objects.get(period_key="2026-01")
+    january, leads = issued_january(entity, buyer, jan)
     accept_return(leads[0], FEB_2)
     credit_note_issue(actor=ACTOR, partner=buyer, issue_date=date(2026, 2, 3))  # settles January's 2.00 itself
 
@@ -272,12 +271,7 @@ def test_a_run_credit_note_settles_the_invoice_it_corrects_not_the_oldest(entity
 
 
 def test_under_manual_credit_a_run_credit_note_for_an_open_invoice_settles_it(entity, buyer, jan, feb):
-    entity.credit_on_account = "manual"
-    entity.save()
-    make_plan(buyer, "flat", {"price": "2.00"})
-    leads = make_deliveries(buyer, 5, JAN_2)
-    issue(entity, jan, issue_date=date(2026, 2, 1))
-    january = Invoice.objects.get(period_key="2026-01")
+    january, leads = issued_january(entity, buyer, jan, credit="manual")
     accept_return(leads[0], FEB_2)
     issue(entity, feb, issue_date=date(2026, 3, 1))  # no February leads: a credit note
 
@@ -287,12 +281,7 @@ def test_under_manual_credit_a_run_credit_note_for_an_open_invoice_settles_it(en
 
 
 def test_a_run_credit_note_with_charges_shares_its_net_credit_with_the_invoice_it_corrects(entity, buyer, jan, feb):
-    entity.credit_on_account = "manual"
-    entity.save()
-    make_plan(buyer, "flat", {"price": "2.00"})
-    leads = make_deliveries(buyer, 5, JAN_2)
-    issue(entity, jan, issue_date=date(2026, 2, 1))
-    january = Invoice.objects.get(period_key="2026-01")
+    january, leads = issued_january(entity, buyer, jan, credit="manual")
     for lead in leads[:3]:
         accept_return(lead, FEB_2)
     make_deliveries(buyer, 1, FEB_2)
@@ -307,10 +296,7 @@ def test_a_run_credit_note_with_charges_shares_its_net_credit_with_the_invoice_i
 def january_returned_on_a_prepay_receipt(entity, buyer, jan, feb):
     """January billed on credit terms (10.00); the partner then moves to prepay, tops up 20.00, and
     February's receipt (3 leads) nets one returned January lead: 4.00 off the balance."""
-    make_plan(buyer, "flat", {"price": "2.00"})
-    leads = make_deliveries(buyer, 5, JAN_2)
-    issue(entity, jan, issue_date=date(2026, 2, 1))
-    january = Invoice.objects.get(period_key="2026-01")
+    january, leads = issued_january(entity, buyer, jan)
     buyer.billing_mode = "prepay"
     buyer.save()
     topup_record(actor=ACTOR, partner=buyer, amount_minor=2000, occurred_at=FEB_2)
@@ -383,12 +369,7 @@ def paid_january_with_a_credited_return(entity, buyer, jan, *, mode):
     """January paid in full (10.00); one lead returned and credited by a credit note while it was paid,
     so the note's 2.00 went to the partner; then the payment bounces and January reopens. What became
     of those 2.00 is not traced (credit on account is one pool): only what reaches January counts."""
-    entity.credit_on_account = mode
-    entity.save()
-    make_plan(buyer, "flat", {"price": "2.00"})
-    leads = make_deliveries(buyer, 5, JAN_2)
-    issue(entity, jan, issue_date=date(2026, 2, 1))
-    january = Invoice.objects.get(period_key="2026-01")
+    january, leads = issued_january(entity, buyer, jan, credit=mode)
     payment_record(actor=ACTOR, invoice=january, amount_minor=1000, paid_on=date(2026, 2, 5))
     accept_return(leads[0], FEB_2)
     note = credit_note_issue(actor=ACTOR, partner=buyer, issue_date=date(2026, 3, 2))
