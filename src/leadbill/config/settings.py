@@ -248,6 +248,10 @@ LOGIN_FAILURE_WINDOW_SECONDS = env_whole("LEADBILL_LOGIN_FAILURE_WINDOW", 15 * 6
 PASSWORD_RESETS_PER_ACCOUNT = env_whole("LEADBILL_PASSWORD_RESETS_PER_ACCOUNT", 3)
 PASSWORD_RESETS_PER_ADDRESS = env_whole("LEADBILL_PASSWORD_RESETS_PER_ADDRESS", 10)
 PASSWORD_RESET_WINDOW_SECONDS = env_whole("LEADBILL_PASSWORD_RESET_WINDOW", 3600)
+# The invoice-run preview keeps each partner's draft between writes (leadbill.invoicing.kept), for at
+# most this many seconds (0: never kept), in at most this many entity-periods per process.
+LEADBILL_KEEP_DRAFTS_SECONDS = env_whole("LEADBILL_KEEP_DRAFTS_SECONDS", 600)
+LEADBILL_KEEP_DRAFTS_PERIODS = env_whole("LEADBILL_KEEP_DRAFTS_PERIODS", 4, least=1)
 # Trust X-Forwarded-For only behind a proxy that sets it (the address login throttling counts).
 LEADBILL_TRUST_FORWARDED_FOR = env_bool("LEADBILL_TRUST_FORWARDED_FOR", False)
 LEADBILL_BASE_URL = os.environ.get("LEADBILL_BASE_URL", "http://127.0.0.1:8000")

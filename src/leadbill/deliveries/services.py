@@ -49,6 +49,7 @@ from leadbill.deliveries.selectors import (
 from leadbill.domain.errors import DomainError, StateError
 from leadbill.domain.text import check_text
 from leadbill.entities.models import Entity
+from leadbill.partners import stamps
 from leadbill.partners.models import Partner
 
 CHUNK_ROWS = 10_000
@@ -322,7 +323,9 @@ class _PostgresStage(_Stage):
                 insert.execute(counted_insert, [self.entity_id, self.created_at])
                 following = next(chunks, None)
                 data = self._format(following.rows) if following is not None else b""
-            self.account(chunk, insert.fetchone()[0], before, result)
+            inserted, partner_ids = insert.fetchone()
+            stamps.changed(self.entity_id, partner_ids)
+            self.account(chunk, inserted, before, result)
             chunk = following
         insert.close()
         if foreign_keys:

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 
 from leadbill.domain.periods import local_midnight, zone
+from leadbill.partners import stamps
 from leadbill.rawsql import db_datetime as _dt
 from leadbill.rawsql import sql_false as _false
 
@@ -148,7 +149,8 @@ def counted_insert_sql(insert_sql: str, tz: str) -> str:
 
     The rows come from the INSERT's own RETURNING, so nothing is read back. All parts of one
     statement see the same snapshot, so a repeat is a lead delivered to the partner before this
-    statement, or earlier in the same chunk.
+    statement, or earlier in the same chunk. Its second column lists the partners it touched, for the
+    caller to pass to `stamps.changed`.
 
     The earlier delivery is looked up row by row (a LATERAL with LIMIT 1, on the (entity, lead_id)
     index). As a plain EXISTS, on statistics that lag behind a large import, the planner chose a
@@ -183,7 +185,7 @@ def counted_insert_sql(insert_sql: str, tz: str) -> str:
             ON CONFLICT (entity_id, partner_id, day) DO UPDATE SET repeats = {REPEATS}.repeats + excluded.repeats
             RETURNING 1
         )
-        SELECT COUNT(*) FROM ins"""
+        SELECT (SELECT COUNT(*) FROM ins), ARRAY(SELECT DISTINCT partner_id FROM ins)"""
 
 
 def add_delivery(entity_id: int, tz: str, delivery_id: int) -> None:
@@ -191,6 +193,8 @@ def add_delivery(entity_id: int, tz: str, delivery_id: int) -> None:
     with connection.cursor() as cursor:
         for sql in inserted_statements(tz, "d.entity_id = %s AND d.id = %s"):
             cursor.execute(sql, [entity_id, delivery_id])
+        cursor.execute("SELECT partner_id FROM deliveries_delivery WHERE id = %s", [delivery_id])
+        stamps.changed(entity_id, [row[0] for row in cursor.fetchall()])
 
 
 def add_inserted(entity_id: int, tz: str, above_id: int, created_at: datetime | object) -> None:
@@ -202,6 +206,9 @@ def add_inserted(entity_id: int, tz: str, above_id: int, created_at: datetime | 
     with connection.cursor() as cursor:
         for sql in inserted_statements(tz):
             cursor.execute(sql, [entity_id, above_id, stamp])
+        cursor.execute(f"SELECT DISTINCT d.partner_id FROM deliveries_delivery d WHERE {_INSERTED}",
+                       [entity_id, above_id, stamp])  # fmt: skip
+        stamps.changed(entity_id, [row[0] for row in cursor.fetchall()])
 
 
 def _state_sql() -> str:
@@ -280,7 +287,8 @@ INVOICE_LEADS = """SELECT delivery_id FROM invoicing_billedlead WHERE invoice_id
 
 def refresh_days(entity_id: int, tz: str, pairs: Iterable[tuple[int, date]]) -> None:
     """Recount these (partner, local day) pairs from the deliveries: states and repeats."""
-    ranges = [(p, first, end) for p, runs in _day_ranges(pairs).items() for first, end in runs]
+    by_partner = _day_ranges(pairs)
+    ranges = [(p, first, end) for p, runs in by_partner.items() for first, end in runs]
     zone_info = zone(tz)
     for i in range(0, len(ranges), 200):
         chunk = ranges[i : i + 200]
@@ -297,6 +305,7 @@ def refresh_days(entity_id: int, tz: str, pairs: Iterable[tuple[int, date]]) -> 
                                [entity_id, *wipe_params])  # fmt: skip
             _upsert(recount_sql(where, tz), [entity_id, *params])
             cursor.execute(_repeats_sql(where, tz), [entity_id, *params])
+    stamps.changed(entity_id, by_partner)  # after the writes: outside a transaction a token is written at once
 
 
 def recount_deliveries(entity_id: int, tz: str, deliveries: Iterable[tuple[int, datetime]]) -> None:
@@ -359,6 +368,8 @@ def record_issue(entity_id: int, allocated_table: str | None, billable_table: st
             )
             if connection.vendor == "postgresql":
                 cursor.execute("SET LOCAL enable_memoize TO DEFAULT")
+            cursor.execute(f"SELECT DISTINCT partner_id FROM {MOVE}")
+            stamps.changed(entity_id, [row[0] for row in cursor.fetchall()])
             cursor.execute(f"DROP TABLE {MOVE}")
 
 
@@ -373,6 +384,7 @@ def rebuild(entity_id: int, tz: str) -> None:
     _upsert(recount_sql("d.entity_id = %s", tz), [entity_id])
     with connection.cursor() as cursor:
         cursor.execute(_repeats_sql("d.entity_id = %s", tz), [entity_id])
+    stamps.changed_entity(entity_id)
 
 
 # --- reads ---------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from leadbill.entities.models import Entity
 from leadbill.entities.selectors import today_in
 from leadbill.entities.services import CREDIT_NOTE_SERIES, INVOICE_SERIES, allocate_numbers, format_number
 from leadbill.invoicing import facts as f
-from leadbill.invoicing import rollup
+from leadbill.invoicing import kept, rollup
 from leadbill.invoicing.drafting import (
     Catalog,
     PartnerDraft,
@@ -97,20 +97,38 @@ class RunPreview:
 
 
 def invoice_run_preview(*, entity: Entity, period: Period, partners: Sequence[str] | None = None) -> RunPreview:
-    """The delivery summary per partner with anomalies; writes nothing."""
+    """The delivery summary per partner with anomalies; writes nothing.
+
+    Outside a transaction, partners nothing was written for since an earlier preview keep the draft
+    it made (`invoicing.kept`); only the others are read and drafted again.
+    """
     if period.timezone != entity.timezone:
         raise DomainError(f"period must be in the entity's time zone {entity.timezone}", field="period")
-    all_partners = run_partners(entity, partners)
+    book = kept.view(entity, period)  # before any data is read
+    all_partners = run_partners(entity, partners) if book is None else book.partners(partners)
     done = _already_invoiced(all_partners, period)
     todo = [p for p in all_partners if p.pk not in done]
-    ids = [p.pk for p in todo]
-    scope = None if partners is None and not done else ids
+    have = {} if book is None else {p.pk: d for p in todo if (d := book.draft(p.pk)) is not None}
+    fresh = [p for p in todo if p.pk not in have]
+    if fresh:
+        drafted = _draft_preview(entity, period, fresh, whole=partners is None and not done and not have)
+        have.update((pd.partner.pk, pd) for pd in drafted)
+        if book is not None:
+            book.keep(drafted)
+    drafts = [have[p.pk] for p in todo]
+    drafts = [pd for pd in drafts if pd.draft.lines or pd.anomalies or pd.facts.delivered]
+    return RunPreview(entity, period, drafts, [p for p in all_partners if p.pk in done])
+
+
+def _draft_preview(entity: Entity, period: Period, todo: Sequence[Partner], *, whole: bool) -> list[PartnerDraft]:
+    """Read these partners' facts (`whole`: they are every buyer of the entity) and draft them."""
+    scope = None if whole else [p.pk for p in todo]
     with transaction.atomic():  # writes only temp tables; lets the run's queries tune the session
         f.tune_for_run()
         try:
             with transaction.atomic():  # a savepoint, so that after a database error the drop below can run
                 # From the billing summary; partners whose billing turns inside a day, from their deliveries.
-                facts, detail = rollup.gather_groups(entity.pk, period, todo, whole=scope is None)
+                facts, detail = rollup.gather_groups(entity.pk, period, todo, whole=whole)
                 if detail:
                     over = over_cap_of(entity, period, detail)
                     f.mark_over_cap(over.ids)
@@ -118,8 +136,7 @@ def invoice_run_preview(*, entity: Entity, period: Period, partners: Sequence[st
         finally:
             f.drop_temp_tables()
         _add_activity(entity, period, todo, facts, scope)
-    drafts = [pd for pd in _drafts(entity, period, todo, facts) if pd.draft.lines or pd.anomalies or pd.facts.delivered]
-    return RunPreview(entity, period, drafts, [p for p in all_partners if p.pk in done])
+    return _drafts(entity, period, todo, facts)
 
 
 def _drafts(

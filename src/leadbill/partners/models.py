@@ -97,3 +97,20 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner.code}/{self.code}"
+
+
+class BillingStamp(models.Model):
+    """A token that changes after every committed write to what a partner would be billed.
+
+    Written by `partners.stamps` after commit, read by the invoice-run preview to know which of the
+    drafts it keeps are still true (`invoicing.kept`). Plain integers, not foreign keys: a stamp is
+    written for every partner an import touches, and must not be held back by checks or locks.
+    `partner_id` 0 stands for the whole entity, and entity 0 with partner 0 for every entity.
+    """
+
+    entity_id = models.BigIntegerField()
+    partner_id = models.BigIntegerField()
+    token = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["entity_id", "partner_id"], name="billing_stamp_once")]
