@@ -69,10 +69,10 @@ def main() -> int:
     from leadbill.catalog.models import LeadType, PricePlan
     from leadbill.deliveries import summary
     from leadbill.deliveries.selectors import delivered_in
+    from leadbill.deliveries.services import delivery_record
     from leadbill.domain import periods
     from leadbill.entities.models import Entity
     from leadbill.entities.services import ensure_series
-    from leadbill.deliveries.services import delivery_record
     from leadbill.invoicing import kept
     from leadbill.invoicing.selectors import billed_by_month, preview_totals, receivables
     from leadbill.invoicing.services import invoice_run_issue, invoice_run_preview
