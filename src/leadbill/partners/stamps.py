@@ -37,8 +37,11 @@ log = logging.getLogger(__name__)
 WHOLE_ENTITY = 0
 EVERY_ENTITY = 0
 
-# Imports and batches record one audit row on the entity; the billing summary names their partners.
-SUMMARY_NAMES_PARTNERS = frozenset({"deliveries.imported", "deliveries.received", "returns.imported"})
+# Imports and batches record one audit row on the entity (or on the queued file, before any delivery is
+# written); the billing summary names the partners of what they write.
+SUMMARY_NAMES_PARTNERS = frozenset(
+    {"deliveries.import_queued", "deliveries.imported", "deliveries.received", "returns.imported"}
+)
 
 # What these objects change (plans, lead types) reaches beyond their own partner: the preview's
 # grouping follows the scopes plans exist at in the whole entity (`invoicing.facts.plan_levels`).
