@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from leadbill.deliveries.models import Delivery
 from leadbill.deliveries.services import deliveries_import, deliveries_receive, return_accept, return_request
 from leadbill.domain.errors import DomainError
+from leadbill.entities.models import Entity
 from leadbill.invoicing import kept, services
 from leadbill.invoicing.bounds import safety_bounds_set
 from leadbill.invoicing.models import BilledLead, Invoice, Status
@@ -337,3 +338,13 @@ def test_after_any_interleaving_of_writes_the_kept_previews_are_the_fresh_ones(s
             preview(entity, MONTHS[k % 3])  # a preview in between keeps drafts the next steps must retire
         for period in MONTHS:
             assert preview(entity, period) == fresh(entity, period), (step, period.key)
+
+
+def test_an_entity_read_before_an_entity_write_does_not_draft_what_is_kept_under_the_new_token(billed_january):
+    """A request loads its entity, another commits a new safety limit, then the first previews: its drafts
+    are kept under the new entity token, so they must come from the entity as it now is."""
+    entity = billed_january
+    loaded_early = Entity.objects.get(pk=entity.pk)
+    _safety_limit(Entity.objects.get(pk=entity.pk))
+    assert preview(loaded_early, FEBRUARY) == fresh(Entity.objects.get(pk=entity.pk), FEBRUARY)
+    assert preview(Entity.objects.get(pk=entity.pk), FEBRUARY)["flat"]["held"]

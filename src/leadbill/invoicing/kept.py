@@ -81,8 +81,10 @@ class View:
     """One preview's use of the kept drafts: the tokens it read before any data, and the book."""
 
     def __init__(self, entity: Entity, period: Period) -> None:
-        self.entity = entity
         self.tokens, entity_token = stamps.tokens(entity.pk)  # first: the data read after is at least this new
+        # The caller's entity may have been read before the tokens (a request's middleware): read it again
+        # after them, as every other input is, so drafts kept under this entity token are drafted from it.
+        self.entity = Entity.objects.get(pk=entity.pk)
         self.now = _clock()
         self.oldest = self.now - settings.LEADBILL_KEEP_DRAFTS_SECONDS
         key = (entity.pk, _book_key(period))

@@ -105,6 +105,8 @@ def invoice_run_preview(*, entity: Entity, period: Period, partners: Sequence[st
     if period.timezone != entity.timezone:
         raise DomainError(f"period must be in the entity's time zone {entity.timezone}", field="period")
     book = kept.view(entity, period)  # before any data is read
+    if book is not None:
+        entity = book.entity  # read again after the tokens
     all_partners = run_partners(entity, partners) if book is None else book.partners(partners)
     done = _already_invoiced(all_partners, period)
     todo = [p for p in all_partners if p.pk not in done]

@@ -63,9 +63,15 @@ def changed(entity_id: int, partner_ids: Iterable[int]) -> None:
     Call it after the writes: outside a transaction (autocommit) the tokens are written at once.
     """
     _pending().update((int(entity_id), int(p)) for p in partner_ids)
-    # Every call registers: an earlier transaction's callback may have been discarded by its rollback.
-    # After the first, a flush finds nothing left to write.
-    transaction.on_commit(flush, robust=True)
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        flush()  # autocommit: the write is committed already
+        return
+    # One flush per transaction: Django's savepoint rollback scans every callback, so a callback per
+    # call made a file of many refused rows quadratic. A savepoint rolled back since takes the
+    # callback it registered with it, and then the next call registers it again.
+    if not any(func is flush for _, func, _ in getattr(conn, "run_on_commit", ())):
+        transaction.on_commit(flush, robust=True)
 
 
 def changed_entity(entity_id: int | None) -> None:
