@@ -16,26 +16,35 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadbill.deliveries.models import Delivery
-from leadbill.deliveries.services import deliveries_import, deliveries_receive, return_accept, return_request
+from leadbill.deliveries.services import (
+    billing_summary_repair,
+    deliveries_import,
+    deliveries_receive,
+    return_accept,
+    return_request,
+    returns_import,
+)
 from leadbill.domain.errors import DomainError
 from leadbill.entities.models import Entity
 from leadbill.invoicing import kept, services
-from leadbill.invoicing.bounds import safety_bounds_set
+from leadbill.invoicing.bounds import safety_bounds_set, safety_release
 from leadbill.invoicing.models import BilledLead, Invoice, Status
 from leadbill.invoicing.selectors import preview_as_dict
 from leadbill.invoicing.services import (
     adjustment_create,
     credit_note_issue,
+    invoice_discard,
+    invoice_issue,
     invoice_run_issue,
     invoice_run_preview,
     invoice_void,
     payment_record,
     topup_record,
 )
-from leadbill.loader.services import partner_apply
+from leadbill.loader.services import lead_type_put, partner_apply
 from leadbill.partners import stamps
 from leadbill.partners.models import BillingStamp, Partner
-from leadbill.receivables.services import invoice_write_off
+from leadbill.receivables.services import invoice_write_off, payment_reverse
 from tests.factories import make_partner, make_plan
 from tests.invoicing.test_rollup import MONTHS, SINCE, WINDOW, delivery_rows, world
 
@@ -204,6 +213,80 @@ def test_after_each_kind_of_write_the_kept_preview_is_the_fresh_one(billed_janua
     for period in (FEBRUARY, MARCH, JANUARY, WINDOW):
         assert preview(entity, period) == fresh(entity, period), period.key
     assert preview(entity, FEBRUARY) != before[FEBRUARY.key]
+
+
+# More writes (from review), not all of which change February: after each, kept is still fresh.
+def _caps_exclude(entity):
+    partner_apply(actor=ACTOR, entity=entity, code="flat", raw={"caps": {"daily": 1, "policy": "exclude"}})
+
+
+def _caps_priced(entity):
+    partner_apply(actor=ACTOR, entity=entity, code="tiers",
+                  raw={"caps": {"daily": 1, "policy": "price", "over_cap_price": "0.10"}})  # fmt: skip
+
+
+def _no_longer_a_buyer(entity):
+    partner_apply(actor=ACTOR, entity=entity, code="tiers", raw={"roles": ["supplier"]})
+
+
+def _lead_type_renamed(entity):
+    lead_type_put(actor=ACTOR, entity=entity, code="home", name="Houses")
+
+
+def _void_to_cancel(entity):
+    invoice_void(actor=ACTOR, invoice=_invoice(entity, "tiers"), reason="cancelled", leads="cancel")
+
+
+def _draft_run_then_discard(entity):
+    invoice_run_issue(actor=ACTOR, entity=entity, period=FEBRUARY, draft=True, allow_open_period=True)
+    for draft in Invoice.objects.filter(entity=entity, status=Status.DRAFT, partner__code="flat"):
+        invoice_discard(actor=ACTOR, invoice=draft)
+
+
+def _draft_issued(entity):
+    invoice_run_issue(actor=ACTOR, entity=entity, period=FEBRUARY, draft=True, allow_open_period=True)
+    invoice_issue(actor=ACTOR, invoice=Invoice.objects.get(entity=entity, status=Status.DRAFT, partner__code="flat"))
+
+
+def _payment_reversed(entity):
+    invoice = _invoice(entity, "flat")
+    payment = payment_record(actor=ACTOR, invoice=invoice, amount_minor=invoice.total_minor + 500,
+                             paid_on=date(2026, 2, 5))  # fmt: skip
+    payment_reverse(actor=ACTOR, payment=payment, reason="bounced")
+
+
+def _returns_file(entity):
+    lead = BilledLead.objects.filter(invoice__entity=entity, invoice__partner__code="tiers").order_by("pk")[0].delivery
+    text = f"external_id,reason,requested_at,status\n{lead.external_id},bad,2026-02-03T00:00:00Z,accepted\n"
+    returns_import(actor=ACTOR, entity=entity, stream=io.StringIO(text))
+
+
+def _summary_repaired(entity):
+    billing_summary_repair(actor=ACTOR, entity=entity)
+
+
+def _released(entity):
+    _safety_limit(entity)
+    preview(Entity.objects.get(pk=entity.pk), FEBRUARY)  # kept under the new entity token, then released
+    safety_release(actor=ACTOR, entity=Entity.objects.get(pk=entity.pk), partner=_partner(entity, "flat"),
+                   period=FEBRUARY, reason="checked with the buyer")  # fmt: skip
+
+
+MORE_WRITES = {fn.__name__.strip("_").replace("_", " "): fn for fn in (
+    _caps_exclude, _caps_priced, _no_longer_a_buyer, _lead_type_renamed, _void_to_cancel, _draft_run_then_discard,
+    _draft_issued, _payment_reversed, _returns_file, _summary_repaired, _released,
+)}  # fmt: skip
+
+
+@pytest.mark.parametrize("what", list(MORE_WRITES))
+def test_after_more_kinds_of_write_the_kept_preview_is_still_the_fresh_one(billed_january, what):
+    entity = billed_january
+    for period in (FEBRUARY, MARCH, JANUARY, WINDOW):
+        preview(entity, period)
+    MORE_WRITES[what](entity)
+    entity = Entity.objects.get(pk=entity.pk)
+    for period in (FEBRUARY, MARCH, JANUARY, WINDOW):
+        assert preview(entity, period) == fresh(entity, period), period.key
 
 
 def test_a_write_rolled_back_leaves_the_kept_drafts_in_use(billed_january, drafted):
