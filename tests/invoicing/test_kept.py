@@ -349,11 +349,14 @@ def test_a_write_committed_while_a_preview_reads_is_drafted_again_by_the_next(bi
     assert drafted[1] == ["carried"]  # its draft was kept under the token from before the write: drafted again
 
 
-def test_the_kept_periods_per_process_are_bounded(billed_january, settings):
-    settings.LEADBILL_KEEP_DRAFTS_PERIODS = 2
+def test_the_kept_drafts_per_process_are_bounded_least_recently_used_first(billed_january, settings):
+    settings.LEADBILL_KEEP_DRAFTS_MAX = 6  # five buyers a month: the second month's book pushes the first out
     for period in (JANUARY, FEBRUARY, MARCH):
         preview(billed_january, period)
-    assert [key for _, key in kept._books] == [kept._book_key(FEBRUARY), kept._book_key(MARCH)]
+    assert [key for _, key in kept._books] == [kept._book_key(MARCH)]
+    settings.LEADBILL_KEEP_DRAFTS_MAX = 10
+    preview(billed_january, FEBRUARY)
+    assert [key for _, key in kept._books] == [kept._book_key(MARCH), kept._book_key(FEBRUARY)]
 
 
 def test_an_entity_wide_write_drafts_every_partner_again(billed_january, drafted):

@@ -249,9 +249,10 @@ PASSWORD_RESETS_PER_ACCOUNT = env_whole("LEADBILL_PASSWORD_RESETS_PER_ACCOUNT", 
 PASSWORD_RESETS_PER_ADDRESS = env_whole("LEADBILL_PASSWORD_RESETS_PER_ADDRESS", 10)
 PASSWORD_RESET_WINDOW_SECONDS = env_whole("LEADBILL_PASSWORD_RESET_WINDOW", 3600)
 # The invoice-run preview keeps each partner's draft between writes (leadbill.invoicing.kept), for at
-# most this many seconds (0: never kept), in at most this many entity-periods per process.
+# most this many seconds (0: never kept), and about this many partners' drafts per process (about 5 KB
+# each), the least recently used entity-periods dropped first.
 LEADBILL_KEEP_DRAFTS_SECONDS = env_whole("LEADBILL_KEEP_DRAFTS_SECONDS", 600)
-LEADBILL_KEEP_DRAFTS_PERIODS = env_whole("LEADBILL_KEEP_DRAFTS_PERIODS", 4, least=1)
+LEADBILL_KEEP_DRAFTS_MAX = env_whole("LEADBILL_KEEP_DRAFTS_MAX", 40_000, least=1)
 # Trust X-Forwarded-For only behind a proxy that sets it (the address login throttling counts).
 LEADBILL_TRUST_FORWARDED_FOR = env_bool("LEADBILL_TRUST_FORWARDED_FOR", False)
 LEADBILL_BASE_URL = os.environ.get("LEADBILL_BASE_URL", "http://127.0.0.1:8000")

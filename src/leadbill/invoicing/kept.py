@@ -20,8 +20,9 @@ its locks.
 
 Kept per process, in memory: the drafts are Python objects (decoding them from a shared store cost
 more than drafting them again: 0.7 s for 10,000). Each process fills its own on its first preview
-of an entity-period; at most `LEADBILL_KEEP_DRAFTS_PERIODS` entity-periods are kept, the least
-recently used dropped first.
+of an entity-period. About `LEADBILL_KEEP_DRAFTS_MAX` partners' drafts are kept (about 5 KB each),
+over every entity-period; the least recently used entity-periods are dropped first. Bounded by
+drafts rather than by entity-periods: a partner's portal keeps a book of one partner.
 """
 
 from __future__ import annotations
@@ -93,9 +94,7 @@ class View:
             if book is None or book.entity_token != entity_token:
                 book = _books[key] = _Book(entity_token)
             _books.move_to_end(key)
-            while len(_books) > settings.LEADBILL_KEEP_DRAFTS_PERIODS:
-                _books.popitem(last=False)
-        self.book = book
+        self.key, self.book = key, book
 
     def _valid(self, partner_id: int) -> _Kept | None:
         kept = self.book.entries.get(partner_id)
@@ -151,6 +150,19 @@ class View:
         for pd in drafts:
             pk = pd.partner.pk
             self.book.entries[pk] = _Kept(self.tokens.get(pk, 0), pd.partner, self.now, pd)
+        _trim(self.key)
+
+
+def _trim(in_use: tuple[int, str]) -> None:
+    """Drop the least recently used entity-periods until about `LEADBILL_KEEP_DRAFTS_MAX` drafts are kept;
+    the one in use stays, however large."""
+    with _lock:
+        while len(_books) > 1 and sum(len(b.entries) for b in _books.values()) > settings.LEADBILL_KEEP_DRAFTS_MAX:
+            oldest = next(iter(_books))
+            if oldest == in_use:
+                _books.move_to_end(oldest)
+            else:
+                del _books[oldest]
 
 
 def view(entity: Entity, period: Period) -> View | None:

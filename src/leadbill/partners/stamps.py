@@ -62,16 +62,21 @@ def changed(entity_id: int, partner_ids: Iterable[int]) -> None:
 
     Call it after the writes: outside a transaction (autocommit) the tokens are written at once.
     """
-    _pending().update((int(entity_id), int(p)) for p in partner_ids)
+    pending = _pending()
     conn = transaction.get_connection()
     if not conn.in_atomic_block:
+        pending.update((int(entity_id), int(p)) for p in partner_ids)
         flush()  # autocommit: the write is committed already
         return
     # One flush per transaction: Django's savepoint rollback scans every callback, so a callback per
-    # call made a file of many refused rows quadratic. A savepoint rolled back since takes the
-    # callback it registered with it, and then the next call registers it again.
+    # call made a file of many refused rows quadratic. A rollback (of the transaction, or of a savepoint
+    # the flush was registered in) takes the callback with it, and with it the writes of everything
+    # pending: every call registers the flush or finds it registered, in a savepoint still open or in
+    # one the call's own write is inside. So with no flush registered, what is pending was rolled back.
     if not any(func is flush for _, func, _ in getattr(conn, "run_on_commit", ())):
+        pending.clear()
         transaction.on_commit(flush, robust=True)
+    pending.update((int(entity_id), int(p)) for p in partner_ids)
 
 
 def changed_entity(entity_id: int | None) -> None:
@@ -104,7 +109,7 @@ def flush() -> None:
 
 
 def forget_pending() -> None:
-    """Drop tokens not yet written (tests: a rolled-back test transaction never commits them)."""
+    """Drop tokens not yet written (tests: a test's transaction, rolled back, leaves its flush registered)."""
     _pending().clear()
 
 
