@@ -50,13 +50,11 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _nothing_kept_between_tests():
-    """Each test starts with no kept preview drafts and no pending stamps: ids and tokens of a
-    rolled-back or flushed test database come round again."""
+    """Each test starts with no kept preview drafts: ids and tokens of a rolled-back or flushed test
+    database come round again."""
     from leadbill.invoicing import kept
-    from leadbill.partners import stamps
 
     kept.clear()
-    stamps.forget_pending()
 
 
 @pytest.fixture

@@ -113,7 +113,8 @@ def test_a_transaction_registers_one_flush_however_many_writes_it_makes():
     with transaction.atomic():
         for partner in partners * 10:
             stamps.changed(entity.pk, [partner.pk])
-        assert [func for _, func, _ in transaction.get_connection().run_on_commit] == [stamps.flush]
+        callbacks = [func for _, func, _ in transaction.get_connection().run_on_commit]
+        assert len(callbacks) == 1 and isinstance(callbacks[0], stamps._Flush)
     assert set(stamped(entity)) == {p.pk for p in partners}
 
 
@@ -127,3 +128,19 @@ def test_after_a_rolled_back_savepoint_took_the_flush_the_next_write_registers_i
         assert transaction.get_connection().run_on_commit == []  # the rollback took the flush with it
         stamps.changed(entity.pk, [kept_row.pk])
     assert kept_row.pk in stamped(entity)
+
+
+def test_a_transaction_inside_another_ones_commit_callbacks_neither_takes_nor_drops_its_partners():
+    """An inline task (run by an earlier on-commit callback) writes in a transaction of its own while
+    the first transaction's callbacks are still running."""
+    entity = make_entity()
+    first, in_task = make_partner(entity), make_partner(entity)
+
+    def inline_task():
+        with transaction.atomic():
+            stamps.changed(entity.pk, [in_task.pk])
+
+    with transaction.atomic():
+        transaction.on_commit(inline_task)  # registered before the first write's callback
+        stamps.changed(entity.pk, [first.pk])
+    assert set(stamped(entity)) == {first.pk, in_task.pk}

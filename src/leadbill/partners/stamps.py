@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -47,14 +46,20 @@ SUMMARY_NAMES_PARTNERS = frozenset(
 # grouping follows the scopes plans exist at in the whole entity (`invoicing.facts.plan_levels`).
 ENTITY_WIDE_OBJECTS = frozenset({"catalog.priceplan", "catalog.leadtype"})
 
-_local = threading.local()
 
+class _Flush:
+    """One transaction's partners, whose tokens are written once it commits (an on-commit callback).
 
-def _pending() -> set[tuple[int, int]]:
-    pending: set[tuple[int, int]] | None = getattr(_local, "pending", None)
-    if pending is None:
-        pending = _local.pending = set()
-    return pending
+    The partners live on the callback, not in a per-thread set: a rollback that discards the callback
+    discards them with it, and a transaction opened inside another's on-commit callbacks (an inline
+    task) has a callback of its own and cannot take or drop the first one's partners.
+    """
+
+    def __init__(self) -> None:
+        self.pending: set[tuple[int, int]] = set()
+
+    def __call__(self) -> None:
+        write(self.pending)
 
 
 def changed(entity_id: int, partner_ids: Iterable[int]) -> None:
@@ -62,21 +67,21 @@ def changed(entity_id: int, partner_ids: Iterable[int]) -> None:
 
     Call it after the writes: outside a transaction (autocommit) the tokens are written at once.
     """
-    pending = _pending()
+    rows = {(int(entity_id), int(p)) for p in partner_ids}
     conn = transaction.get_connection()
     if not conn.in_atomic_block:
-        pending.update((int(entity_id), int(p)) for p in partner_ids)
-        flush()  # autocommit: the write is committed already
+        write(rows)  # autocommit: the write is committed already
         return
-    # One flush per transaction: Django's savepoint rollback scans every callback, so a callback per
-    # call made a file of many refused rows quadratic. A rollback (of the transaction, or of a savepoint
-    # the flush was registered in) takes the callback with it, and with it the writes of everything
-    # pending: every call registers the flush or finds it registered, in a savepoint still open or in
-    # one the call's own write is inside. So with no flush registered, what is pending was rolled back.
-    if not any(func is flush for _, func, _ in getattr(conn, "run_on_commit", ())):
-        pending.clear()
-        transaction.on_commit(flush, robust=True)
-    pending.update((int(entity_id), int(p)) for p in partner_ids)
+    # One callback per transaction: Django's savepoint rollback scans every callback, so a callback per
+    # call made a file of many refused rows quadratic. A savepoint rolled back takes the callback it
+    # registered (and the partners on it) with it, and then the next call registers a new one. That
+    # loses nothing: a call that found the callback registered in a savepoint still open is itself
+    # inside that savepoint, so its write is rolled back too.
+    registered = next((func for _, func, _ in getattr(conn, "run_on_commit", ()) if isinstance(func, _Flush)), None)
+    if registered is None:
+        registered = _Flush()
+        transaction.on_commit(registered, robust=True)
+    registered.pending |= rows
 
 
 def changed_entity(entity_id: int | None) -> None:
@@ -84,17 +89,15 @@ def changed_entity(entity_id: int | None) -> None:
     changed(EVERY_ENTITY if entity_id is None else entity_id, [WHOLE_ENTITY])
 
 
-def flush() -> None:
-    """Write the pending tokens (after commit): one new random token for all of them.
+def write(rows: Iterable[tuple[int, int]]) -> None:
+    """Give these (entity, partner) pairs one new random token (after commit).
 
     A token is random, not a counter, so that no token is ever given twice, even by a database
     whose rows were rolled back or flushed since.
     """
-    pending = _pending()
-    if not pending:
+    rows = sorted(set(rows))  # one order for every writer: concurrent writes wait, never deadlock
+    if not rows:
         return
-    rows = sorted(pending)  # one order for every writer: concurrent flushes wait, never deadlock
-    pending.clear()
     token = secrets.randbits(62) + 1
     table = BillingStamp._meta.db_table
     with connection.cursor() as cursor:
@@ -106,11 +109,6 @@ def flush() -> None:
                     ON CONFLICT (entity_id, partner_id) DO UPDATE SET token = excluded.token""",
                 [v for entity_id, partner_id in chunk for v in (entity_id, partner_id, token)],
             )
-
-
-def forget_pending() -> None:
-    """Drop tokens not yet written (tests: a test's transaction, rolled back, leaves its flush registered)."""
-    _pending().clear()
 
 
 def tokens(entity_id: int) -> tuple[dict[int, int], tuple[int, int]]:
